@@ -1,0 +1,43 @@
+"""Errors a user can cause, each carrying one clear sentence.
+
+The CLI and the TUI show ``str(error)`` as it is; nothing here should ever surface as a
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """An error caused by what the user asked for; its message is one clear sentence."""
+
+
+class WorkspaceNotFound(UserError):
+    """The workspace folder does not exist (or is not a folder)."""
+
+
+class NotAnAgentStep(UserError):
+    """A revision does not exist or names a commit that is not an agent step."""
+
+
+class NothingToUndo(UserError):
+    """An undo asked for more steps than are there to take back."""
+
+
+class NothingToRedo(UserError):
+    """A redo found no undone step to bring back."""
+
+
+class LocalChangesInTheWay(UserError):
+    """The user's uncommitted changes touch files an undo or redo would have to change."""
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+
+class InvalidRating(UserError):
+    """A rating outside {-1, 0, +1}."""
+
+
+class GitFailure(UserError):
+    """git itself failed in a way we did not foresee; the message carries git's own words."""

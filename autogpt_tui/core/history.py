@@ -1,0 +1,1206 @@
+"""The git-backed step history: step commits, their records and ratings, undo and redo.
+
+Every action the agent takes becomes exactly one commit on the workspace's current
+branch, with ``Agent-*`` trailers naming its session, step number, tool and policy arm.
+The step's record (thought, tool call, observation, usage) and its ratings live in git
+notes, so a copy of the folder carries everything.
+
+Speed follows what changed, not the size of the tree: step commits are built by
+rewriting only the trees on the paths a step touched, and undo/redo limit every git
+command to the paths the steps changed. The only whole-tree cost left is git's own
+index read and write, which every command that updates the index pays.
+
+The user's own work is never lost: undo and redo refuse (with one clear sentence, and
+without changing anything) when the user's uncommitted changes touch a file they would
+have to change, and leave every other uncommitted, untracked or ignored file alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from git import Repo
+from git.objects.fun import tree_entries_from_data
+from gitdb import IStream
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from autogpt_tui.core.errors import (
+    GitFailure,
+    InvalidRating,
+    LocalChangesInTheWay,
+    NotAnAgentStep,
+    NothingToRedo,
+    NothingToUndo,
+    WorkspaceNotFound,
+)
+
+RECORDS_REF = "refs/notes/autogpt-tui/records"
+"""Notes ref holding each step's record (JSON)."""
+RATINGS_REF = "refs/notes/autogpt-tui/ratings"
+"""Notes ref holding each step's rating events (JSON list; the latest wins)."""
+UNDONE_REFS = "refs/autogpt-tui/undone"
+"""Refs that keep steps taken back by moving the branch reachable (for redo and history)."""
+
+TRAILER_SESSION = "Agent-Session"
+TRAILER_STEP = "Agent-Step"
+TRAILER_TOOL = "Agent-Tool"
+TRAILER_POLICY = "Agent-Policy"
+TRAILER_UNDO = "Agent-Undo"
+TRAILER_REDO = "Agent-Redo"
+
+AGENT_NAME = "autogpt-tui agent"
+AGENT_EMAIL = "agent@autogpt-tui.invalid"
+FALLBACK_USER_NAME = "autogpt-tui user"
+FALLBACK_USER_EMAIL = "user@autogpt-tui.invalid"
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_ZERO_SHA = "0" * 40
+_SUMMARY_MAX = 100
+
+# Field and record separators for `git log --format`; neither can occur in a
+# commit subject, a trailer or a JSON note.
+_FS = "\x1f"
+_RS = "\x1e"
+
+
+class Usage(BaseModel):
+    """Token usage of one model request (or a step's sum of them)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    estimated: bool = False
+    """True when the server sent no usage and the counts are our estimate."""
+
+
+class StepRecord(BaseModel):
+    """What the agent thought, did and saw in one step; stored as a git note."""
+
+    model_config = ConfigDict(extra="allow")
+
+    thought: str = ""
+    tool: str = ""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    tool_call_id: str | None = None
+    observation: str = ""
+    usage: Usage = Field(default_factory=Usage)
+
+
+RatingSource = Literal["user", "reject", "undo", "check"]
+
+
+class RatingEvent(BaseModel):
+    """One rating given to a step; a step's events are kept, the latest one wins."""
+
+    value: float
+    comment: str | None = None
+    source: RatingSource = "user"
+    """Who rated: the user explicitly, or an implicit signal (reject, undo, check)."""
+    at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A step's rating in effect: the latest explicit one, else the latest implicit one."""
+
+    value: float
+    comment: str | None
+    source: RatingSource
+
+    @property
+    def glyph(self) -> str:
+        """A one-character mark for lists: ``+``, ``-`` or ``·``."""
+        return "+" if self.value > 0 else "-" if self.value < 0 else "·"
+
+
+@dataclass(frozen=True)
+class StepCommit:
+    """One agent step as it stands in the repository."""
+
+    sha: str
+    parent: str | None
+    session: str
+    step: int
+    tool: str
+    policy: str
+    summary: str
+    timestamp: int
+    rating: Rating | None = None
+    undone: bool = False
+    record: StepRecord | None = None
+
+    @property
+    def short_sha(self) -> str:
+        """The abbreviated commit id shown in lists."""
+        return self.sha[:8]
+
+    @property
+    def reward(self) -> float | None:
+        """The reward in effect, or None when unrated."""
+        return self.rating.value if self.rating else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as the JSON object `log --json` and `show --json` print."""
+        data: dict[str, Any] = {
+            "sha": self.sha,
+            "session": self.session,
+            "step": self.step,
+            "tool": self.tool,
+            "policy": self.policy,
+            "summary": self.summary,
+            "timestamp": self.timestamp,
+            "reward": self.reward,
+            "comment": self.rating.comment if self.rating else None,
+            "reward_source": self.rating.source if self.rating else None,
+            "undone": self.undone,
+        }
+        if self.record is not None:
+            data["record"] = self.record.model_dump(mode="json")
+        return data
+
+
+@dataclass(frozen=True)
+class UserCommit:
+    """The commit that recorded the user's own edits made between steps."""
+
+    sha: str
+    paths: list[str]
+
+
+@dataclass
+class _RedoEntry:
+    """How one undone step was taken back, so redo can bring it back the same way."""
+
+    sha: str
+    method: Literal["reset", "revert"]
+    revert: str | None = None
+
+
+@dataclass
+class _LogEntry:
+    sha: str
+    parents: list[str]
+    timestamp: int
+    subject: str
+    trailers: dict[str, str]
+    note: str
+
+    def as_step(self, undone: bool) -> StepCommit | None:
+        t = self.trailers
+        if TRAILER_STEP not in t:
+            return None
+        try:
+            number = int(t[TRAILER_STEP])
+        except ValueError:
+            number = 0
+        return StepCommit(
+            sha=self.sha,
+            parent=self.parents[0] if self.parents else None,
+            session=t.get(TRAILER_SESSION, ""),
+            step=number,
+            tool=t.get(TRAILER_TOOL, ""),
+            policy=t.get(TRAILER_POLICY, ""),
+            summary=self.subject,
+            timestamp=self.timestamp,
+            rating=effective_rating(_parse_ratings(self.note)),
+            undone=undone,
+        )
+
+
+@dataclass
+class _TreeEntry:
+    mode: str
+    sha: str
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode == "40000"
+
+
+@dataclass
+class _Change:
+    """What one path becomes in a new commit: an entry, or None for removal."""
+
+    path: str
+    entry: _TreeEntry | None
+    tracked: bool = field(default=True)
+
+
+def one_line(text: str, limit: int = _SUMMARY_MAX) -> str:
+    """Collapse text to a single line of at most ``limit`` characters (for subjects)."""
+    line = " ".join(text.split())
+    if len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return line or "(no summary)"
+
+
+def effective_rating(events: Sequence[RatingEvent]) -> Rating | None:
+    """The rating in effect: the latest explicit one overrides implicit ones; 0 clears."""
+    explicit = [e for e in events if e.source == "user"]
+    chosen = explicit[-1] if explicit else (events[-1] if events else None)
+    if chosen is None or chosen.value == 0:
+        return None
+    return Rating(value=chosen.value, comment=chosen.comment, source=chosen.source)
+
+
+def _parse_ratings(note: str) -> list[RatingEvent]:
+    note = note.strip()
+    if not note:
+        return []
+    try:
+        raw = json.loads(note)
+        return [RatingEvent.model_validate(item) for item in raw]
+    except (ValueError, TypeError, ValidationError):
+        # A hand-edited or foreign note must not break the history view.
+        return []
+
+
+def _parse_trailers(block: str) -> dict[str, str]:
+    trailers: dict[str, str] = {}
+    for line in block.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.startswith("Agent-"):
+            trailers[key.strip()] = value.strip()
+    return trailers
+
+
+class History:
+    """A workspace folder as a git repository of agent steps.
+
+    Open one per thread and close it when done (GitPython keeps ``git cat-file``
+    processes alive for the life of a ``Repo``).
+    """
+
+    def __init__(self, root: Path, repo: Repo) -> None:
+        self.root = root
+        self._repo = repo
+        self._git_dir = Path(repo.git_dir)
+        self._identity: dict[str, str] | None = None
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> History:
+        """Open the workspace at ``path``, initialising it as a repository if needed.
+
+        A folder that is not inside a git repository becomes one, with a first commit of
+        the files already there. A repository without any commit gets an empty first
+        commit, so that every step has a parent to go back to.
+        """
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise WorkspaceNotFound(
+                f"The workspace {str(folder)!r} does not exist or is not a folder."
+            )
+        folder = folder.resolve()
+        top = _run_git(folder, ["rev-parse", "--show-toplevel"], check=False)
+        if top.returncode != 0:
+            if not create:
+                raise WorkspaceNotFound(f"{str(folder)!r} is not a git repository.")
+            _run_git(folder, ["init", "-q"])
+            root, fresh = folder, True
+        else:
+            root, fresh = Path(top.stdout.decode().strip()), False
+        history = cls(root, Repo(root))
+        if history._head() is None:
+            history._make_first_commit(take_files=fresh)
+        return history
+
+    def close(self) -> None:
+        """Stop the git helper processes this object keeps."""
+        self._repo.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- low level
+
+    def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        """Run git in the workspace and return its standard output as text.
+
+        Raises GitFailure with git's own message when it exits non-zero.
+        """
+        return _run_git(self.root, list(args), input=input, env=env).stdout.decode(
+            "utf-8", "replace"
+        )
+
+    def _git_ok(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return _run_git(self.root, list(args), check=False)
+
+    def _head(self) -> str | None:
+        result = self._git_ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        return result.stdout.decode().strip() if result.returncode == 0 else None
+
+    def head(self) -> str:
+        """The commit HEAD names."""
+        head = self._head()
+        if head is None:  # only possible if someone emptied the repository under us
+            raise GitFailure("The workspace repository has no commit.")
+        return head
+
+    def _branch_key(self) -> str:
+        result = self._git_ok("symbolic-ref", "--quiet", "HEAD")
+        return result.stdout.decode().strip() if result.returncode == 0 else "HEAD"
+
+    def _user_identity(self) -> dict[str, str]:
+        """Environment naming the user as committer, with a fallback when git has none."""
+        if self._identity is None:
+            name = self._git_ok("config", "user.name").stdout.decode().strip()
+            email = self._git_ok("config", "user.email").stdout.decode().strip()
+            name = os.environ.get("GIT_COMMITTER_NAME") or name or FALLBACK_USER_NAME
+            email = os.environ.get("GIT_COMMITTER_EMAIL") or email or FALLBACK_USER_EMAIL
+            self._identity = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name,
+                "GIT_COMMITTER_EMAIL": email,
+            }
+        return dict(self._identity)
+
+    def _agent_identity(self) -> dict[str, str]:
+        env = self._user_identity()
+        env["GIT_AUTHOR_NAME"] = AGENT_NAME
+        env["GIT_AUTHOR_EMAIL"] = AGENT_EMAIL
+        return env
+
+    def _make_first_commit(self, *, take_files: bool) -> None:
+        """Give a repository without commits its first one.
+
+        A folder we just made a repository keeps its files in that commit; in a
+        repository the user made, the first commit is empty and the index is left as
+        the user staged it.
+        """
+        tree = EMPTY_TREE
+        if take_files:
+            self.git("add", "-A")
+            tree = self.git("write-tree").strip()
+        message = "Start the autogpt-tui workspace\n"
+        sha = self._commit(tree, None, message, self._user_identity())
+        self.git("update-ref", "-m", "autogpt-tui: first commit", "HEAD", sha, "")
+
+    def _read_tree(self, sha: str | None) -> dict[str, _TreeEntry]:
+        if sha is None:
+            return {}
+        raw = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        return {
+            name: _TreeEntry(format(mode, "o"), binsha.hex())
+            for binsha, mode, name in tree_entries_from_data(raw)
+        }
+
+    def _write_object(self, kind: str, data: bytes) -> str:
+        from io import BytesIO
+
+        stream = self._repo.odb.store(IStream(kind, len(data), BytesIO(data)))
+        return str(stream.hexsha.decode() if isinstance(stream.hexsha, bytes) else stream.hexsha)
+
+    def _write_tree(self, entries: dict[str, _TreeEntry]) -> str:
+        # git orders tree entries by name, comparing a directory as if it ended in "/".
+        def key(item: tuple[str, _TreeEntry]) -> bytes:
+            name, entry = item
+            return name.encode() + (b"/" if entry.is_tree else b"")
+
+        body = b"".join(
+            entry.mode.encode() + b" " + name.encode() + b"\0" + bytes.fromhex(entry.sha)
+            for name, entry in sorted(entries.items(), key=key)
+        )
+        return self._write_object("tree", body)
+
+    def _rewrite_tree(self, tree: str | None, changes: dict[str, _TreeEntry | None]) -> str | None:
+        """A new tree: ``tree`` with ``changes`` (relative paths) applied; None if empty."""
+        entries = self._read_tree(tree)
+        direct: dict[str, _TreeEntry | None] = {}
+        nested: dict[str, dict[str, _TreeEntry | None]] = {}
+        for path, entry in changes.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                nested.setdefault(head, {})[rest] = entry
+            else:
+                direct[head] = entry
+        for name, sub in nested.items():
+            old = entries.get(name)
+            new = self._rewrite_tree(old.sha if old and old.is_tree else None, sub)
+            if new is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = _TreeEntry("40000", new)
+        for name, entry in direct.items():
+            if entry is None:
+                old = entries.get(name)
+                if old is not None and not old.is_tree:
+                    entries.pop(name)
+            else:
+                entries[name] = entry
+        if not entries:
+            return None
+        return self._write_tree(entries)
+
+    def _entry_at(self, commit: str, path: str) -> _TreeEntry | None:
+        tree = self._read_tree(self._tree_of(commit))
+        parts = path.split("/")
+        for part in parts[:-1]:
+            entry = tree.get(part)
+            if entry is None or not entry.is_tree:
+                return None
+            tree = self._read_tree(entry.sha)
+        return tree.get(parts[-1])
+
+    def _tree_of(self, commit: str) -> str:
+        raw: bytes = self._repo.odb.stream(bytes.fromhex(commit)).read()
+        first = raw.split(b"\n", 1)[0]  # "tree <sha>"
+        return first.split(b" ", 1)[1].decode()
+
+    def _worktree_changes(self, paths: Sequence[str], head: str) -> list[_Change]:
+        """Hash the working-tree state of ``paths`` into blobs, without the index."""
+        changes: list[_Change] = []
+        to_hash: list[str] = []
+        for path in paths:
+            full = self.root / path
+            tracked = self._entry_at(head, path) is not None
+            if full.is_symlink():
+                target = os.readlink(full).encode()
+                changes.append(
+                    _Change(path, _TreeEntry("120000", self._write_object("blob", target)), tracked)
+                )
+            elif full.is_file():
+                mode = "100755" if os.access(full, os.X_OK) else "100644"
+                changes.append(_Change(path, _TreeEntry(mode, ""), tracked))
+                to_hash.append(path)
+            elif not full.exists():
+                changes.append(_Change(path, None, tracked))
+            # A directory in the list is expanded by the caller; anything else is skipped.
+        if to_hash:
+            shas = self.git("hash-object", "-w", "--", *to_hash).split()
+            by_path = dict(zip(to_hash, shas, strict=True))
+            for change in changes:
+                if change.entry is not None and not change.entry.sha:
+                    change.entry.sha = by_path[change.path]
+        # New files the workspace ignores stay out of the step, as `git add` would.
+        new = [c.path for c in changes if not c.tracked and c.entry is not None]
+        ignored = set(self._ignored(new))
+        return [c for c in changes if c.path not in ignored]
+
+    def _ignored(self, paths: Sequence[str]) -> list[str]:
+        if not paths:
+            return []
+        # check-ignore rejects the literal-pathspec magic our other commands use.
+        result = _run_git(
+            self.root,
+            ["check-ignore", "-z", "--stdin"],
+            input=_nul(paths),
+            env={"GIT_LITERAL_PATHSPECS": "0"},
+            check=False,
+        )
+        return [p for p in result.stdout.decode().split("\0") if p]
+
+    def _expand(self, paths: Iterable[str], head: str) -> list[str]:
+        """Normalise step paths to files relative to the root; directories become files."""
+        out: list[str] = []
+        for raw in paths:
+            rel = _relative(self.root, raw)
+            if rel is None or rel == ".git" or rel.startswith(".git/"):
+                continue
+            full = self.root / rel
+            if full.is_dir() and not full.is_symlink():
+                for dirpath, dirnames, filenames in os.walk(full):
+                    dirnames[:] = [d for d in dirnames if d != ".git"]
+                    for name in filenames:
+                        out.append(_relative(self.root, os.path.join(dirpath, name)) or name)
+                # Files the directory had in HEAD but no longer has are removals.
+                tracked = self.git("ls-tree", "-r", "-z", "--name-only", head, "--", rel)
+                out.extend(p for p in tracked.split("\0") if p and not (self.root / p).exists())
+            else:
+                out.append(rel)
+        return sorted(set(out))
+
+    def _commit(self, tree: str, parent: str | None, message: str, env: dict[str, str]) -> str:
+        args = ["commit-tree", tree]
+        if parent:
+            args += ["-p", parent]
+        return self.git(*args, "-F", "-", input=message.encode(), env=env).strip()
+
+    def _advance(self, new: str, old: str, reason: str) -> None:
+        self.git("update-ref", "-m", f"autogpt-tui: {reason}", "HEAD", new, old)
+
+    def _sync_index(self, paths: Sequence[str]) -> None:
+        """Make the user's index agree with the working tree for ``paths`` only."""
+        if paths:
+            self.git(
+                "update-index",
+                "--add",
+                "--remove",
+                "--replace",
+                "-z",
+                "--stdin",
+                input=_nul(paths),
+            )
+
+    # ------------------------------------------------------------------ steps
+
+    def commit_step(
+        self,
+        *,
+        session: str,
+        step: int,
+        tool: str,
+        policy: str,
+        summary: str,
+        record: StepRecord,
+        paths: Iterable[str] | None = None,
+    ) -> StepCommit:
+        """Commit one agent step: the files it changed (or none: an empty commit).
+
+        ``paths`` names what the action changed; only those are staged, so the cost
+        follows the change. ``None`` means "unknown" (a shell command): every change in
+        the working tree is taken, as `git add -A` would.
+        """
+        head = self.head()
+        files = self._dirty_paths() if paths is None else self._expand(paths, head)
+        changes = self._worktree_changes(files, head) if files else []
+        tree = (
+            self._rewrite_tree(self._tree_of(head), {c.path: c.entry for c in changes})
+            or EMPTY_TREE
+        )
+        message = _step_message(summary, session=session, step=step, tool=tool, policy=policy)
+        sha = self._commit(tree, head, message, self._agent_identity())
+        self._advance(sha, head, f"step {step} ({tool})")
+        self._sync_index([c.path for c in changes])
+        self._write_note(RECORDS_REF, sha, record.model_dump_json())
+        # A new action makes the undone steps unreachable by redo (as in any editor);
+        # they stay visible in the history as undone.
+        self._save_redo_stack([])
+        return StepCommit(
+            sha=sha,
+            parent=head,
+            session=session,
+            step=step,
+            tool=tool,
+            policy=policy,
+            summary=one_line(summary),
+            timestamp=int(time.time()),
+            record=record,
+        )
+
+    def _dirty_paths(self) -> list[str]:
+        out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+        paths: list[str] = []
+        for item in out.split("\0"):
+            if len(item) > 3:
+                paths.append(item[3:])
+        return sorted(set(paths))
+
+    def commit_user_edits(self, paths: Iterable[str] | None = None) -> UserCommit | None:
+        """Commit the user's own edits made since the last step as the user's commit.
+
+        Returns None when there is nothing to commit. ``paths`` limits the commit to
+        files a watcher saw change; None scans the whole working tree.
+        """
+        dirty = self._dirty_paths() if paths is None else self._expand(paths, self.head())
+        if not dirty:
+            return None
+        head = self.head()
+        changes = self._worktree_changes(dirty, head)
+        # Only paths whose content differs from HEAD count as edits.
+        real = [c for c in changes if c.entry != self._entry_at(head, c.path)]
+        if not real:
+            return None
+        tree = self._rewrite_tree(self._tree_of(head), {c.path: c.entry for c in real})
+        names = [c.path for c in real]
+        message = "User edits: " + one_line(", ".join(names), 80) + "\n"
+        sha = self._commit(tree or EMPTY_TREE, head, message, self._user_identity())
+        self._advance(sha, head, "user edits")
+        self._sync_index(names)
+        return UserCommit(sha=sha, paths=names)
+
+    # --------------------------------------------------------------- reading
+
+    def _log(self, *revs: str, limit_steps: int | None = None) -> Iterator[_LogEntry]:
+        """Stream commits newest first; stops reading git as soon as the caller stops."""
+        fmt = _FS.join(["%H", "%P", "%ct", "%s", "%(trailers:only,unfold)", "%N"]) + _RS
+        args = [
+            "git",
+            "log",
+            "--no-notes",
+            f"--notes={RATINGS_REF}",
+            f"--format={fmt}",
+            *revs,
+            "--",
+        ]
+        proc = subprocess.Popen(
+            args, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env()
+        )
+        assert proc.stdout is not None
+        buffer = b""
+        try:
+            while True:
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                *records, buffer = buffer.split(_RS.encode())
+                for raw in records:
+                    entry = _parse_log_record(raw)
+                    if entry is not None:
+                        yield entry
+        finally:
+            proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    def steps(self, limit: int | None = None) -> list[StepCommit]:
+        """Agent steps newest first, with rating and undone mark (records not loaded).
+
+        Steps on the current branch come with those that undo took off it, so the
+        history shows what was undone too.
+        """
+        live: list[StepCommit] = []
+        actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
+        for entry in self._log("HEAD"):
+            undo = entry.trailers.get(TRAILER_UNDO)
+            redo = entry.trailers.get(TRAILER_REDO)
+            if undo:
+                actions.setdefault(undo, True)
+            if redo:
+                actions.setdefault(redo, False)
+            step = entry.as_step(undone=actions.get(entry.sha, False))
+            if step is not None:
+                live.append(step)
+                if limit is not None and len(live) >= limit:
+                    break
+        taken_off: list[StepCommit] = []
+        if self._has_undone_refs():
+            for entry in self._log(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
+                step = entry.as_step(undone=True)
+                if step is not None:
+                    taken_off.append(step)
+        merged = live + taken_off
+        if taken_off:
+            merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
+        return merged[:limit] if limit is not None else merged
+
+    def _has_undone_refs(self) -> bool:
+        return bool(self.git("for-each-ref", "--count=1", "--format=%(refname)", UNDONE_REFS))
+
+    def resolve(self, rev: str) -> StepCommit:
+        """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
+        if not rev or rev.startswith("-"):
+            raise NotAnAgentStep(f"{rev!r} is not a revision.")
+        result = self._git_ok(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+        )
+        if result.returncode != 0:
+            raise NotAnAgentStep(f"{rev!r} does not name a commit in this workspace.")
+        sha = result.stdout.decode().strip()
+        entry = next(self._log("-n", "1", sha), None)
+        step = entry.as_step(undone=False) if entry else None
+        if step is None:
+            raise NotAnAgentStep(f"{rev!r} ({sha[:8]}) is not an agent step.")
+        undone = self._is_undone(sha)
+        record = self.record(sha)
+        return StepCommit(**{**step.__dict__, "undone": undone, "record": record})
+
+    def _is_undone(self, sha: str) -> bool:
+        on_branch = self._git_ok("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0
+        if not on_branch:
+            return True
+        for entry in self._log(f"{sha}..HEAD"):
+            if entry.trailers.get(TRAILER_UNDO) == sha:
+                return True
+            if entry.trailers.get(TRAILER_REDO) == sha:
+                return False
+        return False
+
+    def record(self, sha: str) -> StepRecord | None:
+        """The step record stored for commit ``sha``, or None if it has none."""
+        note = self._read_note(RECORDS_REF, sha)
+        if note is None:
+            return None
+        try:
+            return StepRecord.model_validate_json(note)
+        except ValidationError:
+            return None
+
+    def diff(self, sha: str) -> str:
+        """The patch a step made (against its parent)."""
+        return self.git("diff-tree", "-p", "--root", "--no-color", "--no-commit-id", "-M", sha)
+
+    def changed_paths(self, sha: str) -> list[str]:
+        """The files a commit changed."""
+        out = self.git(
+            "diff-tree", "-r", "-z", "--root", "--no-commit-id", "--name-only", "--no-renames", sha
+        )
+        return [p for p in out.split("\0") if p]
+
+    # ---------------------------------------------------------------- notes
+
+    def _read_note(self, ref: str, sha: str) -> str | None:
+        result = self._git_ok("notes", f"--ref={ref}", "show", sha)
+        return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else None
+
+    def _write_note(self, ref: str, sha: str, text: str) -> None:
+        self.git(
+            "notes",
+            f"--ref={ref}",
+            "add",
+            "-f",
+            "-F",
+            "-",
+            sha,
+            input=text.encode(),
+            env=self._user_identity(),
+        )
+
+    # --------------------------------------------------------------- ratings
+
+    def rate(
+        self,
+        rev: str,
+        value: float,
+        comment: str | None = None,
+        source: RatingSource = "user",
+    ) -> StepCommit:
+        """Rate a step: -1, 0 (clears) or +1, with an optional comment; the latest wins."""
+        if source == "user" and value not in (-1, 0, 1):
+            raise InvalidRating(f"A rating must be -1, 0 or +1, not {value:g}.")
+        step = self.resolve(rev)
+        events = _parse_ratings(self._read_note(RATINGS_REF, step.sha) or "")
+        events.append(RatingEvent(value=value, comment=comment or None, source=source))
+        self._write_note(
+            RATINGS_REF, step.sha, json.dumps([e.model_dump(mode="json") for e in events])
+        )
+        return StepCommit(**{**step.__dict__, "rating": effective_rating(events)})
+
+    def ratings(self, sha: str) -> list[RatingEvent]:
+        """Every rating event given to a step, oldest first."""
+        return _parse_ratings(self._read_note(RATINGS_REF, sha) or "")
+
+    # ------------------------------------------------------------ undo/redo
+
+    def _redo_path(self) -> Path:
+        return self._git_dir / "autogpt-tui" / "redo.json"
+
+    def _load_redo_all(self) -> dict[str, list[dict[str, Any]]]:
+        try:
+            data = json.loads(self._redo_path().read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _load_redo_stack(self) -> list[_RedoEntry]:
+        raw = self._load_redo_all().get(self._branch_key(), [])
+        stack: list[_RedoEntry] = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                stack.append(_RedoEntry(item["sha"], item["method"], item.get("revert")))
+            except (KeyError, TypeError):
+                continue
+        return stack
+
+    def _save_redo_stack(self, stack: list[_RedoEntry]) -> None:
+        data = self._load_redo_all()
+        key = self._branch_key()
+        if not stack and key not in data:
+            return
+        data[key] = [e.__dict__ for e in stack]
+        path = self._redo_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)  # atomic: a crash never leaves half a file
+
+    def undoable(self, limit: int | None = None) -> list[StepCommit]:
+        """The steps in effect on the branch, newest first (what undo takes back next)."""
+        found: list[StepCommit] = []
+        for step in self.steps_on_branch():
+            if not step.undone:
+                found.append(step)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def steps_on_branch(self) -> Iterator[StepCommit]:
+        """Steps reachable from HEAD newest first, each marked undone if reverted."""
+        actions: dict[str, bool] = {}
+        for entry in self._log("HEAD"):
+            if undo := entry.trailers.get(TRAILER_UNDO):
+                actions.setdefault(undo, True)
+            if redo := entry.trailers.get(TRAILER_REDO):
+                actions.setdefault(redo, False)
+            step = entry.as_step(undone=actions.get(entry.sha, False))
+            if step is not None:
+                yield step
+
+    def redo_depth(self) -> int:
+        """How many undone steps redo can bring back."""
+        return len(self._load_redo_stack())
+
+    def undo(self, count: int = 1) -> list[StepCommit]:
+        """Take back the last ``count`` steps; all or nothing.
+
+        When HEAD is the step, the branch moves back and the step stays reachable for
+        redo; when the user's commits sit on top, a new commit reverts it instead.
+        """
+        if count < 1:
+            raise NothingToUndo("The number of steps to undo must be at least 1.")
+        targets = self.undoable(count)
+        if len(targets) < count:
+            have = len(targets)
+            if have == 0:
+                raise NothingToUndo("There is no step to undo.")
+            raise NothingToUndo(
+                f"Only {have} step{'s' if have != 1 else ''} can be undone, not {count}."
+            )
+        start_head = self.head()
+        start_stack = self._load_redo_stack()
+        stack = list(start_stack)
+        made_refs: list[str] = []
+        try:
+            for target in targets:
+                head = self.head()
+                if head == target.sha and target.parent:
+                    self._move_head(head, target.parent, why=f"undo step {target.step}")
+                    ref = f"{UNDONE_REFS}/{target.sha}"
+                    self.git("update-ref", ref, target.sha)
+                    made_refs.append(ref)
+                    stack.append(_RedoEntry(target.sha, "reset"))
+                else:
+                    revert = self._revert(
+                        target.sha,
+                        f"Undo step {target.step}: {target.summary}",
+                        {TRAILER_UNDO: target.sha},
+                        what=f"undo step {target.step}",
+                    )
+                    stack.append(_RedoEntry(target.sha, "revert", revert))
+        except Exception:
+            self._restore(start_head, made_refs)
+            raise
+        self._save_redo_stack(stack)
+        self._prune_undone_refs()
+        return targets
+
+    def redo(self, count: int = 1) -> list[StepCommit]:
+        """Bring back the last ``count`` undone steps, most recently undone first."""
+        if count < 1:
+            raise NothingToRedo("The number of steps to redo must be at least 1.")
+        stack = self._load_redo_stack()
+        if not stack:
+            raise NothingToRedo("There is nothing to redo.")
+        if len(stack) < count:
+            raise NothingToRedo(
+                f"Only {len(stack)} step{'s' if len(stack) != 1 else ''} can be redone, "
+                f"not {count}."
+            )
+        start_head = self.head()
+        done: list[StepCommit] = []
+        try:
+            for _ in range(count):
+                entry = stack.pop()
+                step = self._step_at(entry.sha)
+                head = self.head()
+                if entry.method == "reset":
+                    if step.parent != head:
+                        raise NothingToRedo(
+                            f"Can't redo step {step.step}: new commits were made since it "
+                            "was undone."
+                        )
+                    self._move_head(head, entry.sha, why=f"redo step {step.step}")
+                elif entry.revert and head == entry.revert:
+                    # Our own revert commit is on top: drop it rather than pile on another.
+                    self._move_head(head, self._parent(entry.revert), why=f"redo step {step.step}")
+                else:
+                    self._revert(
+                        entry.revert or entry.sha,
+                        f"Redo step {step.step}: {step.summary}",
+                        {TRAILER_REDO: entry.sha},
+                        what=f"redo step {step.step}",
+                    )
+                done.append(step)
+        except Exception:
+            self._restore(start_head, [])
+            raise
+        self._save_redo_stack(stack)
+        self._prune_undone_refs()
+        return done
+
+    def _step_at(self, sha: str) -> StepCommit:
+        entry = next(self._log("-n", "1", sha), None)
+        step = entry.as_step(undone=True) if entry else None
+        if step is None:
+            raise NothingToRedo("The step to redo no longer exists in this repository.")
+        return step
+
+    def _parent(self, sha: str) -> str:
+        return self.git("rev-parse", f"{sha}^").strip()
+
+    def _restore(self, start_head: str, refs: list[str]) -> None:
+        """Put HEAD and the touched files back after a failed multi-step undo/redo."""
+        head = self.head()
+        if head != start_head:
+            self._move_head(head, start_head, why="roll back")
+        for ref in refs:
+            self._git_ok("update-ref", "-d", ref)
+
+    def _prune_undone_refs(self) -> None:
+        """Drop undone refs whose commit is back on the branch (fully redone)."""
+        out = self.git("for-each-ref", "--format=%(refname) %(objectname)", UNDONE_REFS)
+        for line in out.splitlines():
+            ref, _, sha = line.partition(" ")
+            if self._git_ok("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0:
+                self._git_ok("update-ref", "-d", ref, sha)
+
+    def _local_changes(self, paths: Sequence[str], head: str) -> list[str]:
+        """Which of ``paths`` differ from HEAD in the index or the working tree.
+
+        Untracked and ignored files standing where HEAD has nothing count too: an undo
+        or redo would have to overwrite them.
+        """
+        if not paths:
+            return []
+        out = self.git("diff-index", "-z", head, "--", *paths)
+        fields = out.split("\0")
+        suspects: dict[str, str] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if meta.startswith(":"):
+                parts = meta[1:].split()
+                suspects[path] = parts[2]  # the blob HEAD has
+        changed: list[str] = []
+        if suspects:
+            # diff-index trusts file stat data; confirm by content so a merely touched
+            # file does not block an undo.
+            staged = self._index_shas(list(suspects))
+            present = [
+                p
+                for p in suspects
+                if (self.root / p).is_file() and not (self.root / p).is_symlink()
+            ]
+            hashed = (
+                dict(zip(present, self.git("hash-object", "--", *present).split(), strict=True))
+                if present
+                else {}
+            )
+            for path, head_sha in suspects.items():
+                if (
+                    staged.get(path, _ZERO_SHA) != head_sha
+                    or hashed.get(path, _ZERO_SHA) != head_sha
+                ):
+                    changed.append(path)
+        for path in paths:
+            if (
+                path not in suspects
+                and self._entry_at(head, path) is None
+                and os.path.lexists(self.root / path)
+            ):
+                changed.append(path)
+        return sorted(set(changed))
+
+    def _index_shas(self, paths: Sequence[str]) -> dict[str, str]:
+        out = self.git("ls-files", "-s", "-z", "--", *paths)
+        shas: dict[str, str] = {}
+        for item in out.split("\0"):
+            meta, _, path = item.partition("\t")
+            if path:
+                shas[path] = meta.split()[1]
+        return shas
+
+    def _move_head(self, head: str, target: str, *, why: str) -> None:
+        """Move HEAD to ``target``, changing only the files that differ between the two."""
+        out = self.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", head, target)
+        paths = [p for p in out.split("\0") if p]
+        blocked = self._local_changes(paths, head)
+        if blocked:
+            raise LocalChangesInTheWay(
+                f"Can't {why}: you have uncommitted changes in {_list(blocked)}, which it would "
+                "have to change; commit or stash them first.",
+                blocked,
+            )
+        if paths:
+            _run_git(
+                self.root,
+                [
+                    "restore",
+                    f"--source={target}",
+                    "--staged",
+                    "--worktree",
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                ],
+                input=_nul(paths),
+            )
+        self._advance(target, head, why)
+
+    def _revert(self, sha: str, subject: str, trailers: dict[str, str], *, what: str) -> str:
+        """Commit the inverse of commit ``sha`` on top of HEAD; returns the new commit."""
+        head = self.head()
+        parent = self._parent(sha)
+        paths = [
+            p
+            for p in self.git(
+                "diff-tree", "-r", "-z", "--name-only", "--no-renames", parent, sha
+            ).split("\0")
+            if p
+        ]
+        blocked = self._local_changes(paths, head)
+        if blocked:
+            raise LocalChangesInTheWay(
+                f"Can't {what}: you have uncommitted changes in {_list(blocked)}, which it would "
+                "have to change; commit or stash them first.",
+                blocked,
+            )
+        changes: dict[str, _TreeEntry | None] = {}
+        for path in paths:
+            base = self._entry_at(sha, path)  # what the commit made
+            wanted = self._entry_at(parent, path)  # what was there before it
+            ours = self._entry_at(head, path)  # what is there now
+            if ours == base:
+                changes[path] = wanted
+            elif ours == wanted:
+                continue
+            elif ours and base and wanted and not (ours.is_tree or base.is_tree or wanted.is_tree):
+                changes[path] = self._merge_blobs(ours, base, wanted, path, what)
+            else:
+                raise LocalChangesInTheWay(
+                    f"Can't {what}: later commits changed {path} in a way that conflicts with it.",
+                    [path],
+                )
+        tree = self._rewrite_tree(self._tree_of(head), changes) or EMPTY_TREE
+        message = (
+            subject.split("\n")[0][:_SUMMARY_MAX]
+            + "\n\n"
+            + "".join(f"{k}: {v}\n" for k, v in trailers.items())
+        )
+        new = self._commit(tree, head, message, self._agent_identity())
+        self._advance(new, head, what)
+        if changes:
+            _run_git(
+                self.root,
+                [
+                    "restore",
+                    f"--source={new}",
+                    "--staged",
+                    "--worktree",
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                ],
+                input=_nul(list(changes)),
+            )
+        return new
+
+    def _merge_blobs(
+        self, ours: _TreeEntry, base: _TreeEntry, theirs: _TreeEntry, path: str, what: str
+    ) -> _TreeEntry:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            files = []
+            for name, entry in (("ours", ours), ("base", base), ("theirs", theirs)):
+                target = Path(tmp) / name
+                target.write_bytes(self._repo.odb.stream(bytes.fromhex(entry.sha)).read())
+                files.append(str(target))
+            result = _run_git(self.root, ["merge-file", "-p", *files], check=False)
+        if result.returncode != 0:
+            raise LocalChangesInTheWay(
+                f"Can't {what}: later commits changed the same lines of {path}.", [path]
+            )
+        return _TreeEntry(ours.mode, self._write_object("blob", result.stdout))
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",
+            # Paths from the agent are file names, never glob patterns.
+            "GIT_LITERAL_PATHSPECS": "1",
+            "GIT_PAGER": "cat",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _run_git(
+    cwd: Path,
+    args: list[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        env=_env(env),
+        check=False,
+    )
+    if check and result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[-1] if message else f"exit status {result.returncode}"
+        raise GitFailure(f"git {args[0]} failed: {detail}")
+    return result
+
+
+def _parse_log_record(raw: bytes) -> _LogEntry | None:
+    text = raw.decode("utf-8", "replace").lstrip("\n")
+    if not text:
+        return None
+    parts = text.split(_FS)
+    if len(parts) < 6:
+        return None
+    sha, parents, ctime, subject, trailers, note = parts[:6]
+    return _LogEntry(
+        sha=sha,
+        parents=parents.split(),
+        timestamp=int(ctime or 0),
+        subject=subject,
+        trailers=_parse_trailers(trailers),
+        note=note,
+    )
+
+
+def _step_message(summary: str, *, session: str, step: int, tool: str, policy: str) -> str:
+    return (
+        f"{one_line(summary)}\n\n"
+        f"{TRAILER_SESSION}: {one_line(session, 80)}\n"
+        f"{TRAILER_STEP}: {step}\n"
+        f"{TRAILER_TOOL}: {one_line(tool, 80)}\n"
+        f"{TRAILER_POLICY}: {one_line(policy, 80)}\n"
+    )
+
+
+def _nul(paths: Iterable[str]) -> bytes:
+    return b"".join(p.encode() + b"\0" for p in paths)
+
+
+def _relative(root: Path, path: str | os.PathLike[str]) -> str | None:
+    """``path`` relative to the root in git's form, or None if it lies outside."""
+    full = Path(path) if os.path.isabs(path) else root / path
+    try:
+        rel = os.path.relpath(os.path.normpath(full), root)
+    except ValueError:
+        return None
+    if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def _list(paths: Sequence[str]) -> str:
+    shown = ", ".join(paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
