@@ -1,0 +1,283 @@
+"""The ``autogpt-tui`` command line (contract: DESIGN.md, "Command line").
+
+``autogpt-tui [WORKSPACE]`` opens the TUI; the subcommands work on a workspace's step
+history without it. Every error a user can cause prints one sentence and exits non-zero;
+nothing here prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from autogpt_tui import __version__
+from autogpt_tui.core.errors import UserError
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.history import History, StepCommit
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+SUBCOMMANDS = ("log", "show", "undo", "redo", "rate")
+
+
+class UsageError(UserError):
+    """The command line itself is wrong (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one sentence and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sentence = message[0].upper() + message[1:]
+        self.exit(EXIT_USAGE, f"autogpt-tui: {sentence.rstrip('.')}.\n")
+
+
+def _tui_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="autogpt-tui",
+        description=(
+            "A terminal workstation for an autonomous coding agent: every action is a git "
+            "commit you can review, rate, undo and redo. Subcommands: "
+            + ", ".join(SUBCOMMANDS)
+            + " (autogpt-tui SUBCOMMAND --help)."
+        ),
+    )
+    parser.add_argument(
+        "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
+    )
+    parser.add_argument("--goal", help="the goal to start with")
+    parser.add_argument("--mode", choices=["step", "edits", "auto"], help="approval mode")
+    parser.add_argument("--model", help="model name")
+    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    parser.add_argument("--theme", help="theme name")
+    parser.add_argument("--version", action="version", version=f"autogpt-tui {__version__}")
+    return parser
+
+
+def _sub_parser(name: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"autogpt-tui {name}")
+    if name == "log":
+        parser.description = "List the agent's steps, newest first."
+        parser.add_argument("workspace", nargs="?", default=".")
+        parser.add_argument("--json", action="store_true", help="print a JSON array")
+        parser.add_argument("-n", type=int, default=None, metavar="N", help="at most N steps")
+    elif name == "show":
+        parser.description = "Show one step: its record and its diff."
+        parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV")
+        parser.add_argument("--json", action="store_true", help="print a JSON object")
+    elif name in ("undo", "redo"):
+        parser.description = f"{name.capitalize()} the last N steps (default 1)."
+        parser.add_argument("args", nargs="*", metavar="[WORKSPACE] [N]")
+    elif name == "rate":
+        parser.description = "Rate a step +1, -1, or 0 to clear its rating."
+        parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV {+1,-1,0}")
+        parser.add_argument("--comment", help="why you rated it so")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            name = args[0]
+            options = _sub_parser(name).parse_args(args[1:])
+            return COMMANDS[name](options)
+        return _run_tui(_tui_parser().parse_args(args))
+    except UsageError as err:
+        print(f"autogpt-tui: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except UserError as err:
+        print(f"autogpt-tui: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `autogpt-tui log | head` closed the pipe early; that's not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _run_tui(options: argparse.Namespace) -> int:
+    from autogpt_tui.config import load_settings
+    from autogpt_tui.core.history import History
+
+    # Open (and if need be initialise) the workspace and read the configuration before
+    # the screen takes over, so a bad path or a broken config file is one sentence on
+    # the terminal rather than an error inside the app.
+    with History.open(Path(options.workspace)) as history:
+        workspace = history.root
+    settings = load_settings(
+        workspace,
+        overrides={
+            "model": {"model": options.model, "base_url": options.base_url},
+            "agent": {"mode": options.mode},
+            "ui": {"theme": options.theme},
+        },
+    )
+    for warning in settings.warnings:
+        print(f"autogpt-tui: {warning}", file=sys.stderr)
+    from autogpt_tui.ui.app import run_app
+
+    return run_app(workspace, goal=options.goal, theme_name=settings.ui.theme)
+
+
+def _open(workspace: str) -> History:
+    from autogpt_tui.core.history import History
+
+    return History.open(Path(workspace))
+
+
+def _split_workspace(values: list[str], rest: int, name: str) -> tuple[str, list[str]]:
+    """Separate the optional leading WORKSPACE from ``rest`` trailing arguments."""
+    if len(values) == rest + 1:
+        return values[0], values[1:]
+    wanted_text = {"show": "[WORKSPACE] REV", "rate": "[WORKSPACE] REV {+1,-1,0}"}[name]
+    if len(values) == rest:
+        # `show ./ws` reads as a workspace whose REV was left out, not as a revision.
+        if os.sep in values[0] and Path(values[0]).is_dir():
+            raise UsageError(f"Usage: autogpt-tui {name} {wanted_text} (REV is missing).")
+        return ".", values
+    raise UsageError(f"Usage: autogpt-tui {name} {wanted_text}.")
+
+
+def _count(values: list[str], name: str) -> tuple[str, int]:
+    """Parse ``[WORKSPACE] [N]`` for undo and redo."""
+    if len(values) > 2:
+        raise UsageError(f"{name} takes at most a workspace and a number of steps.")
+    workspace, count = ".", "1"
+    if len(values) == 2:
+        workspace, count = values
+    elif len(values) == 1:
+        # A lone number is a count; anything else names the workspace.
+        if values[0].lstrip("+-").isdigit():
+            count = values[0]
+        else:
+            workspace = values[0]
+    try:
+        number = int(count)
+    except ValueError:
+        raise UsageError(
+            f"The number of steps to {name} must be a whole number, not {count!r}."
+        ) from None
+    if number < 1:
+        raise UsageError(f"The number of steps to {name} must be at least 1, not {number}.")
+    return workspace, number
+
+
+def _label(step: StepCommit) -> str:
+    return f"step {step.step} ({step.short_sha})"
+
+
+def cmd_log(options: argparse.Namespace) -> int:
+    """``log [WORKSPACE] [--json] [-n N]``."""
+    if options.n is not None and options.n < 0:
+        raise UsageError(f"-n must be 0 or more, not {options.n}.")
+    with _open(options.workspace) as history:
+        steps = history.steps(limit=options.n)
+    if options.json:
+        print(json.dumps([s.to_json() for s in steps], indent=2))
+        return EXIT_OK
+    if not steps:
+        print("No agent steps yet.")
+        return EXIT_OK
+    for s in steps:
+        glyph = s.rating.glyph if s.rating else " "
+        undone = "  (undone)" if s.undone else ""
+        print(f"{s.short_sha}  {s.session}#{s.step:<4} {s.tool:<12} {glyph}  {s.summary}{undone}")
+    return EXIT_OK
+
+
+def cmd_show(options: argparse.Namespace) -> int:
+    """``show [WORKSPACE] REV [--json]``."""
+    workspace, (rev,) = _split_workspace(options.args, 1, "show")
+    with _open(workspace) as history:
+        step = history.resolve(rev)
+        diff = history.diff(step.sha)
+    if options.json:
+        data = step.to_json()
+        data["diff"] = diff
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    lines = [
+        f"commit   {step.sha}",
+        f"step     {step.session}#{step.step}  tool {step.tool}  policy {step.policy}",
+        f"summary  {step.summary}",
+    ]
+    if step.rating:
+        comment = f"  {step.rating.comment}" if step.rating.comment else ""
+        lines.append(f"rating   {step.rating.value:+g} ({step.rating.source}){comment}")
+    if step.undone:
+        lines.append("state    undone")
+    record = step.record
+    if record is not None:
+        if record.thought:
+            lines += ["", "thought", _indent(record.thought)]
+        lines += ["", "action", _indent(f"{record.tool} {json.dumps(record.arguments)}")]
+        if record.observation:
+            lines += ["", "observation", _indent(record.observation)]
+        usage = record.usage
+        lines += ["", f"usage    {usage.prompt_tokens} in, {usage.completion_tokens} out"]
+    print("\n".join(lines))
+    print()
+    print(diff.rstrip("\n") or "(no file changes)")
+    return EXIT_OK
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def cmd_undo(options: argparse.Namespace) -> int:
+    """``undo [WORKSPACE] [N]``."""
+    workspace, count = _count(options.args, "undo")
+    with _open(workspace) as history:
+        for step in history.undo(count):
+            print(f"Undid {_label(step)}: {step.summary}")
+    return EXIT_OK
+
+
+def cmd_redo(options: argparse.Namespace) -> int:
+    """``redo [WORKSPACE] [N]``."""
+    workspace, count = _count(options.args, "redo")
+    with _open(workspace) as history:
+        for step in history.redo(count):
+            print(f"Redid {_label(step)}: {step.summary}")
+    return EXIT_OK
+
+
+_RATINGS = {"+1": 1, "1": 1, "-1": -1, "0": 0, "+0": 0, "-0": 0}
+
+
+def cmd_rate(options: argparse.Namespace) -> int:
+    """``rate [WORKSPACE] REV {+1,-1,0} [--comment TEXT]``."""
+    workspace, (rev, raw) = _split_workspace(options.args, 2, "rate")
+    if raw not in _RATINGS:
+        raise UsageError(f"A rating must be +1, -1 or 0, not {raw!r}.")
+    with _open(workspace) as history:
+        step = history.rate(rev, _RATINGS[raw], options.comment)
+    if step.rating is None:
+        print(f"Cleared the rating of {_label(step)}.")
+    else:
+        comment = f": {step.rating.comment}" if step.rating.comment else ""
+        print(f"Rated {_label(step)} {step.rating.value:+g}{comment}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "log": cmd_log,
+    "show": cmd_show,
+    "undo": cmd_undo,
+    "redo": cmd_redo,
+    "rate": cmd_rate,
+}
