@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	mkdir -p workspace
 	$(BIN)/autogpt-tui workspace
 
 test: $(STAMP)
