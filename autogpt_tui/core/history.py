@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -460,6 +459,13 @@ class History:
         first = raw.split(b"\n", 1)[0]  # "tree <sha>"
         return first.split(b" ", 1)[1].decode()
 
+    def _commit_time(self, commit: str) -> int:
+        raw: bytes = self._repo.odb.stream(bytes.fromhex(commit)).read()
+        for line in raw.split(b"\n"):
+            if line.startswith(b"committer "):
+                return int(line.rsplit(b" ", 2)[1])
+        return 0
+
     def _worktree_changes(self, paths: Sequence[str], head: str) -> list[_Change]:
         """Hash the working-tree state of ``paths`` into blobs, without the index."""
         changes: list[_Change] = []
@@ -587,7 +593,7 @@ class History:
             tool=tool,
             policy=policy,
             summary=one_line(summary),
-            timestamp=int(time.time()),
+            timestamp=self._commit_time(sha),
             record=record,
         )
 

@@ -1,0 +1,1 @@
+"""The workstation's widgets, one per module, each named after its class."""
