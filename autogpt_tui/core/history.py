@@ -23,12 +23,12 @@ import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
 from git import Repo
-from git.objects.fun import tree_entries_from_data
-from gitdb import IStream
+from gitdb import IStream, LooseObjectDB
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autogpt_tui.core.errors import (
@@ -63,6 +63,7 @@ FALLBACK_USER_EMAIL = "user@autogpt-tui.invalid"
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _ZERO_SHA = "0" * 40
 _SUMMARY_MAX = 100
+_TREE_CACHE = 4096
 
 # Field and record separators for `git log --format`; neither can occur in a
 # commit subject, a trailer or a JSON note.
@@ -191,6 +192,7 @@ class _LogEntry:
     subject: str
     trailers: dict[str, str]
     note: str
+    tree: str = ""
 
     def as_step(self, undone: bool) -> StepCommit | None:
         t = self.trailers
@@ -209,9 +211,23 @@ class _LogEntry:
             policy=t.get(TRAILER_POLICY, ""),
             summary=self.subject,
             timestamp=self.timestamp,
-            rating=effective_rating(_parse_ratings(self.note)),
+            rating=effective_rating(_parse_ratings(self.ratings_note)),
             undone=undone,
+            record=self.record(),
         )
+
+    @property
+    def ratings_note(self) -> str:
+        return next((line for line in self.note.splitlines() if line.startswith("[")), "")
+
+    def record(self) -> StepRecord | None:
+        line = next((line for line in self.note.splitlines() if line.startswith("{")), None)
+        if line is None:
+            return None
+        try:
+            return StepRecord.model_validate_json(line)
+        except ValidationError:
+            return None
 
 
 @dataclass
@@ -283,6 +299,13 @@ class History:
         self._repo = repo
         self._git_dir = Path(repo.git_dir)
         self._identity: dict[str, str] | None = None
+        self._trees: dict[str, dict[str, _TreeEntry]] = {}
+        self._index_file = Path(os.environ.get("GIT_INDEX_FILE") or (self._git_dir / "index"))
+        # Our last write of the index: its stat stamp, the HEAD and the paths it synced.
+        self._index_stamp: tuple[int, int, int] | None = None
+        self._index_head: str | None = None
+        self._index_paths: set[str] = set()
+        self._loose = LooseObjectDB(os.path.join(repo.common_dir, "objects"))
 
     # ----------------------------------------------------------------- opening
 
@@ -338,8 +361,11 @@ class History:
         return _run_git(self.root, list(args), check=False)
 
     def _head(self) -> str | None:
-        result = self._git_ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-        return result.stdout.decode().strip() if result.returncode == 0 else None
+        # GitPython resolves HEAD by reading the ref files: no process per call.
+        try:
+            return str(self._repo.head.commit.hexsha)
+        except ValueError:  # an unborn branch: no commit yet
+            return None
 
     def head(self) -> str:
         """The commit HEAD names."""
@@ -349,8 +375,8 @@ class History:
         return head
 
     def _branch_key(self) -> str:
-        result = self._git_ok("symbolic-ref", "--quiet", "HEAD")
-        return result.stdout.decode().strip() if result.returncode == 0 else "HEAD"
+        head = self._repo.head
+        return "HEAD" if head.is_detached else str(head.ref.path)
 
     def _user_identity(self) -> dict[str, str]:
         """Environment naming the user as committer, with a fallback when git has none."""
@@ -391,26 +417,30 @@ class History:
     def _read_tree(self, sha: str | None) -> dict[str, _TreeEntry]:
         if sha is None:
             return {}
-        raw = self._repo.odb.stream(bytes.fromhex(sha)).read()
-        return {
-            name: _TreeEntry(format(mode, "o"), binsha.hex())
-            for binsha, mode, name in tree_entries_from_data(raw)
-        }
+        cached = self._trees.get(sha)
+        if cached is None:
+            # Trees never change (they are named by their content), so caching is safe.
+            cached = _parse_tree(self._repo.odb.stream(bytes.fromhex(sha)).read())
+            if len(self._trees) >= _TREE_CACHE:
+                self._trees.clear()
+            self._trees[sha] = cached
+        return dict(cached)
 
     def _write_object(self, kind: str, data: bytes) -> str:
-        from io import BytesIO
-
-        stream = self._repo.odb.store(IStream(kind, len(data), BytesIO(data)))
-        return str(stream.hexsha.decode() if isinstance(stream.hexsha, bytes) else stream.hexsha)
+        # Written as a loose object in-process (what `git hash-object -w` does), which
+        # saves a process per tree; git reads loose objects like any other.
+        stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
+        sha = stream.hexsha
+        return sha.decode() if isinstance(sha, bytes) else str(sha)
 
     def _write_tree(self, entries: dict[str, _TreeEntry]) -> str:
         # git orders tree entries by name, comparing a directory as if it ended in "/".
         def key(item: tuple[str, _TreeEntry]) -> bytes:
             name, entry = item
-            return name.encode() + (b"/" if entry.is_tree else b"")
+            return _fs(name) + (b"/" if entry.is_tree else b"")
 
         body = b"".join(
-            entry.mode.encode() + b" " + name.encode() + b"\0" + bytes.fromhex(entry.sha)
+            entry.mode.encode() + b" " + _fs(name) + b"\0" + bytes.fromhex(entry.sha)
             for name, entry in sorted(entries.items(), key=key)
         )
         return self._write_object("tree", body)
@@ -455,16 +485,10 @@ class History:
         return tree.get(parts[-1])
 
     def _tree_of(self, commit: str) -> str:
-        raw: bytes = self._repo.odb.stream(bytes.fromhex(commit)).read()
-        first = raw.split(b"\n", 1)[0]  # "tree <sha>"
-        return first.split(b" ", 1)[1].decode()
+        return self._read_commit(commit).tree
 
     def _commit_time(self, commit: str) -> int:
-        raw: bytes = self._repo.odb.stream(bytes.fromhex(commit)).read()
-        for line in raw.split(b"\n"):
-            if line.startswith(b"committer "):
-                return int(line.rsplit(b" ", 2)[1])
-        return 0
+        return self._read_commit(commit).timestamp
 
     def _worktree_changes(self, paths: Sequence[str], head: str) -> list[_Change]:
         """Hash the working-tree state of ``paths`` into blobs, without the index."""
@@ -538,10 +562,12 @@ class History:
     def _advance(self, new: str, old: str, reason: str) -> None:
         self.git("update-ref", "-m", f"autogpt-tui: {reason}", "HEAD", new, old)
 
-    def _sync_index(self, paths: Sequence[str]) -> None:
-        """Make the user's index agree with the working tree for ``paths`` only."""
+    def _sync_index(self, paths: Sequence[str], head: str) -> None:
+        """Make the user's index agree with the working tree (and ``head``) for ``paths``."""
         if paths:
             self.git(
+                "-c",
+                "core.preloadIndex=false",
                 "update-index",
                 "--add",
                 "--remove",
@@ -550,6 +576,7 @@ class History:
                 "--stdin",
                 input=_nul(paths),
             )
+            self._remember_index(head, paths)
 
     # ------------------------------------------------------------------ steps
 
@@ -580,7 +607,7 @@ class History:
         message = _step_message(summary, session=session, step=step, tool=tool, policy=policy)
         sha = self._commit(tree, head, message, self._agent_identity())
         self._advance(sha, head, f"step {step} ({tool})")
-        self._sync_index([c.path for c in changes])
+        self._sync_index([c.path for c in changes], sha)
         self._write_note(RECORDS_REF, sha, record.model_dump_json())
         # A new action makes the undone steps unreachable by redo (as in any editor);
         # they stay visible in the history as undone.
@@ -625,23 +652,29 @@ class History:
         message = "User edits: " + one_line(", ".join(names), 80) + "\n"
         sha = self._commit(tree or EMPTY_TREE, head, message, self._user_identity())
         self._advance(sha, head, "user edits")
-        self._sync_index(names)
+        self._sync_index(names, sha)
         return UserCommit(sha=sha, paths=names)
 
     # --------------------------------------------------------------- reading
 
-    def _log(self, *revs: str, limit_steps: int | None = None) -> Iterator[_LogEntry]:
-        """Stream commits newest first; stops reading git as soon as the caller stops."""
+    def _log(
+        self,
+        *revs: str,
+        records: bool = False,
+        max_count: int | None = None,
+        skip: int | None = None,
+    ) -> Iterator[_LogEntry]:
+        """Stream commits newest first; stops reading git as soon as the caller stops.
+
+        Each entry carries its ratings note and, with ``records``, its record note too:
+        both are one-line JSON, a record an object and ratings an array, so the two
+        notes refs can share git's single ``%N`` placeholder.
+        """
         fmt = _FS.join(["%H", "%P", "%ct", "%s", "%(trailers:only,unfold)", "%N"]) + _RS
-        args = [
-            "git",
-            "log",
-            "--no-notes",
-            f"--notes={RATINGS_REF}",
-            f"--format={fmt}",
-            *revs,
-            "--",
-        ]
+        notes = [f"--notes={RATINGS_REF}"] + ([f"--notes={RECORDS_REF}"] if records else [])
+        bounds = [f"--max-count={max_count}"] if max_count else []
+        bounds += [f"--skip={skip}"] if skip else []
+        args = ["git", "log", "--no-notes", *notes, f"--format={fmt}", *bounds, *revs, "--"]
         proc = subprocess.Popen(
             args, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env()
         )
@@ -653,8 +686,8 @@ class History:
                 if not chunk:
                     break
                 buffer += chunk
-                *records, buffer = buffer.split(_RS.encode())
-                for raw in records:
+                *complete, buffer = buffer.split(_RS.encode())
+                for raw in complete:
                     entry = _parse_log_record(raw)
                     if entry is not None:
                         yield entry
@@ -671,32 +704,31 @@ class History:
         history shows what was undone too.
         """
         live: list[StepCommit] = []
-        actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
-        for entry in self._log("HEAD"):
-            undo = entry.trailers.get(TRAILER_UNDO)
-            redo = entry.trailers.get(TRAILER_REDO)
-            if undo:
-                actions.setdefault(undo, True)
-            if redo:
-                actions.setdefault(redo, False)
-            step = entry.as_step(undone=actions.get(entry.sha, False))
-            if step is not None:
-                live.append(step)
-                if limit is not None and len(live) >= limit:
-                    break
+        for step in self.steps_on_branch(expect=limit):
+            live.append(step)
+            if limit is not None and len(live) >= limit:
+                break
         taken_off: list[StepCommit] = []
         if self._has_undone_refs():
             for entry in self._log(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
-                step = entry.as_step(undone=True)
-                if step is not None:
-                    taken_off.append(step)
+                gone = entry.as_step(undone=True)
+                if gone is not None:
+                    taken_off.append(gone)
         merged = live + taken_off
         if taken_off:
             merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
         return merged[:limit] if limit is not None else merged
 
     def _has_undone_refs(self) -> bool:
-        return bool(self.git("for-each-ref", "--count=1", "--format=%(refname)", UNDONE_REFS))
+        # Looked up in the files rather than with a git process: this runs on every log.
+        common = Path(self._repo.common_dir)
+        loose = common / UNDONE_REFS
+        if loose.is_dir() and any(loose.iterdir()):
+            return True
+        try:
+            return (UNDONE_REFS + "/") in (common / "packed-refs").read_text(errors="replace")
+        except OSError:
+            return False
 
     def resolve(self, rev: str) -> StepCommit:
         """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
@@ -827,25 +859,51 @@ class History:
 
     def undoable(self, limit: int | None = None) -> list[StepCommit]:
         """The steps in effect on the branch, newest first (what undo takes back next)."""
+        if limit == 1:
+            # The common case, HEAD being the step, needs no walk of the history: nothing
+            # sits above HEAD that could have reverted it.
+            head = self._read_commit(self.head()).as_step(undone=False)
+            if head is not None:
+                return [head]
         found: list[StepCommit] = []
-        for step in self.steps_on_branch():
+        for step in self.steps_on_branch(expect=limit):
             if not step.undone:
                 found.append(step)
                 if limit is not None and len(found) >= limit:
                     break
         return found
 
-    def steps_on_branch(self) -> Iterator[StepCommit]:
-        """Steps reachable from HEAD newest first, each marked undone if reverted."""
-        actions: dict[str, bool] = {}
-        for entry in self._log("HEAD"):
-            if undo := entry.trailers.get(TRAILER_UNDO):
-                actions.setdefault(undo, True)
-            if redo := entry.trailers.get(TRAILER_REDO):
-                actions.setdefault(redo, False)
-            step = entry.as_step(undone=actions.get(entry.sha, False))
-            if step is not None:
-                yield step
+    def steps_on_branch(
+        self, *, records: bool = False, expect: int | None = None
+    ) -> Iterator[StepCommit]:
+        """Steps reachable from HEAD newest first, each marked undone if reverted.
+
+        With ``records`` each step carries its record, read in the same git call.
+        ``expect`` says how many steps the caller wants: git is first asked for a
+        bounded number of commits (so it stops early instead of filling a pipe buffer
+        nobody reads), and the walk only goes on past that if it has to.
+        """
+        actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
+        window = expect * 2 + 20 if expect else None
+        seen = 0
+        for entry in self._log("HEAD", records=records, max_count=window):
+            seen += 1
+            yield from self._branch_step(entry, actions)
+        if window is None or seen < window:
+            return
+        for entry in self._log("HEAD", records=records, skip=window):
+            yield from self._branch_step(entry, actions)
+
+    @staticmethod
+    def _branch_step(entry: _LogEntry, actions: dict[str, bool]) -> Iterator[StepCommit]:
+        """The step ``entry`` is, if any, noting the undo/redo commits on the way."""
+        if undo := entry.trailers.get(TRAILER_UNDO):
+            actions.setdefault(undo, True)
+        if redo := entry.trailers.get(TRAILER_REDO):
+            actions.setdefault(redo, False)
+        step = entry.as_step(undone=actions.get(entry.sha, False))
+        if step is not None:
+            yield step
 
     def redo_depth(self) -> int:
         """How many undone steps redo can bring back."""
@@ -875,9 +933,13 @@ class History:
             for target in targets:
                 head = self.head()
                 if head == target.sha and target.parent:
-                    self._move_head(head, target.parent, why=f"undo step {target.step}")
                     ref = f"{UNDONE_REFS}/{target.sha}"
-                    self.git("update-ref", ref, target.sha)
+                    self._move_head(
+                        head,
+                        target.parent,
+                        why=f"undo step {target.step}",
+                        refs=[f"update {ref} {target.sha}"],
+                    )
                     made_refs.append(ref)
                     stack.append(_RedoEntry(target.sha, "reset"))
                 else:
@@ -892,7 +954,6 @@ class History:
             self._restore(start_head, made_refs)
             raise
         self._save_redo_stack(stack)
-        self._prune_undone_refs()
         return targets
 
     def redo(self, count: int = 1) -> list[StepCommit]:
@@ -920,7 +981,13 @@ class History:
                             f"Can't redo step {step.step}: new commits were made since it "
                             "was undone."
                         )
-                    self._move_head(head, entry.sha, why=f"redo step {step.step}")
+                    # Back on the branch, the step no longer needs its undone ref.
+                    self._move_head(
+                        head,
+                        entry.sha,
+                        why=f"redo step {step.step}",
+                        refs=[f"delete {UNDONE_REFS}/{entry.sha}"],
+                    )
                 elif entry.revert and head == entry.revert:
                     # Our own revert commit is on top: drop it rather than pile on another.
                     self._move_head(head, self._parent(entry.revert), why=f"redo step {step.step}")
@@ -936,18 +1003,40 @@ class History:
             self._restore(start_head, [])
             raise
         self._save_redo_stack(stack)
-        self._prune_undone_refs()
         return done
 
     def _step_at(self, sha: str) -> StepCommit:
-        entry = next(self._log("-n", "1", sha), None)
-        step = entry.as_step(undone=True) if entry else None
+        try:
+            step = self._read_commit(sha).as_step(undone=True)
+        except (ValueError, KeyError, OSError):
+            step = None
         if step is None:
             raise NothingToRedo("The step to redo no longer exists in this repository.")
         return step
 
     def _parent(self, sha: str) -> str:
-        return self.git("rev-parse", f"{sha}^").strip()
+        parents = self._read_commit(sha).parents
+        if not parents:
+            raise GitFailure(f"Commit {sha[:8]} has no parent.")
+        return parents[0]
+
+    def _read_commit(self, sha: str) -> _LogEntry:
+        """A commit read in-process (GitPython's persistent cat-file), without notes."""
+        raw: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
+        tree, parents, timestamp = "", [], 0
+        for line in header.split("\n"):
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = value
+            elif key == "parent":
+                parents.append(value)
+            elif key == "committer":
+                timestamp = int(value.rsplit(" ", 2)[1])
+        paragraphs = message.strip("\n").split("\n\n")
+        subject = paragraphs[0].split("\n")[0] if paragraphs else ""
+        trailers = _parse_trailers(paragraphs[-1]) if len(paragraphs) > 1 else {}
+        return _LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
 
     def _restore(self, start_head: str, refs: list[str]) -> None:
         """Put HEAD and the touched files back after a failed multi-step undo/redo."""
@@ -957,58 +1046,122 @@ class History:
         for ref in refs:
             self._git_ok("update-ref", "-d", ref)
 
-    def _prune_undone_refs(self) -> None:
-        """Drop undone refs whose commit is back on the branch (fully redone)."""
-        out = self.git("for-each-ref", "--format=%(refname) %(objectname)", UNDONE_REFS)
-        for line in out.splitlines():
-            ref, _, sha = line.partition(" ")
-            if self._git_ok("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0:
-                self._git_ok("update-ref", "-d", ref, sha)
+    def _restore_paths(self, source: str, paths: Sequence[str]) -> None:
+        """Make the index and working tree hold ``source``'s version of ``paths``."""
+        _run_git(
+            self.root,
+            [
+                # A few paths: preloading the index (a thread lstat-ing every entry)
+                # only costs time here.
+                "-c",
+                "core.preloadIndex=false",
+                "restore",
+                f"--source={source}",
+                "--staged",
+                "--worktree",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+            ],
+            input=_nul(paths),
+        )
+        self._remember_index(source, paths)
+
+    def _diff_trees(self, a: str | None, b: str | None, prefix: str = "") -> list[str]:
+        """Paths of files that differ between two trees, read in-process.
+
+        Only subtrees whose ids differ are opened, so the cost follows the change.
+        """
+        if a == b:
+            return []
+        left, right = self._read_tree(a), self._read_tree(b)
+        out: list[str] = []
+        for name in sorted(left.keys() | right.keys()):
+            x, y = left.get(name), right.get(name)
+            if x == y:
+                continue
+            path = prefix + name
+            x_tree = x.sha if x is not None and x.is_tree else None
+            y_tree = y.sha if y is not None and y.is_tree else None
+            if (x is not None and not x.is_tree) or (y is not None and not y.is_tree):
+                out.append(path)  # a file on one side (or both)
+            if x_tree or y_tree:
+                out.extend(self._diff_trees(x_tree, y_tree, path + "/"))
+        return out
 
     def _local_changes(self, paths: Sequence[str], head: str) -> list[str]:
-        """Which of ``paths`` differ from HEAD in the index or the working tree.
+        """Which of ``paths`` differ from HEAD in the working tree or the index.
 
         Untracked and ignored files standing where HEAD has nothing count too: an undo
-        or redo would have to overwrite them.
+        or redo would have to overwrite them. The working tree is compared by content
+        (hashing just these files), so a merely touched file blocks nothing.
         """
         if not paths:
             return []
-        out = self.git("diff-index", "-z", head, "--", *paths)
-        fields = out.split("\0")
-        suspects: dict[str, str] = {}
-        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-            if meta.startswith(":"):
-                parts = meta[1:].split()
-                suspects[path] = parts[2]  # the blob HEAD has
         changed: list[str] = []
-        if suspects:
-            # diff-index trusts file stat data; confirm by content so a merely touched
-            # file does not block an undo.
-            staged = self._index_shas(list(suspects))
-            present = [
-                p
-                for p in suspects
-                if (self.root / p).is_file() and not (self.root / p).is_symlink()
-            ]
-            hashed = (
-                dict(zip(present, self.git("hash-object", "--", *present).split(), strict=True))
-                if present
-                else {}
-            )
-            for path, head_sha in suspects.items():
-                if (
-                    staged.get(path, _ZERO_SHA) != head_sha
-                    or hashed.get(path, _ZERO_SHA) != head_sha
-                ):
-                    changed.append(path)
+        to_hash: dict[str, _TreeEntry] = {}
         for path in paths:
-            if (
-                path not in suspects
-                and self._entry_at(head, path) is None
-                and os.path.lexists(self.root / path)
+            entry = self._entry_at(head, path)
+            full = self.root / path
+            if entry is None or entry.is_tree:
+                if os.path.lexists(full) and not (entry and full.is_dir()):
+                    changed.append(path)  # an untracked or ignored file in the way
+            elif entry.mode == "160000":
+                continue  # a submodule: never ours to change
+            elif entry.mode == "120000":
+                if not full.is_symlink() or os.readlink(full).encode() != self._blob(entry.sha):
+                    changed.append(path)
+            elif (
+                full.is_symlink()
+                or not full.is_file()
+                or (entry.mode == "100755") != os.access(full, os.X_OK)
             ):
                 changed.append(path)
+            else:
+                to_hash[path] = entry
+        if to_hash:
+            names = list(to_hash)
+            shas = self.git("hash-object", "--", *names).split()
+            changed += [p for p, sha in zip(names, shas, strict=True) if sha != to_hash[p].sha]
+        changed += self._staged_changes(paths, head)
         return sorted(set(changed))
+
+    def _staged_changes(self, paths: Sequence[str], head: str) -> list[str]:
+        """Which of ``paths`` the index holds differently from HEAD.
+
+        Reading the index costs a whole-index read; when the index file is exactly as
+        our own last write left it, nobody staged anything since, and the paths we
+        wrote agree with HEAD, so the read is skipped.
+        """
+        if (
+            self._index_stamp is not None
+            and self._index_stamp == self._stamp_index()
+            and self._index_head == head
+            and set(paths) <= self._index_paths
+        ):
+            return []
+        out = self.git("diff-index", "--cached", "-z", "--name-only", head, "--", *paths)
+        return [p for p in out.split("\0") if p]
+
+    def _stamp_index(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._index_file)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _remember_index(self, head: str, paths: Iterable[str]) -> None:
+        """Note that we just wrote the index, with ``paths`` agreeing with ``head``."""
+        stamp = self._stamp_index()
+        if stamp is None:
+            self._index_stamp = None
+            return
+        self._index_stamp = stamp
+        self._index_head = head
+        self._index_paths = set(paths)
+
+    def _blob(self, sha: str) -> bytes:
+        data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        return data
 
     def _index_shas(self, paths: Sequence[str]) -> dict[str, str]:
         out = self.git("ls-files", "-s", "-z", "--", *paths)
@@ -1019,10 +1172,13 @@ class History:
                 shas[path] = meta.split()[1]
         return shas
 
-    def _move_head(self, head: str, target: str, *, why: str) -> None:
-        """Move HEAD to ``target``, changing only the files that differ between the two."""
-        out = self.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", head, target)
-        paths = [p for p in out.split("\0") if p]
+    def _move_head(self, head: str, target: str, *, why: str, refs: Sequence[str] = ()) -> None:
+        """Move HEAD to ``target``, changing only the files that differ between the two.
+
+        ``refs`` are more `git update-ref --stdin` commands, applied in the same atomic
+        transaction as the move of HEAD.
+        """
+        paths = self._diff_trees(self._tree_of(head), self._tree_of(target))
         blocked = self._local_changes(paths, head)
         if blocked:
             raise LocalChangesInTheWay(
@@ -1031,19 +1187,12 @@ class History:
                 blocked,
             )
         if paths:
-            _run_git(
-                self.root,
-                [
-                    "restore",
-                    f"--source={target}",
-                    "--staged",
-                    "--worktree",
-                    "--pathspec-from-file=-",
-                    "--pathspec-file-nul",
-                ],
-                input=_nul(paths),
-            )
-        self._advance(target, head, why)
+            self._restore_paths(target, paths)
+        if refs:
+            commands = "".join(f"{line}\n" for line in [f"update HEAD {target} {head}", *refs])
+            self.git("update-ref", "-m", f"autogpt-tui: {why}", "--stdin", input=commands.encode())
+        else:
+            self._advance(target, head, why)
 
     def _revert(self, sha: str, subject: str, trailers: dict[str, str], *, what: str) -> str:
         """Commit the inverse of commit ``sha`` on top of HEAD; returns the new commit."""
@@ -1088,18 +1237,7 @@ class History:
         new = self._commit(tree, head, message, self._agent_identity())
         self._advance(new, head, what)
         if changes:
-            _run_git(
-                self.root,
-                [
-                    "restore",
-                    f"--source={new}",
-                    "--staged",
-                    "--worktree",
-                    "--pathspec-from-file=-",
-                    "--pathspec-file-nul",
-                ],
-                input=_nul(list(changes)),
-            )
+            self._restore_paths(new, list(changes))
         return new
 
     def _merge_blobs(
@@ -1189,6 +1327,24 @@ def _step_message(summary: str, *, session: str, step: int, tool: str, policy: s
         f"{TRAILER_TOOL}: {one_line(tool, 80)}\n"
         f"{TRAILER_POLICY}: {one_line(policy, 80)}\n"
     )
+
+
+def _parse_tree(data: bytes) -> dict[str, _TreeEntry]:
+    """Entries of a raw tree object: ``<mode> <name>\\0<20-byte id>`` repeated."""
+    entries: dict[str, _TreeEntry] = {}
+    i, end = 0, len(data)
+    while i < end:
+        space = data.index(b" ", i)
+        nul = data.index(b"\0", space)
+        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries[name] = _TreeEntry(data[i:space].decode(), data[nul + 1 : nul + 21].hex())
+        i = nul + 21
+    return entries
+
+
+def _fs(name: str) -> bytes:
+    """A path component as git stores it (undecodable bytes round-trip)."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 def _nul(paths: Iterable[str]) -> bytes:

@@ -533,3 +533,39 @@ def test_steps_on_a_branch_with_the_users_own_history_and_merges(history: Histor
     history.undo(2)  # step 3 by moving back, step 2 by a revert under the merge
     assert not (root / "c.txt").exists() and not (root / "b.txt").exists()
     assert (root / "side.txt").exists()
+
+
+def test_undo_refuses_when_only_the_index_holds_the_users_version(history: History) -> None:
+    root = history.root
+    agent_write(history, 1, "a.txt", "agent\n")
+    write(root, "a.txt", "the user's staged version\n")
+    git(root, "add", "a.txt")
+    write(root, "a.txt", "agent\n")  # the working tree is back to HEAD; the index is not
+    before = state(root)
+    with pytest.raises(LocalChangesInTheWay, match=r"a\.txt"):
+        history.undo(1)
+    assert state(root) == before
+    assert git(root, "show", ":a.txt") == "the user's staged version\n"
+
+
+def test_undo_refuses_a_mode_change_and_a_deleted_file(history: History) -> None:
+    root = history.root
+    agent_write(history, 1, "run.sh", "echo hi\n")
+    (root / "run.sh").chmod(0o755)
+    with pytest.raises(LocalChangesInTheWay, match=r"run\.sh"):
+        history.undo(1)
+    (root / "run.sh").chmod(0o644)
+    (root / "run.sh").unlink()
+    with pytest.raises(LocalChangesInTheWay, match=r"run\.sh"):
+        history.undo(1)
+
+
+def test_long_histories_are_read_past_the_first_window(history: History) -> None:
+    root = history.root
+    for n in range(1, 4):
+        agent_write(history, n, f"s{n}.txt", f"{n}\n")
+    # Many of the user's own commits between the steps and HEAD.
+    for n in range(40):
+        git(root, "commit", "-q", "--allow-empty", "-m", f"user {n}")
+    assert [s.step for s in history.steps(limit=2)] == [3, 2]
+    assert [s.step for s in history.undoable(3)] == [3, 2, 1]
