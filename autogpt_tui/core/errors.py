@@ -41,3 +41,17 @@ class InvalidRating(UserError):
 
 class GitFailure(UserError):
     """git itself failed in a way we did not foresee; the message carries git's own words."""
+
+
+class PathOutsideWorkspace(UserError):
+    """A path the agent may not use: outside the workspace (absolute, ``..`` or through a
+    symlink), containing a NUL byte, or impossible to resolve (a symlink loop)."""
+
+
+class GitDirectoryRefused(UserError):
+    """A tool tried to reach into a ``.git`` folder, which only the history engine touches."""
+
+
+class ToolError(UserError):
+    """A tool call the agent made is malformed or cannot be carried out; the message is one
+    sentence the model can act on."""

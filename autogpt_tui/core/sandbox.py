@@ -1,0 +1,497 @@
+"""Path confinement and the command runner.
+
+Two lines of defence keep the agent inside its workspace:
+
+* :func:`resolve_in_workspace` confines the file tools: every path is resolved (symlinks
+  included) and must land inside the workspace; :func:`is_git_internal` keeps them out of
+  ``.git``, which only the history engine may change.
+* :class:`CommandRunner` runs ``run_command`` under bubblewrap when it can: the whole file
+  system read-only except the workspace, ``.git`` read-only too, no network, its own PID
+  namespace. When bubblewrap is missing or cannot work here, commands still run, but
+  :attr:`CommandRunner.sandbox_status` says so in a sentence the UI always shows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import errno
+import functools
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from autogpt_tui.core.errors import PathOutsideWorkspace
+
+__all__ = [
+    "CommandResult",
+    "CommandRunner",
+    "SandboxStatus",
+    "display_path",
+    "is_git_internal",
+    "resolve_in_workspace",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# Paths
+
+
+def display_path(path: str) -> str:
+    """``path`` as it can be quoted in a one-line message (NUL and newlines made visible)."""
+    return path.replace("\0", "\\0").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def resolve_in_workspace(root: Path, path: str) -> Path:
+    """The absolute, symlink-free location of ``path`` inside the workspace ``root``.
+
+    ``path`` is relative to ``root`` or absolute; it need not exist yet (a file about to be
+    written). Raises :class:`PathOutsideWorkspace` when it lands outside ``root`` after
+    resolution: through ``..``, an absolute path elsewhere, or a symlink (the file itself
+    or any parent folder) that points out. A NUL byte or a symlink loop is refused too.
+    """
+    if "\0" in path:
+        raise PathOutsideWorkspace(f"The path '{display_path(path)}' contains a NUL byte.")
+    real_root = root.resolve()
+    candidate = Path(path) if os.path.isabs(path) else real_root / path
+    try:
+        resolved = candidate.resolve(strict=False)
+    except RuntimeError:
+        # Python 3.11 reports a symlink loop as RuntimeError (3.13 as OSError ELOOP).
+        raise PathOutsideWorkspace(
+            f"The path '{display_path(path)}' cannot be resolved (a symlink loop)."
+        ) from None
+    except OSError as error:
+        # Exotic (a component that cannot be read), but no traceback either way.
+        reason = "a symlink loop" if error.errno == errno.ELOOP else error.strerror
+        raise PathOutsideWorkspace(
+            f"The path '{display_path(path)}' cannot be resolved ({reason})."
+        ) from None
+    if resolved != real_root and not resolved.is_relative_to(real_root):
+        raise PathOutsideWorkspace(f"The path '{display_path(path)}' is outside the workspace.")
+    return resolved
+
+
+def is_git_internal(rel: PurePath | str) -> bool:
+    """Whether a workspace-relative, already resolved path lies inside a ``.git`` folder.
+
+    Any component named ``.git`` counts, not only the first: a nested repository's ``.git``
+    is just as much git's business. The comparison ignores case because on a
+    case-insensitive file system ``.GIT/config`` is the same file as ``.git/config``.
+    """
+    return any(part.casefold() == ".git" for part in PurePath(rel).parts)
+
+
+# ---------------------------------------------------------------------------------------
+# Sandbox detection
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """Whether commands run inside a sandbox, and a sentence saying so for the user."""
+
+    active: bool
+    kind: str | None
+    notice: str
+
+
+_NO_SANDBOX = "Commands run without a sandbox: "
+_ACTIVE_NOTICE = (
+    "Commands run in a bubblewrap sandbox: no network, and only the workspace "
+    "(not its .git folder) is writable."
+)
+
+
+@functools.cache
+def _probe_bwrap(bwrap: str) -> str | None:
+    """Why ``bwrap`` cannot sandbox commands here, or None when it works (cached per process).
+
+    The probe uses the same namespaces and mounts as a real run: in a container without
+    the needed privileges a bare ``--ro-bind / /`` may work while ``--proc`` or
+    ``--unshare-net`` fail.
+    """
+    argv = [bwrap, *_BASE_BWRAP_ARGS, "true"]
+    try:
+        result = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap (bwrap) could not be started ({error})."
+    if result.returncode == 0:
+        return None
+    detail = next((line for line in result.stderr.splitlines() if line.strip()), "")
+    detail = f" ({detail.strip()})" if detail else ""
+    return f"bubblewrap (bwrap) cannot create namespaces here{detail}."
+
+
+_BASE_BWRAP_ARGS: tuple[str, ...] = (
+    "--ro-bind", "/", "/",
+    "--dev", "/dev",
+    "--proc", "/proc",
+    "--tmpfs", "/tmp",
+    "--unshare-net",
+    "--unshare-pid",
+    "--die-with-parent",
+    "--new-session",
+)  # fmt: skip
+
+# Environment variables whose names suggest a secret: a command's output becomes an
+# observation stored in git notes, and secrets must never land there.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^OPENAI_", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class CommandResult:
+    """What a command did: its exit status and (capped) output."""
+
+    command: str
+    exit_code: int | None
+    """The exit status; negative when a signal ended it; None when it timed out and we
+    killed it."""
+    stdout: str
+    stderr: str
+    timed_out: bool
+    truncated: bool
+    """Whether stdout or stderr was cut to the runner's ``max_output_chars``."""
+    duration_s: float
+    sandboxed: bool
+    timeout_s: float = 0.0
+    """The timeout the command ran under (after clamping)."""
+
+    def observation(self) -> str:
+        """A compact text for the model: exit status, stdout, stderr."""
+        if self.timed_out:
+            status = (
+                f"The command timed out after {_seconds(self.timeout_s or self.duration_s)} s "
+                "and was stopped, with all its child processes."
+            )
+        elif self.exit_code is not None and self.exit_code < 0:
+            status = f"The command was killed by signal {_signal_name(-self.exit_code)}."
+        else:
+            status = f"Exit status: {self.exit_code}"
+        parts = [status]
+        if self.stdout:
+            parts.append("--- stdout ---\n" + self.stdout.rstrip("\n"))
+        if self.stderr:
+            parts.append("--- stderr ---\n" + self.stderr.rstrip("\n"))
+        if not self.stdout and not self.stderr:
+            parts.append("(no output)")
+        return "\n".join(parts)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+# ---------------------------------------------------------------------------------------
+# Output capture
+
+
+class _Capture:
+    """Decodes a stream incrementally, keeping only its head and tail.
+
+    Memory stays bounded however much a command prints, and the total is still counted
+    so the marker can say how much was cut.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._head_cap = limit // 2
+        self._tail_cap = limit - self._head_cap
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._head = ""
+        self._tail = ""
+        self.total = 0
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        text = self._decoder.decode(data, final=final)
+        self.total += len(text)
+        if len(self._head) < self._head_cap:
+            take = self._head_cap - len(self._head)
+            self._head += text[:take]
+            text = text[take:]
+        if text:
+            self._tail += text
+            # Trim in batches, not on every chunk, so a flood of output stays linear.
+            if len(self._tail) > 2 * self._tail_cap + 65536:
+                self._tail = self._tail[-self._tail_cap :] if self._tail_cap else ""
+
+    def result(self) -> tuple[str, bool]:
+        """The kept text (with a marker where it was cut) and whether anything was cut."""
+        tail = self._tail[-self._tail_cap :] if self._tail_cap else ""
+        cut = self.total - len(self._head) - len(tail)
+        if cut <= 0:
+            return self._head + self._tail, False
+        return f"{self._head}\n[... {cut} characters cut ...]\n{tail}", True
+
+
+class _PipeReader:
+    """Reads a process's stdout and stderr together, so neither can fill up and block it."""
+
+    def __init__(self, streams: dict[int, _Capture]) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._captures = streams
+        for fd in streams:
+            self._selector.register(fd, selectors.EVENT_READ)
+        self._open = set(streams)
+
+    @property
+    def done(self) -> bool:
+        return not self._open
+
+    def pump(self, timeout: float) -> None:
+        """Read whatever is available within ``timeout`` seconds."""
+        if not self._open:
+            time.sleep(max(0.0, timeout))
+            return
+        for key, _ in self._selector.select(max(0.0, timeout)):
+            fd = int(key.fd)
+            data = os.read(fd, 65536)
+            if data:
+                self._captures[fd].feed(data)
+            else:
+                self._finish(fd)
+
+    def drain(self, seconds: float) -> None:
+        """Read until every pipe is closed or ``seconds`` have passed."""
+        deadline = time.monotonic() + seconds
+        while self._open and (remaining := deadline - time.monotonic()) > 0:
+            self.pump(remaining)
+
+    def close(self) -> None:
+        for fd in list(self._open):
+            self._finish(fd)
+        self._selector.close()
+
+    def _finish(self, fd: int) -> None:
+        self._selector.unregister(fd)
+        self._open.discard(fd)
+        self._captures[fd].feed(b"", final=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The runner
+
+
+class CommandRunner:
+    """Runs the agent's shell commands in the workspace, sandboxed when possible.
+
+    Each command runs as ``bash -c COMMAND`` with the workspace as working folder, no
+    standard input, and its own process group, so a timeout stops everything it started.
+    """
+
+    #: Seconds a process group gets between SIGTERM and SIGKILL.
+    kill_grace_s: float = 1.0
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        sandbox: bool = True,
+        default_timeout_s: float = 60,
+        max_timeout_s: float = 600,
+        max_output_chars: int = 20000,
+    ) -> None:
+        if not default_timeout_s > 0 or not max_timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
+        if max_output_chars < 1:
+            raise ValueError("max_output_chars must be at least 1")
+        self.root = root.resolve()
+        self.sandbox = sandbox
+        self.default_timeout_s = float(default_timeout_s)
+        self.max_timeout_s = float(max_timeout_s)
+        self.max_output_chars = max_output_chars
+        self._status: SandboxStatus | None = None
+
+    @property
+    def sandbox_status(self) -> SandboxStatus:
+        """Whether commands run sandboxed, with a sentence for the user either way."""
+        if self._status is None:
+            self._status = self._detect()
+        return self._status
+
+    def _detect(self) -> SandboxStatus:
+        if not self.sandbox:
+            return SandboxStatus(
+                False, None, _NO_SANDBOX + "the sandbox is turned off in the configuration."
+            )
+        if not sys.platform.startswith("linux"):
+            return SandboxStatus(
+                False, None, _NO_SANDBOX + "bubblewrap (bwrap) is only available on Linux."
+            )
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            return SandboxStatus(False, None, _NO_SANDBOX + "bubblewrap (bwrap) is not installed.")
+        problem = _probe_bwrap(bwrap)
+        if problem is not None:
+            return SandboxStatus(False, None, _NO_SANDBOX + problem)
+        return SandboxStatus(True, "bubblewrap", _ACTIVE_NOTICE)
+
+    def effective_timeout(self, timeout_s: float | None) -> float:
+        """The timeout a run would use: the default when None, clamped to the maximum."""
+        if timeout_s is None:
+            timeout_s = self.default_timeout_s
+        # `not > 0` also refuses NaN.
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
+        return min(float(timeout_s), self.max_timeout_s)
+
+    def argv(self, command: str) -> list[str]:
+        """The argument vector that runs ``command`` (inside bubblewrap when active)."""
+        shell = ["bash", "-c", command]
+        if not self.sandbox_status.active:
+            return shell
+        bwrap = shutil.which("bwrap") or "bwrap"
+        root = str(self.root)
+        args = [bwrap, *_BASE_BWRAP_ARGS, "--dir", "/tmp/home", "--bind", root, root]
+        git_dir = self.root / ".git"
+        if git_dir.exists():
+            # After the workspace bind, so this read-only mount lies on top of it.
+            args += ["--ro-bind", str(git_dir), str(git_dir)]
+        return [*args, "--chdir", root, "--", *shell]
+
+    def environment(self) -> dict[str, str]:
+        """The environment commands see: ours, minus secrets, with a usable HOME and TMPDIR."""
+        env = {name: value for name, value in os.environ.items() if not _SECRET_NAME.search(name)}
+        env.setdefault("PAGER", "cat")
+        env.setdefault("GIT_PAGER", "cat")
+        if self.sandbox_status.active:
+            # /tmp is a fresh tmpfs inside; a HOME under /tmp is gone in there, and a
+            # missing HOME breaks many tools. A read-only HOME elsewhere is kept so
+            # toolchains installed there (~/.cargo, ~/.local) keep working; caches go to
+            # the writable /tmp.
+            env["TMPDIR"] = "/tmp"
+            home = env.get("HOME", "")
+            if not home or not os.path.isdir(home) or _under(Path(home), Path("/tmp")):
+                env["HOME"] = "/tmp/home"
+            env["XDG_CACHE_HOME"] = "/tmp/.cache"
+        return env
+
+    def run(self, command: str, timeout_s: float | None = None) -> CommandResult:
+        """Run ``command`` with ``bash -c`` in the workspace and wait for it.
+
+        The timeout (default ``default_timeout_s``, clamped to ``max_timeout_s``) covers the
+        whole run; on expiry the process group gets SIGTERM, then SIGKILL. Processes the
+        command leaves running in the background are stopped when it exits (under the
+        sandbox they die with its PID namespace anyway; unsandboxed we match that).
+        Raises ValueError for a non-positive timeout or a command containing a NUL byte.
+        """
+        timeout = self.effective_timeout(timeout_s)
+        if "\0" in command:
+            raise ValueError("The command contains a NUL byte.")
+        sandboxed = self.sandbox_status.active
+        argv = self.argv(command)
+        env = self.environment()
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            argv,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        out = _Capture(self.max_output_chars)
+        err = _Capture(self.max_output_chars)
+        reader = _PipeReader({proc.stdout.fileno(): out, proc.stderr.fileno(): err})
+        timed_out = False
+        try:
+            deadline = start + timeout
+            while not _leader_exited(proc):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                # Short waits: the pipes may stay quiet (or be closed) while the process
+                # runs, and its exit must be noticed promptly.
+                reader.pump(min(remaining, 0.02))
+            if timed_out:
+                self._stop_group(proc, reader)
+            else:
+                # The command is done; collect what is still in the pipes, then end any
+                # background processes it left behind (they may hold the pipes open).
+                _signal_group(proc.pid, signal.SIGTERM)
+                reader.drain(0.2)
+                _signal_group(proc.pid, signal.SIGKILL)
+                reader.drain(0.5)
+        finally:
+            if proc.returncode is None and not _leader_exited(proc):
+                _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            reader.close()
+            proc.stdout.close()
+            proc.stderr.close()
+        duration = time.monotonic() - start
+        stdout, cut_out = out.result()
+        stderr, cut_err = err.result()
+        return CommandResult(
+            command=command,
+            exit_code=None if timed_out else proc.returncode,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=timed_out,
+            truncated=cut_out or cut_err,
+            duration_s=duration,
+            sandboxed=sandboxed,
+            timeout_s=timeout,
+        )
+
+    def _stop_group(self, proc: subprocess.Popen[bytes], reader: _PipeReader) -> None:
+        """SIGTERM the command's process group, then SIGKILL it after a short grace."""
+        _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.kill_grace_s
+        while not _leader_exited(proc) and (remaining := deadline - time.monotonic()) > 0:
+            reader.pump(min(remaining, 0.02))
+        # Even when the leader went quietly, its children may ignore SIGTERM. The leader
+        # is not reaped yet, so the group id cannot have been reused by now.
+        _signal_group(proc.pid, signal.SIGKILL)
+        reader.drain(0.5)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    # The group may be gone already; that is the outcome we wanted.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _leader_exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the group leader has exited, without reaping it where possible.
+
+    An unreaped (zombie) leader keeps its process-group id reserved, so signalling the
+    group afterwards cannot hit an unrelated process that inherited the id.
+    """
+    if proc.returncode is not None:
+        return True
+    if sys.platform != "darwin":
+        try:
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return proc.poll() is not None
+        return info is not None and info.si_pid != 0
+    return proc.poll() is not None

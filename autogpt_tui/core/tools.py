@@ -1,0 +1,895 @@
+"""The agent's tools: argument models (whose JSON schemas the model sees) and execution.
+
+:func:`parse_call` turns a model's tool call into a validated argument model or a
+:class:`ToolError` with one sentence the model can act on. :class:`ToolRunner` carries out
+the file and command tools inside the workspace; every failure the model can cause comes
+back as a :class:`ToolResult` with ``ok=False``, never as an exception. ``ask_user`` and
+``finish`` are the agent loop's business, not the runner's.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import re
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from autogpt_tui.core.errors import GitDirectoryRefused, ToolError, UserError
+from autogpt_tui.core.sandbox import (
+    CommandResult,
+    CommandRunner,
+    display_path,
+    is_git_internal,
+    resolve_in_workspace,
+)
+
+__all__ = [
+    "TOOLS",
+    "AskUserArgs",
+    "EditFileArgs",
+    "FilePreview",
+    "FinishArgs",
+    "ListFilesArgs",
+    "ReadFileArgs",
+    "RunCommandArgs",
+    "SearchArgs",
+    "ToolError",
+    "ToolKind",
+    "ToolResult",
+    "ToolRunner",
+    "ToolSpec",
+    "WriteFileArgs",
+    "parse_call",
+    "tool_schemas",
+]
+
+ToolKind = Literal["read", "edit", "command", "ask", "finish"]
+
+# Files bigger than this are not loaded whole; the model can use run_command (head, sed).
+_MAX_TEXT_FILE_BYTES = 32 * 1024 * 1024
+# search skips bigger files (and says how many it skipped).
+_MAX_SEARCH_FILE_BYTES = 8 * 1024 * 1024
+_BINARY_SNIFF_BYTES = 8192
+_MAX_MATCH_LINE_CHARS = 300
+
+
+# ---------------------------------------------------------------------------------------
+# Argument models
+
+
+class _Args(BaseModel):
+    """Base of every tool's arguments: unknown arguments are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadFileArgs(_Args):
+    """Arguments of ``read_file``."""
+
+    path: str = Field(min_length=1, description="File path, relative to the workspace root.")
+    start_line: int | None = Field(
+        default=None, ge=1, description="First line to read (1-based, inclusive)."
+    )
+    end_line: int | None = Field(
+        default=None, ge=1, description="Last line to read (1-based, inclusive)."
+    )
+
+
+class WriteFileArgs(_Args):
+    """Arguments of ``write_file``."""
+
+    path: str = Field(min_length=1, description="File path, relative to the workspace root.")
+    content: str = Field(description="The complete new content of the file (UTF-8 text).")
+
+
+class EditFileArgs(_Args):
+    """Arguments of ``edit_file``."""
+
+    path: str = Field(min_length=1, description="File path, relative to the workspace root.")
+    old_text: str = Field(
+        min_length=1,
+        description=(
+            "Exact text to replace, including whitespace and indentation; it must occur "
+            "exactly once in the file."
+        ),
+    )
+    new_text: str = Field(description="Text that replaces old_text (may be empty to delete).")
+
+
+class ListFilesArgs(_Args):
+    """Arguments of ``list_files``."""
+
+    path: str = Field(default=".", description="Folder to list, relative to the workspace root.")
+
+
+class SearchArgs(_Args):
+    """Arguments of ``search``."""
+
+    pattern: str = Field(
+        min_length=1, description="Python regular expression, matched against each line."
+    )
+    path: str = Field(
+        default=".", description="File or folder to search, relative to the workspace root."
+    )
+
+
+class RunCommandArgs(_Args):
+    """Arguments of ``run_command``."""
+
+    command: str = Field(min_length=1, description="Shell command, run with bash -c.")
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds before the command is stopped (default 60).",
+    )
+
+
+class AskUserArgs(_Args):
+    """Arguments of ``ask_user``."""
+
+    question: str = Field(min_length=1, description="The question for the user.")
+
+
+class FinishArgs(_Args):
+    """Arguments of ``finish``."""
+
+    summary: str = Field(min_length=1, description="What was done, for the user.")
+
+
+# ---------------------------------------------------------------------------------------
+# Specs and schemas
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: its name, what it does, its arguments and its kind.
+
+    ``kind`` is what approval modes decide on: reads run freely, edits and commands may
+    wait for the user, ``ask`` and ``finish`` end the step in the agent loop.
+    """
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    kind: ToolKind
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI function-calling entry for this tool."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": _clean_schema(self.args_model),
+            },
+        }
+
+
+_SPECS = [
+    ToolSpec(
+        "read_file",
+        "Read a text file of the workspace. Returns its exact text (no line numbers), so "
+        "it can be quoted in edit_file. Large files are truncated: use start_line/end_line "
+        "to read a part.",
+        ReadFileArgs,
+        "read",
+    ),
+    ToolSpec(
+        "write_file",
+        "Create a file, or replace a file's whole content. Parent folders are created.",
+        WriteFileArgs,
+        "edit",
+    ),
+    ToolSpec(
+        "edit_file",
+        "Replace one exact occurrence of old_text in a file with new_text. old_text must "
+        "occur exactly once: include enough surrounding lines to make it unique.",
+        EditFileArgs,
+        "edit",
+    ),
+    ToolSpec(
+        "list_files",
+        "List the files and folders (folders end with /) under a folder, recursively; "
+        "git-ignored paths and .git are left out.",
+        ListFilesArgs,
+        "read",
+    ),
+    ToolSpec(
+        "search",
+        "Search the workspace's text files for a regular expression, line by line; "
+        "returns path:line: text for each match. Git-ignored files are skipped.",
+        SearchArgs,
+        "read",
+    ),
+    ToolSpec(
+        "run_command",
+        "Run a shell command (bash) in the workspace root and return its exit status, "
+        "stdout and stderr. Standard input is empty; there is no network in the sandbox.",
+        RunCommandArgs,
+        "command",
+    ),
+    ToolSpec(
+        "ask_user",
+        "Ask the user a question and wait for the answer.",
+        AskUserArgs,
+        "ask",
+    ),
+    ToolSpec(
+        "finish",
+        "Declare the goal done (or impossible) and summarise what was done.",
+        FinishArgs,
+        "finish",
+    ),
+]
+
+TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in _SPECS}
+
+
+@functools.cache
+def _schemas() -> tuple[dict[str, Any], ...]:
+    return tuple(spec.schema() for spec in TOOLS.values())
+
+
+def tool_schemas() -> list[dict[str, Any]]:
+    """Every tool as an OpenAI function-calling entry, in a stable order.
+
+    Built once per process (pydantic's schema generation costs milliseconds) and
+    copied, so a caller cannot change what the next caller gets.
+    """
+    return copy.deepcopy(list(_schemas()))
+
+
+def _clean_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema as plain JSON Schema for function calling.
+
+    Titles are dropped (noise for the model), and an optional field's
+    ``anyOf: [X, null]`` becomes plain X: leaving it out is how the model says "none".
+    """
+    raw = model.model_json_schema()
+    properties: dict[str, Any] = {}
+    for name, prop in raw.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        options = prop.pop("anyOf", None)
+        if options is not None:
+            (kept,) = [option for option in options if option.get("type") != "null"]
+            prop = {**kept, **prop}
+        if prop.get("default", ...) is None:
+            del prop["default"]
+        properties[name] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(raw.get("required", [])),
+        "additionalProperties": False,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing tool calls
+
+
+def parse_call(name: str, arguments: str) -> BaseModel:
+    """Validate a tool call: the tool's argument model, or :class:`ToolError`.
+
+    ``arguments`` is the JSON text the model sent; an empty string means ``{}``. A JSON
+    ``null`` for an argument that has a default means the default.
+    """
+    spec = TOOLS.get(name)
+    if spec is None:
+        raise ToolError(f"Unknown tool '{display_path(name)}'; the tools are: {', '.join(TOOLS)}.")
+    if not arguments.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(arguments)
+        except json.JSONDecodeError as error:
+            raise ToolError(
+                f"The arguments of {name} are not valid JSON: {error.msg} "
+                f"at line {error.lineno} column {error.colno}."
+            ) from None
+    if not isinstance(data, dict):
+        raise ToolError(f"The arguments of {name} must be a JSON object, not {_json_kind(data)}.")
+    fields = spec.args_model.model_fields
+    data = {
+        key: value
+        for key, value in data.items()
+        if not (value is None and key in fields and not fields[key].is_required())
+    }
+    try:
+        return spec.args_model.model_validate(data)
+    except ValidationError as error:
+        raise ToolError(_validation_sentence(name, spec.args_model, error)) from None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null"
+
+
+def _validation_sentence(tool: str, model: type[BaseModel], error: ValidationError) -> str:
+    """One sentence naming each bad field and what it must be."""
+    missing: list[str] = []
+    unexpected: list[str] = []
+    invalid: list[str] = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        if item["type"] == "missing":
+            missing.append(field)
+        elif item["type"] == "extra_forbidden":
+            unexpected.append(field)
+        elif field and field not in invalid:
+            invalid.append(field)
+    problems: list[str] = []
+    if missing:
+        names = _and([f"'{f}'" for f in missing])
+        problems.append(f"{names} {'is' if len(missing) == 1 else 'are'} required")
+    for field in invalid:
+        problems.append(f"'{field}' must be {_expectation(model, field)}")
+    if unexpected:
+        names = _and([f"'{display_path(f)}'" for f in unexpected])
+        problems.append(
+            f"{names} {'is not an argument' if len(unexpected) == 1 else 'are not arguments'}"
+            f" (the arguments are: {', '.join(model.model_fields)})"
+        )
+    if not problems:
+        problems.append(error.errors()[0]["msg"])
+    return f"{tool}: " + "; ".join(problems) + "."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _expectation(model: type[BaseModel], field: str) -> str:
+    """What a field must be, in words, from its type and constraints ("an integer ≥ 1")."""
+    info = model.model_fields[field]
+    types = [t for t in get_args(info.annotation) if t is not type(None)] or [info.annotation]
+    kind = types[0]
+    words = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    text = words.get(kind, "valid") if isinstance(kind, type) else "valid"
+    for constraint in info.metadata:
+        if getattr(constraint, "min_length", None) == 1 and kind is str:
+            text = "a non-empty string"
+        if (ge := getattr(constraint, "ge", None)) is not None:
+            text += f" ≥ {ge}"
+        if (gt := getattr(constraint, "gt", None)) is not None:
+            text += f" > {gt}"
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class ToolResult:
+    """The outcome of one tool call.
+
+    ``output`` is the observation the model sees. When the call failed (``ok`` is false)
+    ``error`` is one sentence saying why; for file tools ``output`` is that same sentence,
+    for ``run_command`` it is the full observation (the command's output says more).
+    """
+
+    ok: bool
+    output: str
+    changed_paths: list[str] | None
+    """Workspace-relative paths written or deleted; [] for none; None when unknown."""
+    error: str | None = None
+    command_result: CommandResult | None = None
+
+    @classmethod
+    def failure(cls, message: str) -> ToolResult:
+        """A call that failed and changed nothing."""
+        return cls(ok=False, output=message, changed_paths=[], error=message)
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    """What write_file or edit_file would do to a file, computed without writing.
+
+    ``old_text`` is None when the file does not exist yet (``exists`` false) or is not
+    text; ``new_text`` and ``old_text`` are None when the call would fail, and ``error``
+    is then the sentence the model would get.
+    """
+
+    path: str
+    old_text: str | None
+    new_text: str | None
+    exists: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the change would succeed."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class _WritePlan:
+    target: Path
+    rel: str
+    old_text: str | None
+    new_text: str
+    existed: bool
+    message: str
+
+
+# ---------------------------------------------------------------------------------------
+# Execution
+
+
+class ToolRunner:
+    """Carries out the file and command tools inside one workspace.
+
+    Paths are confined with :func:`resolve_in_workspace`; ``.git`` is off limits to reads
+    as well as writes (it can hold credentials in remote URLs, and observations end up in
+    git notes). Use ``run_command`` with git commands to look at the repository.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        runner: CommandRunner,
+        *,
+        max_read_chars: int = 20000,
+        max_list_entries: int = 2000,
+        max_search_matches: int = 200,
+    ) -> None:
+        self.root = root.resolve()
+        self.runner = runner
+        self.max_read_chars = max_read_chars
+        self.max_list_entries = max_list_entries
+        self.max_search_matches = max_search_matches
+
+    # -- public ----------------------------------------------------------------------
+
+    def execute(self, name: str, args: BaseModel) -> ToolResult:
+        """Run tool ``name`` with validated ``args`` (from :func:`parse_call`).
+
+        Raises ValueError for ``ask_user`` and ``finish`` (the agent loop handles those),
+        for an unknown tool, or for arguments of the wrong model; everything else,
+        including every mistake the model can make, comes back as a ToolResult.
+        """
+        self._check(name, args)
+        try:
+            if isinstance(args, ReadFileArgs):
+                return self._read_file(args)
+            if isinstance(args, WriteFileArgs | EditFileArgs):
+                return self._apply(self._plan(args))
+            if isinstance(args, ListFilesArgs):
+                return self._list_files(args)
+            if isinstance(args, SearchArgs):
+                return self._search(args)
+            if isinstance(args, RunCommandArgs):
+                return self._run_command(args)
+        except UserError as error:
+            return ToolResult.failure(str(error))
+        except OSError as error:
+            # Anything the checks above did not foresee (a permission, a full disk).
+            return ToolResult.failure(f"{name} failed: {error.strerror or error}.")
+        raise ValueError(f"{name} is not a tool the ToolRunner executes.")  # pragma: no cover
+
+    def preview(self, name: str, args: BaseModel) -> FilePreview | None:
+        """For write_file and edit_file, the file's old and proposed new text (nothing is
+        written); None for other tools."""
+        if not isinstance(args, WriteFileArgs | EditFileArgs):
+            return None
+        self._check(name, args)
+        try:
+            plan = self._plan(args)
+        except UserError as error:
+            return FilePreview(path=args.path, old_text=None, new_text=None, error=str(error))
+        return FilePreview(
+            path=plan.rel, old_text=plan.old_text, new_text=plan.new_text, exists=plan.existed
+        )
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def _check(name: str, args: BaseModel) -> None:
+        spec = TOOLS.get(name)
+        if spec is None:
+            raise ValueError(f"Unknown tool {name!r}.")
+        if spec.kind in ("ask", "finish"):
+            raise ValueError(f"{name} is handled by the agent loop, not the ToolRunner.")
+        if not isinstance(args, spec.args_model):
+            raise ValueError(f"{name} takes {spec.args_model.__name__}, not {type(args)!r}.")
+
+    def _resolve(self, path: str, *, write: bool) -> tuple[Path, str]:
+        """The absolute target of ``path`` and its workspace-relative POSIX form."""
+        target = resolve_in_workspace(self.root, path)
+        rel = target.relative_to(self.root).as_posix()
+        if is_git_internal(rel):
+            if write:
+                raise GitDirectoryRefused(
+                    f"Writing into .git is not allowed ('{display_path(path)}')."
+                )
+            raise GitDirectoryRefused(
+                f"Reading .git is not allowed ('{display_path(path)}'); "
+                "use run_command with git commands to inspect the repository."
+            )
+        return target, rel
+
+    def _load_text(self, target: Path, rel: str, *, purpose: str) -> str:
+        """The file's text, or ToolError when it is missing, a folder, huge or binary."""
+        try:
+            info = target.stat()
+        except FileNotFoundError:
+            raise ToolError(f"{rel} does not exist.") from None
+        except OSError as error:
+            raise ToolError(f"{rel} cannot be read ({error.strerror}).") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise ToolError(f"{rel} is a folder; use list_files to see what it holds.")
+        if not stat.S_ISREG(info.st_mode):
+            raise ToolError(f"{rel} is not a regular file.")
+        if info.st_size > _MAX_TEXT_FILE_BYTES:
+            raise ToolError(
+                f"{rel} is too large to {purpose} ({info.st_size:,} bytes); "
+                "use run_command with head, sed or grep instead."
+            )
+        try:
+            data = target.read_bytes()
+        except OSError as error:
+            raise ToolError(f"{rel} cannot be read ({error.strerror}).") from None
+        text = _decode_text(data)
+        if text is None:
+            raise ToolError(f"{rel} is a binary file of {len(data):,} bytes.")
+        return text
+
+    # -- read_file -------------------------------------------------------------------
+
+    def _read_file(self, args: ReadFileArgs) -> ToolResult:
+        target, rel = self._resolve(args.path, write=False)
+        if (
+            args.start_line is not None
+            and args.end_line is not None
+            and args.end_line < args.start_line
+        ):
+            raise ToolError(
+                f"read_file: end_line ({args.end_line}) is before start_line ({args.start_line})."
+            )
+        text = self._load_text(target, rel, purpose="read")
+        lines = _split_lines(text)
+        if not lines:
+            return ToolResult(ok=True, output=f"[{rel} is empty]", changed_paths=[])
+        ranged = args.start_line is not None or args.end_line is not None
+        first = args.start_line or 1
+        last = min(args.end_line or len(lines), len(lines))
+        if first > len(lines):
+            raise ToolError(
+                f"{rel} has only {len(lines)} lines; start_line {first} is past the end."
+            )
+        selected = lines[first - 1 : last]
+        body = "".join(selected)
+        notes: list[str] = []
+        if len(body) > self.max_read_chars:
+            shown, shown_lines = _cut_at_line(selected, self.max_read_chars)
+            end = first + shown_lines - 1
+            where = f"lines {first}–{end} of {len(lines)}" if shown_lines else "part of a line"
+            notes.append(
+                f"[truncated: showing {len(shown)} of {len(body)} characters ({where}); "
+                "use start_line/end_line]"
+            )
+            body = shown
+        elif ranged:
+            notes.append(f"[lines {first}–{last} of {len(lines)}]")
+        if notes:
+            body = body + ("" if body.endswith("\n") or not body else "\n") + "\n".join(notes)
+        return ToolResult(ok=True, output=body, changed_paths=[])
+
+    # -- write_file / edit_file ------------------------------------------------------
+
+    def _plan(self, args: WriteFileArgs | EditFileArgs) -> _WritePlan:
+        target, rel = self._resolve(args.path, write=True)
+        if rel == ".":
+            raise ToolError(f"'{display_path(args.path)}' is the workspace folder, not a file.")
+        if isinstance(args, WriteFileArgs):
+            return self._plan_write(target, rel, args.content)
+        return self._plan_edit(target, rel, args.old_text, args.new_text)
+
+    def _plan_write(self, target: Path, rel: str, content: str) -> _WritePlan:
+        if target.is_dir():
+            raise ToolError(f"{rel} is a folder; write_file needs a file path.")
+        _check_utf8(content, "content")
+        existed = target.exists()
+        old_text: str | None = None
+        if existed and target.stat().st_size <= _MAX_TEXT_FILE_BYTES:
+            try:
+                old_text = _decode_text(target.read_bytes())
+            except OSError:
+                old_text = None
+        size = len(content.encode("utf-8"))
+        verb = "Overwrote" if existed else "Created"
+        return _WritePlan(target, rel, old_text, content, existed, f"{verb} {rel} ({size} bytes).")
+
+    def _plan_edit(self, target: Path, rel: str, old: str, new: str) -> _WritePlan:
+        text = self._load_text(target, rel, purpose="edit")
+        _check_utf8(new, "new_text")
+        positions = _occurrences(text, old)
+        if not positions and "\r\n" in text and "\n" in old and "\r\n" not in old:
+            # The model writes "\n"; a file with Windows line endings should still match.
+            old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
+            positions = _occurrences(text, old)
+        if not positions:
+            raise ToolError(f"old_text was not found in {rel}.")
+        if len(positions) > 1:
+            raise ToolError(
+                f"old_text occurs {len(positions)} times in {rel}; "
+                "include more surrounding lines so it is unique."
+            )
+        at = positions[0]
+        result = text[:at] + new + text[at + len(old) :]
+        first = text.count("\n", 0, at) + 1
+        count = new.count("\n") + (0 if new.endswith("\n") or not new else 1)
+        if count == 0:
+            where = f"removed text at line {first}"
+        elif count == 1:
+            where = f"new text at line {first}"
+        else:
+            where = f"new text at lines {first}–{first + count - 1}"
+        return _WritePlan(target, rel, text, result, True, f"Edited {rel}: {where}.")
+
+    def _apply(self, plan: _WritePlan) -> ToolResult:
+        data = plan.new_text.encode("utf-8")
+        if plan.existed and plan.old_text == plan.new_text:
+            return ToolResult(
+                ok=True, output=f"{plan.rel} already had this content; nothing changed.",
+                changed_paths=[],
+            )  # fmt: skip
+        try:
+            plan.target.parent.mkdir(parents=True, exist_ok=True)
+            # Written in place: an existing file keeps its mode (and inode); a new one gets
+            # the usual 0o666 minus umask. O_NOFOLLOW: the path was resolved, so a symlink
+            # here can only be one that appeared since, and it must not be followed.
+            fd = os.open(plan.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            if isinstance(error, FileExistsError | NotADirectoryError):
+                reason = "a parent of it is a file, not a folder"
+            raise ToolError(f"Could not write {plan.rel}: {reason}.") from None
+        return ToolResult(ok=True, output=plan.message, changed_paths=[plan.rel])
+
+    # -- list_files ------------------------------------------------------------------
+
+    def _list_files(self, args: ListFilesArgs) -> ToolResult:
+        target, rel = self._resolve(args.path, write=False)
+        if not target.exists():
+            raise ToolError(f"{rel} does not exist.")
+        if not target.is_dir():
+            return ToolResult(ok=True, output=rel, changed_paths=[])
+        ignored = self._ignored(rel)
+        entries: list[str] = []
+        total = 0
+        for entry in self._walk(target, ignored):
+            total += 1
+            if len(entries) < self.max_list_entries:
+                entries.append(entry)
+        if not entries:
+            where = "the workspace" if rel == "." else f"{rel}/"
+            return ToolResult(ok=True, output=f"[{where} is empty]", changed_paths=[])
+        output = "\n".join(entries)
+        if total > len(entries):
+            output += (
+                f"\n[truncated: showing {len(entries)} of {total} entries; "
+                "list a subfolder to see more]"
+            )
+        return ToolResult(ok=True, output=output, changed_paths=[])
+
+    def _walk(self, folder: Path, ignored: set[str]) -> Iterator[str]:
+        """Workspace-relative entries under ``folder``, sorted, each folder followed by its
+        contents; ``.git`` and ignored paths are skipped, symlinks are not followed."""
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name == ".git":
+                continue
+            rel = Path(entry.path).relative_to(self.root).as_posix()
+            if rel in ignored:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if rel + "/" in ignored:
+                    continue
+                yield rel + "/"
+                yield from self._walk(Path(entry.path), ignored)
+            else:
+                yield rel
+
+    def _ignored(self, rel: str) -> set[str]:
+        """Git-ignored, untracked paths under ``rel`` (folders with a trailing "/")."""
+        listed = self._git_ls(["--others", "--ignored", "--exclude-standard", "--directory"], rel)
+        if listed is None:
+            return set()
+        # Listing an ignored folder by name shows it anyway: the model asked for it.
+        return {path for path in listed if path.rstrip("/") != rel}
+
+    def _git_ls(self, options: list[str], rel: str) -> list[str] | None:
+        """``git ls-files`` output for ``rel``, or None when this is not a git repository."""
+        if not (self.root / ".git").exists():
+            return None
+        try:
+            result = subprocess.run(
+                # Literal: a folder named "*" or ":x" must not act as a glob or pathspec magic.
+                ["git", "--literal-pathspecs", "ls-files", "-z", *options, "--", rel],
+                cwd=self.root,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if result.returncode != 0:
+            return None
+        return [p for p in result.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+    # -- search ----------------------------------------------------------------------
+
+    def _search(self, args: SearchArgs) -> ToolResult:
+        try:
+            regex = re.compile(args.pattern)
+        except re.error as error:
+            raise ToolError(
+                f"The pattern '{display_path(args.pattern)}' is not a valid regular "
+                f"expression: {error}."
+            ) from None
+        target, rel = self._resolve(args.path, write=False)
+        if not target.exists():
+            raise ToolError(f"{rel} does not exist.")
+        if target.is_file():
+            # A file named outright is searched even if git ignores it; a binary one is an
+            # error rather than a silent "no matches".
+            files = [rel]
+            self._load_text(target, rel, purpose="search")
+        else:
+            files = self._searchable_files(target, rel)
+        matches: list[str] = []
+        skipped_large = 0
+        more = False
+        for file_rel in files:
+            path = self.root / file_rel
+            try:
+                if path.is_symlink() or not path.is_file():
+                    # A symlink may point outside the workspace; its target, if inside,
+                    # is searched under its own name.
+                    continue
+                if path.stat().st_size > _MAX_SEARCH_FILE_BYTES:
+                    skipped_large += 1
+                    continue
+                text = _decode_text(path.read_bytes())
+            except OSError:
+                continue
+            if text is None:
+                continue
+            for number, line in enumerate(text.split("\n"), start=1):
+                if regex.search(line):
+                    if len(matches) >= self.max_search_matches:
+                        more = True
+                        break
+                    line = line.rstrip("\r")
+                    if len(line) > _MAX_MATCH_LINE_CHARS:
+                        line = line[:_MAX_MATCH_LINE_CHARS] + "…"
+                    matches.append(f"{file_rel}:{number}: {line}")
+            if more:
+                break
+        notes: list[str] = []
+        if more:
+            notes.append(
+                f"[truncated: showing the first {len(matches)} matches; "
+                "narrow the pattern or the path]"
+            )
+        if skipped_large:
+            notes.append(f"[skipped {skipped_large} files larger than 8 MiB]")
+        if not matches:
+            where = "the workspace" if rel == "." else rel
+            notes.insert(0, f"No matches for '{display_path(args.pattern)}' in {where}.")
+        return ToolResult(ok=True, output="\n".join(matches + notes), changed_paths=[])
+
+    def _searchable_files(self, target: Path, rel: str) -> list[str]:
+        """Files under ``target`` that git would list (tracked or untracked, not ignored)."""
+        listed = self._git_ls(["--cached", "--others", "--exclude-standard"], rel)
+        if listed is not None:
+            return sorted(set(p for p in listed if not is_git_internal(p)))
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(target):
+            dirnames[:] = sorted(d for d in dirnames if d != ".git")
+            base = Path(dirpath)
+            found += [(base / f).relative_to(self.root).as_posix() for f in sorted(filenames)]
+        return found
+
+    # -- run_command -----------------------------------------------------------------
+
+    def _run_command(self, args: RunCommandArgs) -> ToolResult:
+        try:
+            result = self.runner.run(args.command, args.timeout_s)
+        except ValueError as error:
+            return ToolResult.failure(f"run_command: {str(error).rstrip('.')}.")
+        except OSError as error:
+            return ToolResult.failure(f"The command could not be started: {error}.")
+        error_text: str | None = None
+        if result.timed_out:
+            error_text = f"The command timed out after {result.timeout_s:g} s."
+        elif result.exit_code != 0:
+            error_text = f"The command failed with exit status {result.exit_code}."
+        return ToolResult(
+            ok=error_text is None,
+            output=result.observation(),
+            changed_paths=None,
+            error=error_text,
+            command_result=result,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Text helpers
+
+
+def _decode_text(data: bytes) -> str | None:
+    """``data`` as text, or None when it looks binary (a NUL early on, or not UTF-8)."""
+    if b"\0" in data[:_BINARY_SNIFF_BYTES]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _check_utf8(text: str, field: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ToolError(f"'{field}' is not valid UTF-8 text (it holds a lone surrogate).") from None
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines with their "\\n" kept; only "\\n" separates lines (unlike str.splitlines)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _cut_at_line(lines: list[str], limit: int) -> tuple[str, int]:
+    """As many whole lines as fit in ``limit`` characters (or a cut first line)."""
+    used = 0
+    count = 0
+    for line in lines:
+        if used + len(line) > limit:
+            break
+        used += len(line)
+        count += 1
+    if count == 0:
+        return lines[0][:limit], 0
+    return "".join(lines[:count]), count
+
+
+def _occurrences(text: str, needle: str) -> list[int]:
+    """Every index where ``needle`` starts, overlapping ones included (they are ambiguous
+    too)."""
+    found: list[int] = []
+    at = text.find(needle)
+    while at != -1:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
