@@ -1,0 +1,707 @@
+"""Watch the workspace for changes made outside the agent, as debounced change sets.
+
+The agent loop asks :meth:`WorkspaceWatcher.drain` before each step which files the user
+touched, instead of running ``git status`` (40 ms on a 20,000-file workspace); the TUI's
+file tree passes ``on_change`` to refresh live. Both see every change: each has its own
+accumulator.
+
+Design notes:
+
+* watchdog's observer is started *before* the root is scheduled, so that a failure to add
+  the inotify watches surfaces from ``schedule()`` (watchdog only starts an emitter
+  synchronously once its observer runs) and we can fall back to polling.
+* watchdog skips a subfolder it cannot watch and only reports a failure on the root, so a
+  full inotify watch table would silently blind us to part of the tree. A thin
+  ``InotifyFD`` subclass reports ``ENOSPC`` (and the kernel's queue overflow, which
+  watchdog only logs) so we can switch to polling or tell the consumer to rescan.
+* Everything under ``.git`` is dropped in the handler. The kernel still reports git's
+  churn (watchdog cannot exclude a subtree), which :meth:`WorkspaceWatcher.settle` turns
+  into an advantage: a marker file written into ``.git`` comes back through the same
+  ordered inotify queue after every earlier event, so settling is exact and takes
+  milliseconds instead of a guessed quiet period.
+* Only events that mean "this path changed" are subscribed to: opens, reads and
+  close-without-write would otherwise flood the queue whenever anything (the agent, grep,
+  an editor) merely reads the tree.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileAttribEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, EventQueue, ObservedWatch
+from watchdog.observers.polling import PollingEmitter
+from watchdog.utils import UnsupportedLibcError
+
+__all__ = ["ChangeSet", "WorkspaceWatcher"]
+
+logger = logging.getLogger(__name__)
+
+_GIT = ".git"
+_MARKER_PREFIX = "autogpt-tui-settle-"
+"""Name prefix of the marker files :meth:`WorkspaceWatcher.settle` writes into ``.git``."""
+
+_JOIN_TIMEOUT_S = 2.0
+"""Upper bound for joining one thread on stop; in practice they end in milliseconds."""
+
+# watchdog warns when a fast `mkdir -p a/b` makes it watch `a/b` twice (once while walking
+# `a`, once for `b`'s own creation event). Harmless, but it would print under the TUI; the
+# warning is attributed (stacklevel) to _InotifyFD.add_callback, i.e. to this module.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Callback with id .* already exists for watch",
+    category=RuntimeWarning,
+    module=r"autogpt_tui\.core\.watcher",
+)
+
+_WATCHED_EVENTS: tuple[type[FileSystemEvent], ...] = (
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileAttribEvent,  # chmod +x matters to git
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    # Deliberately absent: DirModifiedEvent (the parent of every created or deleted path,
+    # implied by the path itself) and open/close events, which are reads, not changes.
+)
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Paths changed since the previous change set, relative to the workspace root.
+
+    ``paths`` are '/'-separated; a move contributes both its source and its destination,
+    a moved or created folder also each path below it. When ``overflow`` is True, too many
+    changes arrived to track individually (or events were lost) and ``paths`` is empty:
+    the consumer must rescan everything.
+    """
+
+    paths: frozenset[str] = frozenset()
+    overflow: bool = False
+
+    def __bool__(self) -> bool:
+        """True when something changed, i.e. the consumer has work to do."""
+        return self.overflow or bool(self.paths)
+
+
+class _Accumulator:
+    """Paths collected for one consumer, collapsing to ``overflow`` beyond ``max_paths``."""
+
+    __slots__ = ("_max_paths", "overflow", "paths")
+
+    def __init__(self, max_paths: int) -> None:
+        self._max_paths = max_paths
+        self.paths: set[str] = set()
+        self.overflow = False
+
+    def __bool__(self) -> bool:
+        return self.overflow or bool(self.paths)
+
+    def add(self, paths: Iterable[str]) -> None:
+        if self.overflow:
+            return
+        self.paths.update(paths)
+        if len(self.paths) > self._max_paths:
+            self.mark_overflow()
+
+    def mark_overflow(self) -> None:
+        # A new set rather than clear(): clear() keeps the grown hash table alive.
+        self.paths = set()
+        self.overflow = True
+
+    def take(self) -> ChangeSet:
+        change = ChangeSet(frozenset(self.paths), self.overflow)
+        self.paths = set()
+        self.overflow = False
+        return change
+
+
+def _is_git_path(relative: str) -> bool:
+    """True for ``.git`` and anything below any ``.git`` (nested repositories included)."""
+    return f"/{relative}/".find(f"/{_GIT}/") >= 0
+
+
+def _polling_notice(exc: OSError, interval_s: float) -> str:
+    """The sentence shown to the user when the native watcher could not be used."""
+    lead = f"File changes are polled every {interval_s:g} s: "
+    if exc.errno == errno.ENOSPC:
+        return lead + "the inotify watch limit was reached (raise fs.inotify.max_user_watches)."
+    if exc.errno == errno.EMFILE:
+        return lead + "too many inotify instances are open (raise fs.inotify.max_user_instances)."
+    return lead + f"the native file watcher failed ({exc.strerror or exc})."
+
+
+def _shutdown(observer: BaseObserver) -> None:
+    """Stop a watchdog observer (started or not) and wait for its threads."""
+    observer.stop()
+    if observer.is_alive():
+        observer.join(timeout=_JOIN_TIMEOUT_S)
+
+
+class _Handler(FileSystemEventHandler):
+    """Forwards every event to the watcher; the watcher does its own filtering."""
+
+    def __init__(self, sink: Callable[[FileSystemEvent], None]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        self._sink(event)
+
+
+@dataclass(unsafe_hash=True)
+class _PollBarrier(FileSystemEvent):
+    """Queued after each poll's events: that poll, which began at ``started``, is delivered."""
+
+    started: float = 0.0
+
+
+def _scandir_skipping_git(path: str | None) -> Iterator[os.DirEntry[str]]:
+    """``os.scandir`` without ``.git``: polling it every second would stat every object."""
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.name != _GIT:
+                yield entry
+
+
+class _PollingEmitter(PollingEmitter):
+    """watchdog's polling emitter that skips ``.git``, never follows symlinks, and marks
+    the end of each poll in the event queue (for :meth:`WorkspaceWatcher.settle`)."""
+
+    def __init__(
+        self,
+        event_queue: EventQueue,
+        watch: ObservedWatch,
+        *,
+        timeout: float = 1.0,
+        event_filter: list[type[FileSystemEvent]] | None = None,
+    ) -> None:
+        # lstat: os.stat would descend into symlinked folders (and loop on cycles).
+        super().__init__(
+            event_queue,
+            watch,
+            timeout=timeout,
+            event_filter=event_filter,
+            stat=os.lstat,
+            listdir=_scandir_skipping_git,
+        )
+
+    def queue_events(self, timeout: float) -> None:
+        if self.stopped_event.wait(timeout):
+            return
+        started = time.monotonic()
+        super().queue_events(0)  # a zero wait: snapshot, diff and queue right now
+        # Behind this poll's events in the FIFO queue, so the handler sees it after them.
+        self._event_queue.put((_PollBarrier(self.watch.path, started=started), self.watch))
+
+
+class _PollingObserver(BaseObserver):
+    """A polling observer built on :class:`_PollingEmitter`."""
+
+    def __init__(self, interval_s: float) -> None:
+        super().__init__(_PollingEmitter, timeout=interval_s)
+
+
+_HAVE_INOTIFY = False
+"""True when the inotify observer with overflow and watch-limit reporting is available."""
+if sys.platform.startswith("linux"):
+    try:
+        from watchdog.observers.inotify import InotifyEmitter
+        from watchdog.observers.inotify_c import (
+            CallbackId,
+            InotifyEvent,
+            InotifyFD,
+            Mask,
+            WatchCallback,
+            WatchDescriptor,
+        )
+    except (ImportError, OSError, UnsupportedLibcError):  # a libc without inotify; watchdog < 7
+        pass
+    else:
+        _HAVE_INOTIFY = True
+
+        class _InotifyFD(InotifyFD):
+            """watchdog's inotify reader, reporting what watchdog itself only logs or skips."""
+
+            def __init__(
+                self, on_overflow: Callable[[], None], on_watch_limit: Callable[[OSError], None]
+            ) -> None:
+                super().__init__()
+                self._on_overflow = on_overflow
+                self._on_watch_limit = on_watch_limit
+
+            def add_callback(
+                self, path: bytes, mask: Mask, callback: WatchCallback, id_: CallbackId
+            ) -> WatchDescriptor:
+                try:
+                    return super().add_callback(path, mask, callback, id_)
+                except OSError as exc:
+                    # watchdog swallows this for every folder but the root: the folder would
+                    # go unwatched without anyone knowing.
+                    if exc.errno in (errno.ENOSPC, errno.ENOMEM):
+                        self._on_watch_limit(exc)
+                    raise
+
+            def handle_event(self, event: InotifyEvent) -> None:
+                if event.is_queue_overflow:
+                    # watchdog rebuilds its watches but emits nothing: events were lost.
+                    self._on_overflow()
+                super().handle_event(event)
+
+        class _InotifyObserver(BaseObserver):
+            """watchdog's ``InotifyObserver``, on an :class:`_InotifyFD` of its own."""
+
+            def __init__(self, inotify_fd: _InotifyFD) -> None:
+                self._inotify_fd = inotify_fd
+                super().__init__(InotifyEmitter, inotify_fd=inotify_fd)
+
+            def on_thread_stop(self) -> None:
+                super().on_thread_stop()
+                self._inotify_fd.stop()
+                if self._inotify_fd.is_alive():
+                    self._inotify_fd.join(timeout=_JOIN_TIMEOUT_S)
+
+
+class WorkspaceWatcher:
+    """Turns filesystem events under ``root`` into debounced, coalesced change sets.
+
+    Two independent consumers:
+
+    * ``on_change(change_set)`` runs on the watcher's own thread (marshal it to a UI thread
+      yourself), at most once per quiet period: ``debounce_s`` after the last event, or
+      ``max_latency_s`` after the first undelivered one during a continuous storm.
+    * :meth:`drain` returns everything since the previous drain, whether or not callbacks
+      were made.
+
+    Everything under ``.git`` is ignored. When the native watcher (inotify) cannot be used,
+    the tree is polled every ``poll_interval_s`` seconds and :attr:`notice` says why;
+    ``force_polling`` polls from the start. Thread-safe; :meth:`start` and :meth:`stop`
+    are idempotent and the watcher is a context manager.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        debounce_s: float = 0.2,
+        max_latency_s: float = 1.0,
+        max_paths: int = 10_000,
+        on_change: Callable[[ChangeSet], None] | None = None,
+        force_polling: bool = False,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        if debounce_s < 0 or max_latency_s < 0:
+            raise ValueError("debounce_s and max_latency_s must not be negative")
+        if max_paths < 0:
+            raise ValueError("max_paths must not be negative")
+        if poll_interval_s <= 0:
+            raise ValueError("poll_interval_s must be positive")
+        # Resolved: inotify does not follow a symlinked root (IN_DONT_FOLLOW), and event
+        # paths must share the prefix we strip.
+        self._root = Path(root).resolve()
+        self._root_str = str(self._root)
+        self._prefix = self._root_str.rstrip(os.sep) + os.sep
+        self._marker_prefix = os.path.join(self._root_str, _GIT, _MARKER_PREFIX)
+        self._debounce_s = debounce_s
+        self._max_latency_s = max_latency_s
+        self._on_change = on_change
+        self._force_polling = force_polling
+        self._poll_interval_s = poll_interval_s
+        self._handler = _Handler(self._on_event)
+
+        # Serialises start/stop and the switch to polling (observer, worker, mode).
+        self._lifecycle = threading.Lock()
+        self._observer: BaseObserver | None = None
+        self._worker: threading.Thread | None = None
+        self._started_once = False
+
+        # Everything below is guarded by _cond (events arrive on watchdog's threads).
+        self._cond = threading.Condition()
+        self._for_drain = _Accumulator(max_paths)
+        self._for_callback = _Accumulator(max_paths)
+        self._first_pending = 0.0  # monotonic time of the oldest undelivered callback event
+        self._last_event = float("-inf")
+        self._markers_pending: set[str] = set()
+        self._polled_through = float("-inf")  # start time of the newest fully delivered poll
+        self._generation = 0  # bumped whenever the observer is replaced
+        self._epoch = 0  # bumped by start(): a worker from before a restart must bow out
+        self._watch_limit: OSError | None = None
+        self._running = False
+        self._polling = False
+        self._notice: str | None = None
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        """The watched folder (resolved)."""
+        return self._root
+
+    @property
+    def debounce_s(self) -> float:
+        """Quiet time after the last event before ``on_change`` is called."""
+        return self._debounce_s
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        with self._cond:
+            return self._running
+
+    @property
+    def polling(self) -> bool:
+        """True when the tree is polled instead of watched natively."""
+        with self._cond:
+            return self._polling
+
+    @property
+    def notice(self) -> str | None:
+        """Why the tree is polled, as a sentence for the user; None when all is well."""
+        with self._cond:
+            return self._notice
+
+    def start(self) -> None:
+        """Begin watching (idempotent). Falls back to polling if inotify is unavailable.
+
+        Raises ``NotADirectoryError`` when the root is not a folder. After a
+        :meth:`stop`, restarting reports ``overflow``: changes made meanwhile were missed.
+        """
+        with self._lifecycle:
+            if self._observer is not None:
+                return
+            if not self._root.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "Not a folder", self._root_str)
+            with self._cond:
+                self._watch_limit = None
+                if self._started_once:
+                    self._mark_overflow_locked()
+            observer, notice = self._open_observer()
+            with self._cond:
+                self._running = True
+                self._polling = isinstance(observer, _PollingObserver)
+                self._notice = notice
+                self._generation += 1
+                self._epoch += 1
+                epoch = self._epoch
+            self._observer = observer
+            self._started_once = True
+            self._worker = threading.Thread(
+                target=self._run, args=(epoch,), name=f"watcher:{self._root.name}", daemon=True
+            )
+            self._worker.start()
+
+    def stop(self) -> None:
+        """Stop watching and join the threads (idempotent; safe from ``on_change``).
+
+        No callback runs after this returns (unless called from within one).
+        """
+        with self._lifecycle:
+            observer, worker = self._observer, self._worker
+            self._observer = self._worker = None
+            with self._cond:
+                self._running = False
+                self._cond.notify_all()
+            # The worker first, so that no callback follows stop().
+            if worker is not None and worker is not threading.current_thread():
+                worker.join(timeout=_JOIN_TIMEOUT_S)
+            if observer is not None:
+                _shutdown(observer)
+
+    def drain(self) -> ChangeSet:
+        """Return and forget every change since the previous drain (callbacks aside)."""
+        with self._cond:
+            return self._for_drain.take()
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until changes made before this call have reached :meth:`drain`.
+
+        With inotify, a marker file written into ``.git`` comes back after every earlier
+        event, which usually takes a few milliseconds (half a second after a file was
+        moved out of the tree: watchdog holds such events back to pair them). When
+        polling, waits for a poll that began after this call. Without a ``.git`` folder,
+        waits for ``debounce_s`` without events.
+
+        ``timeout`` defaults to 2 s, or two poll intervals plus 0.5 s when polling.
+        Returns False on timeout. Pending ``on_change`` calls may still be debouncing.
+        """
+        started = time.monotonic()
+        with self._cond:
+            if not self._running:
+                return True
+            polling, generation = self._polling, self._generation
+        if timeout is None:
+            timeout = 2 * self._poll_interval_s + 0.5 if polling else 2.0
+        deadline = started + timeout
+
+        def interrupted() -> bool:
+            # A stop or a switch to polling (which reports overflow) ends the wait.
+            return not self._running or self._generation != generation
+
+        if polling:
+            return self._wait(lambda: interrupted() or self._polled_through >= started, deadline)
+        marker = self._write_marker()
+        if marker is None:
+            return self._wait(
+                lambda: (
+                    interrupted()
+                    or time.monotonic() - max(started, self._last_event) >= self._debounce_s
+                ),
+                deadline,
+                poll_s=self._debounce_s,
+            )
+        try:
+            return self._wait(
+                lambda: interrupted() or marker not in self._markers_pending, deadline
+            )
+        finally:
+            with self._cond:
+                self._markers_pending.discard(marker)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        mode = "polling" if self._polling else "native"
+        state = "running" if self._running else "stopped"
+        return f"<WorkspaceWatcher {self._root_str!r} {mode} {state}>"
+
+    # -- observers ----------------------------------------------------------------------
+
+    def _open_observer(self) -> tuple[BaseObserver, str | None]:
+        """The native observer, or a polling one and the reason for it."""
+        if self._force_polling:
+            return self._open_polling(), None
+        try:
+            return self._open_native(), None
+        except OSError as exc:
+            notice = _polling_notice(exc, self._poll_interval_s)
+            logger.warning("%s (%s)", notice, exc)
+            return self._open_polling(), notice
+
+    def _open_native(self) -> BaseObserver:
+        observer: BaseObserver
+        # The platform test is redundant at run time; it keeps mypy happy on every host.
+        if sys.platform.startswith("linux") and _HAVE_INOTIFY:
+            inotify_fd = _InotifyFD(self._mark_overflow, self._on_watch_limit)
+            inotify_fd.start()
+            observer = _InotifyObserver(inotify_fd)
+        else:
+            observer = Observer()
+        try:
+            # Started first so that schedule() adds the watches now and raises on failure.
+            observer.start()
+            observer.schedule(
+                self._handler, self._root_str, recursive=True, event_filter=list(_WATCHED_EVENTS)
+            )
+            with self._cond:
+                limit, self._watch_limit = self._watch_limit, None
+            if limit is not None:
+                raise limit  # a subfolder could not be watched
+        except BaseException:
+            _shutdown(observer)
+            raise
+        return observer
+
+    def _open_polling(self) -> BaseObserver:
+        observer = _PollingObserver(self._poll_interval_s)
+        try:
+            observer.start()
+            observer.schedule(
+                self._handler, self._root_str, recursive=True, event_filter=list(_WATCHED_EVENTS)
+            )
+        except BaseException:
+            _shutdown(observer)
+            raise
+        return observer
+
+    def _fall_back_to_polling(self, exc: OSError) -> None:
+        """On the worker thread: inotify ran out of watches for a new folder."""
+        # stop() holds the lifecycle lock while joining this thread: never block on it.
+        while not self._lifecycle.acquire(timeout=0.05):
+            with self._cond:
+                if not self._running:
+                    return
+        try:
+            old = self._observer
+            if old is None or isinstance(old, _PollingObserver):
+                return
+            notice = _polling_notice(exc, self._poll_interval_s)
+            logger.warning("%s (%s)", notice, exc)
+            _shutdown(old)
+            self._observer = None
+            with self._cond:
+                # Whatever happened between the last event and the first poll is unknown.
+                self._mark_overflow_locked()
+                self._polling = True
+                self._notice = notice
+                self._generation += 1
+                self._cond.notify_all()
+            self._observer = self._open_polling()
+        except OSError:
+            logger.exception("Cannot poll %s either; changes will not be noticed", self._root)
+        finally:
+            self._lifecycle.release()
+
+    # -- event intake (watchdog's threads) --------------------------------------------
+
+    def _on_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, _PollBarrier):
+            with self._cond:
+                self._polled_through = max(self._polled_through, event.started)
+                self._cond.notify_all()
+            return
+        paths: list[str] = []
+        marker: str | None = None
+        for raw in (event.src_path, event.dest_path):
+            if not raw:
+                continue
+            path = os.fsdecode(raw)
+            if not path.startswith(self._prefix):
+                if path == self._root_str and isinstance(event, DirDeletedEvent):
+                    self._mark_overflow()  # the workspace itself is gone
+                continue
+            relative = path[len(self._prefix) :]
+            if os.sep != "/":
+                relative = relative.replace(os.sep, "/")
+            if _is_git_path(relative):
+                if path.startswith(self._marker_prefix):
+                    marker = path
+                continue
+            paths.append(relative)
+        if not paths and marker is None:
+            return
+        with self._cond:
+            if marker is not None:
+                self._markers_pending.discard(marker)
+            if paths:
+                self._record_locked(paths)
+            self._cond.notify_all()
+
+    def _record_locked(self, paths: Iterable[str]) -> None:
+        now = time.monotonic()
+        self._last_event = now
+        self._for_drain.add(paths)
+        if self._on_change is not None:
+            if not self._for_callback:
+                self._first_pending = now
+            self._for_callback.add(paths)
+
+    def _mark_overflow_locked(self) -> None:
+        now = time.monotonic()
+        self._last_event = now
+        self._for_drain.mark_overflow()
+        if self._on_change is not None:
+            if not self._for_callback:
+                self._first_pending = now
+            self._for_callback.mark_overflow()
+
+    def _mark_overflow(self) -> None:
+        with self._cond:
+            self._mark_overflow_locked()
+            self._cond.notify_all()
+
+    def _on_watch_limit(self, exc: OSError) -> None:
+        # Called on the inotify thread, or inside schedule() during start(): only record.
+        with self._cond:
+            if self._watch_limit is None:
+                self._watch_limit = exc
+            self._cond.notify_all()
+
+    # -- worker thread ------------------------------------------------------------------
+
+    def _run(self, epoch: int) -> None:
+        """Deliver debounced change sets and handle the switch to polling."""
+        while True:
+            change: ChangeSet | None = None
+            limit: OSError | None = None
+            with self._cond:
+                while change is None and limit is None:
+                    # The epoch check matters when on_change stopped and restarted us.
+                    if not self._running or self._epoch != epoch:
+                        return
+                    if self._watch_limit is not None and not self._polling:
+                        limit, self._watch_limit = self._watch_limit, None
+                    elif self._for_callback:
+                        due = min(
+                            self._last_event + self._debounce_s,
+                            self._first_pending + self._max_latency_s,
+                        )
+                        wait_s = due - time.monotonic()
+                        if wait_s <= 0:
+                            change = self._for_callback.take()
+                        else:
+                            self._cond.wait(wait_s)
+                    else:
+                        self._cond.wait()
+            if limit is not None:
+                self._fall_back_to_polling(limit)
+            if change is not None and self._on_change is not None:
+                try:
+                    self._on_change(change)
+                except Exception:
+                    # A broken consumer must not stop the watcher for the other one.
+                    logger.exception("Change callback failed")
+
+    # -- settle helpers -----------------------------------------------------------------
+
+    def _write_marker(self) -> str | None:
+        """Create and remove a marker file in ``.git``; None when that is impossible."""
+        marker = f"{self._marker_prefix}{os.getpid()}-{uuid.uuid4().hex}"
+        with self._cond:
+            self._markers_pending.add(marker)
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+            os.unlink(marker)
+        except OSError:  # no .git folder (yet), a .git file (worktree), read-only...
+            with self._cond:
+                self._markers_pending.discard(marker)
+            return None
+        return marker
+
+    def _wait(
+        self, done: Callable[[], bool], deadline: float, *, poll_s: float | None = None
+    ) -> bool:
+        """Wait under the condition until ``done()`` or the deadline; ``done()``'s result."""
+        with self._cond:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining if poll_s is None else min(remaining, poll_s))
+            return True
