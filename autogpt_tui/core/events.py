@@ -1,0 +1,185 @@
+"""Typed events the agent loop emits.
+
+The loop never imports the UI: it calls one ``emit(event)`` callback with these plain
+dataclasses. The TUI turns them into Textual messages; ``autogpt-tui run --json`` prints
+``event.to_json()`` one per line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Literal
+
+Status = Literal["idle", "thinking", "waiting", "running", "paused", "done"]
+"""What the agent is doing: the goal panel's status line."""
+
+Outcome = Literal["finished", "budget", "cancelled", "paused", "error", "loop"]
+"""Why a run stopped."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``type`` names it in JSON output."""
+
+    type: ClassVar[str] = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as one JSON object with its ``type``."""
+        return {"type": self.type, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """One action the model proposed: a tool call waiting to be approved or run."""
+
+    step: int
+    tool: str
+    arguments: dict[str, Any]
+    call_id: str
+    thought: str = ""
+    needs_approval: bool = False
+    """True when the approval mode makes this action wait for the user."""
+    kind: str = ""
+    """The tool's kind: read, edit, command, ask or finish."""
+
+
+@dataclass(frozen=True)
+class StatusChanged(Event):
+    """The agent's status changed."""
+
+    type: ClassVar[str] = "status"
+    status: Status
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the user should know that is not an error (e.g. no sandbox)."""
+
+    type: ClassVar[str] = "notice"
+    message: str
+
+
+@dataclass(frozen=True)
+class ThoughtDelta(Event):
+    """A piece of the model's text as it streams in."""
+
+    type: ClassVar[str] = "thought_delta"
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ThoughtReset(Event):
+    """The streamed text so far is void (the stream was cut short and is retried)."""
+
+    type: ClassVar[str] = "thought_reset"
+    step: int
+
+
+@dataclass(frozen=True)
+class ActionProposed(Event):
+    """The model proposed an action."""
+
+    type: ClassVar[str] = "action_proposed"
+    action: PendingAction
+
+
+@dataclass(frozen=True)
+class ApprovalWanted(Event):
+    """The action waits for the user's approval (per the mode)."""
+
+    type: ClassVar[str] = "approval_wanted"
+    action: PendingAction
+
+
+@dataclass(frozen=True)
+class ActionRejected(Event):
+    """The user (or the mode, headless) rejected an action; it was not executed."""
+
+    type: ClassVar[str] = "action_rejected"
+    action: PendingAction
+    reason: str
+
+
+@dataclass(frozen=True)
+class ActionExecuted(Event):
+    """An action ran; ``ok`` is False when the tool reported an error to the model."""
+
+    type: ClassVar[str] = "executed"
+    action: PendingAction
+    ok: bool
+    output: str
+    changed_paths: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class StepCommitted(Event):
+    """A step became a commit."""
+
+    type: ClassVar[str] = "commit"
+    sha: str
+    step: int
+    session: str
+    tool: str
+    policy: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class UserEditsCommitted(Event):
+    """The user's own edits since the last step were committed before this step."""
+
+    type: ClassVar[str] = "user_edits"
+    sha: str
+    paths: list[str]
+
+
+@dataclass(frozen=True)
+class QuestionAsked(Event):
+    """The agent asked the user a question (``ask_user``) and waits for the answer."""
+
+    type: ClassVar[str] = "question"
+    step: int
+    question: str
+
+
+@dataclass(frozen=True)
+class UsageUpdated(Event):
+    """Token use and cost so far in this session, after a model request."""
+
+    type: ClassVar[str] = "usage"
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Retrying(Event):
+    """A model request failed in a way worth retrying; the loop waits and tries again."""
+
+    type: ClassVar[str] = "retrying"
+    attempt: int
+    delay_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ErrorOccurred(Event):
+    """An error the user should see; the workspace stays consistent."""
+
+    type: ClassVar[str] = "error"
+    message: str
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    """The run stopped; ``outcome`` says why."""
+
+    type: ClassVar[str] = "finished"
+    outcome: Outcome
+    message: str
+    steps: int = 0
+    summary: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
