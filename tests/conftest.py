@@ -53,3 +53,9 @@ def workspace(tmp_path: Path) -> Path:
     (root / "src").mkdir()
     (root / "src" / "app.py").write_text("def main():\n    return 1\n")
     return root
+
+
+# The scripted OpenAI-compatible server every agent test talks to (real HTTP and SSE).
+from tests.support import scripted_llm  # noqa: E402
+
+llm_server = scripted_llm.llm_server

@@ -1,0 +1,1 @@
+"""Test doubles shared by the test tiers (real servers on loopback, never mocked clients)."""
