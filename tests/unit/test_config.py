@@ -101,16 +101,51 @@ def test_defaults_equal_a_bare_settings_object() -> None:
 
 
 def test_every_field_is_documented() -> None:
-    def check(model: type[Settings] | type[object]) -> None:
-        fields = getattr(model, "model_fields", {})
-        for name, info in fields.items():
-            assert info.description, f"{model.__name__}.{name} has no docstring"
-            annotation = info.annotation
-            if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
-                check(annotation)
+    """Each field of each settings model has a docstring right under it in the source."""
+    import ast
+    import inspect
 
-    check(Settings)
-    check(PolicyArm)
+    import autogpt_tui.config as config
+
+    tree = ast.parse(inspect.getsource(config))
+    models = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and node.name in {m.__name__ for m in (Settings, *_section_models())}
+    }
+    assert "Settings" in models and len(models) > 5
+    for name, node in models.items():
+        body = node.body
+        for i, stmt in enumerate(body):
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                if stmt.target.id.startswith("_") or stmt.target.id == "model_config":
+                    continue
+                following = body[i + 1] if i + 1 < len(body) else None
+                documented = (
+                    isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)
+                )
+                assert documented, f"{name}.{stmt.target.id} has no docstring"
+
+
+def _section_models() -> list[type]:
+    found: list[type] = []
+
+    def walk(model: type) -> None:
+        for info in getattr(model, "model_fields", {}).values():
+            annotation = info.annotation
+            for candidate in (annotation, *getattr(annotation, "__args__", ())):
+                inner = getattr(candidate, "__args__", (candidate,))
+                for item in (candidate, *inner):
+                    known = item in found
+                    if isinstance(item, type) and hasattr(item, "model_fields") and not known:
+                        found.append(item)
+                        walk(item)
+
+    walk(Settings)
+    return found
 
 
 def test_user_file_overrides_defaults(user_file: Path, write: WriteFile) -> None:
