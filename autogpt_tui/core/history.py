@@ -17,9 +17,11 @@ have to change, and leave every other uncommitted, untracked or ignored file alo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +29,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
-from git import Repo
+from git import Repo, SymbolicReference
 from gitdb import IStream, LooseObjectDB
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -300,6 +302,11 @@ class History:
         self._git_dir = Path(repo.git_dir)
         self._identity: dict[str, str] | None = None
         self._trees: dict[str, dict[str, _TreeEntry]] = {}
+        self._config_reader: Any = None
+        self._filters_configured: bool | None = None
+        # Stat stamps of files as the last step committed them (path -> ino, mtime, size).
+        self._committed_stat: dict[str, tuple[int, int, int]] = {}
+        self._stat_head: str | None = None
         self._index_file = Path(os.environ.get("GIT_INDEX_FILE") or (self._git_dir / "index"))
         # Our last write of the index: its stat stamp, the HEAD and the paths it synced.
         self._index_stamp: tuple[int, int, int] | None = None
@@ -381,8 +388,9 @@ class History:
     def _user_identity(self) -> dict[str, str]:
         """Environment naming the user as committer, with a fallback when git has none."""
         if self._identity is None:
-            name = self._git_ok("config", "user.name").stdout.decode().strip()
-            email = self._git_ok("config", "user.email").stdout.decode().strip()
+            config = self._config()
+            name = str(config.get("user", "name", fallback="")).strip()
+            email = str(config.get("user", "email", fallback="")).strip()
             name = os.environ.get("GIT_COMMITTER_NAME") or name or FALLBACK_USER_NAME
             email = os.environ.get("GIT_COMMITTER_EMAIL") or email or FALLBACK_USER_EMAIL
             self._identity = {
@@ -510,8 +518,7 @@ class History:
                 changes.append(_Change(path, None, tracked))
             # A directory in the list is expanded by the caller; anything else is skipped.
         if to_hash:
-            shas = self.git("hash-object", "-w", "--", *to_hash).split()
-            by_path = dict(zip(to_hash, shas, strict=True))
+            by_path = self._hash_files(to_hash, write=True)
             for change in changes:
                 if change.entry is not None and not change.entry.sha:
                     change.entry.sha = by_path[change.path]
@@ -520,13 +527,89 @@ class History:
         ignored = set(self._ignored(new))
         return [c for c in changes if c.path not in ignored]
 
+    def _config(self) -> Any:
+        """The repository's git configuration (all levels), read in-process once."""
+        if self._config_reader is None:
+            self._config_reader = self._repo.config_reader()
+        return self._config_reader
+
+    def _plain_content(self, path: str) -> bool:
+        """True when no attribute or setting can make git store ``path`` differently
+        from its bytes (eol conversion, clean filters such as LFS)."""
+        if self._filters_configured is None:
+            config = self._config()
+            autocrlf = str(config.get("core", "autocrlf", fallback="false")).lower()
+            home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+            self._filters_configured = (
+                autocrlf in ("true", "input")
+                or config.has_option("core", "attributesFile")
+                or config.has_option("core", "eol")
+                or (home / "git" / "attributes").exists()
+                or (Path(self._repo.common_dir) / "info" / "attributes").exists()
+                or Path("/etc/gitattributes").exists()
+            )
+        if self._filters_configured:
+            return False
+        folder = self.root
+        for part in ["", *path.split("/")[:-1]]:
+            folder = folder / part if part else folder
+            if (folder / ".gitattributes").exists():
+                return False
+        return True
+
+    def _hash_files(self, paths: Sequence[str], *, write: bool) -> dict[str, str]:
+        """Blob ids of working-tree files: in-process for plain files, else by git."""
+        out: dict[str, str] = {}
+        by_git: list[str] = []
+        for path in paths:
+            if self._plain_content(path):
+                data = (self.root / path).read_bytes()
+                out[path] = self._write_object("blob", data) if write else _blob_id(data)
+            else:
+                by_git.append(path)
+        if by_git:
+            args = ["hash-object", *(["-w"] if write else []), "--", *by_git]
+            out.update(zip(by_git, self.git(*args).split(), strict=True))
+        return out
+
+    def _remember_files(self, changes: Sequence[_Change], parent: str, head: str) -> None:
+        """Note the stat of files just committed, so re-checking them costs no hashing.
+
+        Stamps stay good while HEAD moves only through our own commits; anything else
+        (undo, a checkout by hand) makes us forget them.
+        """
+        if parent != self._stat_head:
+            self._committed_stat.clear()
+        self._stat_head = head
+        for change in changes:
+            try:
+                st = os.lstat(self.root / change.path)
+            except OSError:
+                self._committed_stat.pop(change.path, None)
+                continue
+            if change.entry is not None:
+                self._committed_stat[change.path] = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if len(self._committed_stat) > 10_000:
+            self._committed_stat.clear()
+
+    def _unchanged_since_commit(self, path: str, head: str) -> bool:
+        stamp = self._committed_stat.get(path)
+        if stamp is None or head != self._stat_head:
+            return False
+        try:
+            st = os.lstat(self.root / path)
+        except OSError:
+            return False
+        return stamp == (st.st_ino, st.st_mtime_ns, st.st_size)
+
     def _ignored(self, paths: Sequence[str]) -> list[str]:
         if not paths:
             return []
-        # check-ignore rejects the literal-pathspec magic our other commands use.
+        # check-ignore rejects the literal-pathspec magic our other commands use. The
+        # paths are untracked, so --no-index answers the same without reading the index.
         result = _run_git(
             self.root,
-            ["check-ignore", "-z", "--stdin"],
+            ["check-ignore", "--no-index", "-z", "--stdin"],
             input=_nul(paths),
             env={"GIT_LITERAL_PATHSPECS": "0"},
             check=False,
@@ -554,10 +637,28 @@ class History:
         return sorted(set(out))
 
     def _commit(self, tree: str, parent: str | None, message: str, env: dict[str, str]) -> str:
-        args = ["commit-tree", tree]
+        """Write a commit object; in-process unless the environment fixes its dates."""
+        if "GIT_AUTHOR_DATE" in os.environ or "GIT_COMMITTER_DATE" in os.environ:
+            # git parses the many date formats these variables accept; we do not.
+            args = ["commit-tree", tree]
+            if parent:
+                args += ["-p", parent]
+            return self.git(*args, "-F", "-", input=message.encode(), env=env).strip()
+        now = int(time.time())
+        offset = datetime.now().astimezone().utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset else 0
+        zone = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+        def person(kind: str) -> str:
+            name = _ident_part(env[f"GIT_{kind}_NAME"])
+            email = _ident_part(env[f"GIT_{kind}_EMAIL"])
+            return f"{name} <{email}> {now} {zone}"
+
+        lines = [f"tree {tree}"]
         if parent:
-            args += ["-p", parent]
-        return self.git(*args, "-F", "-", input=message.encode(), env=env).strip()
+            lines.append(f"parent {parent}")
+        lines += [f"author {person('AUTHOR')}", f"committer {person('COMMITTER')}"]
+        return self._write_object("commit", ("\n".join(lines) + "\n\n" + message).encode())
 
     def _advance(self, new: str, old: str, reason: str) -> None:
         self.git("update-ref", "-m", f"autogpt-tui: {reason}", "HEAD", new, old)
@@ -606,9 +707,14 @@ class History:
         )
         message = _step_message(summary, session=session, step=step, tool=tool, policy=policy)
         sha = self._commit(tree, head, message, self._agent_identity())
-        self._advance(sha, head, f"step {step} ({tool})")
+        note, old_note = self._note_commit(RECORDS_REF, sha, record.model_dump_json())
+        # The branch and the record move together: no step without its record.
+        self._update_refs(
+            [f"update HEAD {sha} {head}", f"update {RECORDS_REF} {note} {old_note or _ZERO_SHA}"],
+            f"step {step} ({tool})",
+        )
         self._sync_index([c.path for c in changes], sha)
-        self._write_note(RECORDS_REF, sha, record.model_dump_json())
+        self._remember_files(changes, head, sha)
         # A new action makes the undone steps unreachable by redo (as in any editor);
         # they stay visible in the history as undone.
         self._save_redo_stack([])
@@ -624,6 +730,15 @@ class History:
             record=record,
         )
 
+    def maintain(self) -> None:
+        """Let git pack loose objects when it thinks it should (`git gc --auto`).
+
+        Step commits are written with plumbing, which never triggers git's automatic
+        housekeeping; without it a long session leaves tens of thousands of loose
+        objects and every git command slows down.
+        """
+        self._git_ok("gc", "--auto", "--quiet")
+
     def _dirty_paths(self) -> list[str]:
         out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
         paths: list[str] = []
@@ -638,10 +753,13 @@ class History:
         Returns None when there is nothing to commit. ``paths`` limits the commit to
         files a watcher saw change; None scans the whole working tree.
         """
-        dirty = self._dirty_paths() if paths is None else self._expand(paths, self.head())
+        head = self.head()
+        dirty = self._dirty_paths() if paths is None else self._expand(paths, head)
+        # Files exactly as our last commit left them (the agent's own writes, which the
+        # watcher reports too) need no hashing to know they are unchanged.
+        dirty = [p for p in dirty if not self._unchanged_since_commit(p, head)]
         if not dirty:
             return None
-        head = self.head()
         changes = self._worktree_changes(dirty, head)
         # Only paths whose content differs from HEAD count as edits.
         real = [c for c in changes if c.entry != self._entry_at(head, c.path)]
@@ -653,6 +771,7 @@ class History:
         sha = self._commit(tree or EMPTY_TREE, head, message, self._user_identity())
         self._advance(sha, head, "user edits")
         self._sync_index(names, sha)
+        self._remember_files(real, head, sha)
         return UserCommit(sha=sha, paths=names)
 
     # --------------------------------------------------------------- reading
@@ -783,21 +902,51 @@ class History:
     # ---------------------------------------------------------------- notes
 
     def _read_note(self, ref: str, sha: str) -> str | None:
-        result = self._git_ok("notes", f"--ref={ref}", "show", sha)
-        return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else None
+        notes = self._ref_value(ref)
+        if notes is None:
+            return None
+        tree = self._read_tree(self._tree_of(notes))
+        entry = tree.get(sha)
+        if entry is None:
+            fan = tree.get(sha[:2])
+            if fan is not None and fan.is_tree:
+                entry = self._read_tree(fan.sha).get(sha[2:])
+        if entry is None or entry.is_tree:
+            return None
+        return self._blob(entry.sha).decode("utf-8", "replace")
+
+    def _note_commit(self, ref: str, sha: str, text: str) -> tuple[str, str | None]:
+        """A new commit of notes ref ``ref`` with ``text`` as the note on ``sha``.
+
+        Returns the commit and the ref's old value, for one update-ref transaction.
+        Notes go two levels deep (``ab/cdef…``), as git lays out large notes trees; any
+        note for ``sha`` at the other level is dropped so there is only one.
+        """
+        old = self._ref_value(ref)
+        tree = self._tree_of(old) if old else None
+        blob = self._write_object("blob", text.encode())
+        changes: dict[str, _TreeEntry | None] = {
+            sha: None,
+            f"{sha[:2]}/{sha[2:]}": _TreeEntry("100644", blob),
+        }
+        new_tree = self._rewrite_tree(tree, changes) or EMPTY_TREE
+        message = f"autogpt-tui: note on {sha[:12]}\n"
+        return self._commit(new_tree, old, message, self._user_identity()), old
+
+    def _ref_value(self, ref: str) -> str | None:
+        try:
+            return str(SymbolicReference(self._repo, ref).commit.hexsha)
+        except (ValueError, OSError):
+            return None
 
     def _write_note(self, ref: str, sha: str, text: str) -> None:
-        self.git(
-            "notes",
-            f"--ref={ref}",
-            "add",
-            "-f",
-            "-F",
-            "-",
-            sha,
-            input=text.encode(),
-            env=self._user_identity(),
-        )
+        commit, old = self._note_commit(ref, sha, text)
+        self._update_refs([f"update {ref} {commit} {old or _ZERO_SHA}"], f"note on {sha[:12]}")
+
+    def _update_refs(self, commands: Sequence[str], reason: str) -> None:
+        """Apply `git update-ref --stdin` commands as one atomic transaction."""
+        script = "".join(f"{line}\n" for line in commands).encode()
+        self.git("update-ref", "-m", f"autogpt-tui: {reason}", "--stdin", input=script)
 
     # --------------------------------------------------------------- ratings
 
@@ -1327,6 +1476,16 @@ def _step_message(summary: str, *, session: str, step: int, tool: str, policy: s
         f"{TRAILER_TOOL}: {one_line(tool, 80)}\n"
         f"{TRAILER_POLICY}: {one_line(policy, 80)}\n"
     )
+
+
+def _blob_id(data: bytes) -> str:
+    """The id git gives a blob of ``data``."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _ident_part(text: str) -> str:
+    """A name or email as git writes it into a commit: no angle brackets or newlines."""
+    return " ".join(text.replace("<", "").replace(">", "").split())
 
 
 def _parse_tree(data: bytes) -> dict[str, _TreeEntry]:

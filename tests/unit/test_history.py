@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -569,3 +570,42 @@ def test_long_histories_are_read_past_the_first_window(history: History) -> None
         git(root, "commit", "-q", "--allow-empty", "-m", f"user {n}")
     assert [s.step for s in history.steps(limit=2)] == [3, 2]
     assert [s.step for s in history.undoable(3)] == [3, 2, 1]
+
+
+def test_attributes_and_filters_are_honoured_when_hashing(history: History) -> None:
+    root = history.root
+    write(root, ".gitattributes", "*.txt text eol=lf\n")
+    git(root, "add", ".gitattributes")
+    git(root, "commit", "-qm", "attributes")
+    (root / "dos.txt").write_bytes(b"line one\r\nline two\r\n")
+    s = step(history, 1, ["dos.txt"])
+    assert git(root, "cat-file", "-p", f"{s.sha}:dos.txt") == "line one\nline two\n"
+    assert git(root, "status", "--porcelain") == ""
+    (root / "plain.bin").write_bytes(b"a\r\nb\r\n")  # no attribute applies: stored as is
+    s2 = step(history, 2, ["plain.bin"])
+    raw = subprocess.run(
+        ["git", "cat-file", "blob", f"{s2.sha}:plain.bin"], cwd=root, capture_output=True
+    ).stdout
+    assert raw == b"a\r\nb\r\n"
+
+
+def test_records_are_real_git_notes(history: History) -> None:
+    root = history.root
+    s = agent_write(history, 1, "a.txt", "a\n")
+    shown = git(root, "notes", "--ref=refs/notes/autogpt-tui/records", "show", s.sha)
+    assert json.loads(shown)["thought"] == "thinking 1"
+    logged = git(root, "log", "-1", "--notes=refs/notes/autogpt-tui/records", "--format=%N")
+    assert "thinking 1" in logged
+    # A note git itself wrote (flat layout) is replaced, not doubled, by ours.
+    git(root, "notes", "--ref=refs/notes/autogpt-tui/ratings", "add", "-m", "[]", s.sha)
+    history.rate(s.sha, 1, "fine")
+    listed = git(root, "notes", "--ref=refs/notes/autogpt-tui/ratings", "list").splitlines()
+    assert len(listed) == 1
+    assert history.resolve(s.sha).reward == 1
+
+
+def test_a_step_and_its_record_land_together(history: History) -> None:
+    s = agent_write(history, 1, "a.txt", "a\n")
+    reflog = git(history.root, "reflog", "-1", "--format=%gs")
+    assert "step 1" in reflog
+    assert history.record(s.sha) is not None
