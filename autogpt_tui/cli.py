@@ -8,6 +8,7 @@ nothing here prints a traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -25,7 +26,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-SUBCOMMANDS = ("log", "show", "undo", "redo", "rate")
+EXIT_BUDGET = 3
+
+SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate")
 
 
 class UsageError(UserError):
@@ -65,7 +68,26 @@ def _tui_parser() -> argparse.ArgumentParser:
 
 def _sub_parser(name: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=f"autogpt-tui {name}")
-    if name == "log":
+    if name == "run":
+        parser.description = (
+            "Run the agent headless until it finishes or a budget runs out. Exit status: "
+            "0 finished, 1 error, 2 usage error, 3 a budget ran out."
+        )
+        parser.add_argument("workspace", nargs="?", default=".")
+        parser.add_argument("--goal", required=True, help="what the agent should do")
+        parser.add_argument(
+            "--mode",
+            choices=["step", "edits", "auto"],
+            default="auto",
+            help="approvals (default auto; a tool the mode would ask about is refused)",
+        )
+        parser.add_argument("--max-steps", type=int, help="stop after N steps")
+        parser.add_argument("--max-tokens", type=int, help="stop after N tokens")
+        parser.add_argument("--max-cost", type=float, metavar="USD", help="stop at this cost")
+        parser.add_argument("--model", help="model name")
+        parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+        parser.add_argument("--json", action="store_true", help="print JSON event lines")
+    elif name == "log":
         parser.description = "List the agent's steps, newest first."
         parser.add_argument("workspace", nargs="?", default=".")
         parser.add_argument("--json", action="store_true", help="print a JSON array")
@@ -87,6 +109,8 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"]:
+        _preload_model_client()
     try:
         if args and args[0] in SUBCOMMANDS:
             name = args[0]
@@ -106,6 +130,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+
+
+def _preload_model_client() -> None:
+    """Start importing ``openai`` (half a second of imports) on a side thread.
+
+    `run` needs it only for its first request; meanwhile the main thread reads the
+    configuration and the repository, much of which waits on git processes, so the
+    two overlap instead of adding up.
+    """
+    import importlib
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the main thread reports a broken install
+            importlib.import_module("openai")
+
+    threading.Thread(target=load, name="preload-openai", daemon=True).start()
 
 
 def _run_tui(options: argparse.Namespace) -> int:
@@ -274,7 +315,32 @@ def cmd_rate(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(options: argparse.Namespace) -> int:
+    """``run [WORKSPACE] --goal TEXT ...``: the agent without the TUI."""
+    from autogpt_tui.headless import run_headless
+
+    for flag, value in (("--max-steps", options.max_steps), ("--max-tokens", options.max_tokens)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1, not {value}.")
+    if options.max_cost is not None and options.max_cost <= 0:
+        raise UsageError(f"--max-cost must be more than 0, not {options.max_cost:g}.")
+    if not options.goal.strip():
+        raise UsageError("The goal must not be empty.")
+    return run_headless(
+        Path(options.workspace),
+        goal=options.goal,
+        mode=options.mode,
+        max_steps=options.max_steps,
+        max_tokens=options.max_tokens,
+        max_cost=options.max_cost,
+        model=options.model,
+        base_url=options.base_url,
+        json_output=options.json,
+    )
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
     "log": cmd_log,
     "show": cmd_show,
     "undo": cmd_undo,

@@ -1,0 +1,841 @@
+"""The step loop: goal → propose → approve → execute → commit → observe, repeated.
+
+One ``Agent`` drives one session on one workspace. It runs on a background thread (the
+TUI's worker, or the main thread for ``autogpt-tui run``), talks to the UI only through
+the ``emit`` callback and the ``approve``/``ask`` callables, and never imports the UI.
+
+The conversation is not kept anywhere but in the repository: every step's record holds
+its thought, tool call, observation and the proposals rejected before it, so restarting
+rebuilds the conversation from the step records on the branch, and undoing steps
+rewinds it (the loop notices HEAD moved and rebuilds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from autogpt_tui.core.errors import UserError
+from autogpt_tui.core.events import (
+    ActionExecuted,
+    ActionProposed,
+    ActionRejected,
+    ApprovalWanted,
+    ErrorOccurred,
+    Event,
+    Finished,
+    Outcome,
+    PendingAction,
+    QuestionAsked,
+    Retrying,
+    Status,
+    StatusChanged,
+    StepCommitted,
+    ThoughtDelta,
+    ThoughtReset,
+    UsageUpdated,
+    UserEditsCommitted,
+)
+from autogpt_tui.core.history import History, StepCommit, StepRecord, Usage, one_line
+from autogpt_tui.core.llm import Completion, ModelCancelled, estimate_tokens
+
+MODES = ("step", "edits", "auto")
+"""Approval modes, from the most to the least supervised."""
+
+# Which tool kinds run without approval in each mode (DESIGN.md, "Approval modes").
+_RUNS_WITHOUT_APPROVAL: dict[str, frozenset[str]] = {
+    "step": frozenset(),
+    "edits": frozenset({"read", "edit", "finish"}),
+    "auto": frozenset({"read", "edit", "command", "ask", "finish"}),
+}
+
+LOOP_REPEATS = 3
+"""The same action with the same result this many times in a row is a loop."""
+NO_ACTION_LIMIT = 3
+"""Replies without a tool call in a row before the run stops."""
+MAINTAIN_EVERY = 100
+"""Steps between two chances for git to pack loose objects."""
+HEADLESS_REFUSALS = 3
+"""Proposals refused in a row, headless, before the run stops."""
+KEEP_RECENT_STEPS = 8
+"""Steps whose observations are always kept whole when the context is compacted."""
+
+
+class ModelBackend(Protocol):
+    """What the loop needs of a model client (``ModelClient`` in production)."""
+
+    def complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        tools: Sequence[dict[str, Any]] | None = None,
+        *,
+        temperature: float | None = None,
+        model: str | None = None,
+        on_text: Callable[[str], None] | None = None,
+        on_retry: Callable[[int, float, str], None] | None = None,
+    ) -> Completion:
+        """Stream one model turn."""
+        ...
+
+    def cancel(self) -> None:
+        """Abort the request in flight."""
+        ...
+
+    def reset_cancel(self) -> None:
+        """Allow requests again after a cancel."""
+        ...
+
+
+class ToolBackend(Protocol):
+    """What the loop needs of the tools (``ToolRunner`` in production)."""
+
+    def execute(self, name: str, args: Any) -> Any:
+        """Run a tool; returns a ToolResult."""
+        ...
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The user's answer to a pending action."""
+
+    approved: bool
+    reason: str = ""
+
+    @classmethod
+    def approve(cls) -> Approval:
+        """Run the action."""
+        return cls(True)
+
+    @classmethod
+    def reject(cls, reason: str) -> Approval:
+        """Do not run it; tell the model why."""
+        return cls(False, reason)
+
+
+@dataclass
+class Budget:
+    """Limits of one run; None means no limit."""
+
+    max_steps: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+@dataclass
+class PolicyChoice:
+    """How the agent works this step: the arm's name, temperature, extra instructions."""
+
+    name: str = "default"
+    temperature: float | None = None
+    instructions: str = ""
+    model: str | None = None
+
+
+@dataclass
+class _Turn:
+    """One step's messages, rebuilt from a record or made live."""
+
+    sha: str
+    step: int
+    messages: list[dict[str, Any]]
+    observation_index: int
+    observation: str
+
+
+@dataclass
+class SessionState:
+    """What the loop knows of its session: id, goal, steps, usage, cost."""
+
+    session: str
+    goal: str
+    step: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    turns: list[_Turn] = field(default_factory=list)
+
+
+def new_session_id() -> str:
+    """A short unique session id."""
+    return uuid.uuid4().hex[:10]
+
+
+def summarize_action(tool: str, args: dict[str, Any]) -> str:
+    """The one-line commit subject for an action."""
+    path = str(args.get("path", "") or ".")
+    if tool == "write_file":
+        return f"Write {path}"
+    if tool == "edit_file":
+        return f"Edit {path}"
+    if tool == "read_file":
+        return f"Read {path}"
+    if tool == "list_files":
+        return f"List {path}"
+    if tool == "search":
+        return f"Search {args.get('pattern', '')!r} in {path}"
+    if tool == "run_command":
+        return f"Run: {args.get('command', '')}"
+    if tool == "ask_user":
+        return f"Ask: {args.get('question', '')}"
+    if tool == "finish":
+        return f"Finish: {args.get('summary', '')}"
+    return f"{tool} {json.dumps(args, ensure_ascii=False)}"
+
+
+SYSTEM_PROMPT = """\
+You are an autonomous coding agent working in a git repository (the workspace).
+Work toward the user's goal one action at a time: each reply is a short thought about
+what to do next and why, followed by exactly one tool call. Every action you take
+becomes one git commit that the user reviews, rates, and may undo.
+
+Rules:
+- Paths are relative to the workspace root; you cannot leave the workspace or write
+  into .git.
+- Read a file before you edit it. edit_file needs old_text to occur exactly once.
+- Commands run in a sandbox without network access.
+- If the user rejects an action, you are told why: take the reason into account.
+- When the goal is reached (or cannot be), call finish with a summary.
+"""
+
+
+class Agent:
+    """The step loop for one session on one workspace."""
+
+    def __init__(
+        self,
+        *,
+        history: History,
+        model: ModelBackend,
+        tools: ToolBackend,
+        goal: str,
+        mode: str = "step",
+        emit: Callable[[Event], None] | None = None,
+        approve: Callable[[PendingAction], Approval] | None = None,
+        ask: Callable[[str], str] | None = None,
+        budget: Budget | None = None,
+        price: Callable[[str, int, int], float] | None = None,
+        context_window: int = 128_000,
+        policy: Callable[[], PolicyChoice] | None = None,
+        prompt_extras: Callable[[str, list[str]], str] | None = None,
+        changed_by_user: Callable[[], list[str] | None] | None = None,
+        session: str | None = None,
+        model_name: str = "",
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        self.history = history
+        self.model = model
+        self.tools = tools
+        self.mode = mode
+        self.emit: Callable[[Event], None] = emit or (lambda _event: None)
+        self._approve = approve
+        self._ask = ask
+        self.budget = budget or Budget()
+        self._price = price or (lambda _model, _in, _out: 0.0)
+        self.context_window = context_window
+        self._policy = policy or PolicyChoice
+        self._prompt_extras = prompt_extras
+        self._changed_by_user = changed_by_user
+        self.model_name = model_name
+        self._pause = threading.Event()
+        self._cancel = threading.Event()
+        self._status: Status = "idle"
+        self._known_head: str | None = None
+        self._repeats: list[str] = []
+        self._nudged_loop = False
+        self._no_action = 0
+        self._pending_notes: list[str] = []
+        self.state = self._resume_or_start(goal, session)
+
+    # ----------------------------------------------------------------- state
+
+    def _resume_or_start(self, goal: str, session: str | None) -> SessionState:
+        """Continue the session on the branch if it has this goal, else start one."""
+        latest = next((s for s in self.history.steps_on_branch(records=True) if not s.undone), None)
+        if latest is not None and latest.record is not None:
+            extra = latest.record.model_extra or {}
+            last_goal = str(extra.get("goal", ""))
+            finished = latest.tool == "finish"
+            if (session and latest.session == session) or (
+                not session and not finished and (not goal or goal == last_goal)
+            ):
+                state = SessionState(session=latest.session, goal=goal or last_goal)
+                self._rebuild(state)
+                return state
+        return SessionState(session=session or new_session_id(), goal=goal)
+
+    def _rebuild(self, state: SessionState) -> None:
+        """Rebuild the conversation from the records of the session's live steps."""
+        steps: list[StepCommit] = []
+        for step in self.history.steps_on_branch(records=True):
+            if step.session != state.session:
+                if steps:
+                    break  # an older session: ours starts after it
+                continue
+            if not step.undone:
+                steps.append(step)
+        steps.reverse()
+        state.turns = [self._turn_from_record(s) for s in steps if s.record is not None]
+        state.step = steps[-1].step if steps else 0
+        usage = [s.record.usage for s in steps if s.record is not None]
+        state.prompt_tokens = sum(u.prompt_tokens for u in usage)
+        state.completion_tokens = sum(u.completion_tokens for u in usage)
+        state.cost_usd = sum(
+            float((s.record.model_extra or {}).get("cost_usd", 0.0)) for s in steps if s.record
+        )
+        self._known_head = self.history.head()
+
+    @staticmethod
+    def _turn_from_record(step: StepCommit) -> _Turn:
+        record = step.record
+        assert record is not None
+        extra = record.model_extra or {}
+        # Notes the loop added before this step (user edits, goal changes, loop nudges).
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": str(note)} for note in extra.get("notes") or []
+        ]
+        for n, rejected in enumerate(extra.get("rejected") or []):
+            call_id = str(rejected.get("call_id") or f"rejected_{step.step}_{n}")
+            messages.append(
+                _assistant_call(
+                    str(rejected.get("thought", "")),
+                    call_id,
+                    str(rejected.get("tool", "")),
+                    rejected.get("arguments") or {},
+                )
+            )
+            messages.append(
+                _tool_message(call_id, _rejection_text(str(rejected.get("reason", ""))))
+            )
+        call_id = record.tool_call_id or f"call_{step.step}"
+        messages.append(_assistant_call(record.thought, call_id, record.tool, record.arguments))
+        messages.append(_tool_message(call_id, record.observation))
+        return _Turn(step.sha, step.step, messages, len(messages) - 1, record.observation)
+
+    @property
+    def status(self) -> Status:
+        """What the agent is doing now."""
+        return self._status
+
+    def _set_status(self, status: Status) -> None:
+        if status != self._status:
+            self._status = status
+            self.emit(StatusChanged(status))
+
+    def set_mode(self, mode: str) -> None:
+        """Change the approval mode; takes effect at the next action."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode = mode
+
+    def set_goal(self, goal: str) -> None:
+        """Change the goal of this session (the model is told at its next request)."""
+        if goal and goal != self.state.goal:
+            self.state.goal = goal
+            self._pending_notes.append(f"The user changed the goal to: {goal}")
+
+    def pause(self) -> None:
+        """Stop after the step in progress (a model request is abandoned)."""
+        self._pause.set()
+        self.model.cancel()
+
+    def cancel(self) -> None:
+        """Stop as soon as possible; a step already executing is still committed."""
+        self._cancel.set()
+        self.model.cancel()
+
+    # -------------------------------------------------------------- messages
+
+    def messages(self, policy: PolicyChoice | None = None) -> list[dict[str, Any]]:
+        """The conversation to send: system prompt, goal, compacted steps, notes."""
+        policy = policy or PolicyChoice()
+        system = SYSTEM_PROMPT
+        if policy.instructions:
+            system += f"\nHow to work (policy {policy.name}):\n{policy.instructions}\n"
+        if self._prompt_extras is not None:
+            recent = [
+                t.messages[-2]["tool_calls"][0]["function"]["name"] for t in self.state.turns[-5:]
+            ]
+            extra = self._prompt_extras(self.state.goal, recent)
+            if extra:
+                system += "\n" + extra
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"Goal: {self.state.goal}"},
+        ]
+        messages.extend(self._compacted_turns(estimate_tokens(system + self.state.goal)))
+        for note in self._pending_notes:
+            messages.append({"role": "user", "content": note})
+        return messages
+
+    def _compacted_turns(self, used: int) -> list[dict[str, Any]]:
+        """The steps' messages, fitted into the context window.
+
+        Observations are shortened oldest first (the last steps stay whole as long as
+        possible); then the oldest steps give way to a one-line summary each; the
+        goal and the system prompt are never touched.
+        """
+        budget = max(1_000, int(self.context_window * 0.6) - used - 2_000)  # reply room
+        turns = self.state.turns
+        sizes = [sum(estimate_tokens(_content_text(m)) for m in t.messages) for t in turns]
+        total = sum(sizes)
+        if total <= budget:
+            return [m for t in turns for m in t.messages]
+        protected = max(0, len(turns) - KEEP_RECENT_STEPS)
+        shortened: dict[int, str] = {}
+
+        def shorten(i: int, keep: int) -> None:
+            nonlocal total
+            obs = shortened.get(i, turns[i].observation)
+            if len(obs) <= keep + 80:
+                return
+            short = obs[:keep] + f"\n[… {len(obs) - keep} characters of this output elided]"
+            saved = estimate_tokens(obs) - estimate_tokens(short)
+            total -= saved
+            sizes[i] -= saved
+            shortened[i] = short
+
+        # Old steps first, then the recent ones, the newest last of all.
+        for order, keep in ((range(protected), 160), (range(len(turns)), 400)):
+            for i in order:
+                if total <= budget:
+                    break
+                shorten(i, keep)
+        dropped = 0
+        while total > budget and dropped < len(turns) - 1:
+            total -= sizes[dropped]
+            dropped += 1
+        out: list[dict[str, Any]] = []
+        if dropped:
+            lines = [f"- step {t.step}: {_turn_summary(t)}" for t in turns[:dropped]]
+            # The summary stays bounded too: the newest lines matter most.
+            text = "\n".join(lines[-100:])
+            content = f"Earlier steps (details elided to save space):\n{text}"
+            out.append({"role": "user", "content": content})
+        for i, turn in enumerate(turns[dropped:], start=dropped):
+            msgs = [dict(m) for m in turn.messages]
+            if i in shortened:
+                msgs[turn.observation_index]["content"] = shortened[i]
+            out.extend(msgs)
+        return out
+
+    # ------------------------------------------------------------------- run
+
+    def run(self, max_steps: int | None = None) -> Finished:
+        """Take steps until finish, a budget, a pause, a cancel, or an error."""
+        self._pause.clear()
+        taken = 0
+        limit = max_steps if max_steps is not None else self.budget.max_steps
+        try:
+            while True:
+                if self._cancel.is_set():
+                    return self._finish("cancelled", "Cancelled.", taken)
+                if self._pause.is_set():
+                    return self._finish("paused", "Paused.", taken)
+                if limit is not None and taken >= limit:
+                    return self._finish("budget", f"The step budget ({limit}) ran out.", taken)
+                over = self._over_budget()
+                if over:
+                    return self._finish("budget", over, taken)
+                outcome = self.step()
+                if outcome.committed:
+                    taken += 1
+                if outcome.finished is not None:
+                    return self._finish(
+                        outcome.finished, outcome.message, taken, summary=outcome.summary
+                    )
+        except UserError as err:  # the model kept failing, or git refused: one sentence
+            self.emit(ErrorOccurred(str(err)))
+            return self._finish("error", str(err), taken)
+
+    def _finish(
+        self, outcome: Outcome, message: str, taken: int, summary: str | None = None
+    ) -> Finished:
+        status: Status = {"paused": "paused", "cancelled": "idle"}.get(outcome, "done")  # type: ignore[assignment]
+        self._set_status(status)
+        event = Finished(outcome=outcome, message=message, steps=taken, summary=summary)
+        self.emit(event)
+        return event
+
+    def _over_budget(self) -> str | None:
+        b = self.budget
+        tokens = self.state.prompt_tokens + self.state.completion_tokens
+        if b.max_tokens is not None and tokens >= b.max_tokens:
+            return f"The token budget ({b.max_tokens:,}) ran out after {tokens:,} tokens."
+        if b.max_cost_usd is not None and self.state.cost_usd >= b.max_cost_usd:
+            return f"The cost budget (${b.max_cost_usd:.2f}) ran out at ${self.state.cost_usd:.4f}."
+        return None
+
+    def _sync_with_repository(self) -> None:
+        """Rebuild the conversation when HEAD moved under us (undo, redo, git by hand)."""
+        head = self.history.head()
+        if self._known_head is not None and head != self._known_head:
+            self._rebuild(self.state)
+        self._known_head = head
+
+    def _commit_user_edits(self) -> list[str]:
+        paths = self._changed_by_user() if self._changed_by_user is not None else None
+        if paths is not None and not paths:
+            return []
+        commit = self.history.commit_user_edits(paths)
+        if commit is None:
+            return []
+        self.emit(UserEditsCommitted(sha=commit.sha, paths=commit.paths))
+        return commit.paths
+
+    def step(self) -> StepOutcome:
+        """One step: propose, approve, execute, commit, observe."""
+        from autogpt_tui.core.tools import TOOLS, ToolError, parse_call, tool_schemas
+
+        self.model.reset_cancel()
+        self._sync_with_repository()
+        user_edits = self._commit_user_edits()
+        if user_edits:
+            self._pending_notes.append(_user_edits_message(user_edits)["content"])
+        self._known_head = self.history.head()
+        step_no = self.state.step + 1
+        rejected: list[dict[str, Any]] = []
+        extra_messages: list[dict[str, Any]] = []
+        usage_total = Usage()
+        cost_total = 0.0
+        while True:
+            if self._cancel.is_set() or self._pause.is_set():
+                return StepOutcome(
+                    finished="cancelled" if self._cancel.is_set() else "paused",
+                    message="Stopped before the model answered.",
+                )
+            policy = self._policy()
+            self._set_status("thinking")
+            messages = self.messages(policy) + extra_messages
+            try:
+                completion = self.model.complete(
+                    messages,
+                    tool_schemas(),
+                    temperature=policy.temperature,
+                    model=policy.model,
+                    on_text=lambda text: self.emit(ThoughtDelta(step_no, text)),
+                    on_retry=lambda attempt, delay, reason: self._on_retry(
+                        step_no, attempt, delay, reason
+                    ),
+                )
+            except ModelCancelled:
+                outcome: Outcome = "cancelled" if self._cancel.is_set() else "paused"
+                return StepOutcome(
+                    finished=outcome, message="Stopped while the model was answering."
+                )
+            cost_total += self._account(completion, policy, usage_total)
+            if not completion.tool_calls:
+                self._no_action += 1
+                if self._no_action >= NO_ACTION_LIMIT:
+                    return StepOutcome(
+                        finished="error",
+                        message=f"The model answered {NO_ACTION_LIMIT} times without a tool call.",
+                    )
+                extra_messages += [
+                    {"role": "assistant", "content": completion.text or ""},
+                    {
+                        "role": "user",
+                        "content": "Reply with exactly one tool call (call finish when done).",
+                    },
+                ]
+                continue
+            self._no_action = 0
+            call = completion.tool_calls[0]
+            ignored = len(completion.tool_calls) - 1
+            try:
+                args_model = parse_call(call.name, call.arguments)
+                args = args_model.model_dump(exclude_none=True)
+                kind = TOOLS[call.name].kind
+            except ToolError as err:
+                # The model gets the error as the tool's answer and tries again; a bad
+                # call is not a step (nothing ran), so nothing is committed.
+                arguments = _loads_or_raw(call.arguments)
+                extra_messages += [
+                    _assistant_call(completion.text, call.id, call.name, arguments),
+                    _tool_message(call.id, f"Error: {err}"),
+                ]
+                self.emit(ErrorOccurred(f"Tool call rejected: {err}"))
+                continue
+            action = PendingAction(
+                step=step_no,
+                tool=call.name,
+                arguments=args,
+                call_id=call.id,
+                thought=completion.text,
+                needs_approval=kind not in _RUNS_WITHOUT_APPROVAL[self.mode],
+                kind=kind,
+            )
+            self.emit(ActionProposed(action))
+            decision = self._decide(action)
+            if not decision.approved:
+                self.emit(ActionRejected(action, decision.reason))
+                rejected.append(
+                    {
+                        "tool": action.tool,
+                        "arguments": action.arguments,
+                        "thought": action.thought,
+                        "call_id": action.call_id,
+                        "reason": decision.reason,
+                    }
+                )
+                extra_messages += [
+                    _assistant_call(action.thought, action.call_id, action.tool, action.arguments),
+                    _tool_message(action.call_id, _rejection_text(decision.reason)),
+                ]
+                if self._cancel.is_set() or self._pause.is_set():
+                    return StepOutcome(finished="paused", message="Stopped after a rejection.")
+                if self._approve is None and len(rejected) >= HEADLESS_REFUSALS:
+                    # Nobody can approve anything: the mode refuses whatever comes next.
+                    return StepOutcome(
+                        finished="error",
+                        message=f"The {self.mode} mode refused the agent's last "
+                        f"{len(rejected)} proposals and no user is there to approve them; "
+                        "run with --mode auto or use the TUI.",
+                    )
+                continue
+            return self._execute_and_commit(
+                action,
+                args_model,
+                policy,
+                rejected,
+                user_edits,
+                usage_total,
+                cost_total,
+                ignored,
+            )
+
+    def _account(self, completion: Completion, policy: PolicyChoice, total: Usage) -> float:
+        """Add a request's usage to the step's and the session's; returns its cost."""
+        u = completion.usage
+        total.prompt_tokens += u.prompt_tokens
+        total.completion_tokens += u.completion_tokens
+        total.total_tokens += u.total_tokens
+        total.estimated = total.estimated or u.estimated
+        cost = self._price(policy.model or self.model_name, u.prompt_tokens, u.completion_tokens)
+        self.state.prompt_tokens += u.prompt_tokens
+        self.state.completion_tokens += u.completion_tokens
+        self.state.cost_usd += cost
+        self.emit(
+            UsageUpdated(
+                prompt_tokens=self.state.prompt_tokens,
+                completion_tokens=self.state.completion_tokens,
+                total_tokens=self.state.prompt_tokens + self.state.completion_tokens,
+                cost_usd=self.state.cost_usd,
+                estimated=u.estimated,
+            )
+        )
+        return cost
+
+    def _on_retry(self, step: int, attempt: int, delay: float, reason: str) -> None:
+        self.emit(ThoughtReset(step))
+        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason))
+
+    def _decide(self, action: PendingAction) -> Approval:
+        if not action.needs_approval:
+            return Approval.approve()
+        if self._approve is None:
+            return Approval.reject(
+                f"The {self.mode} mode needs the user's approval for {action.tool}, and no "
+                "user is available to give it (headless run). Do without this action."
+            )
+        self._set_status("waiting")
+        self.emit(ApprovalWanted(action))
+        return self._approve(action)
+
+    def _execute_and_commit(
+        self,
+        action: PendingAction,
+        args_model: Any,
+        policy: PolicyChoice,
+        rejected: list[dict[str, Any]],
+        user_edits: list[str],
+        usage: Usage,
+        cost: float,
+        ignored_calls: int,
+    ) -> StepOutcome:
+        self._set_status("running")
+        changed: list[str] | None = []
+        finished: Outcome | None = None
+        summary: str | None = None
+        if action.tool == "finish":
+            summary = str(action.arguments.get("summary", ""))
+            output, ok = "Finished.", True
+            finished = "finished"
+        elif action.tool == "ask_user":
+            question = str(action.arguments.get("question", ""))
+            self.emit(QuestionAsked(step=action.step, question=question))
+            if self._ask is None:
+                answer = "No user is available (headless run); make a reasonable assumption."
+            else:
+                self._set_status("waiting")
+                answer = self._ask(question)
+                self._set_status("running")
+            output, ok = f"The user answered: {answer}", True
+        else:
+            result = self.tools.execute(action.tool, args_model)
+            output, ok, changed = result.output, result.ok, result.changed_paths
+        if ignored_calls:
+            output += (
+                f"\n[{ignored_calls} more tool call(s) in your reply were ignored: "
+                "one action per step.]"
+            )
+        self.emit(ActionExecuted(action, ok=ok, output=output, changed_paths=changed))
+        record = StepRecord(
+            thought=action.thought,
+            tool=action.tool,
+            arguments=action.arguments,
+            tool_call_id=action.call_id,
+            observation=output,
+            usage=usage,
+        )
+        extra = {
+            "session": self.state.session,
+            "goal": self.state.goal,
+            "policy": policy.name,
+            "model": policy.model or self.model_name,
+            "ok": ok,
+            "cost_usd": cost,
+            "rejected": rejected,
+            "user_edits": user_edits,
+            "notes": list(self._pending_notes),
+        }
+        for key, value in extra.items():
+            setattr(record, key, value)
+        summary_line = summarize_action(action.tool, action.arguments)
+        commit = self.history.commit_step(
+            session=self.state.session,
+            step=action.step,
+            tool=action.tool,
+            policy=policy.name,
+            summary=summary_line,
+            record=record,
+            paths=changed,
+        )
+        if action.step % MAINTAIN_EVERY == 0:
+            self.history.maintain()
+        self._known_head = self.history.head()
+        self._pending_notes.clear()
+        self.state.step = action.step
+        turn = self._turn_from_record(commit)
+        self.state.turns.append(turn)
+        self.emit(
+            StepCommitted(
+                sha=commit.sha,
+                step=action.step,
+                session=self.state.session,
+                tool=action.tool,
+                policy=policy.name,
+                summary=commit.summary,
+            )
+        )
+        self._set_status("idle")
+        loop = self._check_loop(action, output)
+        if finished is None and loop:
+            finished, summary = "loop", None
+        message = "The agent finished." if finished == "finished" else loop or ""
+        return StepOutcome(committed=True, finished=finished, message=message, summary=summary)
+
+    def _check_loop(self, action: PendingAction, output: str) -> str | None:
+        """Nudge the model after a repeated action; stop if it repeats once more."""
+        key = hashlib.sha1(
+            json.dumps([action.tool, action.arguments, output], sort_keys=True).encode()
+        ).hexdigest()
+        self._repeats = [*self._repeats[-(LOOP_REPEATS):], key]
+        run = 0
+        for k in reversed(self._repeats):
+            if k != key:
+                break
+            run += 1
+        if run >= LOOP_REPEATS + 1 and self._nudged_loop:
+            return (
+                f"Stopped: the agent repeated {action.tool} with the same result "
+                f"{run} times in a row."
+            )
+        if run >= LOOP_REPEATS:
+            self._nudged_loop = True
+            self._pending_notes.append(
+                f"You have run {action.tool} with the same arguments {run} times and got the "
+                "same result each time. That is a loop: change course, or call finish."
+            )
+        else:
+            self._nudged_loop = False
+        return None
+
+
+@dataclass
+class StepOutcome:
+    """What one call of ``Agent.step`` did."""
+
+    committed: bool = False
+    finished: Outcome | None = None
+    message: str = ""
+    summary: str | None = None
+
+
+# ------------------------------------------------------------------ messages
+
+
+def _assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": thought or None,
+        "tool_calls": [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {
+                    "name": tool,
+                    "arguments": arguments
+                    if isinstance(arguments, str)
+                    else json.dumps(arguments, ensure_ascii=False),
+                },
+            }
+        ],
+    }
+
+
+def _tool_message(call_id: str, content: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": content}
+
+
+def _rejection_text(reason: str) -> str:
+    reason = reason.strip() or "no reason given"
+    return f"The user rejected this action; it was not executed. Reason: {reason}"
+
+
+def _user_edits_message(paths: list[str]) -> dict[str, Any]:
+    shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
+    return {
+        "role": "user",
+        "content": f"Since your last step the user changed these files: {shown}. "
+        "Read them again before editing them.",
+    }
+
+
+def _content_text(message: dict[str, Any]) -> str:
+    text = str(message.get("content") or "")
+    for call in message.get("tool_calls") or []:
+        text += call["function"]["arguments"]
+    return text
+
+
+def _turn_summary(turn: _Turn) -> str:
+    assistant = next(m for m in turn.messages if m.get("tool_calls"))
+    fn = assistant["tool_calls"][0]["function"]
+    try:
+        args = json.loads(fn["arguments"])
+    except ValueError:
+        args = {}
+    return one_line(summarize_action(fn["name"], args if isinstance(args, dict) else {}), 120)
+
+
+def _loads_or_raw(text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else {}
+    except ValueError:
+        return text

@@ -1,0 +1,144 @@
+"""``autogpt-tui run``: the agent without the TUI, printing events as text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from autogpt_tui.core.agent import Budget
+from autogpt_tui.core.errors import UserError
+from autogpt_tui.core.events import (
+    ActionExecuted,
+    ActionProposed,
+    ActionRejected,
+    ErrorOccurred,
+    Event,
+    Finished,
+    Notice,
+    Retrying,
+    StepCommitted,
+    ThoughtDelta,
+    UserEditsCommitted,
+)
+
+EXIT_CODES = {"finished": 0, "budget": 3}
+"""Exit status per outcome; every other outcome is 1 (DESIGN.md)."""
+
+
+class EventPrinter:
+    """Prints the loop's events: one JSON object a line, or short lines for people."""
+
+    def __init__(self, out: TextIO, *, json_lines: bool) -> None:
+        self.out = out
+        self.json_lines = json_lines
+
+    def __call__(self, event: Event) -> None:
+        if self.json_lines:
+            self.out.write(json.dumps(event.to_json(), ensure_ascii=False, default=str) + "\n")
+            self.out.flush()
+            return
+        line = self._text(event)
+        if line is not None:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    @staticmethod
+    def _text(event: Event) -> str | None:
+        if isinstance(event, ThoughtDelta):
+            return None  # the whole thought is shown with its action
+        if isinstance(event, ActionProposed):
+            a = event.action
+            thought = f"  {a.thought.strip()}\n" if a.thought.strip() else ""
+            args = json.dumps(a.arguments, ensure_ascii=False)
+            if len(args) > 200:
+                args = args[:197] + "..."
+            return f"{thought}step {a.step}: {a.tool} {args}"
+        if isinstance(event, ActionRejected):
+            return f"  refused: {event.reason}"
+        if isinstance(event, ActionExecuted):
+            first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+            mark = "ok" if event.ok else "error"
+            return f"  {mark}: {first[:200]}"
+        if isinstance(event, StepCommitted):
+            return f"  committed {event.sha[:8]}: {event.summary}"
+        if isinstance(event, UserEditsCommitted):
+            return f"committed your edits to {', '.join(event.paths)} ({event.sha[:8]})"
+        if isinstance(event, Retrying):
+            return f"  retrying in {event.delay_s:.1f}s (attempt {event.attempt}): {event.reason}"
+        if isinstance(event, ErrorOccurred):
+            return f"error: {event.message}"
+        if isinstance(event, Notice):
+            return f"note: {event.message}"
+        if isinstance(event, Finished):
+            steps = f"{event.steps} step{'s' if event.steps != 1 else ''}"
+            if event.outcome == "finished":
+                return f"Finished after {steps}: {event.summary or event.message}"
+            return f"Stopped ({event.outcome}) after {steps}: {event.message}"
+        return None
+
+
+def run_headless(
+    workspace: Path,
+    *,
+    goal: str,
+    mode: str,
+    max_steps: int | None,
+    max_tokens: int | None,
+    max_cost: float | None,
+    model: str | None,
+    base_url: str | None,
+    json_output: bool,
+    out: TextIO | None = None,
+) -> int:
+    """Run the agent on ``workspace`` until it stops; returns the exit status."""
+    from autogpt_tui.config import load_settings
+    from autogpt_tui.core.history import History
+    from autogpt_tui.core.session import NO_MODEL_SENTENCE, open_session
+
+    stream = out or sys.stdout
+    history = History.open(workspace)
+    try:
+        settings = load_settings(
+            history.root,
+            overrides={
+                "model": {"model": model, "base_url": base_url},
+                "agent": {
+                    "mode": mode,
+                    "max_steps": max_steps,
+                    "max_tokens": max_tokens,
+                    "max_cost_usd": max_cost,
+                },
+            },
+        )
+        printer = EventPrinter(stream, json_lines=json_output)
+        for warning in settings.warnings:
+            printer(Notice(warning))
+        if not settings.has_model():
+            raise UserError(NO_MODEL_SENTENCE)
+        session = open_session(
+            history,
+            settings,
+            goal=goal,
+            mode=mode,
+            emit=printer,
+            budget=Budget(
+                max_steps=settings.agent.max_steps,
+                max_tokens=settings.agent.max_tokens,
+                max_cost_usd=settings.agent.max_cost_usd,
+            ),
+        )
+    except BaseException:
+        history.close()
+        raise
+    try:
+        try:
+            result = session.agent.run()
+        except KeyboardInterrupt:
+            session.agent.cancel()
+            printer(Finished(outcome="cancelled", message="Interrupted.", steps=0))
+            return 1
+    finally:
+        session.close()
+    return EXIT_CODES.get(result.outcome, 1)

@@ -1,0 +1,173 @@
+"""``autogpt-tui run``: the headless agent as a user runs it, against the scripted server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import git
+from tests.support.scripted_llm import Fault, Reply, ScriptedLLM, ToolCall
+
+KEY = "sk-test-run-cli-SECRET-42"
+
+
+def run(*args: str, key: str | None = KEY, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if key is not None:
+        env["OPENAI_API_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "autogpt_tui", "run", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+
+
+def events(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def call(name: str, **arguments: Any) -> Reply:
+    return Reply(f"Next: {name}.", tool_calls=[ToolCall(name, arguments)])
+
+
+def test_run_json_prints_one_event_per_line_with_commits_and_a_final_outcome(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        call("write_file", path="hello.py", content="print('hello')\n"),
+        call("run_command", command="python3 hello.py"),
+        call("finish", summary="hello.py prints hello"),
+    )
+    result = run(
+        str(workspace), "--goal", "Write hello.py", "--base-url", llm_server.base_url, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = events(result)
+    assert all("type" in e for e in lines)
+    commits = [e for e in lines if e["type"] == "commit"]
+    assert [c["step"] for c in commits] == [1, 2, 3]
+    head = git(workspace, "rev-parse", "HEAD").strip()
+    assert commits[-1]["sha"] == head
+    assert lines[-1]["type"] == "finished" and lines[-1]["outcome"] == "finished"
+    assert (
+        "hello"
+        in next(
+            e for e in lines if e["type"] == "executed" and e["action"]["tool"] == "run_command"
+        )["output"]
+    )
+    assert KEY not in result.stdout + result.stderr
+    log = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "autogpt_tui", "log", str(workspace), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert [e["step"] for e in log] == [3, 2, 1]
+
+
+def test_run_prints_readable_lines_without_json(workspace: Path, llm_server: ScriptedLLM) -> None:
+    llm_server.script(call("write_file", path="a.txt", content="a"), call("finish", summary="ok"))
+    result = run(str(workspace), "--goal", "g", "--base-url", llm_server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "step 1: write_file" in result.stdout
+    assert "committed" in result.stdout
+    assert "Finished after 2 steps: ok" in result.stdout
+
+
+def test_a_budget_running_out_exits_3(workspace: Path, llm_server: ScriptedLLM) -> None:
+    llm_server.script(*[call("write_file", path=f"f{n}", content=str(n)) for n in range(3)])
+    result = run(
+        str(workspace),
+        "--goal",
+        "g",
+        "--base-url",
+        llm_server.base_url,
+        "--max-steps",
+        "2",
+        "--json",
+    )
+    assert result.returncode == 3, result.stderr
+    assert events(result)[-1]["outcome"] == "budget"
+    assert (
+        len(
+            json.loads(
+                subprocess.run(
+                    [sys.executable, "-m", "autogpt_tui", "log", str(workspace), "--json"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+        )
+        == 2
+    )
+
+
+def test_an_unreachable_model_exits_1_after_retries(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    env_retries = {"AUTOGPT_TUI_MODEL__MAX_RETRIES": "1"}
+    os.environ.update(env_retries)
+    llm_server.script(Fault(503), Fault(503))
+    result = run(str(workspace), "--goal", "g", "--base-url", llm_server.base_url, "--json")
+    assert result.returncode == 1
+    final = events(result)[-1]
+    assert final["type"] == "finished" and final["outcome"] == "error"
+    assert "Traceback" not in result.stderr
+    assert git(workspace, "status", "--porcelain") == ""
+
+
+def test_no_model_configured_is_one_sentence_and_exit_1(workspace: Path) -> None:
+    result = run(str(workspace), "--goal", "g", key=None)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("autogpt-tui: No model is configured")
+    assert "OPENAI_API_KEY" in result.stderr and "--base-url" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_usage_errors_exit_2(workspace: Path) -> None:
+    assert run(str(workspace)).returncode == 2  # no --goal
+    assert run(str(workspace), "--goal", "g", "--max-steps", "0").returncode == 2
+    assert run(str(workspace), "--goal", "g", "--mode", "yolo").returncode == 2
+    assert run(str(workspace), "--goal", " ").returncode == 2
+
+
+def test_a_missing_workspace_exits_1(tmp_path: Path) -> None:
+    result = run(str(tmp_path / "nope"), "--goal", "g", "--base-url", "http://127.0.0.1:9/v1")
+    assert result.returncode == 1 and "does not exist" in result.stderr
+
+
+def test_step_mode_headless_refuses_every_action_and_says_so(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        call("write_file", path="a.txt", content="a"),
+        call("write_file", path="b.txt", content="b"),
+        call("finish", summary="s"),
+    )
+    result = run(
+        str(workspace),
+        "--goal",
+        "g",
+        "--base-url",
+        llm_server.base_url,
+        "--mode",
+        "step",
+        "--max-steps",
+        "1",
+        "--json",
+    )
+    rejected = [e for e in events(result) if e["type"] == "action_rejected"]
+    assert rejected and "approval" in rejected[0]["reason"]
+    assert result.returncode == 1
+    assert "no user is there to approve them" in events(result)[-1]["message"]
+    assert not (workspace / "a.txt").exists()
