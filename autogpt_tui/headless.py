@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -33,16 +34,18 @@ class EventPrinter:
     def __init__(self, out: TextIO, *, json_lines: bool) -> None:
         self.out = out
         self.json_lines = json_lines
+        # Notices can come from the session's side thread: whole lines, never mixed.
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         if self.json_lines:
-            self.out.write(json.dumps(event.to_json(), ensure_ascii=False, default=str) + "\n")
-            self.out.flush()
-            return
-        line = self._text(event)
+            line: str | None = json.dumps(event.to_json(), ensure_ascii=False, default=str)
+        else:
+            line = self._text(event)
         if line is not None:
-            self.out.write(line + "\n")
-            self.out.flush()
+            with self._lock:
+                self.out.write(line + "\n")
+                self.out.flush()
 
     @staticmethod
     def _text(event: Event) -> str | None:

@@ -225,6 +225,7 @@ class Agent:
         changed_by_user: Callable[[], list[str] | None] | None = None,
         session: str | None = None,
         model_name: str = "",
+        on_first_request: Callable[[], None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -242,6 +243,7 @@ class Agent:
         self._prompt_extras = prompt_extras
         self._changed_by_user = changed_by_user
         self.model_name = model_name
+        self._on_first_request = on_first_request
         self._pause = threading.Event()
         self._cancel = threading.Event()
         self._status: Status = "idle"
@@ -512,13 +514,18 @@ class Agent:
             policy = self._policy()
             self._set_status("thinking")
             messages = self.messages(policy) + extra_messages
+
+            def on_text(text: str) -> None:
+                self._request_started()  # text streaming back: the request is on its way
+                self.emit(ThoughtDelta(step_no, text))
+
             try:
                 completion = self.model.complete(
                     messages,
                     tool_schemas(),
                     temperature=policy.temperature,
                     model=policy.model,
-                    on_text=lambda text: self.emit(ThoughtDelta(step_no, text)),
+                    on_text=on_text,
                     on_retry=lambda attempt, delay, reason: self._on_retry(
                         step_no, attempt, delay, reason
                     ),
@@ -528,6 +535,7 @@ class Agent:
                 return StepOutcome(
                     finished=outcome, message="Stopped while the model was answering."
                 )
+            self._request_started()
             cost_total += self._account(completion, policy, usage_total)
             if not completion.tool_calls:
                 self._no_action += 1
@@ -608,6 +616,12 @@ class Agent:
                 cost_total,
                 ignored,
             )
+
+    def _request_started(self) -> None:
+        """Run the one-time hook that waits for the first request to be under way."""
+        hook, self._on_first_request = self._on_first_request, None
+        if hook is not None:
+            hook()
 
     def _account(self, completion: Completion, policy: PolicyChoice, total: Usage) -> float:
         """Add a request's usage to the step's and the session's; returns its cost."""

@@ -6,6 +6,7 @@ behave the same; each passes its own ``emit``, ``approve`` and ``ask``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,14 +39,98 @@ class AgentSession:
     agent: Agent
     client: ModelClient
     commands: CommandRunner
-    watcher: WorkspaceWatcher | None
+    changes: UserChanges
 
     def close(self) -> None:
         """Stop the watcher, the HTTP pool and git's helper processes."""
-        if self.watcher is not None:
-            self.watcher.stop()
+        self.changes.stop()
         self.client.close()
         self.history.close()
+
+
+class UserChanges:
+    """Which files changed between steps, from a watcher started off the critical path.
+
+    Starting the watcher (and probing the sandbox) costs tens of milliseconds that the
+    first model request need not wait for, so both happen on a side thread. Until the
+    watcher runs, and once right after it starts, the answer is None: "scan the whole
+    working tree", which is always right, only slower.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        watch: bool,
+        warmup: Callable[[], None],
+        notice: Callable[[str], None],
+    ) -> None:
+        self._root = root
+        self._notice = notice
+        self._watch = watch
+        self._warmup = warmup
+        self._watcher: WorkspaceWatcher | None = None
+        self._scanned_since_start = False
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._start, name="session-warmup", daemon=True)
+
+    def begin(self) -> None:
+        """Start the watcher and the sandbox probe on a side thread (once).
+
+        Called once the first model request is on its way: both are CPU work that would
+        otherwise compete with that request for the interpreter.
+        """
+        with self._lock:
+            if self._thread.ident is None and not self._stopped:
+                self._thread.start()
+
+    def _start(self) -> None:
+        self._warmup()
+        if not self._watch:
+            return
+        from autogpt_tui.core.watcher import WorkspaceWatcher
+
+        try:
+            watcher = WorkspaceWatcher(self._root)
+            watcher.start()
+        except OSError:
+            return  # without a watcher every step scans the tree: slower, still right
+        with self._lock:
+            if self._stopped:
+                watcher.stop()
+                return
+            self._watcher = watcher
+        if watcher.notice:
+            self._notice(watcher.notice)  # e.g. polling because inotify ran out
+
+    def __call__(self) -> list[str] | None:
+        with self._lock:
+            watcher = self._watcher
+        if watcher is None:
+            return None
+        changes = watcher.drain()
+        if not self._scanned_since_start:
+            # Edits made before the watcher started are unknown: scan once more.
+            self._scanned_since_start = True
+            return None
+        # No settle() here: waiting for the file system to go quiet would cost every
+        # step a debounce period. An edit racing the step is caught by the next one.
+        if changes.overflow:
+            return None
+        return sorted(changes.paths)
+
+    def stop(self) -> None:
+        """Stop the watcher (waiting for the side thread to finish starting it)."""
+        with self._lock:
+            self._stopped = True
+            started = self._thread.ident is not None
+        if started:
+            self._thread.join(timeout=5)
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
 
 
 def open_session(
@@ -85,7 +170,18 @@ def open_session(
             idle_timeout_s=model.idle_timeout_s,
             max_retries=model.max_retries,
         )
-        watcher = _start_watcher(history.root) if watch else None
+
+        def warmup() -> None:
+            status = commands.sandbox_status  # probes bubblewrap once: a process or two
+            if not status.active:
+                emit(Notice(status.notice))
+
+        changes = UserChanges(
+            history.root,
+            watch=watch,
+            warmup=warmup,
+            notice=lambda message: emit(Notice(message)),
+        )
         agent = Agent(
             history=history,
             model=client,
@@ -103,52 +199,16 @@ def open_session(
             ),
             price=lambda name, i, o: _cost(settings, name, i, o),
             context_window=model.context_window,
-            changed_by_user=_user_changes(watcher),
+            changed_by_user=changes,
+            on_first_request=changes.begin,
             model_name=model.model,
         )
     except BaseException:
         history.close()
         raise
-    status = commands.sandbox_status
-    if not status.active:
-        emit(Notice(status.notice))
-    if watcher is not None and watcher.notice:
-        emit(Notice(watcher.notice))
-    return AgentSession(history, agent, client, commands, watcher)
+    return AgentSession(history, agent, client, commands, changes)
 
 
 def _cost(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
     price = settings.agent.price_for(model)
     return price.cost(prompt_tokens, completion_tokens) if price else 0.0
-
-
-def _start_watcher(root: Path) -> WorkspaceWatcher | None:
-    from autogpt_tui.core.watcher import WorkspaceWatcher
-
-    try:
-        watcher = WorkspaceWatcher(root)
-        watcher.start()
-    except OSError:
-        return None  # without a watcher every step scans the tree: slower, still right
-    return watcher
-
-
-def _user_changes(watcher: WorkspaceWatcher | None) -> Callable[[], list[str] | None]:
-    """Which files changed since the last step, from the watcher; None means scan all."""
-    first = [True]
-
-    def changed() -> list[str] | None:
-        if watcher is None:
-            return None
-        # No settle() here: waiting for the file system to go quiet would cost every
-        # step a debounce period. An edit racing the step is caught by the next one.
-        changes = watcher.drain()
-        if first[0]:
-            # Edits made before the watcher started are unknown: scan once.
-            first[0] = False
-            return None
-        if changes.overflow:
-            return None
-        return sorted(changes.paths)
-
-    return changed
