@@ -350,16 +350,15 @@ def measure_loop(
         for name, root in roots.items():
             started = time.perf_counter()
             runner = LoopRunner.open(name, root, url, GOAL)
-            watcher = runner.session.watcher
-            info[name] = {
-                "open_session_ms": (time.perf_counter() - started) * 1000,
-                "watcher": "none"
-                if watcher is None
-                else ("polling" if watcher.polling else "inotify"),
-            }
+            info[name] = {"open_session_ms": (time.perf_counter() - started) * 1000}
             runners.append(runner)
         for runner in runners:
             runner.run(args.warmup)
+            # The session starts its watcher once the first request is under way.
+            watcher = runner.session.watcher
+            info[runner.name]["watcher"] = (
+                "none" if watcher is None else ("polling" if watcher.polling else "inotify")
+            )
             runner.clock.totals.clear()
             runner.clock.phases.clear()
         done = 0

@@ -41,6 +41,11 @@ class AgentSession:
     commands: CommandRunner
     changes: UserChanges
 
+    @property
+    def watcher(self) -> WorkspaceWatcher | None:
+        """The workspace watcher, once the session has started it."""
+        return self.changes.watcher
+
     def close(self) -> None:
         """Stop the watcher, the HTTP pool and git's helper processes."""
         self.changes.stop()
@@ -103,6 +108,12 @@ class UserChanges:
             self._watcher = watcher
         if watcher.notice:
             self._notice(watcher.notice)  # e.g. polling because inotify ran out
+
+    @property
+    def watcher(self) -> WorkspaceWatcher | None:
+        """The watcher, once started (None before, or when it could not start)."""
+        with self._lock:
+            return self._watcher
 
     def __call__(self) -> list[str] | None:
         with self._lock:
