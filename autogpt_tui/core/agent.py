@@ -244,6 +244,7 @@ class Agent:
         self._changed_by_user = changed_by_user
         self.model_name = model_name
         self._on_first_request = on_first_request
+        self._steps_taken = 0
         self._pause = threading.Event()
         self._cancel = threading.Event()
         self._status: Status = "idle"
@@ -429,24 +430,32 @@ class Agent:
     # ------------------------------------------------------------------- run
 
     def run(self, max_steps: int | None = None) -> Finished:
-        """Take steps until finish, a budget, a pause, a cancel, or an error."""
+        """Take steps until finish, a budget, a pause, a cancel, or an error.
+
+        ``max_steps`` limits this call (the TUI's single step); the budget's step limit
+        counts every step this agent has taken, across calls.
+        """
         self._pause.clear()
         taken = 0
-        limit = max_steps if max_steps is not None else self.budget.max_steps
+        budget = self.budget.max_steps
         try:
             while True:
                 if self._cancel.is_set():
                     return self._finish("cancelled", "Cancelled.", taken)
                 if self._pause.is_set():
                     return self._finish("paused", "Paused.", taken)
-                if limit is not None and taken >= limit:
-                    return self._finish("budget", f"The step budget ({limit}) ran out.", taken)
+                if max_steps is not None and taken >= max_steps:
+                    plural = "s" if taken != 1 else ""
+                    return self._finish("stepped", f"Took {taken} step{plural}.", taken)
+                if budget is not None and self._steps_taken >= budget:
+                    return self._finish("budget", f"The step budget ({budget}) ran out.", taken)
                 over = self._over_budget()
                 if over:
                     return self._finish("budget", over, taken)
                 outcome = self.step()
                 if outcome.committed:
                     taken += 1
+                    self._steps_taken += 1
                 if outcome.finished is not None:
                     return self._finish(
                         outcome.finished, outcome.message, taken, summary=outcome.summary
@@ -458,8 +467,8 @@ class Agent:
     def _finish(
         self, outcome: Outcome, message: str, taken: int, summary: str | None = None
     ) -> Finished:
-        status: Status = {"paused": "paused", "cancelled": "idle"}.get(outcome, "done")  # type: ignore[assignment]
-        self._set_status(status)
+        statuses: dict[str, Status] = {"paused": "paused", "cancelled": "idle", "stepped": "idle"}
+        self._set_status(statuses.get(outcome, "done"))
         event = Finished(outcome=outcome, message=message, steps=taken, summary=summary)
         self.emit(event)
         return event

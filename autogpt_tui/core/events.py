@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Literal
 Status = Literal["idle", "thinking", "waiting", "running", "paused", "done"]
 """What the agent is doing: the goal panel's status line."""
 
-Outcome = Literal["finished", "budget", "cancelled", "paused", "error", "loop"]
-"""Why a run stopped."""
+Outcome = Literal["finished", "stepped", "budget", "cancelled", "paused", "error", "loop"]
+"""Why a run stopped ("stepped": it took the number of steps it was asked for)."""
 
 
 @dataclass(frozen=True)
