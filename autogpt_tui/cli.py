@@ -170,7 +170,7 @@ def _run_tui(options: argparse.Namespace) -> int:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
     from autogpt_tui.ui.app import run_app
 
-    return run_app(workspace, goal=options.goal, theme_name=settings.ui.theme)
+    return run_app(workspace, goal=options.goal, theme_name=settings.ui.theme, settings=settings)
 
 
 def _open(workspace: str) -> History:

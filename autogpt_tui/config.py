@@ -243,7 +243,7 @@ class UISettings(BaseModel):
 
     model_config = _SECTION_CONFIG
 
-    theme: str = "textual-dark"
+    theme: str = "autogpt-dark"
     """Theme name; an unknown one falls back to the default with a notice."""
 
 

@@ -1,28 +1,71 @@
-"""The workstation app (placeholder): goal, step history and workspace files.
+"""The workstation: watch the agent think, approve its actions, review and rate its steps.
 
-The full workstation (stepping, approvals, diffs, ratings) comes later; this screen
-opens on a workspace and shows what is already there.
+Layout (``app.tcss``): the goal panel on top; below it the step history and the file
+tree, the live thought/action log, and the diff viewer. Wide terminals show them side
+by side; at 80 columns one panel shows at a time (keys 1–4 or tab between them).
+
+Nothing here blocks on the model, git or the file system: the agent runs on a thread
+worker (``AgentRunner``), history operations on their own thread workers, and every
+result comes back as a message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from autogpt_tui.core.agent import MODES, Approval
 from autogpt_tui.core.errors import UserError
+from autogpt_tui.core.events import (
+    ActionExecuted,
+    ActionProposed,
+    ActionRejected,
+    ApprovalWanted,
+    ErrorOccurred,
+    Finished,
+    Notice,
+    QuestionAsked,
+    Retrying,
+    StatusChanged,
+    StepCommitted,
+    ThoughtDelta,
+    ThoughtReset,
+    UsageUpdated,
+    UserEditsCommitted,
+)
 from autogpt_tui.core.history import History, StepCommit
+from autogpt_tui.core.session import NO_MODEL_SENTENCE
+from autogpt_tui.ui.agent_runner import AgentRunner
+from autogpt_tui.ui.messages import (
+    AgentEventMessage,
+    AgentIdle,
+    ApprovalNeeded,
+    HistoryChanged,
+    HistoryFailed,
+    HistoryLoaded,
+    QuestionNeeded,
+    StepDetails,
+)
+from autogpt_tui.ui.screens.help import HelpScreen
+from autogpt_tui.ui.screens.prompt import TextPrompt
+from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
+from autogpt_tui.ui.widgets.action_log import ActionLog
+from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
+
+if TYPE_CHECKING:
+    from autogpt_tui.config import Settings
 
 HISTORY_LIMIT = 500
 """How many steps the history panel reads; older ones stay in git."""
@@ -30,6 +73,12 @@ OPENING_HINT = "Opening the workspace…"
 """What the files panel says until the workspace is a repository we can read."""
 FAILED_HINT = "The workspace could not be opened."
 """What the files panel says when opening the workspace failed."""
+PANELS = ("log", "diff", "history", "files")
+"""The panels, in the order keys 1–4 and tab cycle through them on a narrow screen."""
+NARROW_BELOW = 110
+"""Terminals narrower than this show one panel at a time."""
+WIDE_FROM = 150
+"""Terminals at least this wide show the log and the diff side by side."""
 
 
 def display_path(path: Path) -> str:
@@ -42,70 +91,384 @@ def display_path(path: Path) -> str:
 
 
 class WorkstationApp(App[None]):
-    """The terminal workstation: the goal, the agent's steps and the workspace's files."""
+    """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
-    # The step list is what the user came to look at; keys like g and q must reach the app.
-    AUTO_FOCUS = "#steps-table"
     TITLE = "autogpt-tui"
+    # The log is what the user watches; keys like s and q must reach the app.
+    AUTO_FOCUS = "StepHistory DataTable"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "step", "Step"),
+        Binding("a", "approve", "Approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("m", "cycle_mode", "Mode"),
+        Binding("p", "pause", "Pause/Run"),
+        Binding("u", "undo", "Undo"),
+        Binding("U", "redo", "Redo"),
+        Binding("plus,+", "rate(1)", "Rate +", key_display="+"),
+        Binding("minus,-", "rate(-1)", "Rate -", key_display="-"),
+        Binding("c", "comment", "Comment"),
         Binding("g", "edit_goal", "Goal"),
+        Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        Binding("1", "show_panel('log')", "Log", show=False),
+        Binding("2", "show_panel('diff')", "Diff", show=False),
+        Binding("3", "show_panel('history')", "History", show=False),
+        Binding("4", "show_panel('files')", "Files", show=False),
     ]
 
-    class HistoryLoaded(Message):
-        """The history worker read the workspace's steps."""
-
-        def __init__(self, root: Path, steps: Sequence[StepCommit]) -> None:
-            super().__init__()
-            self.root = root
-            """The repository's top folder (the workspace, or a repository holding it)."""
-            self.steps = list(steps)
-            """The steps, newest first."""
-
-    class HistoryFailed(Message):
-        """The history worker could not open or read the workspace."""
-
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
-            """One sentence saying what went wrong."""
-
     def __init__(
-        self, workspace: Path, goal: str | None = None, theme_name: str | None = None
+        self,
+        workspace: Path,
+        goal: str | None = None,
+        theme_name: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
+        if settings is None:
+            from autogpt_tui.config import Settings as _Settings
+
+            settings = _Settings()
         self.workspace = workspace.expanduser().resolve()
         """The folder the agent works in."""
-        self._goal = goal
+        self.settings = settings
+        """The configuration the agent runs with."""
+        self.runner = AgentRunner(self, self.workspace, settings)
+        """The agent's session, driven on a worker thread."""
+        self._initial_goal = _clean(goal)
         self._theme_name = theme_name
+        self._panel = "log"
+        self._pending_step: StepCommit | None = None
         self.sub_title = display_path(self.workspace)
+
+    # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield GoalPanel(self._goal, id="goal")
+        yield GoalPanel(self._initial_goal, id="goal")
+        yield Static(id="panel-tabs")
         with Horizontal(id="main"):
-            yield StepHistory(id="history")
-            with Vertical(id="files"):
-                yield Static(OPENING_HINT, id="files-hint")
+            with Vertical(id="sidebar"):
+                yield StepHistory(id="history")
+                with Vertical(id="files"):
+                    yield Static(OPENING_HINT, id="files-hint")
+            yield ActionLog(id="log")
+            yield DiffViewer(id="diff")
         yield Footer()
 
     def on_mount(self) -> None:
+        for warning in register_themes(self):
+            self.notify(warning, severity="warning", markup=False)
+        fallback = choose_theme(self, self._theme_name or DEFAULT_THEME)
+        if fallback:
+            self.notify(fallback, severity="warning", markup=False)
         self.query_one("#files", Vertical).border_title = "Files"
-        if self._theme_name:
-            self._apply_theme(self._theme_name)
+        self.query_one(ActionLog).border_title = "Thoughts & actions"
+        goal = self.query_one(GoalPanel)
+        goal.mode = self.runner.mode
+        agent = self.settings.agent
+        goal.steps_max = agent.max_steps
+        goal.tokens_max = agent.max_tokens
+        goal.cost_max = agent.max_cost_usd
+        if self._initial_goal:
+            self.runner.set_goal(self._initial_goal)
+        self.query_one(DiffViewer).show_message("Select a step to see its diff.")
+        self._layout_for(self.size.width)
         self.load_history()
 
-    def _apply_theme(self, name: str) -> None:
-        if name in self.available_themes:
-            self.theme = name
+    def on_resize(self) -> None:
+        self._layout_for(self.size.width)
+
+    def _layout_for(self, width: int) -> None:
+        narrow = width < NARROW_BELOW
+        wide = width >= WIDE_FROM
+        self.screen.set_class(narrow, "-narrow")
+        self.screen.set_class(wide, "-wide")
+        self.screen.set_class(not narrow and not wide, "-medium")
+        for name in PANELS:
+            self.query_one(f"#{name}").set_class(name == self._panel, "-active")
+        # The sidebar holds two panels; on a narrow screen it shows when one of them does.
+        self.query_one("#sidebar").set_class(self._panel in ("history", "files"), "-active")
+        tabs = self.query_one("#panel-tabs", Static)
+        tabs.display = narrow
+        if narrow:
+            labels = [
+                f"[reverse] {n + 1} {p} [/]" if p == self._panel else f" {n + 1} {p} "
+                for n, p in enumerate(PANELS)
+            ]
+            tabs.update("  ".join(labels) + "   [dim]1–4 switch panels[/]")
+
+    def action_show_panel(self, name: str) -> None:
+        """Show one panel (on a narrow screen the others are hidden)."""
+        if name in PANELS:
+            self._panel = name
+            self._layout_for(self.size.width)
+            target = self.query_one(f"#{name}")
+            for widget in [target, *target.query("*")]:
+                if widget.focusable:
+                    widget.focus()
+                    break
+
+    # -------------------------------------------------------- key actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the keys that do not apply now, so the footer shows what does."""
+        runner = self.runner
+        busy = self._agent_busy
+        if action in ("approve", "reject"):
+            return runner.awaiting_approval
+        if action == "step":
+            return not busy
+        if action in ("undo", "redo"):
+            return not busy
+        if action in ("rate", "comment"):
+            return bool(self.query_one(StepHistory).steps)
+        return True
+
+    @property
+    def _agent_busy(self) -> bool:
+        return any(w.group == "agent" and w.is_running for w in self.workers)
+
+    async def action_step(self) -> None:
+        """Take one step (in step mode: propose it and wait for approval)."""
+        await self._start_agent(steps=1)
+
+    async def _start_agent(self, steps: int | None) -> None:
+        if self._agent_busy:
+            self.notify("The agent is already working.", markup=False)
+            return
+        if not self.settings.has_model():
+            self.notify(NO_MODEL_SENTENCE, severity="error", markup=False, timeout=10)
+            return
+        if not self.runner.goal:
+
+            def then(goal: str | None) -> None:
+                goal = _clean(goal)
+                if goal:
+                    self._set_goal(goal)
+                    self.run_agent(steps)
+
+            self.push_screen(_goal_prompt(""), then)
+            return
+        self.run_agent(steps)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="agent",
+        name="agent",
+        description="Run the agent",
+    )
+    def run_agent(self, steps: int | None) -> None:
+        """Drive the agent on this worker thread; it reports back through messages."""
+        try:
+            self.runner.run(steps)
+        except UserError as err:
+            self.post_message(AgentEventMessage(ErrorOccurred(str(err))))
+        finally:
+            self.runner.worker_done()  # releases the session if the app ended meanwhile
+            if not self.runner.closing:
+                self.post_message(AgentIdle())
+
+    def action_approve(self) -> None:
+        """Run the pending action."""
+        if self.runner.answer_approval(Approval.approve()):
+            self.refresh_bindings()
+
+    async def action_reject(self) -> None:
+        """Reject the pending action with a reason the agent is told."""
+        if not self.runner.awaiting_approval:
+            return
+
+        def then(reason: str | None) -> None:
+            if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
+                self.refresh_bindings()
+
+        self.push_screen(
+            TextPrompt(
+                "Reject",
+                "Why reject this action? The agent is told, and tries something else.",
+                placeholder="e.g. Don't touch the tests; change cli.py instead",
+            ),
+            then,
+        )
+
+    def action_cycle_mode(self) -> None:
+        """Cycle the approval mode: step → edits → auto."""
+        mode = MODES[(MODES.index(self.runner.mode) + 1) % len(MODES)]
+        self.runner.set_mode(mode)
+        self.query_one(GoalPanel).mode = mode
+        self.notify(f"Mode: {mode} — {_MODE_HELP[mode]}", markup=False)
+
+    async def action_pause(self) -> None:
+        """Pause the running agent, or let it run on its own until done."""
+        if self._agent_busy:
+            self.runner.pause()
+            self.notify("Pausing after the current step.", markup=False)
         else:
-            # An unknown theme is a typo, not a reason to refuse to start.
-            self.notify(
-                f"There is no theme named {name!r}; using {self.theme!r}.",
+            await self._start_agent(steps=None)
+
+    def action_undo(self) -> None:
+        """Undo the last step."""
+        self.history_operation("undo")
+
+    def action_redo(self) -> None:
+        """Redo the last undone step."""
+        self.history_operation("redo")
+
+    def action_rate(self, value: int) -> None:
+        """Rate the selected step (the latest one by default)."""
+        step = self.query_one(StepHistory).selected_step
+        if step is None:
+            self.notify("There is no step to rate yet.", markup=False)
+            return
+        self.history_operation("rate", rev=step.sha, value=value)
+
+    async def action_comment(self) -> None:
+        """Comment on the selected step (keeps its rating)."""
+        step = self.query_one(StepHistory).selected_step
+        if step is None:
+            self.notify("There is no step to comment on yet.", markup=False)
+            return
+
+        def then(comment: str | None) -> None:
+            if comment:
+                value = step.rating.value if step.rating else 0
+                self.history_operation("rate", rev=step.sha, value=int(value), comment=comment)
+
+        self.push_screen(
+            TextPrompt(
+                f"Comment on step {step.step}",
+                f"{step.summary} — what was good or bad about it? It becomes a lesson.",
+                value=step.rating.comment if step.rating and step.rating.comment else "",
+            ),
+            then,
+        )
+
+    async def action_edit_goal(self) -> None:
+        """Edit the goal."""
+
+        def then(goal: str | None) -> None:
+            goal = _clean(goal)
+            if goal and goal != self.runner.goal:
+                self._set_goal(goal)
+
+        self.push_screen(_goal_prompt(self.runner.goal or ""), then)
+
+    def _set_goal(self, goal: str) -> None:
+        self.runner.set_goal(goal)
+        self.query_one(GoalPanel).goal = goal
+
+    def on_goal_panel_goal_changed(self, message: GoalPanel.GoalChanged) -> None:
+        self.runner.set_goal(message.goal)
+
+    def action_help(self) -> None:
+        """Show the keys and how the workstation works."""
+        self.push_screen(HelpScreen())
+
+    def on_unmount(self) -> None:
+        # However the app ends, the agent's thread must not wait for an answer that can
+        # no longer come (a thread worker waiting forever would keep the process alive),
+        # and the session's watcher and git processes must not outlive the app.
+        self.runner.shutdown()
+
+    async def action_quit(self) -> None:
+        """Quit; a step already executing is committed first, so nothing is half-done."""
+        self.runner.stop()
+        await super().action_quit()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action in the command palette (ctrl+p), with the built-in ones."""
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in _PALETTE:
+            yield SystemCommand(title, help_text, self._palette_action(action))
+
+    def _palette_action(self, action: str) -> Any:
+        async def run() -> None:
+            await self.run_action(action)
+
+        return run
+
+    # -------------------------------------------------- agent messages
+
+    async def on_agent_event_message(self, message: AgentEventMessage) -> None:
+        event = message.event
+        log = self.query_one(ActionLog)
+        goal = self.query_one(GoalPanel)
+        if isinstance(event, ThoughtDelta):
+            await log.append_thought(event.step, event.text)
+        elif isinstance(event, ThoughtReset):
+            await log.reset_thought(event.step)
+        elif isinstance(event, StatusChanged):
+            goal.status = event.status
+            self.refresh_bindings()
+        elif isinstance(event, ActionProposed):
+            a = event.action
+            await log.show_action(a.step, a.tool, a.arguments, waiting=a.needs_approval)
+        elif isinstance(event, ApprovalWanted):
+            pass  # ApprovalNeeded (with the preview) follows from the runner
+        elif isinstance(event, ActionRejected):
+            log.action_rejected(event.action.step, event.reason)
+        elif isinstance(event, ActionExecuted):
+            log.action_executed(event.action.step, event.ok, event.output)
+        elif isinstance(event, StepCommitted):
+            log.action_committed(event.step, event.sha[:8], event.summary)
+            goal.steps_used += 1
+            goal.policy = event.policy
+            self.load_history()
+        elif isinstance(event, UserEditsCommitted):
+            await log.notice(f"Committed your edits to {', '.join(event.paths)}.")
+            self._mark_files(event.paths, "user")
+        elif isinstance(event, UsageUpdated):
+            goal.tokens_used = event.total_tokens
+            goal.cost_used = event.cost_usd
+        elif isinstance(event, QuestionAsked):
+            pass  # QuestionNeeded follows from the runner
+        elif isinstance(event, Retrying):
+            await log.notice(
+                f"Retrying in {event.delay_s:.1f} s (attempt {event.attempt}): {event.reason}",
                 severity="warning",
-                markup=False,
             )
+        elif isinstance(event, ErrorOccurred):
+            await log.notice(event.message, severity="error")
+            self.notify(event.message, severity="error", markup=False)
+        elif isinstance(event, Notice):
+            await log.notice(event.message, severity="warning")
+            self.notify(event.message, severity="warning", markup=False)
+        elif isinstance(event, Finished):
+            await log.notice(_finished_sentence(event))
+
+    def on_approval_needed(self, message: ApprovalNeeded) -> None:
+        preview = message.preview
+        diff = self.query_one(DiffViewer)
+        if preview is not None and preview.error is None:
+            diff.show_proposed(preview.path, preview.old_text, preview.new_text)
+        else:
+            a = message.action
+            diff.show_message(f"{a.tool} changes no file; approve (a) or reject (r).")
+        if self.screen.has_class("-narrow") and preview is not None:
+            self.action_show_panel("diff")
+        self.refresh_bindings()
+        self.notify(
+            f"Step {message.action.step}: {message.action.tool} waits — a approve, r reject.",
+            markup=False,
+        )
+
+    def on_question_needed(self, message: QuestionNeeded) -> None:
+        def then(answer: str | None) -> None:
+            self.runner.answer_question(answer or "(no answer)")
+
+        self.push_screen(TextPrompt("The agent asks", message.question, allow_empty=True), then)
+
+    def on_agent_idle(self, _message: AgentIdle) -> None:
+        self.refresh_bindings()
+
+    def _mark_files(self, paths: Sequence[str], by: str) -> None:
+        for tree in self.query(WorkspaceTree).results(WorkspaceTree):
+            tree.mark_changed(paths, by)  # type: ignore[arg-type]
+
+    # ----------------------------------------------------------- history
 
     @work(
         thread=True,
@@ -117,68 +480,193 @@ class WorkstationApp(App[None]):
     def load_history(self) -> None:
         """Open the workspace (making it a repository if needed) and read its steps.
 
-        Runs in a thread with its own History, since GitPython objects must not be
-        shared between threads; the result comes back as a message.
+        A thread worker with its own History: GitPython objects are not shared between
+        threads. The result comes back as a message.
         """
         try:
-            history = History.open(self.workspace)
+            with History.open(self.workspace) as history:
+                steps = history.steps(HISTORY_LIMIT)
+                root = history.root
         except UserError as err:
-            self.post_message(self.HistoryFailed(str(err)))
+            self.post_message(HistoryFailed(str(err)))
             return
-        try:
-            steps = history.steps(HISTORY_LIMIT)
-            root = history.root
-        except UserError as err:
-            self.post_message(self.HistoryFailed(str(err)))
-            return
-        finally:
-            history.close()
         if not get_current_worker().is_cancelled:
-            self.post_message(self.HistoryLoaded(root, steps))
+            self.post_message(HistoryLoaded(root, steps))
 
-    async def on_workstation_app_history_loaded(self, message: HistoryLoaded) -> None:
-        self.query_one(StepHistory).show_steps(message.steps)
+    async def on_history_loaded(self, message: HistoryLoaded) -> None:
+        history = self.query_one(StepHistory)
+        history.show_steps(message.steps)
+        if self.runner.goal is None and message.steps:
+            self.resume_goal()
+        self.refresh_bindings()
         await self._show_files()
 
-    def on_workstation_app_history_failed(self, message: HistoryFailed) -> None:
+    def on_history_failed(self, message: HistoryFailed) -> None:
         self.notify(message.error, severity="error", markup=False)
-        self._show_files_failed()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Errors the user can cause arrive as HistoryFailed; this catches the rest
-        # (a missing git, a full disk) so they show as a sentence, not a silent blank.
-        if event.worker.group == "history" and event.state == WorkerState.ERROR:
-            self.notify(
-                f"Could not read the history: {event.worker.error}",
-                severity="error",
-                markup=False,
-            )
-            self._show_files_failed()
-
-    def _show_files_failed(self) -> None:
-        # query(), not query_one(): the hint is gone if the tree was already shown.
         for hint in self.query("#files-hint").results(Static):
             hint.update(FAILED_HINT)
 
-    async def _show_files(self) -> None:
-        """Put the file tree in place once the workspace is surely a repository.
+    @work(thread=True, exit_on_error=False, group="resume", description="Find the session")
+    def resume_goal(self) -> None:
+        """Show the goal of the session the branch holds (the agent resumes it)."""
+        with History.open(self.workspace) as history:
+            latest = next(
+                (s for s in history.steps_on_branch(records=True, expect=1) if not s.undone),
+                None,
+            )
+        if latest is None or latest.record is None:
+            return
+        goal = str((latest.record.model_extra or {}).get("goal", "")) or None
+        if goal and latest.tool != "finish":
+            self.call_from_thread(self._resume, goal)
 
-        Mounting it only now means its ignore filter never runs against a folder that
-        ``History.open`` has not yet initialised.
-        """
+    def _resume(self, goal: str) -> None:
+        if self.runner.goal is None:
+            self._set_goal(goal)
+            self.notify(f"Resuming the session on the branch: {goal}", markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Errors the user can cause arrive as messages; this catches the rest (a missing
+        # git, a full disk) so they show as a sentence, never a traceback.
+        if event.state == WorkerState.ERROR:
+            self.notify(
+                f"Something went wrong ({event.worker.description}): {event.worker.error}",
+                severity="error",
+                markup=False,
+            )
+            if event.worker.group == "history":
+                for hint in self.query("#files-hint").results(Static):
+                    hint.update(FAILED_HINT)
+        if event.worker.group == "agent":
+            self.refresh_bindings()
+
+    async def _show_files(self) -> None:
+        """Mount the file tree once the workspace is surely a repository."""
         files = self.query_one("#files", Vertical)
         if files.query(WorkspaceTree):
             return
         await files.query("#files-hint").remove()
         await files.mount(WorkspaceTree(self.workspace, id="files-tree"))
 
-    async def action_edit_goal(self) -> None:
-        """Open the goal input."""
-        await self.query_one(GoalPanel).start_editing()
+    def on_step_history_step_selected(self, message: StepHistory.StepSelected) -> None:
+        self._pending_step = message.step
+        self.load_step_details(message.step.sha)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="details")
+    def load_step_details(self, sha: str) -> None:
+        """Read a step's record and diff off the UI thread."""
+        try:
+            with History.open(self.workspace) as history:
+                step = history.resolve(sha)
+                diff = history.diff(sha)
+        except UserError as err:
+            self.post_message(HistoryFailed(str(err)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(StepDetails(step, diff))
+
+    def on_step_details(self, message: StepDetails) -> None:
+        if self.runner.awaiting_approval:
+            return  # the pending action's proposed change stays on screen
+        step = message.step
+        viewer = self.query_one(DiffViewer)
+        title = f"step {step.step} · {step.tool} · {step.short_sha}"
+        if message.diff.strip():
+            viewer.show_diff(title, message.diff)
+        else:
+            viewer.show_message(f"Step {step.step} ({step.tool}) changed no file.")
+
+    @work(thread=True, exit_on_error=False, group="history-op", description="Change history")
+    def history_operation(
+        self, op: str, rev: str = "", value: int = 0, comment: str | None = None
+    ) -> None:
+        """Undo, redo or rate on a worker thread; the history reloads afterwards."""
+        try:
+            with History.open(self.workspace) as history:
+                if op == "undo":
+                    (step,) = history.undo(1)
+                    summary = f"Undid step {step.step}: {step.summary}"
+                elif op == "redo":
+                    (step,) = history.redo(1)
+                    summary = f"Redid step {step.step}: {step.summary}"
+                else:
+                    step = history.rate(rev, value, comment)
+                    summary = (
+                        f"Rated step {step.step} {step.rating.glyph}"
+                        if step.rating
+                        else f"Cleared the rating of step {step.step}"
+                    )
+                    if comment:
+                        summary += f": {comment}"
+        except UserError as err:
+            self.post_message(HistoryFailed(str(err)))
+            return
+        self.post_message(HistoryChanged(summary))
+
+    def on_history_changed(self, message: HistoryChanged) -> None:
+        self.notify(message.summary, markup=False)
+        self.load_history()
 
 
-def run_app(workspace: Path, goal: str | None = None, theme_name: str | None = None) -> int:
+_MODE_HELP = {
+    "step": "every action waits for your approval.",
+    "edits": "reads and edits run; commands and questions wait.",
+    "auto": "everything runs, within the budget.",
+}
+
+_PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("Step", "Take one step (in step mode: propose it and wait)", "step"),
+    ("Approve", "Run the pending action", "approve"),
+    ("Reject", "Reject the pending action with a reason", "reject"),
+    ("Cycle mode", "step → edits → auto", "cycle_mode"),
+    ("Pause / run", "Pause the agent, or let it run until done", "pause"),
+    ("Undo", "Undo the last step", "undo"),
+    ("Redo", "Redo the last undone step", "redo"),
+    ("Rate +1", "Rate the selected step up", "rate(1)"),
+    ("Rate -1", "Rate the selected step down", "rate(-1)"),
+    ("Comment", "Comment on the selected step", "comment"),
+    ("Edit goal", "Change what the agent works toward", "edit_goal"),
+    ("Help", "Keys and how the workstation works", "help"),
+    ("Show log", "The live thought and action log", "show_panel('log')"),
+    ("Show diff", "The diff viewer", "show_panel('diff')"),
+    ("Show history", "The step history", "show_panel('history')"),
+    ("Show files", "The workspace files", "show_panel('files')"),
+)
+
+
+def _goal_prompt(value: str) -> TextPrompt:
+    return TextPrompt(
+        "Goal",
+        "What should the agent do? It works toward this, one commit at a time.",
+        value=value,
+        placeholder="e.g. Add a --verbose flag to cli.py",
+    )
+
+
+def _finished_sentence(event: Finished) -> str:
+    if event.outcome == "finished":
+        return f"Finished: {event.summary or event.message}"
+    if event.outcome == "paused":
+        return "Paused. Press s to step or p to run on."
+    if event.outcome == "stepped":
+        return f"{event.message} Press s for another step, or p to let it run."
+    return f"Stopped ({event.outcome}): {event.message}"
+
+
+def _clean(goal: str | None) -> str | None:
+    if goal is None:
+        return None
+    line = " ".join(goal.split())
+    return line or None
+
+
+def run_app(
+    workspace: Path,
+    goal: str | None = None,
+    theme_name: str | None = None,
+    settings: Settings | None = None,
+) -> int:
     """Run the workstation on ``workspace`` until the user quits; returns the exit status."""
-    app = WorkstationApp(workspace, goal=goal, theme_name=theme_name)
+    app = WorkstationApp(workspace, goal=goal, theme_name=theme_name, settings=settings)
     app.run()
     return app.return_code or 0

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autogpt_tui.core.history import History, StepRecord
+from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
 
 pytestmark = pytest.mark.tmux
 
@@ -64,9 +65,17 @@ def write_steps(workspace: Path) -> None:
         history.rate(first, 1)
 
 
-def test_app_shows_history_and_quits_on_q(workspace: Path, tmp_path: Path) -> None:
+def test_a_user_steps_approves_undoes_and_quits_in_a_real_terminal(
+    workspace: Path, tmp_path: Path, llm_server: ScriptedLLM
+) -> None:
     tmux_exe = require_tmux()
     write_steps(workspace)
+    llm_server.script(
+        Reply(
+            "I'll write the greeting.",
+            tool_calls=[ToolCall("write_file", {"path": "hello.txt", "content": "hello\n"})],
+        )
+    )
     status_file = tmp_path / "exit-status"
     # Our own tmux server (-L) with no config file (-f), so neither a running tmux of the
     # user's nor their ~/.tmux.conf can change the environment or the pane's behaviour.
@@ -76,9 +85,13 @@ def test_app_shows_history_and_quits_on_q(workspace: Path, tmp_path: Path) -> No
     env = {
         **os.environ,
         "AUTOGPT_TUI_CONFIG": str(tmp_path / "no-such-config.toml"),
+        "OPENAI_BASE_URL": llm_server.base_url,
+        "OPENAI_API_KEY": "sk-test-tmux",
         "TERM": "xterm-256color",
     }
-    app_command = shlex.join([sys.executable, "-m", "autogpt_tui", str(workspace)])
+    app_command = shlex.join(
+        [sys.executable, "-m", "autogpt_tui", str(workspace), "--goal", "Greet the user"]
+    )
     # The shell records the app's exit status once it ends, so we can check it was clean.
     shell_command = f"{app_command}; echo $? > {shlex.quote(str(status_file))}"
 
@@ -93,27 +106,38 @@ def test_app_shows_history_and_quits_on_q(workspace: Path, tmp_path: Path) -> No
     def session_alive() -> bool:
         return run_tmux("has-session", "-t", session).returncode == 0
 
+    def expect(text: str, what: str, timeout: float = START_TIMEOUT_S) -> str:
+        assert wait_for(lambda: text in screen(), timeout), f"{what}; the screen was:\n{screen()}"
+        return screen()
+
     try:
         started = run_tmux(
-            "new-session", "-d", "-x", "100", "-y", "30", "-s", session, shell_command
+            "new-session", "-d", "-x", "130", "-y", "36", "-s", session, shell_command
         )
         assert started.returncode == 0, started.stderr
 
-        shown = wait_for(
-            lambda: "Write beta.txt" in screen() and "Write alpha.txt" in screen(),
-            START_TIMEOUT_S,
-        )
-        text = screen()
-        assert shown, f"the history never appeared; the screen was:\n{text}"
+        text = expect("Write alpha.txt", "the history never appeared")
         lines = text.splitlines()
         newest = next(i for i, line in enumerate(lines) if "Write beta.txt" in line)
         oldest = next(i for i, line in enumerate(lines) if "Write alpha.txt" in line)
         assert newest < oldest, text
         assert "s1#1" in lines[oldest] and "+" in lines[oldest], text
-        assert "No goal yet" in text, text
+        assert "Greet the user" in text, text
 
-        sent = run_tmux("send-keys", "-t", session, "q")
-        assert sent.returncode == 0, sent.stderr
+        run_tmux("send-keys", "-t", session, "s")
+        expect("waiting for approval", "the proposed action never waited for approval")
+        assert not (workspace / "hello.txt").exists()
+        expect("+hello", "the proposed change was not shown")
+
+        run_tmux("send-keys", "-t", session, "a")
+        expect("Write hello.txt", "the approved step never reached the history")
+        assert wait_for(lambda: (workspace / "hello.txt").exists(), 5)
+
+        run_tmux("send-keys", "-t", session, "u")
+        expect("undone", "undo did not mark the step")
+        assert wait_for(lambda: not (workspace / "hello.txt").exists(), 5)
+
+        run_tmux("send-keys", "-t", session, "q")
         ended = wait_for(lambda: not session_alive(), EXIT_TIMEOUT_S)
         assert ended, f"the app did not quit on q; the screen was:\n{screen()}"
         assert status_file.read_text().strip() == "0"

@@ -86,7 +86,7 @@ def test_defaults() -> None:
     assert settings.sandbox.command_timeout_s == 60
     assert settings.sandbox.max_command_timeout_s == 600
     assert settings.sandbox.max_output_chars == 20_000
-    assert settings.ui.theme == "textual-dark"
+    assert settings.ui.theme == "autogpt-dark"
     assert settings.history.agent_name == "autogpt-tui agent"
     assert settings.history.agent_email == "agent@autogpt-tui.invalid"
     assert settings.rewards.check is None

@@ -1,23 +1,326 @@
-"""The goal panel: what the agent is asked to do, its approval mode and its status."""
+"""The goal panel: the goal, the agent's status, mode and policy, and its budget meters."""
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
+from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 NO_GOAL_HINT = "No goal yet — press g to set one"
 """What the panel says before the user has stated a goal."""
 
+STATUSES = ("idle", "thinking", "waiting", "running", "paused", "done")
+"""The statuses the panel has a style for; any other word is shown unstyled."""
+
+STATUS_GLYPHS = {
+    "idle": "○",
+    "thinking": "●",
+    "waiting": "◆",
+    "running": "▶",
+    "paused": "‖",
+    "done": "✓",
+}
+"""The mark in front of each status, so it reads without colour too."""
+
+NARROW_WIDTH = 120
+"""Below this many columns the panel is ``-narrow``: the meters move to a row of their own.
+
+Status, mode and policy (about 40 cells) and three meters with room for a bar (about 70)
+only share one row from roughly this width on.
+"""
+
+MIN_BAR = 4
+"""The narrowest bar worth drawing; a meter with less room shows only its text."""
+
+
+def status_class(status: str) -> str:
+    """The CSS class for ``status``: ``-status-thinking`` and so on (always a valid name)."""
+    return "-status-" + (re.sub(r"[^a-z0-9_-]+", "-", status.lower()).strip("-") or "unknown")
+
+
+def format_count(value: int) -> str:
+    """A token count in at most five characters: ``950``, ``12.3k``, ``123k``, ``4.5M``."""
+    if value < 1000:
+        return str(value)
+    for scale, suffix in ((1_000, "k"), (1_000_000, "M"), (1_000_000_000, "G")):
+        scaled = value / scale
+        # Judge by the rounded value, so that 99,960 is "100k" and not "100.0k".
+        if round(scaled, 1) < 100:
+            return f"{scaled:.1f}{suffix}"
+        if round(scaled) < 1000:
+            return f"{scaled:.0f}{suffix}"
+    return f"{value / 1_000_000_000:.0f}G"
+
+
+def format_cost(value: float) -> str:
+    """A cost in US dollars: ``$0.04``, ``$0.004`` for fractions of a cent, ``$125``."""
+    if 0 < value < 0.01:
+        return f"${value:.3f}"
+    if round(value, 2) < 100:
+        return f"${value:.2f}"
+    return f"${value:,.0f}"
+
+
+def budget_fraction(used: float, limit: float | None) -> float | None:
+    """How much of the budget is spent (0 to 1 and beyond), or None when it is unlimited."""
+    if limit is None:
+        return None
+    if limit <= 0:
+        return 1.0
+    return max(0.0, used / limit)
+
+
+class BudgetMeter(Widget):
+    """One budget on one line: a label, the amount used (of the limit) and a bar.
+
+    An unlimited budget shows its amount without a bar. The bar is dropped before the
+    label when the meter is too narrow; the amount always shows.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "budget-meter--label",
+        "budget-meter--bar",
+        "budget-meter--track",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `budget-meter--label` | The budget's name. |
+    | `budget-meter--bar` | The spent part of the bar. |
+    | `budget-meter--track` | The rest of the bar. |
+    """
+
+    DEFAULT_CSS = """
+    BudgetMeter {
+        width: 1fr;
+        height: 1;
+        margin-right: 2;
+
+        &.-unlimited {
+            width: auto;
+        }
+
+        &:last-child {
+            margin-right: 0;
+        }
+
+        & > .budget-meter--label {
+            color: $foreground-muted;
+        }
+
+        & > .budget-meter--bar {
+            color: $primary;
+        }
+
+        &.-high > .budget-meter--bar {
+            color: $warning;
+        }
+
+        &.-exhausted > .budget-meter--bar {
+            color: $error;
+        }
+
+        & > .budget-meter--track {
+            color: $panel-lighten-2;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.label = label
+        """The budget's name: steps, tokens or cost."""
+        self.amount = ""
+        """The amount used, and the limit when there is one: ``3/50``."""
+        self.fraction: float | None = None
+        """The share of the budget spent, or None when it is unlimited."""
+
+    def show(self, amount: str, fraction: float | None) -> None:
+        """Show ``amount`` and a bar filled to ``fraction`` (no bar when it is None)."""
+        if (amount, fraction) == (self.amount, self.fraction):
+            return
+        self.amount = amount
+        self.fraction = fraction
+        self.set_class(fraction is None, "-unlimited")
+        self.set_class(fraction is not None and 0.8 <= fraction < 1, "-high")
+        self.set_class(fraction is not None and fraction >= 1, "-exhausted")
+        self.refresh(layout=True)
+
+    @property
+    def text(self) -> str:
+        """The meter's words without the bar: ``steps 3/50``."""
+        return f"{self.label} {self.amount}"
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        """The width of the words alone (used when the meter is ``width: auto``)."""
+        return len(self.text)
+
+    def render(self) -> Text:
+        """The label, the amount and, if there is room, the bar."""
+        width = self.size.width
+        label_style = self.get_component_rich_style("budget-meter--label")
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        room_for_label = len(self.text) <= width
+        if room_for_label:
+            text.append(self.label, label_style)
+            text.append(" ")
+        text.append(self.amount)
+        bar_width = width - len(text) - 1
+        if self.fraction is not None and bar_width >= MIN_BAR:
+            filled = round(min(self.fraction, 1.0) * bar_width)
+            if self.fraction > 0:
+                filled = max(filled, 1)  # something spent is never an empty bar
+            text.append(" ")
+            text.append("━" * filled, self.get_component_rich_style("budget-meter--bar"))
+            text.append(
+                "━" * (bar_width - filled), self.get_component_rich_style("budget-meter--track")
+            )
+        return text
+
+
+class GoalState(Static):
+    """One line: the status (a mark and a word, styled by a ``-status-*`` class), the
+    approval mode and the policy arm."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"goal-state--status", "goal-state--label"}
+    """
+    | Class | Description |
+    | :- | :- |
+    | `goal-state--status` | The status mark and word; styled per `-status-*` class. |
+    | `goal-state--label` | The words "mode" and "policy". |
+    """
+
+    DEFAULT_CSS = """
+    GoalState {
+        width: auto;
+        height: 1;
+        margin-right: 3;
+
+        & > .goal-state--label {
+            color: $foreground-muted;
+        }
+
+        & > .goal-state--status {
+            text-style: bold;
+        }
+
+        &.-status-idle > .goal-state--status {
+            color: $foreground-muted;
+        }
+
+        &.-status-thinking > .goal-state--status {
+            color: $text-primary;
+        }
+
+        &.-status-waiting > .goal-state--status {
+            color: $text-warning;
+        }
+
+        &.-status-running > .goal-state--status {
+            color: $text-accent;
+        }
+
+        &.-status-paused > .goal-state--status {
+            color: $foreground-muted;
+            text-style: bold italic;
+        }
+
+        &.-status-done > .goal-state--status {
+            color: $text-success;
+        }
+    }
+    """
+
+    def __init__(self, status: str, mode: str, policy: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes=status_class(status))
+        self._status = status
+        self._mode = mode
+        self._policy = policy
+
+    def show(self, status: str, mode: str, policy: str) -> None:
+        """Show new values (and restyle the status)."""
+        if status != self._status:
+            self.remove_class(status_class(self._status))
+            self.add_class(status_class(status))
+        self._status, self._mode, self._policy = status, mode, policy
+        self.refresh(layout=True)
+
+    @property
+    def plain(self) -> str:
+        """The line as text: ``● thinking  mode step  policy default``."""
+        return self.render().plain
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        """The width of the whole line."""
+        return self.render().cell_len
+
+    def render(self) -> Text:
+        """The status mark and word, then mode and policy."""
+        label = self.get_component_rich_style("goal-state--label")
+        glyph = STATUS_GLYPHS.get(self._status, "·")
+        # Text, not markup: a policy arm's name is shown as it is.
+        return Text.assemble(
+            (f"{glyph} {self._status}", self.get_component_rich_style("goal-state--status")),
+            ("  mode ", label),
+            self._mode,
+            ("  policy ", label),
+            self._policy,
+            no_wrap=True,
+            end="",
+        )
+
 
 class GoalPanel(Vertical):
-    """Shows the goal, the approval mode and the agent's status; edits the goal inline."""
+    """Shows the goal, the agent's status, mode and policy arm, and its budgets as meters;
+    edits the goal inline.
+
+    CSS classes on the panel: ``-status-<status>`` (one at a time), ``-narrow`` when it is
+    narrower than :data:`NARROW_WIDTH` columns (the meters then take a row of their own).
+
+    Use from the UI thread only.
+    """
+
+    DEFAULT_CSS = """
+    GoalPanel {
+        height: auto;
+
+        #goal-info {
+            height: auto;
+        }
+
+        #goal-summary {
+            width: auto;
+            height: 1;
+        }
+
+        #goal-meters {
+            width: 1fr;
+            height: 1;
+        }
+
+        &.-narrow #goal-info {
+            layout: vertical;
+        }
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_edit", "Cancel", show=False),
@@ -36,7 +339,22 @@ class GoalPanel(Vertical):
     mode: reactive[str] = reactive("step", init=False)
     """The approval mode: step, edits or auto."""
     status: reactive[str] = reactive("idle", init=False)
-    """What the agent is doing now, in one word (idle, thinking, waiting, …)."""
+    """What the agent is doing now, in one word: idle, thinking, waiting, running, paused
+    or done (see :data:`STATUSES`); sets the panel's ``-status-<status>`` class."""
+    policy: reactive[str] = reactive("default", init=False)
+    """The name of the policy arm the agent follows now."""
+    steps_used: reactive[int] = reactive(0, init=False)
+    """Steps taken in this session."""
+    steps_max: reactive[int | None] = reactive(None, init=False)
+    """The step budget, or None for no limit."""
+    tokens_used: reactive[int] = reactive(0, init=False)
+    """Model tokens (prompt and completion) spent in this session."""
+    tokens_max: reactive[int | None] = reactive(None, init=False)
+    """The token budget, or None for no limit."""
+    cost_used: reactive[float] = reactive(0.0, init=False)
+    """Money spent on the model in this session, in US dollars."""
+    cost_max: reactive[float | None] = reactive(None, init=False)
+    """The cost budget in US dollars, or None for no limit."""
 
     def __init__(
         self,
@@ -48,13 +366,24 @@ class GoalPanel(Vertical):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(GoalPanel.goal, _clean(goal))
+        self.add_class(status_class(self.status))
 
     def compose(self) -> ComposeResult:
         yield Static(self._goal_content(), id="goal-text", classes=self._goal_classes())
-        yield Static(self._state_content(), id="goal-state")
+        with Horizontal(id="goal-info"):
+            with Horizontal(id="goal-summary"):
+                yield GoalState(self.status, self.mode, self.policy, id="goal-state")
+            with Horizontal(id="goal-meters"):
+                yield BudgetMeter("steps", id="meter-steps")
+                yield BudgetMeter("tokens", id="meter-tokens")
+                yield BudgetMeter("cost", id="meter-cost")
 
     def on_mount(self) -> None:
         self.border_title = "Goal"
+        self._show_meters()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(self.outer_size.width < NARROW_WIDTH, "-narrow")
 
     def watch_goal(self) -> None:
         # query() rather than query_one(): the watcher may run before compose.
@@ -65,8 +394,31 @@ class GoalPanel(Vertical):
     def watch_mode(self) -> None:
         self._show_state()
 
-    def watch_status(self) -> None:
+    def watch_status(self, old: str, new: str) -> None:
+        self.remove_class(status_class(old))
+        self.add_class(status_class(new))
         self._show_state()
+
+    def watch_policy(self) -> None:
+        self._show_state()
+
+    def watch_steps_used(self) -> None:
+        self._show_meters()
+
+    def watch_steps_max(self) -> None:
+        self._show_meters()
+
+    def watch_tokens_used(self) -> None:
+        self._show_meters()
+
+    def watch_tokens_max(self) -> None:
+        self._show_meters()
+
+    def watch_cost_used(self) -> None:
+        self._show_meters()
+
+    def watch_cost_max(self) -> None:
+        self._show_meters()
 
     def _goal_content(self) -> Content:
         # Content, not markup: a goal like "fix [x]" must show as typed.
@@ -75,17 +427,26 @@ class GoalPanel(Vertical):
     def _goal_classes(self) -> str:
         return "-empty" if self.goal is None else ""
 
-    def _state_content(self) -> Content:
-        return Content.assemble(
-            ("mode ", "$foreground-muted"),
-            self.mode,
-            ("  ·  status ", "$foreground-muted"),
-            self.status,
-        )
-
     def _show_state(self) -> None:
-        for state in self.query("#goal-state").results(Static):
-            state.update(self._state_content())
+        for state in self.query("#goal-state").results(GoalState):
+            state.show(self.status, self.mode, self.policy)
+
+    def _show_meters(self) -> None:
+        meters = {meter.id: meter for meter in self.query(BudgetMeter)}
+        if not meters:
+            return  # before compose; on_mount shows them
+        steps = str(self.steps_used)
+        if self.steps_max is not None:
+            steps += f"/{self.steps_max}"
+        tokens = format_count(self.tokens_used)
+        if self.tokens_max is not None:
+            tokens += f"/{format_count(self.tokens_max)}"
+        cost = format_cost(self.cost_used)
+        if self.cost_max is not None:
+            cost += f"/{format_cost(self.cost_max)}"
+        meters["meter-steps"].show(steps, budget_fraction(self.steps_used, self.steps_max))
+        meters["meter-tokens"].show(tokens, budget_fraction(self.tokens_used, self.tokens_max))
+        meters["meter-cost"].show(cost, budget_fraction(self.cost_used, self.cost_max))
 
     @property
     def editing(self) -> bool:

@@ -1,0 +1,223 @@
+"""The bridge between the app and the agent loop running on a worker thread.
+
+The loop is plain, blocking code: it calls ``emit`` with events, ``approve`` when an
+action waits for the user and ``ask`` for ``ask_user``. Here those become Textual
+messages (posting is thread-safe), and the loop's blocking calls wait on futures the UI
+resolves when the user answers — the UI never reaches into the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from autogpt_tui.core.agent import Approval, Budget
+from autogpt_tui.core.events import Event, Finished, PendingAction
+from autogpt_tui.core.session import AgentSession, open_session
+from autogpt_tui.ui.messages import AgentEventMessage, ApprovalNeeded, QuestionNeeded
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from autogpt_tui.config import Settings
+    from autogpt_tui.core.tools import FilePreview
+
+T = TypeVar("T")
+
+STOPPED_REASON = "The user stopped the agent before this action ran."
+"""What a pending action's rejection says when the user pauses or quits."""
+
+
+class AgentRunner:
+    """Holds the agent's session for the app and answers it on the user's behalf."""
+
+    def __init__(self, app: App[Any], workspace: Path, settings: Settings) -> None:
+        self.app = app
+        self.workspace = workspace
+        self.settings = settings
+        self.mode: str = settings.agent.mode
+        """The approval mode the next action is judged by."""
+        self.goal: str | None = None
+        """The goal; the session starts (or resumes) with it on the first step."""
+        self.session: AgentSession | None = None
+        self._lock = threading.Lock()
+        self._approval: Future[Approval] | None = None
+        self._answer: Future[str] | None = None
+        self._stopping = threading.Event()
+        self.closing = False
+        """Set once the app is ending: no new session, and the last worker closes it."""
+        self._worker_active = False
+
+    # -------------------------------------------------------------- UI thread
+
+    @property
+    def awaiting_approval(self) -> bool:
+        """True while an action waits for approve or reject."""
+        with self._lock:
+            return self._approval is not None and not self._approval.done()
+
+    @property
+    def awaiting_answer(self) -> bool:
+        """True while the agent waits for the answer to its question."""
+        with self._lock:
+            return self._answer is not None and not self._answer.done()
+
+    def answer_approval(self, approval: Approval) -> bool:
+        """Resolve the pending action; False when none is pending."""
+        with self._lock:
+            pending, self._approval = self._approval, None
+        if pending is None or pending.done():
+            return False
+        pending.set_result(approval)
+        return True
+
+    def answer_question(self, answer: str) -> bool:
+        """Answer the agent's question; False when it asked none."""
+        with self._lock:
+            pending, self._answer = self._answer, None
+        if pending is None or pending.done():
+            return False
+        pending.set_result(answer)
+        return True
+
+    def set_mode(self, mode: str) -> None:
+        """Change the approval mode (takes effect at the next action)."""
+        self.mode = mode
+        if self.session is not None:
+            self.session.agent.set_mode(mode)
+
+    def set_goal(self, goal: str) -> None:
+        """Change the goal; a running session is told at its next request."""
+        self.goal = goal
+        if self.session is not None:
+            self.session.agent.set_goal(goal)
+
+    def pause(self) -> None:
+        """Stop after the step in progress; a pending action is rejected, not run."""
+        if self.session is not None:
+            self.session.agent.pause()
+        self._release_waiters()
+
+    def stop(self) -> None:
+        """Stop as soon as possible (quitting); a step already executing still commits."""
+        self._stopping.set()
+        if self.session is not None:
+            self.session.agent.cancel()
+        self._release_waiters()
+
+    def _release_waiters(self) -> None:
+        self.answer_approval(Approval.reject(STOPPED_REASON))
+        self.answer_question("The user stopped the agent; do not wait for an answer.")
+
+    # ---------------------------------------------------------- worker thread
+
+    def run(self, steps: int | None) -> Finished | None:
+        """Take ``steps`` steps (None: until finish, a budget or a pause).
+
+        Runs on the agent worker's thread. The session is opened here, on first use, so
+        its git objects belong to the worker side and the UI thread never waits on them.
+        """
+        with self._lock:
+            if self.closing:
+                return None  # the app ended before this worker got going
+            self._worker_active = True
+        self._stopping.clear()
+        session = self._ensure_session()
+        agent = session.agent
+        agent.set_mode(self.mode)
+        if self.goal:
+            agent.set_goal(self.goal)
+        return agent.run(max_steps=steps)
+
+    def close(self) -> None:
+        """Release the session (on the worker thread that used it, or at exit)."""
+        with self._lock:
+            session, self.session = self.session, None
+        if session is not None:
+            session.close()
+
+    def shutdown(self) -> None:
+        """The app is ending: stop the agent and release the session.
+
+        When the agent's worker is still running it releases the session itself as it
+        ends (``worker_done``), so nothing is closed under a step that is committing.
+        """
+        self.stop()
+        with self._lock:
+            self.closing = True
+            active = self._worker_active
+        if not active:
+            self.close()
+
+    def worker_done(self) -> None:
+        """Called by the agent's worker as it ends (on its thread)."""
+        with self._lock:
+            self._worker_active = False
+            close_now = self.closing
+        if close_now:
+            self.close()
+
+    def _ensure_session(self) -> AgentSession:
+        if self.session is None:
+            s = self.settings.agent
+            self.session = open_session(
+                self.workspace,
+                self.settings,
+                goal=self.goal or "",
+                mode=self.mode,
+                emit=self._emit,
+                approve=self._approve,
+                ask=self._ask,
+                budget=Budget(
+                    max_steps=s.max_steps, max_tokens=s.max_tokens, max_cost_usd=s.max_cost_usd
+                ),
+            )
+            if not self.goal:
+                self.goal = self.session.agent.state.goal or None
+        return self.session
+
+    def _emit(self, event: Event) -> None:
+        self.app.post_message(AgentEventMessage(event))
+
+    def _approve(self, action: PendingAction) -> Approval:
+        future: Future[Approval] = Future()
+        with self._lock:
+            self._approval = future
+        self.app.post_message(ApprovalNeeded(action, self._preview(action)))
+        return self._wait(future, Approval.reject(STOPPED_REASON))
+
+    def _ask(self, question: str) -> str:
+        future: Future[str] = Future()
+        with self._lock:
+            self._answer = future
+        self.app.post_message(QuestionNeeded(question))
+        return self._wait(future, "The user stopped the agent; do not wait for an answer.")
+
+    def _wait(self, future: Future[T], default: T) -> T:
+        """Block the worker until the user answers (or the agent is stopped)."""
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except FutureTimeout:
+                if self._stopping.is_set():
+                    return default
+
+    def _preview(self, action: PendingAction) -> FilePreview | None:
+        """The change a file edit would make, computed before it is approved."""
+        if action.tool not in ("write_file", "edit_file") or self.session is None:
+            return None
+        from autogpt_tui.core.tools import ToolError, parse_call
+
+        preview = getattr(self.session.agent.tools, "preview", None)
+        if preview is None:
+            return None
+        try:
+            args = parse_call(action.tool, json.dumps(action.arguments))
+            result: FilePreview | None = preview(action.tool, args)
+        except (ToolError, ValueError, OSError):
+            return None
+        return result

@@ -1,0 +1,90 @@
+"""Textual messages the app receives from its background workers.
+
+The agent loop emits plain events (``autogpt_tui.core.events``); the runner wraps each
+in ``AgentEventMessage`` so it crosses into the UI thread through Textual's message
+queue, which is safe to post to from any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from textual.message import Message
+
+from autogpt_tui.core.events import Event, PendingAction
+from autogpt_tui.core.history import StepCommit
+from autogpt_tui.core.tools import FilePreview
+
+
+class AgentEventMessage(Message):
+    """One event from the agent loop."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+        """The loop's event, as it emitted it."""
+
+
+class ApprovalNeeded(Message):
+    """The agent waits for the user to approve or reject ``action``."""
+
+    def __init__(self, action: PendingAction, preview: FilePreview | None) -> None:
+        super().__init__()
+        self.action = action
+        """The proposed action."""
+        self.preview = preview
+        """For file edits, the change it would make (shown before approval)."""
+
+
+class QuestionNeeded(Message):
+    """The agent asked the user a question (``ask_user``) and waits for the answer."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+        """The question, as the agent wrote it."""
+
+
+class AgentIdle(Message):
+    """The agent's worker finished a command (a step or a run) and is idle again."""
+
+
+class HistoryLoaded(Message):
+    """A history worker read the workspace's steps."""
+
+    def __init__(self, root: Path, steps: Sequence[StepCommit]) -> None:
+        super().__init__()
+        self.root = root
+        """The repository's top folder (the workspace, or a repository holding it)."""
+        self.steps = list(steps)
+        """The steps, newest first."""
+
+
+class HistoryFailed(Message):
+    """A history worker could not open or read the workspace."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+        """One sentence saying what went wrong."""
+
+
+class StepDetails(Message):
+    """The diff and record of the step the user selected, read off the UI thread."""
+
+    def __init__(self, step: StepCommit, diff: str) -> None:
+        super().__init__()
+        self.step = step
+        """The step, with its record."""
+        self.diff = diff
+        """Its patch against its parent."""
+
+
+class HistoryChanged(Message):
+    """Undo, redo or a rating changed the history; ``summary`` says what, for a toast."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__()
+        self.summary = summary
+        """One sentence for the user."""

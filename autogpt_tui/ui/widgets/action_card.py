@@ -1,0 +1,225 @@
+"""One action the agent proposed: the tool, its arguments in brief, and what became of it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+OUTPUT_LINES = 6
+"""How many lines of a tool's output a card shows."""
+SUMMARY_CHARS = 160
+"""Longest argument summary a card shows; longer values are cut with an ellipsis."""
+OUTPUT_LINE_CHARS = 240
+"""Longest output line a card shows."""
+
+STATES = ("waiting", "running", "rejected", "ok", "error")
+"""The states a card can be in; each is also a CSS class with a dash (``-waiting``)."""
+
+# CSI / OSC escape sequences and single-character escapes: tool output often carries
+# colour codes, which must not reach the terminal (or the screen) as raw bytes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_line(text: str, limit: int) -> str:
+    """One displayable line: escapes and control characters removed, cut at ``limit``."""
+    if "\r" in text:
+        # A progress bar rewrites its line with \r: show what the terminal would show.
+        text = text.rstrip("\r").rsplit("\r", 1)[-1]
+    text = _CONTROL.sub("", _ANSI.sub("", text.replace("\t", "    ")))
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def _one_line(value: object, limit: int = SUMMARY_CHARS) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    lines = text.splitlines() or [""]
+    first = clean_line(lines[0], limit)
+    if len(lines) > 1:
+        first = clip(f"{first} ⏎ … (+{len(lines) - 1} lines)", limit + 20)
+    return first
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def summarize_call(tool: str, arguments: Mapping[str, Any]) -> str:
+    """Say in one line what a tool call does, leaving out bulky values such as file content."""
+    path = str(arguments.get("path") or ".")
+    if tool == "write_file":
+        content = arguments.get("content")
+        text = content if isinstance(content, str) else ""
+        size = len(text.encode("utf-8", "replace"))
+        lines = _count(len(text.splitlines()), "line")
+        return f"{_one_line(path)} · {_count(size, 'byte')}, {lines}"
+    if tool == "edit_file":
+        old = arguments.get("old_text")
+        new = arguments.get("new_text")
+        old_n = len(old.splitlines()) if isinstance(old, str) else 0
+        new_n = len(new.splitlines()) if isinstance(new, str) else 0
+        return f"{_one_line(path)} · replaces {_count(old_n, 'line')} with {new_n:,}"
+    if tool == "run_command":
+        summary = f"$ {_one_line(arguments.get('command', ''))}"
+        timeout = arguments.get("timeout_s")
+        return summary if timeout is None else f"{summary}  (timeout {timeout} s)"
+    if tool == "read_file":
+        start, end = arguments.get("start_line"), arguments.get("end_line")
+        if start is None and end is None:
+            return _one_line(path)
+        return f"{_one_line(path)}:{start or 1}-{'' if end is None else end}"
+    if tool == "list_files":
+        return _one_line(path)
+    if tool == "search":
+        return f"/{_one_line(arguments.get('pattern', ''))}/ in {_one_line(path)}"
+    if tool == "ask_user":
+        return _one_line(arguments.get("question", ""))
+    if tool == "finish":
+        return _one_line(arguments.get("summary", ""))
+    # An unknown tool (or a malformed call): show every argument, each cut short.
+    parts = [f"{key}={_one_line(value, 40)}" for key, value in arguments.items()]
+    return clip(", ".join(parts), SUMMARY_CHARS)
+
+
+def call_fingerprint(tool: str, arguments: Mapping[str, Any]) -> str:
+    """A short digest identifying one tool call, so a card need not keep bulky arguments."""
+    encoded = json.dumps([tool, arguments], sort_keys=True, default=str)
+    return hashlib.blake2b(encoded.encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+class ActionCard(Widget):
+    """A compact card for one proposed action: tool, arguments in brief, state and output.
+
+    The card keeps only what it shows (a summary and the first lines of output), never the
+    arguments or the full output, so thousands of cards stay cheap. All text is shown as
+    plain text, never interpreted as markup.
+    """
+
+    DEFAULT_CSS = """
+    ActionCard {
+        height: auto;
+        margin: 0 1 1 2;
+        padding: 0 1;
+        background: $boost;
+        border-left: wide $primary;
+        &.-waiting { border-left: wide $warning; }
+        &.-running { border-left: wide $primary; }
+        &.-rejected { border-left: wide $foreground-muted; color: $foreground-muted; }
+        &.-ok { border-left: wide $success; }
+        &.-error { border-left: wide $error; }
+    }
+    """
+
+    STATE_LABELS: ClassVar[dict[str, tuple[str, str]]] = {
+        "waiting": ("◌ waiting for approval  (a approve · r reject)", "$text-warning"),
+        "running": ("▶ running…", "$text-primary"),
+        "rejected": ("✗ rejected", "$text-error"),
+        "ok": ("✓ done", "$text-success"),
+        "error": ("✗ failed", "$text-error"),
+    }
+    """What the state line says in each state, and its style."""
+
+    state: reactive[str] = reactive("running", layout=True, init=False)
+    """Where the action is: waiting, running, rejected, ok or error (see `STATES`)."""
+
+    def __init__(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        waiting: bool,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Create a card for a call of ``tool``; ``waiting`` when it awaits the user's approval."""
+        super().__init__(name=name, id=id, classes=classes)
+        self.tool = clean_line(tool, 60)
+        """The tool's name, as the model called it (cleaned for display)."""
+        self.summary = summarize_call(tool, arguments)
+        """The arguments in one line."""
+        self.fingerprint = call_fingerprint(tool, arguments)
+        """A digest of the call, to recognise the same call proposed again."""
+        self._reason = ""
+        self._output: list[str] = []
+        self._more_output = 0
+        self._commit: tuple[str, str] | None = None
+        self.set_reactive(ActionCard.state, "waiting" if waiting else "running")
+        self._show_state()
+
+    @property
+    def committed(self) -> bool:
+        """True once the action's step commit was made."""
+        return self._commit is not None
+
+    def mark_running(self) -> None:
+        """The action was approved (or needs no approval) and is running."""
+        self.state = "running"
+
+    def mark_rejected(self, reason: str) -> None:
+        """The user rejected the action, for ``reason`` (told to the agent)."""
+        self._reason = reason
+        self.state = "rejected"
+        self.refresh(layout=True)
+
+    def mark_executed(self, ok: bool, output: str) -> None:
+        """The action ran: ``ok`` or failed, with the first lines of ``output`` shown."""
+        text = output.rstrip("\n") if output.strip() else ""
+        # Split off only the head: an output can be megabytes long.
+        head = text.split("\n", OUTPUT_LINES)[:OUTPUT_LINES] if text else []
+        self._output = [clean_line(line, OUTPUT_LINE_CHARS) for line in head]
+        self._more_output = text.count("\n") + 1 - len(head) if text else 0
+        self.state = "ok" if ok else "error"
+        self.refresh(layout=True)
+
+    def mark_committed(self, short_sha: str, summary: str) -> None:
+        """The action's step was committed as ``short_sha`` with subject ``summary``."""
+        self._commit = (clean_line(short_sha, 40), clean_line(summary, SUMMARY_CHARS))
+        self.add_class("-committed")
+        self.refresh(layout=True)
+
+    def watch_state(self) -> None:
+        """Keep the state classes (``-waiting`` …) in step with `state`."""
+        self._show_state()
+
+    def _show_state(self) -> None:
+        for state in STATES:
+            self.set_class(state == self.state, f"-{state}")
+
+    def render(self) -> Content:
+        """The card's lines: tool and summary, the state line, then any output."""
+        label, style = self.STATE_LABELS.get(self.state, (self.state, ""))
+        state_line: list[Content | tuple[str, str] | str] = [(label, style)]
+        if self.state == "rejected" and self._reason:
+            state_line.append((f": {clean_line(self._reason, SUMMARY_CHARS)}", style))
+        if self._commit is not None:
+            sha, subject = self._commit
+            state_line += [
+                ("  · committed ", "$foreground-muted"),
+                (sha, "bold"),
+                (f" {subject}", "$foreground-muted"),
+            ]
+        parts: list[Content | tuple[str, str] | str] = [
+            (self.tool, "bold"),
+            "  ",
+            self.summary,
+            "\n",
+            *state_line,
+        ]
+        output_style = "$text-error" if self.state == "error" else "$foreground-muted"
+        for line in self._output:
+            parts += ["\n", ("  " + line, output_style)]
+        if self._more_output:
+            parts += ["\n", (f"  … {_count(self._more_output, 'more line')}", "$foreground-muted")]
+        return Content.assemble(*parts)

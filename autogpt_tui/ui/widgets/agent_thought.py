@@ -1,0 +1,178 @@
+"""The agent's thought for one step: model text streamed in as Markdown."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import events
+from textual.content import Content
+from textual.timer import Timer
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownBlock, MarkdownStream
+
+# Control characters (bar newline and tab) would reach the terminal as raw bytes.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+
+
+class AgentThought(Markdown):
+    """Model text for one step, rendered as Markdown while it streams in.
+
+    Fragments are gathered and handed to a `MarkdownStream` a few times a second; the
+    stream in turn joins whatever arrives while the widget is still rendering. Every
+    rendered block is a widget and Textual lays out every widget on each change, so at
+    most `max_blocks` blocks stay mounted: older ones give way to a one-line note (the
+    reader follows the end of a stream; a click on the note shows everything once the
+    stream is done). Text is parsed as Markdown only: Textual markup in it shows as typed.
+    """
+
+    DEFAULT_CSS = """
+    AgentThought {
+        height: auto;
+        margin: 0;
+        padding: 0 1 0 2;
+        background: transparent;
+        color: $foreground;
+        & > .thought-more {
+            height: 1;
+            color: $foreground-muted;
+            text-style: italic;
+        }
+    }
+    """
+
+    FLUSH_INTERVAL: ClassVar[float] = 1 / 15
+    """Seconds between hand-overs of gathered fragments to the stream (one layout each)."""
+
+    def __init__(
+        self,
+        markdown: str | None = None,
+        *,
+        max_blocks: int | None = 30,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Create a thought; ``max_blocks`` caps the blocks mounted at once (None: no cap)."""
+        super().__init__(markdown, name=name, id=id, classes=classes)
+        self.max_blocks = max_blocks
+        """Most Markdown blocks mounted at once; earlier ones are summed up in a note."""
+        self._stream: MarkdownStream | None = None
+        self._pending: list[str] = []
+        self._flush_timer: Timer | None = None
+        self._hidden_blocks = 0
+        self._note: Static | None = None
+
+    @property
+    def streaming(self) -> bool:
+        """True while a stream is open (fragments may still be on their way to the screen)."""
+        return self._stream is not None or bool(self._pending)
+
+    @property
+    def text(self) -> str:
+        """All the text written so far, including fragments not yet rendered."""
+        return self.source + "".join(self._pending)
+
+    @property
+    def folded(self) -> bool:
+        """True while folded away (see `fold`)."""
+        return not self.display
+
+    @property
+    def hidden_blocks(self) -> int:
+        """How many leading blocks are not mounted (see `max_blocks`)."""
+        return self._hidden_blocks
+
+    async def write(self, fragment: str) -> None:
+        """Append a fragment of model text; it reaches the screen within `FLUSH_INTERVAL`."""
+        fragment = fragment.translate(_CONTROL)
+        if not fragment:
+            return
+        self._pending.append(fragment)
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(self.FLUSH_INTERVAL, self._flush)
+
+    async def stop(self) -> None:
+        """Render what is pending and close the stream; a later `write` opens a new one."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        await self._flush()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.stop()
+        await self._cap_blocks()
+
+    async def clear(self) -> None:
+        """Close the stream and remove all text (the model's answer is being retried)."""
+        self._pending.clear()
+        await self.stop()
+        await self.update("")
+        await self._set_hidden(0)
+
+    async def unfold(self) -> None:
+        """Mount the blocks again after `fold` (the last `max_blocks` of them)."""
+        await self.stop()
+        self.display = True
+        await self.update(self.source)
+        await self._set_hidden(0)
+        await self._cap_blocks()
+
+    async def fold(self) -> None:
+        """Hide the thought and unmount its blocks, keeping the text: cheap to keep around."""
+        await self.stop()
+        self.display = False
+        async with self.lock:
+            await self.remove_children(MarkdownBlock)
+        await self._set_hidden(0)
+
+    async def show_all(self) -> None:
+        """Mount every block, lifting the `max_blocks` cap for this thought."""
+        if self.streaming:
+            return
+        self.max_blocks = None
+        await self.unfold()
+
+    async def _flush(self) -> None:
+        self._flush_timer = None
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self)
+        await self._stream.write(text)
+        await self._cap_blocks()
+
+    async def _cap_blocks(self) -> None:
+        """Unmount the oldest blocks beyond `max_blocks` (the stream only touches the last)."""
+        if self.max_blocks is None:
+            return
+        async with self.lock:
+            blocks = [child for child in self.children if isinstance(child, MarkdownBlock)]
+            excess = len(blocks) - self.max_blocks
+            if excess > 0:
+                await self.remove_children(blocks[:excess])
+                self._hidden_blocks += excess
+        await self._set_hidden(self._hidden_blocks)
+
+    async def _set_hidden(self, count: int) -> None:
+        self._hidden_blocks = count
+        if count == 0:
+            if self._note is not None:
+                await self._note.remove()
+                self._note = None
+            return
+        plural = "" if count == 1 else "s"
+        hint = "" if self.streaming else " · click to show all"
+        content = Content(f"⋯ {count:,} earlier block{plural} not shown{hint}")
+        if self._note is None:
+            self._note = Static(content, classes="thought-more")
+            await self.mount(self._note, before=0)
+        else:
+            self._note.update(content)
+
+    async def on_click(self, event: events.Click) -> None:
+        """Show every block when the "earlier blocks" note is clicked."""
+        if self._note is not None and event.widget is self._note:
+            event.stop()
+            await self.show_all()

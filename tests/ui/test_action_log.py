@@ -1,0 +1,333 @@
+"""The action log driven through Textual's Pilot: thoughts, cards, notices, cap and anchor."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.widget import Widget
+from textual.widgets import Static
+
+from autogpt_tui.ui.widgets.action_card import ActionCard, summarize_call
+from autogpt_tui.ui.widgets.action_log import ActionLog
+from autogpt_tui.ui.widgets.agent_thought import AgentThought
+
+
+class LogApp(App[None]):
+    """A host for one action log."""
+
+    def __init__(self, max_entries: int = 200) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
+    def compose(self) -> ComposeResult:
+        yield ActionLog(max_entries=self.max_entries)
+
+
+def shown(widget: Widget) -> str:
+    """The text ``widget`` puts on screen (its own lines, not its children's)."""
+    width, height = widget.size
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, width, height)))
+
+
+def shown_all(widget: Widget) -> str:
+    """The text ``widget`` and all its descendants put on screen."""
+    return "\n".join(shown(node) for node in widget.walk_children(Widget, with_self=True))
+
+
+async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Wait for ``condition`` to hold (a stream renders on its own schedule)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
+
+
+async def test_streamed_thought_renders_as_markdown() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(1)
+        for fragment in ["# Pl", "an\n", "\nFirst ", "I read.\n\n- on", "e\n- ", "two\n"]:
+            await log.append_thought(1, fragment)
+        thought = log.thought(1)
+        assert isinstance(thought, AgentThought)
+        await until(lambda: len(thought.query("MarkdownBulletList")) == 1)
+        await until(lambda: "two" in shown_all(thought.query_one("MarkdownBulletList")))
+        await pilot.pause()
+        assert "Plan" in shown(thought.query_one("MarkdownH1"))
+        bullets = shown_all(thought.query_one("MarkdownBulletList"))
+        assert "one" in bullets and "two" in bullets
+        assert thought.source == "# Plan\n\nFirst I read.\n\n- one\n- two\n"
+        header = log.query_one(".step-header", Static)
+        assert shown(header).strip().startswith("step 1")
+
+
+async def test_append_without_begin_creates_the_entry() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)):
+        log = app.query_one(ActionLog)
+        await log.append_thought(7, "thinking")
+        assert log.step_count == 1
+        thought = log.thought(7)
+        assert thought is not None
+        await until(lambda: bool(thought.query("MarkdownParagraph")))
+        assert thought.source == "thinking"
+
+
+async def test_reset_clears_the_thought() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(1)
+        await log.append_thought(1, "first attempt that was cut")
+        await log.append_thought(1, " short")
+        await log.reset_thought(1)
+        thought = log.thought(1)
+        assert thought is not None
+        assert thought.source == ""
+        await log.append_thought(1, "second attempt")
+        await until(lambda: bool(thought.query("MarkdownParagraph")))
+        await pilot.pause()
+        paragraphs = " ".join(shown(p) for p in thought.query("MarkdownParagraph"))
+        assert "second attempt" in paragraphs
+        assert "first" not in paragraphs
+        assert thought.source == "second attempt"
+
+
+async def test_cards_move_through_their_states() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(3)
+        await log.append_thought(3, "I will write the file.")
+        arguments = {"path": "a.txt", "content": "x" * 5000}
+        await log.show_action(3, "write_file", arguments, waiting=True)
+        (card,) = log.cards(3)
+        assert card.has_class("-waiting")
+        await pilot.pause()
+        text = shown(card)
+        assert "write_file" in text and "a.txt" in text and "5,000 bytes" in text
+        assert "xxxx" not in text
+        assert "waiting for approval" in text
+        assert not (log.thought(3) or AgentThought()).streaming
+
+        log.action_rejected(3, "use b.txt")
+        await pilot.pause()
+        assert card.has_class("-rejected") and not card.has_class("-waiting")
+        assert "rejected: use b.txt" in shown(card)
+
+        await log.show_action(3, "write_file", {"path": "b.txt", "content": "y"}, waiting=False)
+        first, second = log.cards(3)
+        assert first is card and second.has_class("-running")
+        log.action_executed(3, True, "wrote 1 byte")
+        log.action_committed(3, "abc1234", "Write b.txt")
+        await pilot.pause()
+        assert second.has_class("-ok") and second.has_class("-committed")
+        assert card.has_class("-rejected") and not card.has_class("-committed")
+        text = shown(second)
+        assert "done" in text and "wrote 1 byte" in text
+        assert "committed abc1234 Write b.txt" in text
+
+
+async def test_approving_the_waiting_call_reuses_its_card() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)):
+        log = app.query_one(ActionLog)
+        arguments = {"command": "pytest -q"}
+        await log.show_action(1, "run_command", arguments, waiting=True)
+        await log.show_action(1, "run_command", arguments, waiting=False)
+        (card,) = log.cards(1)
+        assert card.has_class("-running")
+        log.action_approved(1)
+        assert card.state == "running"
+
+
+async def test_failed_action_is_styled_as_an_error_with_its_output_head() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.show_action(2, "run_command", {"command": "pytest -q"}, waiting=False)
+        output = "\n".join(f"line {n}" for n in range(1, 11)) + "\n"
+        log.action_executed(2, False, "\x1b[31m" + output)
+        await pilot.pause()
+        (card,) = log.cards(2)
+        assert card.has_class("-error") and not card.has_class("-ok")
+        text = shown(card)
+        assert "failed" in text and "$ pytest -q" in text
+        assert "line 1" in text and "line 6" in text and "line 7" not in text
+        assert "4 more lines" in text
+        assert "\x1b" not in text
+        # The output lines carry the theme's error colour.
+        error = app.theme_variables["text-error"].lower()
+        width, height = card.size
+        strips = card.render_lines(Region(0, 0, width, height))
+        colours = {
+            segment.style.color.triplet.hex
+            for strip in strips
+            if "line 1" in strip.text
+            for segment in strip
+            if "line" in segment.text
+            and segment.style
+            and segment.style.color
+            and segment.style.color.triplet
+        }
+        assert colours == {error}
+
+
+async def test_markup_in_model_and_tool_text_shows_literally() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.append_thought(1, "say [bold]x[/] now")
+        await log.show_action(1, "run_command", {"command": "echo [red]hi[/red]"}, waiting=False)
+        log.action_executed(1, True, "[bold]x[/]")
+        await log.notice("retrying after [b]429[/b]", severity="warning")
+        thought = log.thought(1)
+        assert thought is not None
+        await until(lambda: bool(thought.query("MarkdownParagraph")))
+        await pilot.pause()
+        assert "say [bold]x[/] now" in shown(thought.query_one("MarkdownParagraph"))
+        (card,) = log.cards(1)
+        text = shown(card)
+        assert "echo [red]hi[/red]" in text and "[bold]x[/]" in text
+        notice = log.query_one(".notice", Static)
+        assert notice.has_class("-warning")
+        assert "retrying after [b]429[/b]" in shown(notice)
+
+
+async def test_notice_severity_and_one_line() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.notice("model unreachable\nTraceback ...", severity="error")
+        await log.notice("odd", severity="nonsense")
+        await pilot.pause()
+        first, second = log.query(".notice").results(Static)
+        assert first.has_class("-error") and second.has_class("-information")
+        assert shown(first).strip() == "model unreachable …"
+
+
+async def test_entry_cap_holds_after_250_steps() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        for step in range(1, 251):
+            await log.begin_step(step)
+            await log.show_action(step, "list_files", {}, waiting=False)
+            if step % 50 == 0:
+                await log.notice(f"checkpoint {step}")
+        await pilot.pause()
+        assert log.step_count == 200
+        assert len(log.query(".step")) == 200
+        assert log.cards(1) == [] and len(log.cards(51)) == 1
+        assert len(log.query(ActionCard)) == 200
+        assert len(log.query(".notice")) == 5
+
+
+async def test_log_stays_anchored_at_the_bottom() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = app.query_one(ActionLog)
+        for step in range(1, 16):
+            await log.begin_step(step)
+            await log.append_thought(step, f"thought {step}\n\nmore text")
+            await log.show_action(step, "read_file", {"path": f"f{step}.py"}, waiting=False)
+        await pilot.pause()
+        assert log.max_scroll_y > 0
+        assert log.scroll_y == log.max_scroll_y
+
+        # The user scrolls up: new content no longer drags the view down.
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        assert log.scroll_y == 0
+        await log.begin_step(16)
+        await log.notice("finished")
+        await pilot.pause()
+        assert log.scroll_y == 0
+
+        # Back at the bottom, the log follows again.
+        log.scroll_end(animate=False)
+        await pilot.pause()
+        await log.begin_step(17)
+        await log.show_action(17, "finish", {"summary": "done"}, waiting=False)
+        await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y
+
+
+def test_summaries_leave_out_bulky_values() -> None:
+    assert summarize_call("write_file", {"path": "a.py", "content": "é\n" * 3}) == (
+        "a.py · 9 bytes, 3 lines"
+    )
+    assert summarize_call("edit_file", {"path": "a.py", "old_text": "a", "new_text": "b\nc"}) == (
+        "a.py · replaces 1 line with 2"
+    )
+    assert summarize_call("run_command", {"command": "ls -la"}) == "$ ls -la"
+    assert summarize_call("read_file", {"path": "a.py", "start_line": 3, "end_line": 9}) == (
+        "a.py:3-9"
+    )
+    long = summarize_call("run_command", {"command": "x" * 1000})
+    assert len(long) <= 170 and long.endswith("…")
+    assert summarize_call("run_command", {"command": "a\nb\nc"}) == "$ a ⏎ … (+2 lines)"
+    assert summarize_call("mystery", {"a": 1, "b": [1, 2]}) == "a=1, b=[1, 2]"
+
+
+async def test_older_thoughts_fold_into_the_header() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        log = app.query_one(ActionLog)
+        log.open_thoughts = 2
+        for step in range(1, 5):
+            await log.begin_step(step)
+            await log.append_thought(step, f"## Plan {step}\n\nRead [b]file[/b] {step}.\n")
+            await log.show_action(step, "read_file", {"path": f"f{step}.py"}, waiting=False)
+        await pilot.pause()
+        folded = [step for step in range(1, 5) if (log.thought(step) or AgentThought()).folded]
+        assert folded == [1, 2]
+        first = log.thought(1)
+        assert first is not None
+        assert not first.query("MarkdownBlock")
+        assert first.text == "## Plan 1\n\nRead [b]file[/b] 1.\n"
+        headers = list(log.query(".step-header").results(Static))
+        assert "▸ Plan 1" in shown(headers[0])
+        assert "▾" in shown(headers[3])
+
+        # A click on a folded step's header opens it; the log does not fold it again.
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.click(headers[0])
+        await until(lambda: bool(first.query("MarkdownParagraph")))
+        await pilot.pause()
+        assert not first.folded
+        assert "Read [b]file[/b] 1." in shown_all(first)
+        await log.begin_step(5)
+        assert not first.folded
+        await log.toggle_thought(1)
+        assert first.folded
+
+
+async def test_a_long_thought_keeps_only_its_last_blocks_mounted() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(1)
+        for n in range(1, 61):
+            await log.append_thought(1, f"Paragraph {n} of a long answer.\n\n")
+            if n % 20 == 0:
+                await asyncio.sleep(0.1)  # let a few flushes through while it streams
+        thought = log.thought(1)
+        assert thought is not None
+        await thought.stop()
+        await pilot.pause()
+        assert thought.max_blocks == 30
+        blocks = thought.query("MarkdownParagraph")
+        assert len(blocks) == 30 and thought.hidden_blocks == 30
+        assert "Paragraph 60" in shown(blocks.last())
+        note = thought.query_one(".thought-more", Static)
+        assert shown(note).strip() == "⋯ 30 earlier blocks not shown · click to show all"
+        await thought.show_all()
+        await pilot.pause()
+        assert len(thought.query("MarkdownParagraph")) == 60
+        assert thought.hidden_blocks == 0 and not thought.query(".thought-more")
