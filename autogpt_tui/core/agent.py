@@ -803,6 +803,23 @@ class StepOutcome:
 # ------------------------------------------------------------------ messages
 
 
+def step_messages(step: StepCommit) -> list[dict[str, Any]]:
+    """The chat messages one step added to the conversation, rebuilt from its record.
+
+    In order: the notes the loop gave the model before the step (user edits, goal
+    changes), each proposal rejected before it with the rejection, then the assistant's
+    tool call and the tool's observation. Raises ValueError for a step without record.
+    """
+    if step.record is None:
+        raise ValueError(f"step {step.step} ({step.short_sha}) has no record")
+    return Agent._turn_from_record(step).messages
+
+
+def assistant_message(thought: str, call_id: str, tool: str, arguments: Any) -> dict[str, Any]:
+    """An assistant turn making one tool call, as Chat Completions expects it."""
+    return _assistant_call(thought, call_id, tool, arguments)
+
+
 def _assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dict[str, Any]:
     return {
         "role": "assistant",
