@@ -968,6 +968,16 @@ class History:
         )
         return StepCommit(**{**step.__dict__, "rating": effective_rating(events)})
 
+    def _implicit_rating(self, sha: str, value: float, comment: str) -> None:
+        """Record an undo/redo's implicit reward, unless the user rated the step."""
+        events = self.ratings(sha)
+        if any(e.source == "user" for e in events):
+            return
+        events.append(RatingEvent(value=value, comment=comment, source="undo"))
+        self._write_note(
+            RATINGS_REF, sha, json.dumps([e.model_dump(mode="json") for e in events])
+        )
+
     def ratings(self, sha: str) -> list[RatingEvent]:
         """Every rating event given to a step, oldest first."""
         return _parse_ratings(self._read_note(RATINGS_REF, sha) or "")
@@ -1103,6 +1113,9 @@ class History:
             self._restore(start_head, made_refs)
             raise
         self._save_redo_stack(stack)
+        for target in targets:
+            # Undoing is a judgement: an implicit -1, which the user's own rating overrides.
+            self._implicit_rating(target.sha, -1, "undone by the user")
         return targets
 
     def redo(self, count: int = 1) -> list[StepCommit]:
@@ -1152,6 +1165,9 @@ class History:
             self._restore(start_head, [])
             raise
         self._save_redo_stack(stack)
+        for step in done:
+            # Bringing a step back takes the undo's judgement back.
+            self._implicit_rating(step.sha, 0, "redone by the user")
         return done
 
     def _step_at(self, sha: str) -> StepCommit:

@@ -609,3 +609,19 @@ def test_a_step_and_its_record_land_together(history: History) -> None:
     reflog = git(history.root, "reflog", "-1", "--format=%gs")
     assert "step 1" in reflog
     assert history.record(s.sha) is not None
+
+
+def test_undo_is_an_implicit_minus_one_unless_the_user_rated(history: History) -> None:
+    s1 = agent_write(history, 1, "a.txt", "a\n")
+    s2 = agent_write(history, 2, "b.txt", "b\n")
+    history.rate(s1.sha, 1, "good")
+    history.undo(2)
+    listed = {s.sha: s for s in history.steps()}
+    assert listed[s2.sha].reward == -1 and listed[s2.sha].rating is not None
+    assert listed[s2.sha].rating.source == "undo"
+    assert listed[s1.sha].reward == 1  # the user's rating wins
+    history.redo(1)
+    history.redo(1)
+    assert history.resolve(s2.sha).reward is None  # redo takes the judgement back
+    history.rate(s2.sha, 1)
+    assert history.resolve(s2.sha).reward == 1
