@@ -28,7 +28,7 @@ EXIT_USAGE = 2
 
 EXIT_BUDGET = 3
 
-SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate")
+SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export")
 
 
 class UsageError(UserError):
@@ -87,6 +87,15 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("--model", help="model name")
         parser.add_argument("--base-url", help="OpenAI-compatible server URL")
         parser.add_argument("--json", action="store_true", help="print JSON event lines")
+    elif name == "rewards":
+        parser.description = "What the ratings taught: per policy arm, and the top lessons."
+        parser.add_argument("workspace", nargs="?", default=".")
+        parser.add_argument("--json", action="store_true", help="print a JSON object")
+    elif name == "export":
+        parser.description = "Export the rated history as OpenAI fine-tuning JSONL."
+        parser.add_argument("workspace", nargs="?", default=".")
+        parser.add_argument("--format", required=True, choices=["sft", "dpo"])
+        parser.add_argument("-o", "--output", metavar="FILE", help="write here, not stdout")
     elif name == "log":
         parser.description = "List the agent's steps, newest first."
         parser.add_argument("workspace", nargs="?", default=".")
@@ -339,7 +348,73 @@ def cmd_run(options: argparse.Namespace) -> int:
     )
 
 
+def cmd_rewards(options: argparse.Namespace) -> int:
+    """``rewards [WORKSPACE] [--json]``."""
+    from autogpt_tui.config import load_settings
+    from autogpt_tui.core.rewards import RewardModel
+
+    with _open(options.workspace) as history:
+        settings = load_settings(history.root)
+        model = RewardModel.load(history, [arm.name for arm in settings.policy.arms])
+        goal = _last_goal(history)
+        lessons = model.lessons(goal, [], k=10, token_budget=2_000)
+    stats = model.arm_stats()
+    if options.json:
+        data = {
+            "arms": [s.to_json() for s in stats],
+            "lessons": [
+                {"kind": x.kind, "text": x.text, "sha": x.sha, "reward": x.reward} for x in lessons
+            ],
+        }
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    print("arm            steps  rated   mean   posterior")
+    for s in stats:
+        mean = f"{s.mean_reward:+.2f}" if s.mean_reward is not None else "  -  "
+        bar = "█" * round(s.posterior_mean * 20)
+        print(f"{s.name:<14} {s.steps:>5} {s.rated:>6}  {mean:>5}   {s.posterior_mean:.2f} {bar}")
+    if lessons:
+        print("\nlessons" + (f" (for the goal: {goal})" if goal else ""))
+        for lesson in lessons:
+            mark = "avoid" if lesson.kind == "avoid" else "worked"
+            print(f"  {mark:<6} {lesson.text}")
+    else:
+        print("\nNo lessons yet: rate steps with + and - (or autogpt-tui rate).")
+    return EXIT_OK
+
+
+def _last_goal(history: History) -> str:
+    latest = next(iter(history.steps_on_branch(records=True, expect=1)), None)
+    if latest is None or latest.record is None:
+        return ""
+    return str((latest.record.model_extra or {}).get("goal", ""))
+
+
+def cmd_export(options: argparse.Namespace) -> int:
+    """``export [WORKSPACE] --format {sft,dpo} [-o FILE]``."""
+    from autogpt_tui.config import load_settings
+    from autogpt_tui.core.rewards import export_dpo, export_sft
+
+    export = export_sft if options.format == "sft" else export_dpo
+    with _open(options.workspace) as history:
+        key = load_settings(history.root).api_key_value()
+        secrets = [key] if key else []
+        if options.output:
+            target = Path(options.output)
+            try:
+                with target.open("w", encoding="utf-8") as out:
+                    count = export(history, out, secrets=secrets)
+            except OSError as err:
+                raise UserError(f"Cannot write {target}: {err.strerror or err}.") from None
+            print(f"Wrote {count} {options.format} example{'s' if count != 1 else ''} to {target}.")
+        else:
+            export(history, sys.stdout, secrets=secrets)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "rewards": cmd_rewards,
+    "export": cmd_export,
     "run": cmd_run,
     "log": cmd_log,
     "show": cmd_show,

@@ -226,6 +226,7 @@ class Agent:
         session: str | None = None,
         model_name: str = "",
         on_first_request: Callable[[], None] | None = None,
+        after_step: Callable[[StepCommit, list[str] | None], None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -244,6 +245,7 @@ class Agent:
         self._changed_by_user = changed_by_user
         self.model_name = model_name
         self._on_first_request = on_first_request
+        self._after_step = after_step
         self._steps_taken = 0
         self._pause = threading.Event()
         self._cancel = threading.Event()
@@ -361,9 +363,7 @@ class Agent:
         if policy.instructions:
             system += f"\nHow to work (policy {policy.name}):\n{policy.instructions}\n"
         if self._prompt_extras is not None:
-            recent = [
-                t.messages[-2]["tool_calls"][0]["function"]["name"] for t in self.state.turns[-5:]
-            ]
+            recent = [_turn_summary(t) for t in self.state.turns[-5:]]
             extra = self._prompt_extras(self.state.goal, recent)
             if extra:
                 system += "\n" + extra
@@ -739,6 +739,8 @@ class Agent:
             record=record,
             paths=changed,
         )
+        if self._after_step is not None:
+            self._after_step(commit, changed)  # e.g. the workspace's check, for its reward
         if action.step % MAINTAIN_EVERY == 0:
             self.history.maintain()
         self._known_head = self.history.head()

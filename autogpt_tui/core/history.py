@@ -974,9 +974,7 @@ class History:
         if any(e.source == "user" for e in events):
             return
         events.append(RatingEvent(value=value, comment=comment, source="undo"))
-        self._write_note(
-            RATINGS_REF, sha, json.dumps([e.model_dump(mode="json") for e in events])
-        )
+        self._write_note(RATINGS_REF, sha, json.dumps([e.model_dump(mode="json") for e in events]))
 
     def ratings(self, sha: str) -> list[RatingEvent]:
         """Every rating event given to a step, oldest first."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autogpt_tui.core.agent import Agent, Approval, Budget
+from autogpt_tui.core.agent import Agent, Approval, Budget, PolicyChoice
 from autogpt_tui.core.events import Event, Notice, PendingAction
-from autogpt_tui.core.history import History
+from autogpt_tui.core.history import History, StepCommit
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.sandbox import CommandRunner
 from autogpt_tui.core.tools import ToolRunner
@@ -187,6 +187,7 @@ def open_session(
             if not status.active:
                 emit(Notice(status.notice))
 
+        rewards = _Rewards(history, settings, commands)
         changes = UserChanges(
             history.root,
             watch=watch,
@@ -211,6 +212,9 @@ def open_session(
             price=lambda name, i, o: _cost(settings, name, i, o),
             context_window=model.context_window,
             changed_by_user=changes,
+            policy=rewards.choose,
+            prompt_extras=rewards.prompt_section,
+            after_step=rewards.after_step,
             on_first_request=changes.begin,
             model_name=model.model,
         )
@@ -218,6 +222,51 @@ def open_session(
         history.close()
         raise
     return AgentSession(history, agent, client, commands, changes)
+
+
+class _Rewards:
+    """What the user's ratings teach the agent: the arm it works with and its lessons.
+
+    Built on the agent's own History (same thread); refreshed before each request, so a
+    rating given meanwhile (in the TUI or with `autogpt-tui rate`) counts at once.
+    """
+
+    def __init__(self, history: History, settings: Settings, commands: CommandRunner) -> None:
+        from autogpt_tui.core.rewards import RewardModel
+
+        self._history = history
+        self._arms = {arm.name: arm for arm in settings.policy.arms}
+        self._model = RewardModel.load(history, list(self._arms))
+        self._commands = commands
+        self._check = settings.rewards.check
+        # The check's result before the next step: the baseline is taken once, up front.
+        self._passing: bool | None = self._run_check() if self._check else None
+
+    def choose(self) -> PolicyChoice:
+        """Thompson-sample the arm for the next request."""
+        self._model.refresh(self._history)
+        arm = self._arms[self._model.choose_arm()]
+        return PolicyChoice(arm.name, arm.temperature, arm.instructions, arm.model)
+
+    def prompt_section(self, goal: str, recent: list[str]) -> str:
+        """The lessons most relevant to the goal and the recent actions."""
+        return self._model.prompt_section(goal, recent)
+
+    def after_step(self, step: StepCommit, changed: list[str] | None) -> None:
+        """Run the workspace's check after a step that changed files; reward the change."""
+        if not self._check or changed == []:
+            return
+        from autogpt_tui.core.rewards import rate_check
+
+        passing = self._run_check()
+        if self._passing is not None and passing != self._passing:
+            detail = "the check now passes" if passing else "the check now fails"
+            rate_check(self._history, step.sha, passing, f"{detail}: {self._check}")
+        self._passing = passing
+
+    def _run_check(self) -> bool:
+        assert self._check is not None
+        return self._commands.run(self._check).exit_code == 0
 
 
 def _cost(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:

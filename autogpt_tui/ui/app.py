@@ -57,6 +57,7 @@ from autogpt_tui.ui.messages import (
 )
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
+from autogpt_tui.ui.screens.rewards import RewardsScreen
 from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
@@ -109,6 +110,7 @@ class WorkstationApp(App[None]):
         Binding("minus,-", "rate(-1)", "Rate -", key_display="-"),
         Binding("c", "comment", "Comment"),
         Binding("g", "edit_goal", "Goal"),
+        Binding("R", "rewards", "Rewards", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("1", "show_panel('log')", "Log", show=False),
@@ -362,6 +364,25 @@ class WorkstationApp(App[None]):
 
     def on_goal_panel_goal_changed(self, message: GoalPanel.GoalChanged) -> None:
         self.runner.set_goal(message.goal)
+
+    def action_rewards(self) -> None:
+        """Show what the ratings taught: the policy arms and the lessons."""
+        self.load_rewards()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rewards")
+    def load_rewards(self) -> None:
+        """Read the rewards off the UI thread, then open the view."""
+        from autogpt_tui.core.rewards import RewardModel
+
+        try:
+            with History.open(self.workspace) as history:
+                arms = [arm.name for arm in self.settings.policy.arms]
+                model = RewardModel.load(history, arms)
+                lessons = model.lessons(self.runner.goal or "", [], k=12, token_budget=3_000)
+        except UserError as err:
+            self.post_message(HistoryFailed(str(err)))
+            return
+        self.call_from_thread(self.push_screen, RewardsScreen(model.arm_stats(), lessons))
 
     def action_help(self) -> None:
         """Show the keys and how the workstation works."""
@@ -627,6 +648,7 @@ _PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Comment", "Comment on the selected step", "comment"),
     ("Edit goal", "Change what the agent works toward", "edit_goal"),
     ("Help", "Keys and how the workstation works", "help"),
+    ("Rewards", "What the ratings taught: policy arms and lessons (R)", "rewards"),
     ("Show log", "The live thought and action log", "show_panel('log')"),
     ("Show diff", "The diff viewer", "show_panel('diff')"),
     ("Show history", "The step history", "show_panel('history')"),

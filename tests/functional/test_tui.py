@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from textual.pilot import Pilot
 
 from autogpt_tui.config import Settings, load_settings
 from autogpt_tui.core.history import History
+from autogpt_tui.core.rewards import DPOLine, export_dpo
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
@@ -113,6 +116,13 @@ async def test_reject_with_a_reason_reaches_the_agent(
         await pilot.press("a")
         await until(pilot, lambda: steps_in(app) == [1])
         assert (workspace / "greeting.txt").exists() and not (workspace / "hello.txt").exists()
+    # The rejected proposal and the action approved in its place are a preference pair.
+    with History.open(workspace) as h:
+        out = io.StringIO()
+        assert export_dpo(h, out) == 1
+        pair = DPOLine.model_validate_json(out.getvalue())
+        assert "hello.txt" in json.dumps(pair.model_dump()["non_preferred_output"])
+        assert "greeting.txt" in json.dumps(pair.model_dump()["preferred_output"])
 
 
 async def test_undo_redo_and_rating_from_the_keyboard(
@@ -284,3 +294,26 @@ async def test_the_command_palette_lists_every_action(
         await pilot.press("question_mark")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def test_the_rewards_view_draws_the_arms_and_the_lessons(
+    make_app: Callable[..., WorkstationApp], llm_server: ScriptedLLM, workspace: Path
+) -> None:
+    from autogpt_tui.ui.screens.rewards import RewardsScreen
+
+    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    app = make_app(mode="auto")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await pilot.press("s")
+        await until(pilot, lambda: steps_in(app) == [1] and not app._agent_busy)
+        await pilot.press("minus")
+        await until(pilot, lambda: app.query_one(StepHistory).steps[0].reward == -1)
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, RewardsScreen))
+        screen = app.screen
+        assert isinstance(screen, RewardsScreen)
+        assert [a.name for a in screen.arms] == ["default"] and screen.arms[0].rated == 1
+        assert screen.lessons and screen.lessons[0].kind == "avoid"
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, RewardsScreen))

@@ -30,6 +30,7 @@ KEY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("u / U", "Undo the last step, or redo it. Your own files are kept."),
             ("+ / -", "Rate the selected step (the latest by default) up or down."),
             ("c", "Comment on the selected step: what was good or wrong about it."),
+            ("R", "What your ratings taught: the policy arms and the lessons."),
             ("v", "Show the diff side by side, or as one column."),
         ),
     ),
