@@ -617,8 +617,8 @@ def test_undo_is_an_implicit_minus_one_unless_the_user_rated(history: History) -
     history.rate(s1.sha, 1, "good")
     history.undo(2)
     listed = {s.sha: s for s in history.steps()}
-    assert listed[s2.sha].reward == -1 and listed[s2.sha].rating is not None
-    assert listed[s2.sha].rating.source == "undo"
+    rating = listed[s2.sha].rating
+    assert rating is not None and rating.value == -1 and rating.source == "undo"
     assert listed[s1.sha].reward == 1  # the user's rating wins
     history.redo(1)
     history.redo(1)
