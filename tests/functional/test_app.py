@@ -89,7 +89,8 @@ async def test_history_lists_steps_newest_first(workspace: Path) -> None:
     assert [row[1] for row in rows] == ["s1#3", "s1#2", "s1#1"]
     assert [row[5] for row in rows] == ["Write file3.txt", "Write file2.txt", "Write file1.txt"]
     assert [row[4] for row in rows] == ["undone", "", ""]
-    assert [row[3] for row in rows] == ["", "-", "+"]
+    # The undone step carries the undo's implicit -1.
+    assert [row[3] for row in rows] == ["-", "-", "+"]
     assert all(row[2] == "write_file" and len(row[0]) == 8 for row in rows)
 
 
