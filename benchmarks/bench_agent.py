@@ -261,7 +261,7 @@ class StepClock:
             self.proposed = self.executed = None
         elif isinstance(event, ErrorOccurred):
             self.problems.append(event.message)
-        elif isinstance(event, Finished) and event.outcome != "budget":
+        elif isinstance(event, Finished) and event.outcome not in ("budget", "stepped"):
             self.problems.append(f"run ended {event.outcome}: {event.message}")
         elif isinstance(event, Notice):
             print(f"  {self.name}: note: {event.message}", file=sys.stderr)

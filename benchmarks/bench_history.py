@@ -260,6 +260,9 @@ def settle(root: Path) -> int:
     status`` writes the index whenever it has such entries. Returns how many tracked
     files are still racy afterwards (should be 0).
     """
+    # Packed, as a long-lived workspace is: the agent lets git pack every 100 steps
+    # (History.maintain), while the build here writes thousands of loose objects.
+    git(root, "gc", "-q")
     time.sleep(RACY_SETTLE_SECONDS)
     git(root, "status", "--porcelain")
     index_mtime = (root / ".git" / "index").stat().st_mtime_ns
