@@ -26,11 +26,13 @@ How each is measured:
    2,000 tokens/s. Tokens are ~4 characters of Markdown (headings, lists, code fences)
    ending in a marker word. The clock stops at the first frame whose screen output (the
    compositor's update encoded as for a terminal) shows the marker. A probe task on the
-   app's event loop records how long the loop stalls meanwhile.
+   app's event loop records how long the loop stalls meanwhile. One more paced run starts
+   with 200 steps already in the log (``--stream-prefill``), as late in a long session.
 3. In a fresh process the app (run_test) takes 1,000 steps through its log (begin_step,
    ~300 tokens of thought, show_action, action_executed with output, action_committed),
    then shows 1,000 steps (``StepCommit`` objects, no git) in its step history. Peak RSS
-   (``ru_maxrss``) and the current RSS (``VmRSS``) are reported.
+   (``ru_maxrss``) and the current RSS (``VmRSS``) are reported, and the UI thread's time
+   per step (the step's calls plus ``pilot.pause()``: its layouts and renders).
 4. In a fresh process the app (run_test) opens the 20,000-file workspace; once the file
    tree is listed and watched, a few folders are expanded, then another process writes
    1,000 changes (new files in expanded and collapsed folders, edits of existing files).
@@ -117,7 +119,7 @@ RUN_TIMEOUT_S = 30.0
 """How long one start-up may take before it is killed (and counted as a failure)."""
 EXIT_TIMEOUT_S = 10.0
 """How long a process may take to exit after ``q``."""
-CHILD_TIMEOUT_S = 600.0
+CHILD_TIMEOUT_S = 1800.0
 """How long one in-process measurement (a child process) may take."""
 QUIET_S = 1.5
 """The tree is settled after this long without a refresh."""
@@ -941,10 +943,13 @@ def thought_tokens(count: int, seed: int) -> list[str]:
 # ------------------------------------------------------------------ 2. streaming (child)
 
 
-async def stream_child(workspace: Path, tokens: int, pace: float, seed: int) -> dict[str, Any]:
+async def stream_child(
+    workspace: Path, tokens: int, pace: float, seed: int, prefill: int = 0
+) -> dict[str, Any]:
     """Stream ``tokens`` thought tokens into the real app; when is the last one on screen.
 
-    ``pace`` 0 posts them as fast as the app takes them; else at ``pace`` tokens/s.
+    ``pace`` 0 posts them as fast as the app takes them; else at ``pace`` tokens/s. With
+    ``prefill``, that many steps are in the log first (as in a long session).
     """
     from autogpt_tui.core.events import ThoughtDelta
     from autogpt_tui.ui.messages import AgentEventMessage
@@ -958,12 +963,19 @@ async def stream_child(workspace: Path, tokens: int, pace: float, seed: int) -> 
     async with app.run_test(headless=True, size=APP_SIZE) as pilot:
         await app_ready(pilot)
         log = app.query_one(ActionLog)
+        for step in range(1, prefill + 1):
+            await log_step(log, step, 300, random.Random(seed + step))
+            if step % 10 == 0:
+                await pilot.pause()
+        first = prefill + 1
         # A short thought first, as a session's earlier step would have (Markdown's
         # parser and the code highlighter load on first use).
         for token in warm:
-            app.post_message(AgentEventMessage(ThoughtDelta(1, token)))
-        await until(pilot, lambda: (t := log.thought(1)) is not None and not t._pending, "warm-up")
-        await log.begin_step(2)
+            app.post_message(AgentEventMessage(ThoughtDelta(first, token)))
+        await until(
+            pilot, lambda: (t := log.thought(first)) is not None and not t._pending, "warm-up"
+        )
+        await log.begin_step(first + 1)
         await pilot.pause(0.3)
         watch.expect(END_MARK)
         frames_before = watch.frames
@@ -977,7 +989,7 @@ async def stream_child(workspace: Path, tokens: int, pace: float, seed: int) -> 
                     delay = start + index / pace - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                app.post_message(AgentEventMessage(ThoughtDelta(2, token)))
+                app.post_message(AgentEventMessage(ThoughtDelta(first + 1, token)))
             posted["end"] = time.perf_counter()
 
         probe.start()
@@ -989,7 +1001,7 @@ async def stream_child(workspace: Path, tokens: int, pace: float, seed: int) -> 
         feeder.join()
         stalls = await probe.stop()
         done = watch.seen_at
-        thought = log.thought(2)
+        thought = log.thought(first + 1)
         text_ok = thought is not None and thought.text == "".join(stream).translate(
             dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
         )
@@ -1005,12 +1017,14 @@ async def stream_child(workspace: Path, tokens: int, pace: float, seed: int) -> 
         "tokens": tokens,
         "chars": sum(map(len, stream)),
         "pace": pace,
+        "prefill": prefill,
         "seconds": elapsed,
         "tokens_per_s": tokens / elapsed,
         "posting_s": posted["end"] - posted["start"],
         "delivered_per_s": tokens / (posted["end"] - posted["start"]),
         "lag_after_last_s": done - posted["end"],
         "frames": watch.frames - frames_before,
+        "frames_per_s": (watch.frames - frames_before) / elapsed,
         "loop_stalls": stalls,
         "settle_ms": settle_ms,
         "children_in_thought": blocks,
@@ -1050,6 +1064,19 @@ def fake_steps(count: int, seed: int) -> list[Any]:
     return steps
 
 
+async def log_step(log: Any, step: int, tokens: int, rng: random.Random) -> None:
+    """One step through the log as the agent's events make it: thought, action, result."""
+    await log.begin_step(step)
+    for token in thought_tokens(tokens, rng.randrange(1 << 30)):
+        await log.append_thought(step, token)
+    path = f"pkg_{step % 100:03d}/mod_{step % 10:02d}/file_{step % 20:02d}.py"
+    content = "\n".join(f"line {n}: {rng.choice(_WORDS)}" for n in range(40))
+    await log.show_action(step, "write_file", {"path": path, "content": content}, waiting=False)
+    output = "\n".join(f"{path}:{n}: {rng.choice(_WORDS)}" for n in range(30))
+    log.action_executed(step, True, output)
+    log.action_committed(step, f"{rng.getrandbits(32):08x}", f"Edit {path}")
+
+
 async def memory_child(
     workspace: Path, steps: int, tokens_per_step: int, seed: int
 ) -> dict[str, Any]:
@@ -1069,19 +1096,12 @@ async def memory_child(
         idle = rss_mb()
         log = app.query_one(ActionLog)
         started = time.perf_counter()
+        step_ms: list[float] = []
         for step in range(1, steps + 1):
-            await log.begin_step(step)
-            for token in thought_tokens(tokens_per_step, seed + step):
-                await log.append_thought(step, token)
-            path = f"pkg_{step % 100:03d}/mod_{step % 10:02d}/file_{step % 20:02d}.py"
-            content = "\n".join(f"line {n}: {rng.choice(_WORDS)}" for n in range(40))
-            await log.show_action(
-                step, "write_file", {"path": path, "content": content}, waiting=False
-            )
-            output = "\n".join(f"{path}:{n}: {rng.choice(_WORDS)}" for n in range(30))
-            log.action_executed(step, True, output)
-            log.action_committed(step, f"{rng.getrandbits(32):08x}", f"Edit {path}")
+            step_started = time.perf_counter()
+            await log_step(log, step, tokens_per_step, rng)
             await pilot.pause()
+            step_ms.append((time.perf_counter() - step_started) * 1000)
             if step % 100 == 0:
                 samples.append({"step": float(step), **rss_mb()})
                 print(f"  memory: {step}/{steps} steps", file=sys.stderr, flush=True)
@@ -1109,6 +1129,9 @@ async def memory_child(
         "rss_end": rss_mb(),
         "samples": samples,
         "log_seconds": log_seconds,
+        "step_ms_by_100": [
+            statistics.median(step_ms[i : i + 100]) for i in range(0, len(step_ms), 100)
+        ],
         "history_seconds": history_seconds,
         "widgets_after_log": widgets_after_log,
         "widgets_after_history": widgets,
@@ -1264,19 +1287,19 @@ async def tree_child(workspace: Path, plan_path: Path, env: dict[str, str]) -> d
 def run_child(kind: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run one in-process measurement in a fresh interpreter; its JSON result."""
     command = [sys.executable, "-m", "benchmarks.bench_tui", "--child", kind, *args]
+    # The child's stderr (progress, errors) goes straight to ours.
     result = subprocess.run(
         command,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         env=env,
         cwd=REPO_ROOT,
         timeout=CHILD_TIMEOUT_S,
         check=False,
     )
-    sys.stderr.write(result.stderr if result.returncode else "")
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
-        raise SystemExit(f"child {kind} failed ({result.returncode}): {result.stderr[-3000:]}")
+        raise SystemExit(f"child {kind} failed with status {result.returncode} (see above)")
     data: dict[str, Any] = json.loads(lines[-1])
     return data
 
@@ -1286,7 +1309,9 @@ def child_main(options: argparse.Namespace) -> int:
     workspace = Path(options.workspace)
     result: dict[str, Any]
     if options.child == "stream":
-        result = asyncio.run(stream_child(workspace, options.tokens, options.pace, options.seed))
+        result = asyncio.run(
+            stream_child(workspace, options.tokens, options.pace, options.seed, options.prefill)
+        )
     elif options.child == "memory":
         result = asyncio.run(
             memory_child(workspace, options.steps, options.tokens_per_step, options.seed)
@@ -1303,9 +1328,15 @@ def child_main(options: argparse.Namespace) -> int:
 def measure_stream(root: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     """Burst and paced streams, each in its own process, ``args.stream_repeat`` times."""
     out: dict[str, Any] = {}
-    for name, pace in (("burst", 0.0), ("paced", TOKENS_PER_S_LIMIT)):
+    kinds = [
+        ("burst", 0.0, 0, args.stream_repeat),
+        ("paced", TOKENS_PER_S_LIMIT, 0, args.stream_repeat),
+    ]
+    if args.stream_prefill:
+        kinds.append(("paced_full_log", TOKENS_PER_S_LIMIT, args.stream_prefill, 1))
+    for name, pace, prefill, repeat in kinds:
         runs = []
-        for rep in range(args.stream_repeat):
+        for rep in range(repeat):
             run = run_child(
                 "stream",
                 [
@@ -1313,12 +1344,13 @@ def measure_stream(root: Path, env: dict[str, str], args: argparse.Namespace) ->
                     "--tokens", str(args.tokens),
                     "--pace", str(pace),
                     "--seed", str(args.seed + rep),
+                    "--prefill", str(prefill),
                 ],
                 env,
             )  # fmt: skip
             runs.append(run)
             print(
-                f"  stream {name} {rep + 1}/{args.stream_repeat}: "
+                f"  stream {name} {rep + 1}/{repeat}: "
                 f"{run['tokens_per_s']:.0f} tokens/s, lag after the last "
                 f"{run['lag_after_last_s']:.3f} s, worst stall "
                 f"{run['loop_stalls']['max_ms']:.0f} ms",
@@ -1332,6 +1364,11 @@ def measure_stream(root: Path, env: dict[str, str], args: argparse.Namespace) ->
             "delivered_per_s": statistics.median(r["delivered_per_s"] for r in runs),
             "max_stall_ms": statistics.median(r["loop_stalls"]["max_ms"] for r in runs),
             "settle_ms": statistics.median(r["settle_ms"] for r in runs),
+            "frames_per_s": statistics.median(r["frames_per_s"] for r in runs),
+            "tokens_per_s_range": [
+                min(r["tokens_per_s"] for r in runs),
+                max(r["tokens_per_s"] for r in runs),
+            ],
         }
     return out
 
@@ -1529,20 +1566,32 @@ def print_table(report: dict[str, Any]) -> bool:
             f"median of {meta['stream_repeat']} runs each)"
         )
         head = (
-            f"{'':<30}{'tokens/s':>10}{'sent/s':>10}{'lag s':>8}{'stall ms':>10}{'settle ms':>11}"
+            f"{'':<32}{'tokens/s':>9}{'min-max':>12}{'sent/s':>8}{'lag s':>7}{'fps':>5}"
+            f"{'stall ms':>9}{'in stalls':>10}{'settle ms':>10}"
         )
         print(head)
         print("-" * len(head))
-        for name, label in (("burst", "as fast as taken (burst)"), ("paced", "paced at 2,000/s")):
+        labels = [("burst", "as fast as taken (burst)"), ("paced", "paced at 2,000/s")]
+        if "paced_full_log" in stream:
+            prefilled = stream["paced_full_log"]["runs"][0]["prefill"]
+            labels.append(("paced_full_log", f"paced, {prefilled} steps in log (1 run)"))
+        for name, label in labels:
             row = stream[name]
+            low, high = row["tokens_per_s_range"]
+            in_stalls = statistics.median(
+                r["loop_stalls"]["over_100ms_total_ms"] / 1000 / r["seconds"] for r in row["runs"]
+            )
             print(
-                f"{label:<30}{row['tokens_per_s']:>10.0f}{row['delivered_per_s']:>10.0f}"
-                f"{row['lag_after_last_s']:>8.3f}{row['max_stall_ms']:>10.0f}{row['settle_ms']:>11.0f}"
+                f"{label:<32}{row['tokens_per_s']:>9.0f}{f'{low:.0f}-{high:.0f}':>12}"
+                f"{row['delivered_per_s']:>8.0f}{row['lag_after_last_s']:>7.3f}"
+                f"{row['frames_per_s']:>5.1f}{row['max_stall_ms']:>9.0f}{in_stalls:>10.0%}"
+                f"{row['settle_ms']:>10.0f}"
             )
         print(
             "  (tokens/s: to the frame showing the last token; sent/s: the feeding thread's "
-            "rate; lag: last token sent -> on screen;\n   stall: the event loop's worst stall "
-            "meanwhile; settle: the next idle pause after the last token showed)"
+            "rate; lag: last token sent -> on screen;\n   fps: frames composed meanwhile; "
+            "stall: the event loop's worst stall; in stalls: share of the time in stalls over "
+            "100 ms;\n   settle: the next idle pause after the last token showed)"
         )
         burst = stream["burst"]["tokens_per_s"]
         lag = stream["paced"]["lag_after_last_s"]
@@ -1579,10 +1628,16 @@ def print_table(report: dict[str, Any]) -> bool:
             row = memory[key]
             print(f"{label:<42}{row.get('VmRSS', float('nan')):>8.1f}{row['ru_maxrss']:>8.1f}")
         samples = memory["samples"]
-        if len(samples) >= 2:
-            first, last = samples[0], samples[-1]
-            slope = (last["VmRSS"] - first["VmRSS"]) / max(1.0, last["step"] - first["step"]) * 100
-            print(f"  growth over the log run: {slope:.2f} MB per 100 steps (VmRSS)")
+        if samples:
+            print(
+                "  VmRSS every 100 steps: "
+                + ", ".join(f"{sample['VmRSS']:.0f}" for sample in samples)
+            )
+        if memory.get("step_ms_by_100"):
+            print(
+                "  UI time per step (ms, median of each 100 steps): "
+                + ", ".join(f"{ms:.0f}" for ms in memory["step_ms_by_100"])
+            )
         print(
             f"  log: {memory['log_seconds']:.1f} s for the steps, {memory['log_steps_mounted']} "
             f"kept mounted, {memory['widgets_after_log']:,} widgets; history: "
@@ -1689,6 +1744,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=None, help="start-ups per app (>= 7)")
     parser.add_argument("--trace-repeat", type=int, default=3, help="traced start-ups")
     parser.add_argument("--stream-repeat", type=int, default=3)
+    parser.add_argument(
+        "--stream-prefill",
+        type=int,
+        default=200,
+        metavar="N",
+        help="also stream once (paced) with N steps already in the log; 0: skip",
+    )
     parser.add_argument("--tree-repeat", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=None, help="tokens per stream")
     parser.add_argument("--steps", type=int, default=None, help="steps of the memory run")
@@ -1708,6 +1770,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--child", choices=("stream", "memory", "tree"), help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--pace", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--prefill", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat is None:
