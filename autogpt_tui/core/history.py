@@ -331,7 +331,18 @@ class History:
             )
         folder = folder.resolve()
         top = _run_git(folder, ["rev-parse", "--show-toplevel"], check=False)
-        if top.returncode != 0:
+        in_repo = top.returncode == 0
+        if in_repo and Path(top.stdout.decode().strip()) != folder:
+            # A folder the enclosing repository ignores (like the checkout's own
+            # workspace/) is not part of it: it gets a repository of its own.
+            ignored = _run_git(
+                folder.parent,
+                ["check-ignore", "-q", "--no-index", folder.name + "/"],
+                env={"GIT_LITERAL_PATHSPECS": "0"},
+                check=False,
+            )
+            in_repo = ignored.returncode != 0
+        if not in_repo:
             if not create:
                 raise WorkspaceNotFound(f"{str(folder)!r} is not a git repository.")
             _run_git(folder, ["init", "-q"])

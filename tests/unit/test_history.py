@@ -625,3 +625,26 @@ def test_undo_is_an_implicit_minus_one_unless_the_user_rated(history: History) -
     assert history.resolve(s2.sha).reward is None  # redo takes the judgement back
     history.rate(s2.sha, 1)
     assert history.resolve(s2.sha).reward == 1
+
+
+def test_an_ignored_folder_inside_a_repository_gets_its_own(tmp_path: Path) -> None:
+    outer = tmp_path / "project"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    write(outer, ".gitignore", "/workspace/\n")
+    git(outer, "add", ".gitignore")
+    git(outer, "commit", "-qm", "ignore the workspace")
+    (outer / "workspace").mkdir()
+    write(outer, "workspace/notes.txt", "mine\n")
+    with History.open(outer / "workspace") as h:
+        assert h.root == (outer / "workspace").resolve()
+        assert (outer / "workspace" / ".git").is_dir()
+        assert git(outer / "workspace", "ls-files").split() == ["notes.txt"]
+    assert git(outer, "status", "--porcelain") == ""
+    # A tracked subfolder still belongs to the enclosing repository.
+    (outer / "src").mkdir()
+    write(outer, "src/app.py", "x = 1\n")
+    git(outer, "add", "src/app.py")
+    git(outer, "commit", "-qm", "src")
+    with History.open(outer / "src") as h:
+        assert h.root == outer.resolve()
