@@ -301,6 +301,10 @@ class History:
         self._repo = repo
         self._git_dir = Path(repo.git_dir)
         self._identity: dict[str, str] | None = None
+        self.agent_name = AGENT_NAME
+        """The author name of step commits ([history] agent_name in the config)."""
+        self.agent_email = AGENT_EMAIL
+        """The author email of step commits ([history] agent_email in the config)."""
         self._trees: dict[str, dict[str, _TreeEntry]] = {}
         self._config_reader: Any = None
         self._filters_configured: bool | None = None
@@ -414,8 +418,8 @@ class History:
 
     def _agent_identity(self) -> dict[str, str]:
         env = self._user_identity()
-        env["GIT_AUTHOR_NAME"] = AGENT_NAME
-        env["GIT_AUTHOR_EMAIL"] = AGENT_EMAIL
+        env["GIT_AUTHOR_NAME"] = self.agent_name
+        env["GIT_AUTHOR_EMAIL"] = self.agent_email
         return env
 
     def _make_first_commit(self, *, take_files: bool) -> None:

@@ -162,6 +162,8 @@ def open_session(
     """
     emit = emit or (lambda _event: None)
     history = workspace if isinstance(workspace, History) else History.open(workspace)
+    history.agent_name = settings.history.agent_name
+    history.agent_email = settings.history.agent_email
     try:
         sandbox = settings.sandbox
         commands = CommandRunner(

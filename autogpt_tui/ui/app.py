@@ -42,7 +42,7 @@ from autogpt_tui.core.events import (
     UsageUpdated,
     UserEditsCommitted,
 )
-from autogpt_tui.core.history import History, StepCommit
+from autogpt_tui.core.history import History
 from autogpt_tui.core.session import NO_MODEL_SENTENCE
 from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.messages import (
@@ -140,7 +140,6 @@ class WorkstationApp(App[None]):
         self._initial_goal = _clean(goal)
         self._theme_name = theme_name
         self._panel = "log"
-        self._pending_step: StepCommit | None = None
         self.sub_title = display_path(self.workspace)
 
     # ------------------------------------------------------------- layout
@@ -570,7 +569,6 @@ class WorkstationApp(App[None]):
         await files.mount(WorkspaceTree(self.workspace, id="files-tree"))
 
     def on_step_history_step_selected(self, message: StepHistory.StepSelected) -> None:
-        self._pending_step = message.step
         self.load_step_details(message.step.sha)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="details")

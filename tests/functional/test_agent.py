@@ -451,3 +451,27 @@ def test_a_500_step_session_still_works(harness: Harness) -> None:
     harness.server.script(call("finish", summary="enough"))
     assert harness.agent("Keep a long log.", context_window=16_000).run().outcome == "finished"
     assert len(json.dumps(harness.server.requests[-1].messages)) < 16_000 * 4
+
+
+def test_step_commits_are_authored_as_the_configured_agent(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    from autogpt_tui.config import load_settings
+    from autogpt_tui.core.session import open_session
+
+    llm_server.script(call("finish", summary="ok"))
+    settings = load_settings(
+        workspace,
+        overrides={
+            "model": {"base_url": llm_server.base_url, "api_key": "k"},
+            "history": {"agent_name": "Robo Coder", "agent_email": "robo@example.com"},
+        },
+    )
+    session = open_session(workspace, settings, goal="g", mode="auto")
+    try:
+        session.agent.run()
+    finally:
+        session.close()
+    assert git(workspace, "log", "-1", "--format=%an <%ae>").strip() == (
+        "Robo Coder <robo@example.com>"
+    )
