@@ -20,7 +20,8 @@ from autogpt_tui import __version__
 from autogpt_tui.core.errors import UserError
 
 if TYPE_CHECKING:
-    from autogpt_tui.core.history import History, StepCommit
+    from autogpt_tui.core.history import History
+    from autogpt_tui.core.records import StepCommit
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -387,7 +388,7 @@ def _last_goal(history: History) -> str:
     latest = next(iter(history.steps_on_branch(records=True, expect=1)), None)
     if latest is None or latest.record is None:
         return ""
-    return str((latest.record.model_extra or {}).get("goal", ""))
+    return latest.record.goal
 
 
 def cmd_export(options: argparse.Namespace) -> int:

@@ -42,7 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from autogpt_tui.core.history import History, StepRecord
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepRecord
 
 RESULTS = Path(__file__).resolve().parent / "results" / "history.json"
 """Where the results are written as JSON (the folder is git-ignored)."""

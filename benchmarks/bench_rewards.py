@@ -40,13 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from autogpt_tui.core.agent import summarize_action
-from autogpt_tui.core.history import (
-    RATINGS_REF,
-    RECORDS_REF,
-    History,
-    StepRecord,
-)
+from autogpt_tui.core.conversation import summarize_action
+from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, History
+from autogpt_tui.core.records import StepRecord
 from autogpt_tui.core.rewards import RewardModel, export_dpo, export_sft
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rewards.json"

@@ -1037,7 +1037,7 @@ async def stream_child(
 
 def fake_steps(count: int, seed: int) -> list[Any]:
     """``count`` step commits (newest first), as the history would read them."""
-    from autogpt_tui.core.history import Rating, StepCommit
+    from autogpt_tui.core.records import Rating, StepCommit
 
     rng = random.Random(seed)
     steps = []

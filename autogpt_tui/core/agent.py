@@ -20,6 +20,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from autogpt_tui.core.constants import MODES, RUNS_WITHOUT_APPROVAL
+from autogpt_tui.core.conversation import (
+    SYSTEM_PROMPT,
+    Turn,
+    assistant_call,
+    content_text,
+    rejection_text,
+    summarize_action,
+    tool_message,
+    turn_from_record,
+    user_edits_message,
+)
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -41,18 +53,15 @@ from autogpt_tui.core.events import (
     UsageUpdated,
     UserEditsCommitted,
 )
-from autogpt_tui.core.history import History, StepCommit, StepRecord, Usage, one_line
+from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled, estimate_tokens
-
-MODES = ("step", "edits", "auto")
-"""Approval modes, from the most to the least supervised."""
-
-# Which tool kinds run without approval in each mode (DESIGN.md, "Approval modes").
-_RUNS_WITHOUT_APPROVAL: dict[str, frozenset[str]] = {
-    "step": frozenset(),
-    "edits": frozenset({"read", "edit", "finish"}),
-    "auto": frozenset({"read", "edit", "command", "ask", "finish"}),
-}
+from autogpt_tui.core.records import (
+    RejectedProposal,
+    StepCommit,
+    StepRecord,
+    Usage,
+    one_line,
+)
 
 LOOP_REPEATS = 3
 """The same action with the same result this many times in a row is a loop."""
@@ -137,17 +146,6 @@ class PolicyChoice:
 
 
 @dataclass
-class _Turn:
-    """One step's messages, rebuilt from a record or made live."""
-
-    sha: str
-    step: int
-    messages: list[dict[str, Any]]
-    observation_index: int
-    observation: str
-
-
-@dataclass
 class SessionState:
     """What the loop knows of its session: id, goal, steps, usage, cost."""
 
@@ -157,50 +155,12 @@ class SessionState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    turns: list[_Turn] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
 
 
 def new_session_id() -> str:
     """A short unique session id."""
     return uuid.uuid4().hex[:10]
-
-
-def summarize_action(tool: str, args: dict[str, Any]) -> str:
-    """The one-line commit subject for an action."""
-    path = str(args.get("path", "") or ".")
-    if tool == "write_file":
-        return f"Write {path}"
-    if tool == "edit_file":
-        return f"Edit {path}"
-    if tool == "read_file":
-        return f"Read {path}"
-    if tool == "list_files":
-        return f"List {path}"
-    if tool == "search":
-        return f"Search {args.get('pattern', '')!r} in {path}"
-    if tool == "run_command":
-        return f"Run: {args.get('command', '')}"
-    if tool == "ask_user":
-        return f"Ask: {args.get('question', '')}"
-    if tool == "finish":
-        return f"Finish: {args.get('summary', '')}"
-    return f"{tool} {json.dumps(args, ensure_ascii=False)}"
-
-
-SYSTEM_PROMPT = """\
-You are an autonomous coding agent working in a git repository (the workspace).
-Work toward the user's goal one action at a time: each reply is a short thought about
-what to do next and why, followed by exactly one tool call. Every action you take
-becomes one git commit that the user reviews, rates, and may undo.
-
-Rules:
-- Paths are relative to the workspace root; you cannot leave the workspace or write
-  into .git.
-- Read a file before you edit it. edit_file needs old_text to occur exactly once.
-- Commands run in a sandbox without network access.
-- If the user rejects an action, you are told why: take the reason into account.
-- When the goal is reached (or cannot be), call finish with a summary.
-"""
 
 
 class Agent:
@@ -263,8 +223,7 @@ class Agent:
         """Continue the session on the branch if it has this goal, else start one."""
         latest = next((s for s in self.history.steps_on_branch(records=True) if not s.undone), None)
         if latest is not None and latest.record is not None:
-            extra = latest.record.model_extra or {}
-            last_goal = str(extra.get("goal", ""))
+            last_goal = latest.record.goal
             finished = latest.tool == "finish"
             if (session and latest.session == session) or (
                 not session and not finished and (not goal or goal == last_goal)
@@ -285,42 +244,13 @@ class Agent:
             if not step.undone:
                 steps.append(step)
         steps.reverse()
-        state.turns = [self._turn_from_record(s) for s in steps if s.record is not None]
+        state.turns = [turn_from_record(s) for s in steps if s.record is not None]
         state.step = steps[-1].step if steps else 0
         usage = [s.record.usage for s in steps if s.record is not None]
         state.prompt_tokens = sum(u.prompt_tokens for u in usage)
         state.completion_tokens = sum(u.completion_tokens for u in usage)
-        state.cost_usd = sum(
-            float((s.record.model_extra or {}).get("cost_usd", 0.0)) for s in steps if s.record
-        )
+        state.cost_usd = sum(s.record.cost_usd for s in steps if s.record)
         self._known_head = self.history.head()
-
-    @staticmethod
-    def _turn_from_record(step: StepCommit) -> _Turn:
-        record = step.record
-        assert record is not None
-        extra = record.model_extra or {}
-        # Notes the loop added before this step (user edits, goal changes, loop nudges).
-        messages: list[dict[str, Any]] = [
-            {"role": "user", "content": str(note)} for note in extra.get("notes") or []
-        ]
-        for n, rejected in enumerate(extra.get("rejected") or []):
-            call_id = str(rejected.get("call_id") or f"rejected_{step.step}_{n}")
-            messages.append(
-                _assistant_call(
-                    str(rejected.get("thought", "")),
-                    call_id,
-                    str(rejected.get("tool", "")),
-                    rejected.get("arguments") or {},
-                )
-            )
-            messages.append(
-                _tool_message(call_id, _rejection_text(str(rejected.get("reason", ""))))
-            )
-        call_id = record.tool_call_id or f"call_{step.step}"
-        messages.append(_assistant_call(record.thought, call_id, record.tool, record.arguments))
-        messages.append(_tool_message(call_id, record.observation))
-        return _Turn(step.sha, step.step, messages, len(messages) - 1, record.observation)
 
     @property
     def status(self) -> Status:
@@ -385,7 +315,7 @@ class Agent:
         """
         budget = max(1_000, int(self.context_window * 0.6) - used - 2_000)  # reply room
         turns = self.state.turns
-        sizes = [sum(estimate_tokens(_content_text(m)) for m in t.messages) for t in turns]
+        sizes = [sum(estimate_tokens(content_text(m)) for m in t.messages) for t in turns]
         total = sum(sizes)
         if total <= budget:
             return [m for t in turns for m in t.messages]
@@ -507,10 +437,10 @@ class Agent:
         self._sync_with_repository()
         user_edits = self._commit_user_edits()
         if user_edits:
-            self._pending_notes.append(_user_edits_message(user_edits)["content"])
+            self._pending_notes.append(user_edits_message(user_edits)["content"])
         self._known_head = self.history.head()
         step_no = self.state.step + 1
-        rejected: list[dict[str, Any]] = []
+        rejected: list[RejectedProposal] = []
         extra_messages: list[dict[str, Any]] = []
         usage_total = Usage()
         cost_total = 0.0
@@ -573,8 +503,8 @@ class Agent:
                 # call is not a step (nothing ran), so nothing is committed.
                 arguments = _loads_or_raw(call.arguments)
                 extra_messages += [
-                    _assistant_call(completion.text, call.id, call.name, arguments),
-                    _tool_message(call.id, f"Error: {err}"),
+                    assistant_call(completion.text, call.id, call.name, arguments),
+                    tool_message(call.id, f"Error: {err}"),
                 ]
                 self.emit(ErrorOccurred(f"Tool call rejected: {err}"))
                 continue
@@ -584,7 +514,7 @@ class Agent:
                 arguments=args,
                 call_id=call.id,
                 thought=completion.text,
-                needs_approval=kind not in _RUNS_WITHOUT_APPROVAL[self.mode],
+                needs_approval=kind not in RUNS_WITHOUT_APPROVAL[self.mode],
                 kind=kind,
             )
             self.emit(ActionProposed(action))
@@ -592,17 +522,17 @@ class Agent:
             if not decision.approved:
                 self.emit(ActionRejected(action, decision.reason))
                 rejected.append(
-                    {
-                        "tool": action.tool,
-                        "arguments": action.arguments,
-                        "thought": action.thought,
-                        "call_id": action.call_id,
-                        "reason": decision.reason,
-                    }
+                    RejectedProposal(
+                        tool=action.tool,
+                        arguments=action.arguments,
+                        thought=action.thought,
+                        call_id=action.call_id,
+                        reason=decision.reason,
+                    )
                 )
                 extra_messages += [
-                    _assistant_call(action.thought, action.call_id, action.tool, action.arguments),
-                    _tool_message(action.call_id, _rejection_text(decision.reason)),
+                    assistant_call(action.thought, action.call_id, action.tool, action.arguments),
+                    tool_message(action.call_id, rejection_text(decision.reason)),
                 ]
                 if self._cancel.is_set() or self._pause.is_set():
                     return StepOutcome(finished="paused", message="Stopped after a rejection.")
@@ -675,7 +605,7 @@ class Agent:
         action: PendingAction,
         args_model: Any,
         policy: PolicyChoice,
-        rejected: list[dict[str, Any]],
+        rejected: list[RejectedProposal],
         user_edits: list[str],
         usage: Usage,
         cost: float,
@@ -715,20 +645,16 @@ class Agent:
             tool_call_id=action.call_id,
             observation=output,
             usage=usage,
+            session=self.state.session,
+            goal=self.state.goal,
+            policy=policy.name,
+            model=policy.model or self.model_name,
+            ok=ok,
+            cost_usd=cost,
+            rejected=rejected,
+            user_edits=user_edits,
+            notes=list(self._pending_notes),
         )
-        extra = {
-            "session": self.state.session,
-            "goal": self.state.goal,
-            "policy": policy.name,
-            "model": policy.model or self.model_name,
-            "ok": ok,
-            "cost_usd": cost,
-            "rejected": rejected,
-            "user_edits": user_edits,
-            "notes": list(self._pending_notes),
-        }
-        for key, value in extra.items():
-            setattr(record, key, value)
         summary_line = summarize_action(action.tool, action.arguments)
         commit = self.history.commit_step(
             session=self.state.session,
@@ -746,7 +672,7 @@ class Agent:
         self._known_head = self.history.head()
         self._pending_notes.clear()
         self.state.step = action.step
-        turn = self._turn_from_record(commit)
+        turn = turn_from_record(commit)
         self.state.turns.append(turn)
         self.emit(
             StepCommitted(
@@ -805,68 +731,7 @@ class StepOutcome:
 # ------------------------------------------------------------------ messages
 
 
-def step_messages(step: StepCommit) -> list[dict[str, Any]]:
-    """The chat messages one step added to the conversation, rebuilt from its record.
-
-    In order: the notes the loop gave the model before the step (user edits, goal
-    changes), each proposal rejected before it with the rejection, then the assistant's
-    tool call and the tool's observation. Raises ValueError for a step without record.
-    """
-    if step.record is None:
-        raise ValueError(f"step {step.step} ({step.short_sha}) has no record")
-    return Agent._turn_from_record(step).messages
-
-
-def assistant_message(thought: str, call_id: str, tool: str, arguments: Any) -> dict[str, Any]:
-    """An assistant turn making one tool call, as Chat Completions expects it."""
-    return _assistant_call(thought, call_id, tool, arguments)
-
-
-def _assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": thought or None,
-        "tool_calls": [
-            {
-                "id": call_id,
-                "type": "function",
-                "function": {
-                    "name": tool,
-                    "arguments": arguments
-                    if isinstance(arguments, str)
-                    else json.dumps(arguments, ensure_ascii=False),
-                },
-            }
-        ],
-    }
-
-
-def _tool_message(call_id: str, content: str) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": call_id, "content": content}
-
-
-def _rejection_text(reason: str) -> str:
-    reason = reason.strip() or "no reason given"
-    return f"The user rejected this action; it was not executed. Reason: {reason}"
-
-
-def _user_edits_message(paths: list[str]) -> dict[str, Any]:
-    shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
-    return {
-        "role": "user",
-        "content": f"Since your last step the user changed these files: {shown}. "
-        "Read them again before editing them.",
-    }
-
-
-def _content_text(message: dict[str, Any]) -> str:
-    text = str(message.get("content") or "")
-    for call in message.get("tool_calls") or []:
-        text += call["function"]["arguments"]
-    return text
-
-
-def _turn_summary(turn: _Turn) -> str:
+def _turn_summary(turn: Turn) -> str:
     assistant = next(m for m in turn.messages if m.get("tool_calls"))
     fn = assistant["tool_calls"][0]["function"]
     try:

@@ -24,15 +24,21 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
 from git import Repo, SymbolicReference
 from gitdb import IStream, LooseObjectDB
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from autogpt_tui.core.constants import (
+    AGENT_EMAIL,
+    AGENT_NAME,
+    FALLBACK_USER_EMAIL,
+    FALLBACK_USER_NAME,
+)
 from autogpt_tui.core.errors import (
     GitFailure,
     InvalidRating,
@@ -42,6 +48,25 @@ from autogpt_tui.core.errors import (
     NothingToUndo,
     WorkspaceNotFound,
 )
+from autogpt_tui.core.records import (
+    SUMMARY_MAX,
+    TRAILER_POLICY,
+    TRAILER_REDO,
+    TRAILER_SESSION,
+    TRAILER_STEP,
+    TRAILER_TOOL,
+    TRAILER_UNDO,
+    LogEntry,
+    RatingEvent,
+    RatingSource,
+    StepCommit,
+    StepRecord,
+    UserCommit,
+    effective_rating,
+    one_line,
+    parse_ratings,
+    parse_trailers,
+)
 
 RECORDS_REF = "refs/notes/autogpt-tui/records"
 """Notes ref holding each step's record (JSON)."""
@@ -50,131 +75,14 @@ RATINGS_REF = "refs/notes/autogpt-tui/ratings"
 UNDONE_REFS = "refs/autogpt-tui/undone"
 """Refs that keep steps taken back by moving the branch reachable (for redo and history)."""
 
-TRAILER_SESSION = "Agent-Session"
-TRAILER_STEP = "Agent-Step"
-TRAILER_TOOL = "Agent-Tool"
-TRAILER_POLICY = "Agent-Policy"
-TRAILER_UNDO = "Agent-Undo"
-TRAILER_REDO = "Agent-Redo"
-
-AGENT_NAME = "autogpt-tui agent"
-AGENT_EMAIL = "agent@autogpt-tui.invalid"
-FALLBACK_USER_NAME = "autogpt-tui user"
-FALLBACK_USER_EMAIL = "user@autogpt-tui.invalid"
-
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _ZERO_SHA = "0" * 40
-_SUMMARY_MAX = 100
 _TREE_CACHE = 4096
 
 # Field and record separators for `git log --format`; neither can occur in a
 # commit subject, a trailer or a JSON note.
 _FS = "\x1f"
 _RS = "\x1e"
-
-
-class Usage(BaseModel):
-    """Token usage of one model request (or a step's sum of them)."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    estimated: bool = False
-    """True when the server sent no usage and the counts are our estimate."""
-
-
-class StepRecord(BaseModel):
-    """What the agent thought, did and saw in one step; stored as a git note."""
-
-    model_config = ConfigDict(extra="allow")
-
-    thought: str = ""
-    tool: str = ""
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    tool_call_id: str | None = None
-    observation: str = ""
-    usage: Usage = Field(default_factory=Usage)
-
-
-RatingSource = Literal["user", "reject", "undo", "check"]
-
-
-class RatingEvent(BaseModel):
-    """One rating given to a step; a step's events are kept, the latest one wins."""
-
-    value: float
-    comment: str | None = None
-    source: RatingSource = "user"
-    """Who rated: the user explicitly, or an implicit signal (reject, undo, check)."""
-    at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-
-
-@dataclass(frozen=True)
-class Rating:
-    """A step's rating in effect: the latest explicit one, else the latest implicit one."""
-
-    value: float
-    comment: str | None
-    source: RatingSource
-
-    @property
-    def glyph(self) -> str:
-        """A one-character mark for lists: ``+``, ``-`` or ``·``."""
-        return "+" if self.value > 0 else "-" if self.value < 0 else "·"
-
-
-@dataclass(frozen=True)
-class StepCommit:
-    """One agent step as it stands in the repository."""
-
-    sha: str
-    parent: str | None
-    session: str
-    step: int
-    tool: str
-    policy: str
-    summary: str
-    timestamp: int
-    rating: Rating | None = None
-    undone: bool = False
-    record: StepRecord | None = None
-
-    @property
-    def short_sha(self) -> str:
-        """The abbreviated commit id shown in lists."""
-        return self.sha[:8]
-
-    @property
-    def reward(self) -> float | None:
-        """The reward in effect, or None when unrated."""
-        return self.rating.value if self.rating else None
-
-    def to_json(self) -> dict[str, Any]:
-        """The step as the JSON object `log --json` and `show --json` print."""
-        data: dict[str, Any] = {
-            "sha": self.sha,
-            "session": self.session,
-            "step": self.step,
-            "tool": self.tool,
-            "policy": self.policy,
-            "summary": self.summary,
-            "timestamp": self.timestamp,
-            "reward": self.reward,
-            "comment": self.rating.comment if self.rating else None,
-            "reward_source": self.rating.source if self.rating else None,
-            "undone": self.undone,
-        }
-        if self.record is not None:
-            data["record"] = self.record.model_dump(mode="json")
-        return data
-
-
-@dataclass(frozen=True)
-class UserCommit:
-    """The commit that recorded the user's own edits made between steps."""
-
-    sha: str
-    paths: list[str]
 
 
 @dataclass
@@ -184,52 +92,6 @@ class _RedoEntry:
     sha: str
     method: Literal["reset", "revert"]
     revert: str | None = None
-
-
-@dataclass
-class _LogEntry:
-    sha: str
-    parents: list[str]
-    timestamp: int
-    subject: str
-    trailers: dict[str, str]
-    note: str
-    tree: str = ""
-
-    def as_step(self, undone: bool) -> StepCommit | None:
-        t = self.trailers
-        if TRAILER_STEP not in t:
-            return None
-        try:
-            number = int(t[TRAILER_STEP])
-        except ValueError:
-            number = 0
-        return StepCommit(
-            sha=self.sha,
-            parent=self.parents[0] if self.parents else None,
-            session=t.get(TRAILER_SESSION, ""),
-            step=number,
-            tool=t.get(TRAILER_TOOL, ""),
-            policy=t.get(TRAILER_POLICY, ""),
-            summary=self.subject,
-            timestamp=self.timestamp,
-            rating=effective_rating(_parse_ratings(self.ratings_note)),
-            undone=undone,
-            record=self.record(),
-        )
-
-    @property
-    def ratings_note(self) -> str:
-        return next((line for line in self.note.splitlines() if line.startswith("[")), "")
-
-    def record(self) -> StepRecord | None:
-        line = next((line for line in self.note.splitlines() if line.startswith("{")), None)
-        if line is None:
-            return None
-        try:
-            return StepRecord.model_validate_json(line)
-        except ValidationError:
-            return None
 
 
 @dataclass
@@ -249,44 +111,6 @@ class _Change:
     path: str
     entry: _TreeEntry | None
     tracked: bool = field(default=True)
-
-
-def one_line(text: str, limit: int = _SUMMARY_MAX) -> str:
-    """Collapse text to a single line of at most ``limit`` characters (for subjects)."""
-    line = " ".join(text.split())
-    if len(line) > limit:
-        line = line[: limit - 1].rstrip() + "…"
-    return line or "(no summary)"
-
-
-def effective_rating(events: Sequence[RatingEvent]) -> Rating | None:
-    """The rating in effect: the latest explicit one overrides implicit ones; 0 clears."""
-    explicit = [e for e in events if e.source == "user"]
-    chosen = explicit[-1] if explicit else (events[-1] if events else None)
-    if chosen is None or chosen.value == 0:
-        return None
-    return Rating(value=chosen.value, comment=chosen.comment, source=chosen.source)
-
-
-def _parse_ratings(note: str) -> list[RatingEvent]:
-    note = note.strip()
-    if not note:
-        return []
-    try:
-        raw = json.loads(note)
-        return [RatingEvent.model_validate(item) for item in raw]
-    except (ValueError, TypeError, ValidationError):
-        # A hand-edited or foreign note must not break the history view.
-        return []
-
-
-def _parse_trailers(block: str) -> dict[str, str]:
-    trailers: dict[str, str] = {}
-    for line in block.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.startswith("Agent-"):
-            trailers[key.strip()] = value.strip()
-    return trailers
 
 
 class History:
@@ -498,7 +322,7 @@ class History:
         return self._write_tree(entries)
 
     def _entry_at(self, commit: str, path: str) -> _TreeEntry | None:
-        tree = self._read_tree(self._tree_of(commit))
+        tree = self._read_tree(self.tree_of(commit))
         parts = path.split("/")
         for part in parts[:-1]:
             entry = tree.get(part)
@@ -507,11 +331,12 @@ class History:
             tree = self._read_tree(entry.sha)
         return tree.get(parts[-1])
 
-    def _tree_of(self, commit: str) -> str:
-        return self._read_commit(commit).tree
+    def tree_of(self, commit: str) -> str:
+        """The tree id of a commit."""
+        return self.read_commit(commit).tree
 
     def _commit_time(self, commit: str) -> int:
-        return self._read_commit(commit).timestamp
+        return self.read_commit(commit).timestamp
 
     def _worktree_changes(self, paths: Sequence[str], head: str) -> list[_Change]:
         """Hash the working-tree state of ``paths`` into blobs, without the index."""
@@ -717,8 +542,7 @@ class History:
         files = self._dirty_paths() if paths is None else self._expand(paths, head)
         changes = self._worktree_changes(files, head) if files else []
         tree = (
-            self._rewrite_tree(self._tree_of(head), {c.path: c.entry for c in changes})
-            or EMPTY_TREE
+            self._rewrite_tree(self.tree_of(head), {c.path: c.entry for c in changes}) or EMPTY_TREE
         )
         message = _step_message(summary, session=session, step=step, tool=tool, policy=policy)
         sha = self._commit(tree, head, message, self._agent_identity())
@@ -780,7 +604,7 @@ class History:
         real = [c for c in changes if c.entry != self._entry_at(head, c.path)]
         if not real:
             return None
-        tree = self._rewrite_tree(self._tree_of(head), {c.path: c.entry for c in real})
+        tree = self._rewrite_tree(self.tree_of(head), {c.path: c.entry for c in real})
         names = [c.path for c in real]
         message = "User edits: " + one_line(", ".join(names), 80) + "\n"
         sha = self._commit(tree or EMPTY_TREE, head, message, self._user_identity())
@@ -791,13 +615,13 @@ class History:
 
     # --------------------------------------------------------------- reading
 
-    def _log(
+    def log_entries(
         self,
         *revs: str,
         records: bool = False,
         max_count: int | None = None,
         skip: int | None = None,
-    ) -> Iterator[_LogEntry]:
+    ) -> Iterator[LogEntry]:
         """Stream commits newest first; stops reading git as soon as the caller stops.
 
         Each entry carries its ratings note and, with ``records``, its record note too:
@@ -844,7 +668,7 @@ class History:
                 break
         taken_off: list[StepCommit] = []
         if self._has_undone_refs():
-            for entry in self._log(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
+            for entry in self.log_entries(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
                 gone = entry.as_step(undone=True)
                 if gone is not None:
                     taken_off.append(gone)
@@ -874,7 +698,7 @@ class History:
         if result.returncode != 0:
             raise NotAnAgentStep(f"{rev!r} does not name a commit in this workspace.")
         sha = result.stdout.decode().strip()
-        entry = next(self._log("-n", "1", sha), None)
+        entry = next(self.log_entries("-n", "1", sha), None)
         step = entry.as_step(undone=False) if entry else None
         if step is None:
             raise NotAnAgentStep(f"{rev!r} ({sha[:8]}) is not an agent step.")
@@ -886,7 +710,7 @@ class History:
         on_branch = self._git_ok("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0
         if not on_branch:
             return True
-        for entry in self._log(f"{sha}..HEAD"):
+        for entry in self.log_entries(f"{sha}..HEAD"):
             if entry.trailers.get(TRAILER_UNDO) == sha:
                 return True
             if entry.trailers.get(TRAILER_REDO) == sha:
@@ -895,7 +719,7 @@ class History:
 
     def record(self, sha: str) -> StepRecord | None:
         """The step record stored for commit ``sha``, or None if it has none."""
-        note = self._read_note(RECORDS_REF, sha)
+        note = self.read_note(RECORDS_REF, sha)
         if note is None:
             return None
         try:
@@ -916,11 +740,12 @@ class History:
 
     # ---------------------------------------------------------------- notes
 
-    def _read_note(self, ref: str, sha: str) -> str | None:
-        notes = self._ref_value(ref)
+    def read_note(self, ref: str, sha: str) -> str | None:
+        """The note on a commit in a notes ref, or None."""
+        notes = self.ref_value(ref)
         if notes is None:
             return None
-        tree = self._read_tree(self._tree_of(notes))
+        tree = self._read_tree(self.tree_of(notes))
         entry = tree.get(sha)
         if entry is None:
             fan = tree.get(sha[:2])
@@ -937,8 +762,8 @@ class History:
         Notes go two levels deep (``ab/cdef…``), as git lays out large notes trees; any
         note for ``sha`` at the other level is dropped so there is only one.
         """
-        old = self._ref_value(ref)
-        tree = self._tree_of(old) if old else None
+        old = self.ref_value(ref)
+        tree = self.tree_of(old) if old else None
         blob = self._write_object("blob", text.encode())
         changes: dict[str, _TreeEntry | None] = {
             sha: None,
@@ -948,7 +773,8 @@ class History:
         message = f"autogpt-tui: note on {sha[:12]}\n"
         return self._commit(new_tree, old, message, self._user_identity()), old
 
-    def _ref_value(self, ref: str) -> str | None:
+    def ref_value(self, ref: str) -> str | None:
+        """The commit a ref points at, or None when the ref does not exist."""
         try:
             return str(SymbolicReference(self._repo, ref).commit.hexsha)
         except (ValueError, OSError):
@@ -976,7 +802,7 @@ class History:
         if source == "user" and value not in (-1, 0, 1):
             raise InvalidRating(f"A rating must be -1, 0 or +1, not {value:g}.")
         step = self.resolve(rev)
-        events = _parse_ratings(self._read_note(RATINGS_REF, step.sha) or "")
+        events = parse_ratings(self.read_note(RATINGS_REF, step.sha) or "")
         events.append(RatingEvent(value=value, comment=comment or None, source=source))
         self._write_note(
             RATINGS_REF, step.sha, json.dumps([e.model_dump(mode="json") for e in events])
@@ -993,7 +819,7 @@ class History:
 
     def ratings(self, sha: str) -> list[RatingEvent]:
         """Every rating event given to a step, oldest first."""
-        return _parse_ratings(self._read_note(RATINGS_REF, sha) or "")
+        return parse_ratings(self.read_note(RATINGS_REF, sha) or "")
 
     # ------------------------------------------------------------ undo/redo
 
@@ -1034,7 +860,7 @@ class History:
         if limit == 1:
             # The common case, HEAD being the step, needs no walk of the history: nothing
             # sits above HEAD that could have reverted it.
-            head = self._read_commit(self.head()).as_step(undone=False)
+            head = self.read_commit(self.head()).as_step(undone=False)
             if head is not None:
                 return [head]
         found: list[StepCommit] = []
@@ -1058,16 +884,16 @@ class History:
         actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
         window = expect * 2 + 20 if expect else None
         seen = 0
-        for entry in self._log("HEAD", records=records, max_count=window):
+        for entry in self.log_entries("HEAD", records=records, max_count=window):
             seen += 1
             yield from self._branch_step(entry, actions)
         if window is None or seen < window:
             return
-        for entry in self._log("HEAD", records=records, skip=window):
+        for entry in self.log_entries("HEAD", records=records, skip=window):
             yield from self._branch_step(entry, actions)
 
     @staticmethod
-    def _branch_step(entry: _LogEntry, actions: dict[str, bool]) -> Iterator[StepCommit]:
+    def _branch_step(entry: LogEntry, actions: dict[str, bool]) -> Iterator[StepCommit]:
         """The step ``entry`` is, if any, noting the undo/redo commits on the way."""
         if undo := entry.trailers.get(TRAILER_UNDO):
             actions.setdefault(undo, True)
@@ -1185,7 +1011,7 @@ class History:
 
     def _step_at(self, sha: str) -> StepCommit:
         try:
-            step = self._read_commit(sha).as_step(undone=True)
+            step = self.read_commit(sha).as_step(undone=True)
         except (ValueError, KeyError, OSError):
             step = None
         if step is None:
@@ -1193,12 +1019,12 @@ class History:
         return step
 
     def _parent(self, sha: str) -> str:
-        parents = self._read_commit(sha).parents
+        parents = self.read_commit(sha).parents
         if not parents:
             raise GitFailure(f"Commit {sha[:8]} has no parent.")
         return parents[0]
 
-    def _read_commit(self, sha: str) -> _LogEntry:
+    def read_commit(self, sha: str) -> LogEntry:
         """A commit read in-process (GitPython's persistent cat-file), without notes."""
         raw: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
         header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
@@ -1213,8 +1039,8 @@ class History:
                 timestamp = int(value.rsplit(" ", 2)[1])
         paragraphs = message.strip("\n").split("\n\n")
         subject = paragraphs[0].split("\n")[0] if paragraphs else ""
-        trailers = _parse_trailers(paragraphs[-1]) if len(paragraphs) > 1 else {}
-        return _LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
+        trailers = parse_trailers(paragraphs[-1]) if len(paragraphs) > 1 else {}
+        return LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
 
     def _restore(self, start_head: str, refs: list[str]) -> None:
         """Put HEAD and the touched files back after a failed multi-step undo/redo."""
@@ -1244,7 +1070,7 @@ class History:
         )
         self._remember_index(source, paths)
 
-    def _diff_trees(self, a: str | None, b: str | None, prefix: str = "") -> list[str]:
+    def diff_trees(self, a: str | None, b: str | None, prefix: str = "") -> list[str]:
         """Paths of files that differ between two trees, read in-process.
 
         Only subtrees whose ids differ are opened, so the cost follows the change.
@@ -1263,7 +1089,7 @@ class History:
             if (x is not None and not x.is_tree) or (y is not None and not y.is_tree):
                 out.append(path)  # a file on one side (or both)
             if x_tree or y_tree:
-                out.extend(self._diff_trees(x_tree, y_tree, path + "/"))
+                out.extend(self.diff_trees(x_tree, y_tree, path + "/"))
         return out
 
     def _local_changes(self, paths: Sequence[str], head: str) -> list[str]:
@@ -1356,7 +1182,7 @@ class History:
         ``refs`` are more `git update-ref --stdin` commands, applied in the same atomic
         transaction as the move of HEAD.
         """
-        paths = self._diff_trees(self._tree_of(head), self._tree_of(target))
+        paths = self.diff_trees(self.tree_of(head), self.tree_of(target))
         blocked = self._local_changes(paths, head)
         if blocked:
             raise LocalChangesInTheWay(
@@ -1406,9 +1232,9 @@ class History:
                     f"Can't {what}: later commits changed {path} in a way that conflicts with it.",
                     [path],
                 )
-        tree = self._rewrite_tree(self._tree_of(head), changes) or EMPTY_TREE
+        tree = self._rewrite_tree(self.tree_of(head), changes) or EMPTY_TREE
         message = (
-            subject.split("\n")[0][:_SUMMARY_MAX]
+            subject.split("\n")[0][:SUMMARY_MAX]
             + "\n\n"
             + "".join(f"{k}: {v}\n" for k, v in trailers.items())
         )
@@ -1479,7 +1305,7 @@ def _run_git(
     return result
 
 
-def _parse_log_record(raw: bytes) -> _LogEntry | None:
+def _parse_log_record(raw: bytes) -> LogEntry | None:
     text = raw.decode("utf-8", "replace").lstrip("\n")
     if not text:
         return None
@@ -1487,12 +1313,12 @@ def _parse_log_record(raw: bytes) -> _LogEntry | None:
     if len(parts) < 6:
         return None
     sha, parents, ctime, subject, trailers, note = parts[:6]
-    return _LogEntry(
+    return LogEntry(
         sha=sha,
         parents=parents.split(),
         timestamp=int(ctime or 0),
         subject=subject,
-        trailers=_parse_trailers(trailers),
+        trailers=parse_trailers(trailers),
         note=note,
     )
 

@@ -46,32 +46,28 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TextIO
+from typing import Any, Literal, NamedTuple, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from autogpt_tui.core.agent import SYSTEM_PROMPT, step_messages, summarize_action
-from autogpt_tui.core.history import (
-    RATINGS_REF,
-    RECORDS_REF,
+from autogpt_tui.core.conversation import SYSTEM_PROMPT, step_messages, summarize_action
+from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
+from autogpt_tui.core.records import (
     TRAILER_POLICY,
     TRAILER_REDO,
     TRAILER_SESSION,
     TRAILER_STEP,
     TRAILER_TOOL,
     TRAILER_UNDO,
-    UNDONE_REFS,
-    History,
+    LogEntry,
     Rating,
     RatingEvent,
+    RejectedProposal,
     StepCommit,
     effective_rating,
     one_line,
 )
 from autogpt_tui.core.tools import tool_schemas
-
-if TYPE_CHECKING:
-    from autogpt_tui.core.history import _LogEntry
 
 DEFAULT_ARM = "default"
 """The arm a step without a recorded policy counts for."""
@@ -462,7 +458,7 @@ class RewardModel:
     def _load(self, history: History) -> None:
         self._reset()
         state = _observe(history)
-        self._ingest(history._log("HEAD", f"--glob={UNDONE_REFS}/*", records=True))
+        self._ingest(history.log_entries("HEAD", f"--glob={UNDONE_REFS}/*", records=True))
         self._state = state
 
     @property
@@ -492,11 +488,11 @@ class RewardModel:
         changed = False
         if state.undone != old.undone:
             revs = ["HEAD", f"--glob={UNDONE_REFS}/*", "--not", old.head]
-            changed |= self._ingest(history._log(*revs, records=True))
+            changed |= self._ingest(history.log_entries(*revs, records=True))
         elif state.head != old.head and state.head is not None:
             new = self._new_commits(history, state.head)
             if new is None:  # too many, or a merge: let git walk them
-                new = list(history._log("HEAD", "--not", old.head, records=True))
+                new = list(history.log_entries("HEAD", "--not", old.head, records=True))
             changed |= self._ingest(new)
         if state.head != old.head and state.head not in self._parents:
             # The old HEAD is gone (a rewritten history): start over.
@@ -507,7 +503,7 @@ class RewardModel:
         self._state = state
         return changed
 
-    def _ingest(self, entries: Iterable[_LogEntry]) -> bool:
+    def _ingest(self, entries: Iterable[LogEntry]) -> bool:
         """Take in commits not seen before; True if any was a step."""
         new: list[_Step] = []
         for entry in entries:
@@ -542,26 +538,26 @@ class RewardModel:
             self._changed()
         return bool(new)
 
-    def _new_commits(self, history: History, head: str) -> list[_LogEntry] | None:
+    def _new_commits(self, history: History, head: str) -> list[LogEntry] | None:
         """The commits from ``head`` back to one already known, read in-process.
 
         The common case after a step is one new commit; reading it (and its two notes)
         through the repository's open object reader saves starting ``git log``. None
         when there are more than a few, or a merge, or the walk leaves the history.
         """
-        entries: list[_LogEntry] = []
+        entries: list[LogEntry] = []
         sha: str | None = head
         while sha is not None and sha not in self._parents:
             if len(entries) >= _WALK_IN_PROCESS:
                 return None
             try:
-                entry = history._read_commit(sha)
+                entry = history.read_commit(sha)
             except (ValueError, KeyError, OSError):
                 return None
             if len(entry.parents) > 1:
                 return None
             if TRAILER_STEP in entry.trailers:
-                notes = (history._read_note(ref, sha) for ref in (RECORDS_REF, RATINGS_REF))
+                notes = (history.read_note(ref, sha) for ref in (RECORDS_REF, RATINGS_REF))
                 entry.note = "\n".join(n.strip() for n in notes if n)
             entries.append(entry)
             sha = entry.parents[0] if entry.parents else None
@@ -569,9 +565,9 @@ class RewardModel:
 
     def _update_ratings(self, history: History, old: str | None, new: str | None) -> bool:
         """Apply the notes that differ between two commits of the ratings notes ref."""
-        old_tree = history._tree_of(old) if old else None
-        new_tree = history._tree_of(new) if new else None
-        shas = {p.replace("/", "") for p in history._diff_trees(old_tree, new_tree)}
+        old_tree = history.tree_of(old) if old else None
+        new_tree = history.tree_of(new) if new else None
+        shas = {p.replace("/", "") for p in history.diff_trees(old_tree, new_tree)}
         unknown: list[str] = []
         changed = False
         for sha in sorted(shas):
@@ -580,14 +576,14 @@ class RewardModel:
                 if len(sha) == 40 and sha not in self._parents:
                     unknown.append(sha)
                 continue
-            note = history._read_note(RATINGS_REF, sha) if new else None
+            note = history.read_note(RATINGS_REF, sha) if new else None
             rating = effective_rating(_parse_events(note or ""))
             if rating != step.rating:
                 self._set_rating(step, rating)
                 changed = True
         if unknown:
             # Steps another process rated that we never saw (made and undone meanwhile).
-            changed |= self._ingest(history._log("--no-walk", *unknown, records=True))
+            changed |= self._ingest(history.log_entries("--no-walk", *unknown, records=True))
         if changed:
             self._changed()
         return changed
@@ -784,7 +780,7 @@ class RewardModel:
 
 def _observe(history: History) -> _State:
     """What :meth:`RewardModel.refresh` compares: HEAD, the ratings ref, undone refs."""
-    return _State(history.head(), history._ref_value(RATINGS_REF), _undone_stamp(history))
+    return _State(history.head(), history.ref_value(RATINGS_REF), _undone_stamp(history))
 
 
 def _undone_stamp(history: History) -> tuple[int, int]:
@@ -799,7 +795,7 @@ def _undone_stamp(history: History) -> tuple[int, int]:
     return (stamps[0], stamps[1])
 
 
-def _step_from_entry(entry: _LogEntry) -> _Step | None:
+def _step_from_entry(entry: LogEntry) -> _Step | None:
     """The light view of a step from a log entry (its notes parsed without pydantic)."""
     t = entry.trailers
     if TRAILER_STEP not in t:
@@ -1137,7 +1133,7 @@ class _Timeline:
         """One ``git log`` over the branch and the undone steps, records included."""
         line = cls()
         entries = list(
-            history._log("--topo-order", "HEAD", f"--glob={UNDONE_REFS}/*", records=True)
+            history.log_entries("--topo-order", "HEAD", f"--glob={UNDONE_REFS}/*", records=True)
         )
         entries.reverse()  # parents first
         for pos, entry in enumerate(entries):
@@ -1199,8 +1195,7 @@ def _clean(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _goal_of(step: StepCommit) -> str:
-    extra = step.record.model_extra if step.record is not None else None
-    return str((extra or {}).get("goal") or "")
+    return step.record.goal if step.record is not None else ""
 
 
 def _opening(goal: str) -> list[dict[str, Any]]:
@@ -1216,13 +1211,11 @@ def _history_messages(steps: Sequence[StepCommit]) -> list[dict[str, Any]]:
 
 
 def _note_count(step: StepCommit) -> int:
-    extra = (step.record.model_extra if step.record is not None else None) or {}
-    return len(extra.get("notes") or [])
+    return len(step.record.notes) if step.record is not None else 0
 
 
-def _rejected(step: StepCommit) -> list[dict[str, Any]]:
-    extra = (step.record.model_extra if step.record is not None else None) or {}
-    return [r for r in extra.get("rejected") or [] if isinstance(r, dict)]
+def _rejected(step: StepCommit) -> list[RejectedProposal]:
+    return list(step.record.rejected) if step.record is not None else []
 
 
 def _approved_for_training(step: StepCommit, line: _Timeline) -> bool:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from autogpt_tui.core.agent import Agent, Approval, Budget, PolicyChoice
 from autogpt_tui.core.events import Event, Notice, PendingAction
-from autogpt_tui.core.history import History, StepCommit
+from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
+from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.sandbox import CommandRunner
 from autogpt_tui.core.tools import ToolRunner
 

@@ -23,7 +23,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from autogpt_tui.core.agent import MODES, Approval
+from autogpt_tui.core.agent import Approval
+from autogpt_tui.core.constants import MODES
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -536,7 +537,7 @@ class WorkstationApp(App[None]):
             )
         if latest is None or latest.record is None:
             return
-        goal = str((latest.record.model_extra or {}).get("goal", "")) or None
+        goal = latest.record.goal or None
         if goal and latest.tool != "finish":
             self.call_from_thread(self._resume, goal)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from textual.message import Message
 
 from autogpt_tui.core.events import Event, PendingAction
-from autogpt_tui.core.history import StepCommit
+from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.tools import FilePreview
 
 

@@ -200,7 +200,7 @@ def test_step_mode_waits_for_approval_and_a_rejection_reaches_the_model(
     # The rejected proposal is kept in the record of the action approved in its place.
     record = harness.history.resolve("HEAD").record
     assert record is not None
-    rejected = (record.model_extra or {})["rejected"]
+    rejected = [r.model_dump() for r in record.rejected]
     assert rejected[0]["arguments"]["path"] == "hello.txt"
     assert rejected[0]["reason"] == "Use greeting.txt, not hello.txt."
 

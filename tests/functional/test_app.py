@@ -13,7 +13,8 @@ from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from autogpt_tui.core.history import History, StepRecord
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepRecord
 from autogpt_tui.ui.app import FAILED_HINT, WorkstationApp
 from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.widgets.goal_panel import NO_GOAL_HINT, GoalPanel

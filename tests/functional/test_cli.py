@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autogpt_tui.core.history import History, StepRecord
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepRecord
 from tests.conftest import git
 
 

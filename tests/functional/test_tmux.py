@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autogpt_tui.core.history import History, StepRecord
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepRecord
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
 
 pytestmark = pytest.mark.tmux

@@ -15,7 +15,8 @@ import pytest
 from textual.pilot import Pilot
 
 from autogpt_tui.config import load_settings
-from autogpt_tui.core.history import History, StepRecord
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepRecord
 from autogpt_tui.ui import app as app_module
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.widgets import action_log
@@ -59,7 +60,7 @@ def make_workspace(root: Path) -> Path:
             record = StepRecord(
                 thought=f"Step {number}.", tool="write_file", arguments={"path": path}
             )
-            record.goal = GOAL  # type: ignore[attr-defined]
+            record.goal = GOAL
             step = history.commit_step(
                 session="demo",
                 step=number,

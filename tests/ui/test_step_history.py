@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from autogpt_tui.core.history import Rating, StepCommit
+from autogpt_tui.core.records import Rating, StepCommit
 from autogpt_tui.ui.widgets.step_history import DISPLAY_ORDER, UNDONE_MARK, StepHistory
 
 SIZE = (100, 30)

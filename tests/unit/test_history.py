@@ -19,7 +19,8 @@ from autogpt_tui.core.errors import (
     NothingToUndo,
     WorkspaceNotFound,
 )
-from autogpt_tui.core.history import History, StepCommit, StepRecord, Usage
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepCommit, StepRecord, Usage
 from tests.conftest import git
 
 

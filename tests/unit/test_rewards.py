@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from autogpt_tui.core.agent import SYSTEM_PROMPT, summarize_action
-from autogpt_tui.core.history import History, StepCommit, StepRecord
+from autogpt_tui.core.conversation import SYSTEM_PROMPT, summarize_action
+from autogpt_tui.core.history import History
+from autogpt_tui.core.records import StepCommit, StepRecord
 from autogpt_tui.core.rewards import (
     AVOID_HEADING,
     EXEMPLAR_HEADING,

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
-from autogpt_tui.core.history import StepCommit
+from autogpt_tui.core.records import StepCommit
 
 LOADING_HINT = "Reading the history…"
 """What the panel says until the history has been read."""
