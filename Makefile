@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# One worker per core: every test works in its own temp folders, servers and tmux sockets.
+PYTEST := $(BIN)/python -m pytest -q -n auto -p no:cacheprovider
 
-.PHONY: run test check lint typecheck bench clean
+.PHONY: run test test-fast check lint typecheck imports bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +18,14 @@ run: $(STAMP)
 	mkdir -p workspace
 	$(BIN)/autogpt-tui workspace
 
+# The whole suite. Tests that need bubblewrap or tmux skip, saying why, on a machine
+# without them; under CI=true their absence is a failure instead.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
+
+# Everything but the tests marked slow, for a quick loop while working.
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check autogpt_tui tests benchmarks
@@ -26,7 +34,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+# The architecture's import contracts ([tool.importlinter] in pyproject.toml).
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+check: lint typecheck imports test
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_history

@@ -693,6 +693,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._start_stream()
             for chunk in chunks:
                 self._send_event(chunk)
+        self.owner.stalled()
         self.owner.closing.wait(max(stall.seconds, 0.0))
         self._drop_connection()
 
@@ -820,6 +821,7 @@ class ScriptedLLM:
         self._requests: list[RecordedRequest] = []
         self._all_requests: list[RecordedRequest] = []
         self._errors: list[str] = []
+        self._stalls = 0
         self._call_counter = 0
         self._completion_counter = 0
         self._closed = False
@@ -885,6 +887,22 @@ class ScriptedLLM:
                     )
                 self._lock.wait(remaining)
             return list(self._requests)
+
+    def stalled(self) -> None:
+        """Note that a ``Stall`` has sent its chunks and now keeps silent."""
+        with self._lock:
+            self._stalls += 1
+            self._lock.notify_all()
+
+    def wait_for_stalls(self, n: int, timeout: float = 5.0) -> None:
+        """Wait until ``n`` stalls have gone silent; raises ``TimeoutError`` if not."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._stalls < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"expected {n} stalls within {timeout}s, got {self._stalls}")
+                self._lock.wait(remaining)
 
     def close(self) -> None:
         """Stop the server: wake stalls, drop connections, join threads (bounded)."""

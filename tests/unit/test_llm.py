@@ -496,8 +496,7 @@ def test_cancel_during_a_stall(llm_server: ScriptedLLM) -> None:
     client = make_client(llm_server, idle_timeout_s=20.0)
     llm_server.script(Stall(after_chunks=2, seconds=10), Reply("not this"))
     thread, outcome = run_in_thread(client.complete, MESSAGES)
-    llm_server.wait_for_requests(1)
-    time.sleep(0.2)  # let the client read the chunks and block on the silence
+    llm_server.wait_for_stalls(1)  # the chunks are out and the server keeps silent
     start = time.monotonic()
     client.cancel()
     thread.join(DEADLINE_S)
@@ -519,8 +518,7 @@ def test_cancel_during_a_stall_with_retries_spent(llm_server: ScriptedLLM) -> No
     client = make_client(llm_server, idle_timeout_s=20.0, max_retries=0)
     llm_server.script(Stall(after_chunks=1, seconds=10))
     thread, outcome = run_in_thread(client.complete, MESSAGES)
-    llm_server.wait_for_requests(1)
-    time.sleep(0.2)
+    llm_server.wait_for_stalls(1)
     client.cancel()
     thread.join(DEADLINE_S)
     assert not thread.is_alive()
