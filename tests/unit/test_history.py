@@ -122,6 +122,24 @@ def test_a_step_is_one_commit_with_the_contract_trailers(history: History) -> No
     assert git(history.root, "log", "-1", "--format=%an").strip() == "autogpt-tui agent"
 
 
+def test_the_agent_identity_set_on_the_history_authors_steps_and_reverts(history: History) -> None:
+    root = history.root
+    history.agent_name, history.agent_email = "Robo Coder", "robo@example.com"
+    assert (history.agent_name, history.agent_email) == ("Robo Coder", "robo@example.com")
+    agent_write(history, 1, "a.txt", "a\n")
+    write(root, "mine.txt", "the user's\n")
+    history.commit_user_edits()
+    history.undo(1)  # a user commit on top: undone by a revert commit
+    authors = git(root, "log", "-3", "--format=%an <%ae>|%cn").splitlines()
+    # The user (git's fallback identity here: the tests' git config has none) commits.
+    user = "autogpt-tui user"
+    assert authors == [
+        f"Robo Coder <robo@example.com>|{user}",
+        f"{user} <user@autogpt-tui.invalid>|{user}",
+        f"Robo Coder <robo@example.com>|{user}",
+    ]
+
+
 def test_the_record_is_stored_in_the_repository(history: History) -> None:
     s = agent_write(history, 1, "a.txt", "a\n")
     record = history.record(s.sha)
