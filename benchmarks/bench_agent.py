@@ -62,7 +62,6 @@ from typing import Any
 from unittest import mock
 
 from autogpt_tui.config import CONFIG_ENV_VAR, load_settings
-from autogpt_tui.core import history as history_module
 from autogpt_tui.core.agent import Budget
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -73,6 +72,7 @@ from autogpt_tui.core.events import (
     Notice,
     StepCommitted,
 )
+from autogpt_tui.core.git import runner as git_runner
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.session import AgentSession, open_session
@@ -418,14 +418,14 @@ class ProcessLog:
         self.spawned: list[tuple[str, float]] = []
         """(label, milliseconds from spawn to reaped; NaN if never waited for)."""
         self.run_git: list[tuple[str, float]] = []
-        """(label, milliseconds) of each ``history._run_git`` call."""
+        """(label, milliseconds) of each ``git.runner.run_git`` call."""
         self._lock = threading.Lock()
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Record processes (and ``_run_git`` calls) inside the ``with`` block."""
+        """Record processes (and ``run_git`` calls) inside the ``with`` block."""
         log = self
-        real_run_git = history_module._run_git
+        real_run_git = git_runner.run_git
 
         class CountingPopen(subprocess.Popen[Any]):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -458,7 +458,7 @@ class ProcessLog:
 
         with ExitStack() as stack:
             stack.enter_context(mock.patch.object(subprocess, "Popen", CountingPopen))
-            stack.enter_context(mock.patch.object(history_module, "_run_git", timed_run_git))
+            stack.enter_context(mock.patch.object(git_runner, "run_git", timed_run_git))
             yield
 
     def table(self, steps: int) -> list[dict[str, Any]]:
@@ -513,7 +513,7 @@ def profile_loop(name: str, root: Path, url: str, steps: int, out_dir: Path) -> 
     run_git: dict[str, list[float]] = {}
     for label, ms in log.run_git:
         run_git.setdefault(label, []).append(ms)
-    print("   history._run_git calls (Python wrapper included):")
+    print("   run_git calls (Python wrapper included):")
     for label, v in sorted(run_git.items(), key=lambda kv: -sum(kv[1])):
         print(
             f"     {label:<24}{len(v) / steps:>9.2f}{statistics.median(v):>11.2f}"

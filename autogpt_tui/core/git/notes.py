@@ -1,0 +1,68 @@
+"""Git notes refs, read and written in-process.
+
+A note is a blob in the notes ref's tree, named by the commit it annotates. Notes are
+written the way git lays out large notes trees (two levels, ``ab/cdef…``) and read at
+either level, so notes git itself wrote (flat) are found and replaced, never doubled.
+Writing a note and moving other refs happen in one `git update-ref` transaction, so a
+commit and its note land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autogpt_tui.core.git.objects import EMPTY_TREE, ZERO_SHA, ObjectStore, TreeEntry
+from autogpt_tui.core.git.runner import Git
+
+
+class Notes:
+    """Notes refs of one repository."""
+
+    def __init__(self, git: Git, objects: ObjectStore) -> None:
+        self._git = git
+        self._objects = objects
+
+    def read(self, ref: str, sha: str) -> str | None:
+        """The note on commit ``sha`` in notes ref ``ref``, or None."""
+        notes = self._git.ref_value(ref)
+        if notes is None:
+            return None
+        tree = self._objects.read_tree(self._objects.tree_of(notes))
+        entry = tree.get(sha)
+        if entry is None:
+            fan = tree.get(sha[:2])
+            if fan is not None and fan.is_tree:
+                entry = self._objects.read_tree(fan.sha).get(sha[2:])
+        if entry is None or entry.is_tree:
+            return None
+        return self._objects.read_blob(entry.sha).decode("utf-8", "replace")
+
+    def stage(self, ref: str, sha: str, text: str) -> str:
+        """Write a new commit of ``ref`` with ``text`` as the note on ``sha``.
+
+        Returns the `git update-ref --stdin` command that moves the ref to it, for the
+        caller to apply in a transaction (:meth:`Git.update_refs`). Any note for
+        ``sha`` at the other level of the tree is dropped so there is only one.
+        """
+        old = self._git.ref_value(ref)
+        tree = self._objects.tree_of(old) if old else None
+        blob = self._objects.write_blob(text.encode())
+        changes: dict[str, TreeEntry | None] = {
+            sha: None,
+            f"{sha[:2]}/{sha[2:]}": TreeEntry("100644", blob),
+        }
+        new_tree = self._objects.rewrite_tree(tree, changes) or EMPTY_TREE
+        message = f"autogpt-tui: note on {sha[:12]}\n"
+        commit = self._objects.write_commit(new_tree, old, message, self._git.user_identity())
+        return f"update {ref} {commit} {old or ZERO_SHA}"
+
+    def write(
+        self, ref: str, sha: str, text: str, *, also: Sequence[str] = (), reason: str = ""
+    ) -> None:
+        """Set the note on ``sha`` in ``ref`` to ``text``.
+
+        ``also`` holds more `git update-ref --stdin` commands (moving HEAD, say), applied
+        in the same atomic transaction as the note.
+        """
+        update = self.stage(ref, sha, text)
+        self._git.update_refs([*also, update], reason or f"note on {sha[:12]}")

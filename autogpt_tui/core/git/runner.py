@@ -1,0 +1,254 @@
+"""Running git: the one place that starts git processes and holds the repository handle.
+
+Commands run through ``run_git`` with a fixed environment (C locale, no prompts, no
+pager, literal pathspecs). Objects are read through GitPython's persistent ``git
+cat-file`` (no process per object) and written as loose objects in-process, which is
+what ``git hash-object -w`` does without the process. GitPython's docs warn that a
+``Repo`` keeps helper processes alive: each :class:`Git` holds exactly one, closed by
+:meth:`Git.close`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Generator, Sequence
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from git import Repo, SymbolicReference
+from gitdb import IStream, LooseObjectDB
+
+from autogpt_tui.core.constants import FALLBACK_USER_EMAIL, FALLBACK_USER_NAME
+from autogpt_tui.core.errors import GitFailure, WorkspaceNotFound
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every git command runs with (plus ``extra``)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",
+            # Paths from the agent are file names, never glob patterns.
+            "GIT_LITERAL_PATHSPECS": "1",
+            "GIT_PAGER": "cat",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    cwd: Path,
+    args: list[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git args`` in ``cwd``; with ``check``, a non-zero exit raises GitFailure."""
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        env=git_env(env),
+        check=False,
+    )
+    if check and result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[-1] if message else f"exit status {result.returncode}"
+        raise GitFailure(f"git {args[0]} failed: {detail}")
+    return result
+
+
+def find_repository(folder: Path, *, create: bool) -> tuple[Path, bool]:
+    """The root of the repository ``folder`` belongs to, and whether it was just made.
+
+    A folder outside any repository becomes one (unless ``create`` is false, which
+    raises WorkspaceNotFound). A folder the enclosing repository ignores (like the
+    checkout's own ``workspace/``) is not part of it and gets a repository of its own.
+    """
+    top = run_git(folder, ["rev-parse", "--show-toplevel"], check=False)
+    in_repo = top.returncode == 0
+    if in_repo and Path(top.stdout.decode().strip()) != folder:
+        ignored = run_git(
+            folder.parent,
+            ["check-ignore", "-q", "--no-index", folder.name + "/"],
+            env={"GIT_LITERAL_PATHSPECS": "0"},
+            check=False,
+        )
+        in_repo = ignored.returncode != 0
+    if not in_repo:
+        if not create:
+            raise WorkspaceNotFound(f"{str(folder)!r} is not a git repository.")
+        run_git(folder, ["init", "-q"])
+        return folder, True
+    return Path(top.stdout.decode().strip()), False
+
+
+class Git:
+    """One repository: its git commands, its object database, its refs and config.
+
+    Open one per thread and close it when done.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        """The top of the working tree; every command runs here."""
+        self._repo = Repo(root)
+        self.git_dir = Path(self._repo.git_dir)
+        """This working tree's git directory (HEAD, the index)."""
+        self.common_dir = Path(self._repo.common_dir)
+        """The git directory shared by all working trees (objects, refs)."""
+        self.index_file = Path(os.environ.get("GIT_INDEX_FILE") or (self.git_dir / "index"))
+        """The index file git commands in this process read and write."""
+        self._loose = LooseObjectDB(os.path.join(self._repo.common_dir, "objects"))
+        self._config_reader: Any = None
+        self._identity: dict[str, str] | None = None
+
+    @property
+    def repo(self) -> Repo:
+        """The GitPython handle (closed by :meth:`close`)."""
+        return self._repo
+
+    def close(self) -> None:
+        """Stop the git helper processes the repository handle keeps."""
+        self._repo.close()
+
+    # ---------------------------------------------------------------- commands
+
+    def run(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        """Run git in the working tree and return its standard output as text.
+
+        Raises GitFailure with git's own message when it exits non-zero.
+        """
+        return run_git(self.root, list(args), input=input, env=env).stdout.decode(
+            "utf-8", "replace"
+        )
+
+    def try_run(
+        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run git in the working tree; the caller reads its exit status."""
+        return run_git(self.root, list(args), input=input, env=env, check=False)
+
+    def stream(self, args: Sequence[str], separator: bytes) -> Generator[bytes, None, None]:
+        """Records of git's output split on ``separator``, read as git writes them.
+
+        git is stopped as soon as the caller stops iterating, so a long history is
+        never read further than needed.
+        """
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=git_env(),
+        )
+        assert proc.stdout is not None
+        buffer = b""
+        try:
+            while True:
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                *complete, buffer = buffer.split(separator)
+                yield from complete
+        finally:
+            proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    def gc_auto(self) -> None:
+        """Let git pack loose objects when it thinks it should (`git gc --auto`)."""
+        self.try_run("gc", "--auto", "--quiet")
+
+    # -------------------------------------------------------------------- refs
+
+    def head_or_none(self) -> str | None:
+        """The commit HEAD names, or None on an unborn branch."""
+        # GitPython resolves HEAD by reading the ref files: no process per call.
+        try:
+            return str(self._repo.head.commit.hexsha)
+        except ValueError:  # an unborn branch: no commit yet
+            return None
+
+    def head(self) -> str:
+        """The commit HEAD names."""
+        head = self.head_or_none()
+        if head is None:  # only possible if someone emptied the repository under us
+            raise GitFailure("The workspace repository has no commit.")
+        return head
+
+    def branch_key(self) -> str:
+        """The ref HEAD is on (``refs/heads/…``), or ``HEAD`` when detached."""
+        head = self._repo.head
+        return "HEAD" if head.is_detached else str(head.ref.path)
+
+    def ref_value(self, ref: str) -> str | None:
+        """The commit a ref points at, or None when the ref does not exist."""
+        try:
+            return str(SymbolicReference(self._repo, ref).commit.hexsha)
+        except (ValueError, OSError):
+            return None
+
+    def update_refs(self, commands: Sequence[str], reason: str) -> None:
+        """Apply `git update-ref --stdin` commands as one atomic transaction."""
+        script = "".join(f"{line}\n" for line in commands).encode()
+        self.run("update-ref", "-m", f"autogpt-tui: {reason}", "--stdin", input=script)
+
+    def advance_head(self, new: str, old: str, reason: str) -> None:
+        """Move HEAD (or the branch it is on) from ``old`` to ``new``."""
+        self.run("update-ref", "-m", f"autogpt-tui: {reason}", "HEAD", new, old)
+
+    # ----------------------------------------------------------------- objects
+
+    def read_object(self, sha: str) -> bytes:
+        """The raw content of an object, read in-process (GitPython's cat-file)."""
+        data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        return data
+
+    def write_object(self, kind: str, data: bytes) -> str:
+        """Store an object of ``kind`` (blob, tree, commit) and return its id."""
+        # Written as a loose object in-process (what `git hash-object -w` does), which
+        # saves a process per object; git reads loose objects like any other.
+        stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
+        sha = stream.hexsha
+        return sha.decode() if isinstance(sha, bytes) else str(sha)
+
+    # ------------------------------------------------------------------ config
+
+    def config_value(self, section: str, option: str) -> str:
+        """A git setting (all config levels, read in-process once), or ``""``."""
+        return str(self._config().get(section, option, fallback=""))
+
+    def has_config(self, section: str, option: str) -> bool:
+        """Whether any config level sets ``section.option``."""
+        return bool(self._config().has_option(section, option))
+
+    def _config(self) -> Any:
+        if self._config_reader is None:
+            self._config_reader = self._repo.config_reader()
+        return self._config_reader
+
+    def user_identity(self) -> dict[str, str]:
+        """Environment naming the user as author and committer, with a fallback when
+        git has none."""
+        if self._identity is None:
+            name = self.config_value("user", "name").strip()
+            email = self.config_value("user", "email").strip()
+            name = os.environ.get("GIT_COMMITTER_NAME") or name or FALLBACK_USER_NAME
+            email = os.environ.get("GIT_COMMITTER_EMAIL") or email or FALLBACK_USER_EMAIL
+            self._identity = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name,
+                "GIT_COMMITTER_EMAIL": email,
+            }
+        return dict(self._identity)

@@ -1,0 +1,310 @@
+"""Step commits and reading them back: what the agent did, one commit per action.
+
+Every action the agent takes becomes exactly one commit on the workspace's current
+branch, with ``Agent-*`` trailers naming its session, step number, tool and policy arm;
+its record (thought, tool call, observation, usage) is a git note on it, written in
+the same ref transaction as the commit, so there is never a step without its record.
+Step commits are built by rewriting only the trees on the paths a step touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME
+from autogpt_tui.core.errors import NotAnAgentStep
+from autogpt_tui.core.git import EMPTY_TREE, Git, Notes, ObjectStore, WorkTree, read_log
+from autogpt_tui.core.records import (
+    TRAILER_POLICY,
+    TRAILER_REDO,
+    TRAILER_SESSION,
+    TRAILER_STEP,
+    TRAILER_TOOL,
+    TRAILER_UNDO,
+    LogEntry,
+    StepCommit,
+    StepRecord,
+    UserCommit,
+    one_line,
+)
+
+RECORDS_REF = "refs/notes/autogpt-tui/records"
+"""Notes ref holding each step's record (JSON)."""
+RATINGS_REF = "refs/notes/autogpt-tui/ratings"
+"""Notes ref holding each step's rating events (JSON list; the latest wins)."""
+UNDONE_REFS = "refs/autogpt-tui/undone"
+"""Refs that keep steps taken back by moving the branch reachable (for redo and history)."""
+
+
+@dataclass
+class AgentIdentity:
+    """Who step commits are authored by; the user stays their committer."""
+
+    name: str = AGENT_NAME
+    """The author name ([history] agent_name in the config)."""
+    email: str = AGENT_EMAIL
+    """The author email ([history] agent_email in the config)."""
+
+    def commit_env(self, user: dict[str, str]) -> dict[str, str]:
+        """The user's commit environment with the agent as author."""
+        return {**user, "GIT_AUTHOR_NAME": self.name, "GIT_AUTHOR_EMAIL": self.email}
+
+
+class StepLog:
+    """Writes step commits and the user's own commits, and reads steps back."""
+
+    def __init__(
+        self,
+        git: Git,
+        objects: ObjectStore,
+        notes: Notes,
+        worktree: WorkTree,
+        agent: AgentIdentity,
+    ) -> None:
+        self._git = git
+        self._objects = objects
+        self._notes = notes
+        self._worktree = worktree
+        self._agent = agent
+
+    # ---------------------------------------------------------------- writing
+
+    def make_first_commit(self, *, take_files: bool) -> None:
+        """Give a repository without commits its first one.
+
+        A folder we just made a repository keeps its files in that commit; in a
+        repository the user made, the first commit is empty and the index is left as
+        the user staged it.
+        """
+        tree = EMPTY_TREE
+        if take_files:
+            self._git.run("add", "-A")
+            tree = self._git.run("write-tree").strip()
+        message = "Start the autogpt-tui workspace\n"
+        sha = self._objects.write_commit(tree, None, message, self._git.user_identity())
+        self._git.run("update-ref", "-m", "autogpt-tui: first commit", "HEAD", sha, "")
+
+    def commit_step(
+        self,
+        *,
+        session: str,
+        step: int,
+        tool: str,
+        policy: str,
+        summary: str,
+        record: StepRecord,
+        paths: Iterable[str] | None = None,
+    ) -> StepCommit:
+        """Commit one agent step: the files it changed (or none: an empty commit).
+
+        ``paths`` names what the action changed; only those are staged, so the cost
+        follows the change. ``None`` means "unknown" (a shell command): every change in
+        the working tree is taken, as `git add -A` would.
+        """
+        head = self._git.head()
+        files = (
+            self._worktree.dirty_paths() if paths is None else self._worktree.expand(paths, head)
+        )
+        changes = self._worktree.changes(files, head) if files else []
+        tree = (
+            self._objects.rewrite_tree(
+                self._objects.tree_of(head), {c.path: c.entry for c in changes}
+            )
+            or EMPTY_TREE
+        )
+        message = step_message(summary, session=session, step=step, tool=tool, policy=policy)
+        env = self._agent.commit_env(self._git.user_identity())
+        sha = self._objects.write_commit(tree, head, message, env)
+        # The branch and the record move together: no step without its record.
+        self._notes.write(
+            RECORDS_REF,
+            sha,
+            record.model_dump_json(),
+            also=[f"update HEAD {sha} {head}"],
+            reason=f"step {step} ({tool})",
+        )
+        self._worktree.sync_index([c.path for c in changes], sha)
+        self._worktree.remember_files(changes, head, sha)
+        return StepCommit(
+            sha=sha,
+            parent=head,
+            session=session,
+            step=step,
+            tool=tool,
+            policy=policy,
+            summary=one_line(summary),
+            timestamp=self._objects.read_commit(sha).timestamp,
+            record=record,
+        )
+
+    def commit_user_edits(self, paths: Iterable[str] | None = None) -> UserCommit | None:
+        """Commit the user's own edits made since the last step as the user's commit.
+
+        Returns None when there is nothing to commit. ``paths`` limits the commit to
+        files a watcher saw change; None scans the whole working tree.
+        """
+        head = self._git.head()
+        worktree = self._worktree
+        dirty = worktree.dirty_paths() if paths is None else worktree.expand(paths, head)
+        # Files exactly as our last commit left them (the agent's own writes, which the
+        # watcher reports too) need no hashing to know they are unchanged.
+        dirty = [p for p in dirty if not worktree.unchanged_since_commit(p, head)]
+        if not dirty:
+            return None
+        changes = worktree.changes(dirty, head)
+        # Only paths whose content differs from HEAD count as edits.
+        real = [c for c in changes if c.entry != self._objects.entry_at(head, c.path)]
+        if not real:
+            return None
+        tree = self._objects.rewrite_tree(
+            self._objects.tree_of(head), {c.path: c.entry for c in real}
+        )
+        names = [c.path for c in real]
+        message = "User edits: " + one_line(", ".join(names), 80) + "\n"
+        sha = self._objects.write_commit(
+            tree or EMPTY_TREE, head, message, self._git.user_identity()
+        )
+        self._git.advance_head(sha, head, "user edits")
+        worktree.sync_index(names, sha)
+        worktree.remember_files(real, head, sha)
+        return UserCommit(sha=sha, paths=names)
+
+    # ---------------------------------------------------------------- reading
+
+    def log_entries(
+        self,
+        *revs: str,
+        records: bool = False,
+        max_count: int | None = None,
+        skip: int | None = None,
+    ) -> Iterator[LogEntry]:
+        """Stream commits newest first; stops reading git as soon as the caller stops.
+
+        Each entry carries its ratings note and, with ``records``, its record note too:
+        both are one-line JSON, a record an object and ratings an array, so the two
+        notes refs can share git's single ``%N`` placeholder.
+        """
+        notes = [RATINGS_REF, RECORDS_REF] if records else [RATINGS_REF]
+        return read_log(self._git, revs, notes=notes, max_count=max_count, skip=skip)
+
+    def steps(self, limit: int | None = None) -> list[StepCommit]:
+        """Agent steps newest first, with rating and undone mark (records not loaded).
+
+        Steps on the current branch come with those that undo took off it, so the
+        history shows what was undone too.
+        """
+        live: list[StepCommit] = []
+        for step in self.steps_on_branch(expect=limit):
+            live.append(step)
+            if limit is not None and len(live) >= limit:
+                break
+        taken_off: list[StepCommit] = []
+        if self._has_undone_refs():
+            for entry in self.log_entries(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
+                gone = entry.as_step(undone=True)
+                if gone is not None:
+                    taken_off.append(gone)
+        merged = live + taken_off
+        if taken_off:
+            merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
+        return merged[:limit] if limit is not None else merged
+
+    def _has_undone_refs(self) -> bool:
+        # Looked up in the files rather than with a git process: this runs on every log.
+        common = self._git.common_dir
+        loose = common / UNDONE_REFS
+        if loose.is_dir() and any(loose.iterdir()):
+            return True
+        try:
+            return (UNDONE_REFS + "/") in (common / "packed-refs").read_text(errors="replace")
+        except OSError:
+            return False
+
+    def steps_on_branch(
+        self, *, records: bool = False, expect: int | None = None
+    ) -> Iterator[StepCommit]:
+        """Steps reachable from HEAD newest first, each marked undone if reverted.
+
+        With ``records`` each step carries its record, read in the same git call.
+        ``expect`` says how many steps the caller wants: git is first asked for a
+        bounded number of commits (so it stops early instead of filling a pipe buffer
+        nobody reads), and the walk only goes on past that if it has to.
+        """
+        actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
+        window = expect * 2 + 20 if expect else None
+        seen = 0
+        for entry in self.log_entries("HEAD", records=records, max_count=window):
+            seen += 1
+            yield from _branch_step(entry, actions)
+        if window is None or seen < window:
+            return
+        for entry in self.log_entries("HEAD", records=records, skip=window):
+            yield from _branch_step(entry, actions)
+
+    def resolve(self, rev: str) -> StepCommit:
+        """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
+        if not rev or rev.startswith("-"):
+            raise NotAnAgentStep(f"{rev!r} is not a revision.")
+        result = self._git.try_run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+        )
+        if result.returncode != 0:
+            raise NotAnAgentStep(f"{rev!r} does not name a commit in this workspace.")
+        sha = result.stdout.decode().strip()
+        entry = next(self.log_entries("-n", "1", sha), None)
+        step = entry.as_step(undone=False) if entry else None
+        if step is None:
+            raise NotAnAgentStep(f"{rev!r} ({sha[:8]}) is not an agent step.")
+        undone = self._is_undone(sha)
+        record = self.record(sha)
+        return StepCommit(**{**step.__dict__, "undone": undone, "record": record})
+
+    def _is_undone(self, sha: str) -> bool:
+        on_branch = self._git.try_run("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0
+        if not on_branch:
+            return True
+        for entry in self.log_entries(f"{sha}..HEAD"):
+            if entry.trailers.get(TRAILER_UNDO) == sha:
+                return True
+            if entry.trailers.get(TRAILER_REDO) == sha:
+                return False
+        return False
+
+    def record(self, sha: str) -> StepRecord | None:
+        """The step record stored for commit ``sha``, or None if it has none."""
+        note = self._notes.read(RECORDS_REF, sha)
+        if note is None:
+            return None
+        try:
+            return StepRecord.model_validate_json(note)
+        except ValidationError:
+            return None
+
+    def diff(self, sha: str) -> str:
+        """The patch a step made (against its parent)."""
+        return self._git.run("diff-tree", "-p", "--root", "--no-color", "--no-commit-id", "-M", sha)
+
+
+def _branch_step(entry: LogEntry, actions: dict[str, bool]) -> Iterator[StepCommit]:
+    """The step ``entry`` is, if any, noting the undo/redo commits on the way."""
+    if undo := entry.trailers.get(TRAILER_UNDO):
+        actions.setdefault(undo, True)
+    if redo := entry.trailers.get(TRAILER_REDO):
+        actions.setdefault(redo, False)
+    step = entry.as_step(undone=actions.get(entry.sha, False))
+    if step is not None:
+        yield step
+
+
+def step_message(summary: str, *, session: str, step: int, tool: str, policy: str) -> str:
+    """A step commit's message: the one-line summary and the contract's trailers."""
+    return (
+        f"{one_line(summary)}\n\n"
+        f"{TRAILER_SESSION}: {one_line(session, 80)}\n"
+        f"{TRAILER_STEP}: {step}\n"
+        f"{TRAILER_TOOL}: {one_line(tool, 80)}\n"
+        f"{TRAILER_POLICY}: {one_line(policy, 80)}\n"
+    )
