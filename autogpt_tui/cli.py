@@ -160,8 +160,8 @@ def _preload_model_client() -> None:
 
 
 def _run_tui(options: argparse.Namespace) -> int:
-    from autogpt_tui.config import load_settings
     from autogpt_tui.core.history import History
+    from autogpt_tui.core.settings import load_settings
 
     # Open (and if need be initialise) the workspace and read the configuration before
     # the screen takes over, so a bad path or a broken config file is one sentence on
@@ -351,8 +351,8 @@ def cmd_run(options: argparse.Namespace) -> int:
 
 def cmd_rewards(options: argparse.Namespace) -> int:
     """``rewards [WORKSPACE] [--json]``."""
-    from autogpt_tui.config import load_settings
     from autogpt_tui.core.rewards import RewardModel
+    from autogpt_tui.core.settings import load_settings
 
     with _open(options.workspace) as history:
         settings = load_settings(history.root)
@@ -393,8 +393,8 @@ def _last_goal(history: History) -> str:
 
 def cmd_export(options: argparse.Namespace) -> int:
     """``export [WORKSPACE] --format {sft,dpo} [-o FILE]``."""
-    from autogpt_tui.config import load_settings
     from autogpt_tui.core.rewards import export_dpo, export_sft
+    from autogpt_tui.core.settings import load_settings
 
     export = export_sft if options.format == "sft" else export_dpo
     with _open(options.workspace) as history:

@@ -96,9 +96,9 @@ def run_headless(
     out: TextIO | None = None,
 ) -> int:
     """Run the agent on ``workspace`` until it stops; returns the exit status."""
-    from autogpt_tui.config import load_settings
     from autogpt_tui.core.history import History
     from autogpt_tui.core.session import NO_MODEL_SENTENCE, open_session
+    from autogpt_tui.core.settings import load_settings
 
     stream = out or sys.stdout
     history = History.open(workspace)

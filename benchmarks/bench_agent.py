@@ -61,7 +61,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from autogpt_tui.config import CONFIG_ENV_VAR, load_settings
 from autogpt_tui.core.agent import Budget
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -76,6 +75,7 @@ from autogpt_tui.core.git import runner as git_runner
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.session import AgentSession, open_session
+from autogpt_tui.core.settings import CONFIG_ENV_VAR, load_settings
 from autogpt_tui.core.tools import tool_schemas
 from benchmarks.bench_history import git, layout, settle, source, summarise
 from tests.support.scripted_llm import RecordedRequest, Reply, ScriptedLLM, ToolCall, Turn

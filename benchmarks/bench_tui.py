@@ -264,7 +264,7 @@ def patch_app(module):
 
 
 PATCHES = {
-    "autogpt_tui.config": patch_config,
+    "autogpt_tui.core.settings": patch_config,
     "autogpt_tui.core.history": patch_history,
     "autogpt_tui.ui.app": patch_app,
 }
@@ -821,7 +821,7 @@ async def until(
 
 def make_app(workspace: Path) -> WorkstationApp:
     """The real app on ``workspace`` with the settings the command line would read."""
-    from autogpt_tui.config import load_settings
+    from autogpt_tui.core.settings import load_settings
     from autogpt_tui.ui.app import WorkstationApp
 
     return WorkstationApp(workspace, settings=load_settings(workspace))

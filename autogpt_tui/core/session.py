@@ -21,7 +21,7 @@ from autogpt_tui.core.sandbox import CommandRunner
 from autogpt_tui.core.tools import ToolRunner
 
 if TYPE_CHECKING:
-    from autogpt_tui.config import Settings
+    from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.watcher import WorkspaceWatcher
 
 

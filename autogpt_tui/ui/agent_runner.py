@@ -23,7 +23,7 @@ from autogpt_tui.ui.messages import AgentEventMessage, ApprovalNeeded, QuestionN
 if TYPE_CHECKING:
     from textual.app import App
 
-    from autogpt_tui.config import Settings
+    from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.tools import FilePreview
 
 T = TypeVar("T")

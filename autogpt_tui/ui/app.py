@@ -67,7 +67,7 @@ from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
 
 if TYPE_CHECKING:
-    from autogpt_tui.config import Settings
+    from autogpt_tui.core.settings import Settings
 
 HISTORY_LIMIT = 500
 """How many steps the history panel reads; older ones stay in git."""
@@ -129,7 +129,7 @@ class WorkstationApp(App[None]):
     ) -> None:
         super().__init__()
         if settings is None:
-            from autogpt_tui.config import Settings as _Settings
+            from autogpt_tui.core.settings import Settings as _Settings
 
             settings = _Settings()
         self.workspace = workspace.expanduser().resolve()

@@ -456,8 +456,8 @@ def test_a_500_step_session_still_works(harness: Harness) -> None:
 def test_step_commits_are_authored_as_the_configured_agent(
     workspace: Path, llm_server: ScriptedLLM
 ) -> None:
-    from autogpt_tui.config import load_settings
     from autogpt_tui.core.session import open_session
+    from autogpt_tui.core.settings import load_settings
 
     llm_server.script(call("finish", summary="ok"))
     settings = load_settings(

@@ -10,10 +10,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from autogpt_tui.config import load_settings
 from autogpt_tui.core.history import History
 from autogpt_tui.core.rewards import DPOLine, SFTLine, export_dpo, export_sft
 from autogpt_tui.core.session import open_session
+from autogpt_tui.core.settings import load_settings
 from tests.support.scripted_llm import RecordedRequest, Reply, ScriptedLLM, ToolCall
 
 ARMS = [

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from autogpt_tui.config import load_settings
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
+from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui import app as app_module
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.widgets import action_log

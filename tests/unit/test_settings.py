@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from autogpt_tui.config import (
+from autogpt_tui.core.errors import UserError
+from autogpt_tui.core.settings import (
     CONFIG_ENV_VAR,
     ConfigError,
     PolicyArm,
@@ -19,7 +20,6 @@ from autogpt_tui.config import (
     load_settings,
     user_config_path,
 )
-from autogpt_tui.core.errors import UserError
 
 WriteFile = Callable[[Path, str], Path]
 
@@ -100,14 +100,27 @@ def test_defaults_equal_a_bare_settings_object() -> None:
     assert load_settings() == Settings()
 
 
+def test_a_bare_settings_object_reads_no_file_and_no_environment(
+    user_file: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(user_file, '[model]\nmodel = "from-user-file"\n')
+    monkeypatch.setenv("AUTOGPT_TUI_AGENT__MODE", "auto")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    settings = Settings()
+    assert settings.model.model == "gpt-4o-mini"
+    assert settings.agent.mode == "step"
+    assert settings.api_key_value() is None
+    assert load_settings().agent.mode == "auto"  # while load_settings reads them all
+
+
 def test_every_field_is_documented() -> None:
     """Each field of each settings model has a docstring right under it in the source."""
     import ast
     import inspect
 
-    import autogpt_tui.config as config
+    import autogpt_tui.core.settings as settings_module
 
-    tree = ast.parse(inspect.getsource(config))
+    tree = ast.parse(inspect.getsource(settings_module))
     models = {
         node.name: node
         for node in tree.body
@@ -232,16 +245,90 @@ def test_autogpt_variables_win_over_openai_ones(monkeypatch: pytest.MonkeyPatch)
     assert settings.model.base_url == "http://localhost:8000/v1"
 
 
-def test_user_file_wins_over_openai_variables(
+def test_openai_variables_win_over_the_user_file(
     user_file: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The interface contract: the config file overrides OPENAI_BASE_URL / OPENAI_API_KEY.
+    # The README's order: the environment sits above the files. (It used to be the other
+    # way round for these two variables, so a key in the file beat OPENAI_API_KEY.)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
     monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.com/v1")
-    write(user_file, '[model]\nbase_url = "http://localhost:11434/v1"\n')
+    write(user_file, '[model]\nbase_url = "http://localhost:11434/v1"\napi_key = "sk-file"\n')
     settings = load_settings()
-    assert settings.model.base_url == "http://localhost:11434/v1"
+    assert settings.model.base_url == "https://api.openai.com/v1"
     assert settings.api_key_value() == "sk-openai"
+
+
+# The README: "Settings come from, lowest first: defaults, the user's file, the workspace's
+# file, the environment, and the command-line flags." Each case lists a setting's layers
+# from the lowest up (the first is the default), with a value that differs from the one
+# below it; a workspace's file may not set base_url or api_key, so they skip that layer.
+_LAYERS: dict[str, list[tuple[str, str | None]]] = {
+    "mode": [
+        ("default", "step"),
+        ("user file", "auto"),
+        ("workspace file", "edits"),  # stricter than the user's, so it is taken
+        ("AUTOGPT_TUI_AGENT__MODE", "auto"),
+        ("flags", "edits"),
+    ],
+    "model": [
+        ("default", "gpt-4o-mini"),
+        ("user file", "from-user-file"),
+        ("workspace file", "from-workspace-file"),
+        ("AUTOGPT_TUI_MODEL__MODEL", "from-env"),
+        ("flags", "from-flags"),
+    ],
+    "base_url": [
+        ("default", None),
+        ("user file", "http://user-file.example/v1"),
+        ("OPENAI_BASE_URL", "http://openai-variable.example/v1"),
+        ("AUTOGPT_TUI_MODEL__BASE_URL", "http://autogpt-variable.example/v1"),
+        ("flags", "http://flags.example/v1"),
+    ],
+    "api_key": [
+        ("default", None),
+        ("user file", "sk-user-file"),
+        ("OPENAI_API_KEY", "sk-openai-variable"),
+        ("AUTOGPT_TUI_MODEL__API_KEY", "sk-autogpt-variable"),
+        ("flags", "sk-flags"),
+    ],
+}
+
+
+def _effective(settings: Settings, name: str) -> str | None:
+    if name == "mode":
+        return settings.agent.mode
+    if name == "api_key":
+        return settings.api_key_value()
+    value = getattr(settings.model, name)
+    return None if value is None else str(value)
+
+
+@pytest.mark.parametrize("name", sorted(_LAYERS))
+@pytest.mark.parametrize("present", range(1, 6))
+def test_layer_order_setting_by_setting(
+    name: str,
+    present: int,
+    user_file: Path,
+    workspace: Path,
+    write: WriteFile,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the lowest ``present`` layers set, the highest of them wins."""
+    section = "agent" if name == "mode" else "model"
+    flags: dict[str, dict[str, str | None]] = {}
+    for layer, value in _LAYERS[name][1:present]:
+        assert value is not None
+        if layer == "user file":
+            write(user_file, f'[{section}]\n{name} = "{value}"\n')
+        elif layer == "workspace file":
+            write(ws_file(workspace), f'[{section}]\n{name} = "{value}"\n')
+        elif layer == "flags":
+            flags = {section: {name: value}}
+        else:
+            monkeypatch.setenv(layer, value)
+    settings = load_settings(workspace, flags)
+    assert _effective(settings, name) == _LAYERS[name][present - 1][1]
+    assert settings.warnings == []
 
 
 def test_base_url_alone_is_enough_for_a_model() -> None:
@@ -604,12 +691,48 @@ def test_cli_overrides_still_widen(workspace: Path, write: WriteFile) -> None:
     assert load_settings(workspace, {"agent": {"mode": "auto"}}).agent.mode == "auto"
 
 
+def test_a_bad_user_value_is_reported_not_replaced_by_the_workspace(
+    user_file: Path, workspace: Path, write: WriteFile
+) -> None:
+    # The workspace's mode cannot be measured against a broken one of the user's, so it
+    # is not taken in its place: the user hears about their own file.
+    write(user_file, '[agent]\nmode = "yolo"\n')
+    write(ws_file(workspace), '[agent]\nmode = "auto"\n')
+    with pytest.raises(ConfigError, match=r"agent\.mode must be") as caught:
+        load_settings(workspace)
+    assert str(caught.value).startswith(f"Error in {user_file}:")
+
+
+def test_a_workspace_file_named_as_the_users_own_is_trusted(
+    workspace: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(ws_file(workspace), '[agent]\nmode = "auto"\n[rewards]\ncheck = "pytest -q"\n')
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(path))
+    settings = load_settings(workspace)
+    assert settings.agent.mode == "auto"
+    assert settings.rewards.check == "pytest -q"
+    assert settings.warnings == []
+
+
+def test_env_error_names_the_variable_with_a_workspace_file(
+    workspace: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(ws_file(workspace), "[agent]\nmax_steps = 5\n")
+    monkeypatch.setenv("AUTOGPT_TUI_AGENT__MAX_STEPS", "many")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace)
+    assert str(caught.value) == (
+        "Error in environment variable AUTOGPT_TUI_AGENT__MAX_STEPS:"
+        " agent.max_steps must be an integer (got 'many')."
+    )
+
+
 # --- the headless core can use it -----------------------------------------------------------
 
 
 def test_importable_without_textual_or_rich() -> None:
     code = (
-        "import sys, autogpt_tui.config; "
+        "import sys, autogpt_tui.core.settings; "
         "bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
         "sys.exit(f'loaded {bad}' if bad else 0)"
     )

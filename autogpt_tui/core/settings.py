@@ -1,0 +1,459 @@
+"""Settings: pydantic-settings models, layered from TOML files, the environment and flags.
+
+Layers, lowest priority first (a later layer wins, key by key), each one of
+pydantic-settings' sources, stacked in :meth:`Settings.settings_customise_sources`:
+
+1. the defaults written below;
+2. the user's file (a ``TomlConfigSettingsSource``): ``$AUTOGPT_TUI_CONFIG`` if that is
+   set (a missing file counts as empty, so tests can point it anywhere), else
+   ``$XDG_CONFIG_HOME/autogpt-tui/config.toml`` (``~/.config`` when XDG_CONFIG_HOME is
+   unset);
+3. the workspace's own file, ``<workspace>/.autogpt-tui.toml``, less the keys a workspace
+   may not set (:mod:`autogpt_tui.core.settings_trust`);
+4. the environment: ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` as the openai library reads
+   them, then above those ``AUTOGPT_TUI_*`` variables (the ``EnvSettingsSource``), sections
+   split by ``__`` (``AUTOGPT_TUI_MODEL__MODEL=gpt-4o``; lists and tables as JSON);
+5. the command-line flags, as init kwargs (``None`` there means "option not given").
+
+Tables merge key by key; any other value (lists included) replaces the one below. Every
+model forbids unknown keys, so a typo is an error rather than a silent no-op, and every
+error is a :class:`ConfigError` whose message is one sentence naming the file (or the
+environment variable, or the command line) and the dotted field.
+
+The API key is a ``SecretStr``: ``repr``, ``str`` and JSON dumps show asterisks, and error
+messages never echo it; the client reads it through :meth:`Settings.api_key_value`.
+
+This module must stay importable without textual or rich: the headless core uses it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, DEFAULT_MAX_STEPS, Mode
+from autogpt_tui.core.settings_sources import (
+    ConfigError,
+    OpenAIEnvSource,
+    TomlFileSource,
+    environment_error,
+    validation_error,
+)
+from autogpt_tui.core.settings_trust import WorkspaceFileSource
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "ENV_PREFIX",
+    "WORKSPACE_CONFIG_NAME",
+    "AgentSettings",
+    "ConfigError",
+    "HistorySettings",
+    "ModelPrice",
+    "ModelSettings",
+    "PolicyArm",
+    "PolicySettings",
+    "RewardsSettings",
+    "SandboxSettings",
+    "Settings",
+    "UISettings",
+    "load_settings",
+    "user_config_path",
+    "workspace_config_path",
+]
+
+ENV_PREFIX = "AUTOGPT_TUI_"
+"""Prefix of the environment variables that set settings."""
+
+CONFIG_ENV_VAR = "AUTOGPT_TUI_CONFIG"
+"""Environment variable naming a user config file to read instead of the XDG one."""
+
+WORKSPACE_CONFIG_NAME = ".autogpt-tui.toml"
+"""Name of a workspace's own config file, in the workspace root."""
+
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+# --- the models ---------------------------------------------------------------------------
+
+# Field docstrings stay in the source for readers; pydantic's use_attribute_docstrings
+# would turn them into descriptions by reading this file's source with `inspect` at
+# import, which costs every start-up over 100 ms.
+_SECTION_CONFIG = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelPrice(BaseModel):
+    """What a model costs, in US dollars per million tokens."""
+
+    model_config = _SECTION_CONFIG
+
+    input_per_mtok: float = Field(ge=0)
+    """Price of one million prompt (input) tokens."""
+    output_per_mtok: float = Field(ge=0)
+    """Price of one million completion (output) tokens."""
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The cost in US dollars of a request with these token counts."""
+        return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
+
+
+def _default_prices() -> dict[str, ModelPrice]:
+    # OpenAI list prices; anything else is added in the user's file.
+    return {
+        "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.00),
+        "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
+        "gpt-4.1": ModelPrice(input_per_mtok=2.00, output_per_mtok=8.00),
+        "gpt-4.1-mini": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.60),
+        "gpt-4.1-nano": ModelPrice(input_per_mtok=0.10, output_per_mtok=0.40),
+    }
+
+
+class ModelSettings(BaseModel):
+    """The LLM endpoint and how patiently to talk to it."""
+
+    model_config = _SECTION_CONFIG
+
+    model: str = Field(default="gpt-4o-mini", min_length=1)
+    """Model name as the server knows it."""
+    base_url: str | None = None
+    """Base URL of an OpenAI-compatible server (Ollama, vLLM, …); None means OpenAI."""
+    api_key: SecretStr | None = None
+    """API key; never shown, logged or committed. Local servers usually need none."""
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds to wait for a response to start."""
+    idle_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds a stream may stall between chunks before it is treated as cut short."""
+    max_retries: int = Field(default=4, ge=0)
+    """How many times a failed request (429, 5xx, timeout, …) is retried with backoff."""
+    context_window: int = Field(default=128_000, ge=1)
+    """Tokens the model can attend to; the conversation is trimmed to fit."""
+
+    @field_validator("api_key", "base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https:// (got {value!r})")
+        return value
+
+
+class AgentSettings(BaseModel):
+    """How the agent runs: approvals and budgets."""
+
+    model_config = _SECTION_CONFIG
+
+    mode: Mode = "step"
+    """Approval mode: step asks before every action, edits before commands, auto never."""
+    max_steps: int = Field(default=DEFAULT_MAX_STEPS, ge=1)
+    """Most steps one run may take."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Most tokens (prompt + completion) one run may use; None means no limit."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Most US dollars one run may spend, by `prices`; None means no limit."""
+    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
+    """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06)."""
+
+    def price_for(self, model: str) -> ModelPrice | None:
+        """The price of ``model``: an exact entry, else the longest name it starts with."""
+        if model in self.prices:
+            return self.prices[model]
+        matches = [name for name in self.prices if model.startswith(name + "-")]
+        return self.prices[max(matches, key=len)] if matches else None
+
+
+class SandboxSettings(BaseModel):
+    """Limits on the commands the agent runs."""
+
+    model_config = _SECTION_CONFIG
+
+    enabled: bool = True
+    """Confine the agent to the workspace and run commands under the sandbox's limits."""
+    command_timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds a command may run when the agent names no timeout."""
+    max_command_timeout_s: float = Field(default=600.0, gt=0)
+    """Longest timeout the agent may ask for; longer requests are cut to this."""
+    max_output_chars: int = Field(default=20_000, ge=1)
+    """Characters of a command's output shown to the agent; the rest is elided."""
+
+
+class UISettings(BaseModel):
+    """The terminal interface."""
+
+    model_config = _SECTION_CONFIG
+
+    theme: str = "autogpt-dark"
+    """Theme name; an unknown one falls back to the default with a notice."""
+
+
+class HistorySettings(BaseModel):
+    """How agent steps are recorded in git."""
+
+    model_config = _SECTION_CONFIG
+
+    agent_name: str = Field(default=AGENT_NAME, min_length=1)
+    """Author name of the agent's step commits."""
+    agent_email: str = Field(default=AGENT_EMAIL, min_length=1)
+    """Author email of the agent's step commits."""
+
+
+class RewardsSettings(BaseModel):
+    """Automatic rewards."""
+
+    model_config = _SECTION_CONFIG
+
+    check: str | None = None
+    """Shell command run after each step to score it (exit 0 is good); None means none."""
+
+
+class PolicyArm(BaseModel):
+    """One way of prompting the agent; the policy bandit picks among arms by reward."""
+
+    model_config = _SECTION_CONFIG
+
+    name: str
+    """Short name, recorded in each step commit's Agent-Policy trailer."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature; None leaves the server's default."""
+    instructions: str = ""
+    """Extra instructions appended to the system prompt."""
+    model: str | None = None
+    """Model to use instead of model.model; None means model.model."""
+
+    @field_validator("name")
+    @classmethod
+    def _is_short_name(cls, value: str) -> str:
+        if not _ARM_NAME.fullmatch(value):
+            raise ValueError(
+                f"must be letters, digits, '.', '_' or '-', starting with a letter or digit"
+                f" (got {value!r})"
+            )
+        return value
+
+
+def _default_arms() -> list[PolicyArm]:
+    # With no arms configured there is exactly one, "default" (the rewards issue's contract).
+    return [PolicyArm(name="default")]
+
+
+class PolicySettings(BaseModel):
+    """The arms the policy bandit chooses between."""
+
+    model_config = _SECTION_CONFIG
+
+    arms: list[PolicyArm] = Field(default_factory=_default_arms, min_length=1)
+    """Policy arms, each a [[policy.arms]] table; names must be unique."""
+
+    @field_validator("arms")
+    @classmethod
+    def _names_are_unique(cls, arms: list[PolicyArm]) -> list[PolicyArm]:
+        seen: set[str] = set()
+        for arm in arms:
+            if arm.name in seen:
+                raise ValueError(f"must have unique names ({arm.name!r} appears twice)")
+            seen.add(arm.name)
+        return arms
+
+
+class Settings(BaseSettings):
+    """All settings, by section. Build it with :func:`load_settings`.
+
+    ``Settings()`` alone gives the defaults (plus any section passed in): it reads no file
+    and no environment, so a test or a caller without a workspace is never surprised by
+    the machine's configuration. Only :func:`load_settings` stacks the layers.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        case_sensitive=False,
+    )
+
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    """The LLM endpoint."""
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    """Approvals and budgets."""
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    """Limits on commands."""
+    ui: UISettings = Field(default_factory=UISettings)
+    """The terminal interface."""
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    """Step commits."""
+    rewards: RewardsSettings = Field(default_factory=RewardsSettings)
+    """Automatic rewards."""
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    """Policy arms."""
+
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The layers, highest priority first: flags, environment, files (defaults last).
+
+        Outside :func:`load_settings` only the values passed in count.
+        """
+        files = _LOADING.get()
+        if files is None:
+            return (init_settings,)
+        workspace = (files.workspace,) if files.workspace is not None else ()
+        sources = (
+            init_settings,
+            env_settings,
+            OpenAIEnvSource(settings_cls),
+            *workspace,
+            files.user,
+            _DefaultPricesSource(settings_cls),
+        )
+        files.used = sources
+        return sources
+
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences about keys ignored in the workspace's file, for the user to see."""
+        return self._warnings
+
+    def api_key_value(self) -> str | None:
+        """The API key in clear, for the LLM client only; None when there is none."""
+        return self.model.api_key.get_secret_value() if self.model.api_key else None
+
+    def has_model(self) -> bool:
+        """Whether a model is configured: an API key or a base URL (Ollama needs no key)."""
+        return self.model.api_key is not None or self.model.base_url is not None
+
+
+# --- the layers ---------------------------------------------------------------------------
+
+
+def user_config_path() -> Path:
+    """The user's config file: $AUTOGPT_TUI_CONFIG, else the XDG location."""
+    explicit = os.environ.get(CONFIG_ENV_VAR)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    # The XDG spec says a relative value is invalid and must be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    return base / "autogpt-tui" / "config.toml"
+
+
+def workspace_config_path(workspace: Path) -> Path:
+    """A workspace's own config file."""
+    return workspace / WORKSPACE_CONFIG_NAME
+
+
+class _DefaultPricesSource(PydanticBaseSettingsSource):
+    """The default prices as a layer, so that prices in a file add to them, not replace them."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, "", False
+
+    def __call__(self) -> dict[str, Any]:
+        prices = {name: price.model_dump() for name, price in _default_prices().items()}
+        return {"agent": {"prices": prices}}
+
+
+@dataclass
+class _Files:
+    """The config files one :func:`load_settings` call reads, already parsed."""
+
+    user: TomlFileSource
+    workspace: WorkspaceFileSource | None = None
+    used: tuple[PydanticBaseSettingsSource, ...] = ()
+    """The sources the settings were built from, to name the one an error came from."""
+
+
+# settings_customise_sources is a classmethod with a fixed signature: this is how
+# load_settings hands it the files of one call (per thread and per task, unlike a global).
+_LOADING: ContextVar[_Files | None] = ContextVar("autogpt_tui_settings_files", default=None)
+
+
+def _build(files: _Files, flags: dict[str, Any]) -> Settings:
+    token = _LOADING.set(files)
+    try:
+        return Settings(**flags)
+    except ValidationError as error:
+        raise validation_error(error, files.used) from None
+    except SettingsError as error:  # only the environment source parses JSON
+        raise environment_error(error, ENV_PREFIX) from None
+    finally:
+        _LOADING.reset(token)
+
+
+def _given(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Flags minus the options not given (None), tables copied."""
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            result[key] = _given(value)
+        elif value is not None:
+            result[key] = value
+    return result
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    return one.exists() and other.exists() and one.resolve() == other.resolve()
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def load_settings(
+    workspace: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read the settings for ``workspace``: defaults, files, environment, then ``overrides``.
+
+    ``overrides`` are the command-line flags, nested like the TOML tables, e.g.
+    ``{"model": {"model": "gpt-4o"}, "agent": {"mode": "auto"}}``; a ``None`` value means
+    the option was not given and leaves the value below it in place. Raises
+    :class:`ConfigError` for a broken file or an invalid value from any layer; keys the
+    workspace's file may not set are left out, each with a sentence in ``warnings``.
+    """
+    flags = _given(overrides or {})
+    user = TomlFileSource(Settings, user_config_path())
+    if workspace is None or _same_file(workspace_config_path(workspace), user.path):
+        # With no workspace, or when the user named its file as their own, no suspicion.
+        return _build(_Files(user), flags)
+    guarded = WorkspaceFileSource(
+        Settings,
+        workspace_config_path(workspace),
+        # "Yours" is what every layer but the workspace's says.
+        yours=lambda: _build(_Files(user), flags),
+    )
+    settings = _build(_Files(user, guarded), flags)
+    settings._warnings = list(guarded.warnings)
+    return settings

@@ -1,0 +1,162 @@
+"""A workspace's own config file, read with suspicion.
+
+A workspace is often someone else's repository, so its ``.autogpt-tui.toml`` can never
+widen what runs without approval, nor spend more of the user's money, nor send the user's
+key elsewhere. These keys in it are *ignored* (not an error: the repository is not the
+user's to fix), and each one ignored gives one sentence for :attr:`Settings.warnings`:
+
+- ``model.api_key``, ``model.base_url`` and ``agent.prices``: never taken from it;
+- ``agent.mode``: only as strict as the user's own or stricter (step < edits < auto);
+- ``sandbox.enabled``: may not turn the sandbox off;
+- ``sandbox.max_command_timeout_s``, ``agent.max_steps``, ``agent.max_tokens`` and
+  ``agent.max_cost_usd``: may only be lowered;
+- ``rewards.check`` (a command that runs with no approval): only the user's own value.
+
+"The user's own setting" is what every other layer together says (defaults, the user's
+file, the environment, the command line).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings
+
+from autogpt_tui.core.constants import MODES
+from autogpt_tui.core.settings_sources import TomlFileSource
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.settings import Settings
+
+__all__ = ["WorkspaceFileSource"]
+
+
+class WorkspaceFileSource(TomlFileSource):
+    """A workspace's config file, without the keys a workspace may not set.
+
+    ``yours`` builds the settings from every other layer; it is called only when the file
+    holds something, to measure the workspace's values against the user's own.
+    """
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], path: Path, yours: Callable[[], Settings]
+    ) -> None:
+        super().__init__(settings_cls, path)
+        raw = super().__call__()
+        self.warnings: list[str] = []
+        """One sentence per key ignored, for the user to see."""
+        self.allowed: dict[str, Any] = {}
+        """The file's values that are taken."""
+        if raw:
+            self.allowed, self.warnings = _restrict(raw, yours(), path)
+
+    def __call__(self) -> dict[str, Any]:
+        """The file's values minus the ignored keys."""
+        return self.allowed
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A key a workspace's file may not set, or may set only when it tightens things."""
+
+    section: str
+    name: str
+    why: Callable[[Any], str]
+    """Why it was ignored, given the user's own value."""
+    widens: Callable[[Any, Any], bool] | None = None
+    """(workspace value, user's value) → does it widen? None: never taken from a workspace."""
+    show_value: bool = True
+
+
+def _raises_limit(theirs: float | None, mine: float | None) -> bool:
+    if mine is None:  # no limit of the user's to raise
+        return False
+    return theirs is None or theirs > mine
+
+
+def _own(what: str) -> Callable[[Any], str]:
+    return lambda _mine: f"a workspace's config file cannot {what}"
+
+
+def _no_higher(mine: Any) -> str:
+    yours = _toml_value(mine)
+    return (
+        f"a workspace's config file can only lower this limit, not raise it above yours ({yours})"
+    )
+
+
+_RULES = (
+    _Rule(
+        "model",
+        "api_key",
+        _own("set the API key (it could send it to its own server)"),
+        show_value=False,
+    ),
+    _Rule("model", "base_url", _own("choose the server your requests and API key are sent to")),
+    _Rule("agent", "prices", _own("change model prices, which the cost budget uses")),
+    _Rule(
+        "agent",
+        "mode",
+        lambda mine: (
+            "a workspace's config file cannot let more run without approval than your own"
+            f" mode ({_toml_value(mine)})"
+        ),
+        lambda theirs, mine: MODES.index(theirs) > MODES.index(mine),
+    ),
+    _Rule(
+        "sandbox", "enabled", _own("turn the sandbox off"), lambda theirs, mine: mine and not theirs
+    ),
+    _Rule("sandbox", "max_command_timeout_s", _no_higher, lambda theirs, mine: theirs > mine),
+    _Rule("agent", "max_steps", _no_higher, _raises_limit),
+    _Rule("agent", "max_tokens", _no_higher, _raises_limit),
+    _Rule("agent", "max_cost_usd", _no_higher, _raises_limit),
+    _Rule(
+        "rewards",
+        "check",
+        _own("choose a command that runs without approval"),
+        lambda theirs, mine: theirs != mine,
+    ),
+)
+
+
+def _restrict(
+    values: Mapping[str, Any], mine: Settings, path: Path
+) -> tuple[dict[str, Any], list[str]]:
+    """The workspace's values without the keys it may not set, and why each was dropped."""
+    # Copy the tables: the rules delete keys from them.
+    kept = {key: dict(value) if isinstance(value, dict) else value for key, value in values.items()}
+    warnings: list[str] = []
+    for rule in _RULES:
+        table = kept.get(rule.section)
+        if not isinstance(table, dict) or rule.name not in table:
+            continue
+        raw = table[rule.name]
+        my_section: BaseModel = getattr(mine, rule.section)
+        my_value = getattr(my_section, rule.name)
+        if rule.widens is not None:
+            try:
+                theirs = getattr(type(my_section).model_validate({rule.name: raw}), rule.name)
+            except ValidationError:
+                continue  # a bad value: the full validation reports it, naming the file
+            if not rule.widens(theirs, my_value):
+                continue
+        del table[rule.name]
+        shown = f" = {_toml_value(raw)}" if rule.show_value else ""
+        field = f"{rule.section}.{rule.name}"
+        warnings.append(f"Ignored {field}{shown} in {path}: {rule.why(my_value)}.")
+    return kept, warnings
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        return "{…}"
+    return str(value)
