@@ -147,7 +147,10 @@ class UserChanges:
             self._stopped = True
             started = self._thread.ident is not None
         if started:
-            self._thread.join(timeout=5)
+            # No timeout: the thread's work is bounded (the sandbox probe times out after
+            # 10 s, then the watcher starts), and a thread left running at interpreter
+            # exit, perhaps mid-import, can crash the process as it ends.
+            self._thread.join()
         with self._lock:
             watcher, self._watcher = self._watcher, None
         if watcher is not None:
