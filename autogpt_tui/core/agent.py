@@ -311,7 +311,7 @@ class Agent:
 
     def step(self) -> StepOutcome:
         """One step: propose, approve, execute, commit, observe."""
-        from autogpt_tui.core.tools import TOOLS, ToolError, parse_call, tool_schemas
+        from autogpt_tui.core.tools import TOOLS, ToolError, parse_call
 
         self.model.reset_cancel()
         self._sync_with_repository()
@@ -331,30 +331,13 @@ class Agent:
                     message="Stopped before the model answered.",
                 )
             policy = self.policy.choose()
-            self._set_status("thinking")
-            messages = self.messages(policy) + extra_messages
-
-            def on_text(text: str) -> None:
-                self._request_started()  # text streaming back: the request is on its way
-                self.emit(ThoughtDelta(step_no, text))
-
             try:
-                completion = self.model.complete(
-                    messages,
-                    tool_schemas(),
-                    temperature=policy.temperature,
-                    model=policy.model,
-                    on_text=on_text,
-                    on_retry=lambda attempt, delay, reason: self._on_retry(
-                        step_no, attempt, delay, reason
-                    ),
-                )
+                completion = self._request(step_no, policy, extra_messages)
             except ModelCancelled:
                 outcome: Outcome = "cancelled" if self._cancel.is_set() else "paused"
                 return StepOutcome(
                     finished=outcome, message="Stopped while the model was answering."
                 )
-            self._request_started()
             cost_total += self._account(completion, policy, usage_total)
             if not completion.tool_calls:
                 self._no_action += 1
@@ -435,6 +418,33 @@ class Agent:
                 cost_total,
                 ignored,
             )
+
+    def _request(
+        self, step_no: int, policy: PolicyChoice, extra_messages: list[dict[str, Any]]
+    ) -> Completion:
+        """Ask the model for step ``step_no``'s action, streaming its thought as events.
+
+        ``extra_messages`` are this step's exchanges so far (rejections, bad calls).
+        Raises ModelCancelled when a pause or cancel abandons the request.
+        """
+        from autogpt_tui.core.tools import tool_schemas
+
+        self._set_status("thinking")
+
+        def on_text(text: str) -> None:
+            self._request_started()  # text streaming back: the request is on its way
+            self.emit(ThoughtDelta(step_no, text))
+
+        completion = self.model.complete(
+            self.messages(policy) + extra_messages,
+            tool_schemas(),
+            temperature=policy.temperature,
+            model=policy.model,
+            on_text=on_text,
+            on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
+        )
+        self._request_started()
+        return completion
 
     def _request_started(self) -> None:
         """Run the one-time hook that waits for the first request to be under way."""
