@@ -12,22 +12,18 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from autogpt_tui import __version__
+from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
 from autogpt_tui.core.errors import UserError
 
 if TYPE_CHECKING:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.records import StepCommit
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-
-EXIT_BUDGET = 3
 
 SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export")
 
@@ -59,7 +55,7 @@ def _tui_parser() -> argparse.ArgumentParser:
         "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
     )
     parser.add_argument("--goal", help="the goal to start with")
-    parser.add_argument("--mode", choices=["step", "edits", "auto"], help="approval mode")
+    parser.add_argument("--mode", choices=MODES, help="approval mode")
     parser.add_argument("--model", help="model name")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL")
     parser.add_argument("--theme", help="theme name")
@@ -78,7 +74,7 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("--goal", required=True, help="what the agent should do")
         parser.add_argument(
             "--mode",
-            choices=["step", "edits", "auto"],
+            choices=MODES,
             default="auto",
             help="approvals (default auto; a tool the mode would ask about is refused)",
         )
@@ -119,8 +115,6 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["run"]:
-        _preload_model_client()
     try:
         if args and args[0] in SUBCOMMANDS:
             name = args[0]
@@ -142,21 +136,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _preload_model_client() -> None:
-    """Start importing ``openai`` (half a second of imports) on a side thread.
+@contextlib.contextmanager
+def _preloading_model_client() -> Iterator[None]:
+    """Import ``openai`` (half a second of imports) on a side thread while the body runs.
 
     `run` needs it only for its first request; meanwhile the main thread reads the
     configuration and the repository, much of which waits on git processes, so the
-    two overlap instead of adding up.
+    two overlap instead of adding up. The thread is started only once the command line
+    is known to be good, and joined before leaving: a thread still importing extension
+    modules while the interpreter shuts down can crash it (a usage error once ended
+    in SIGSEGV right after printing its message).
     """
     import importlib
-    import threading
 
     def load() -> None:
         with contextlib.suppress(Exception):  # the main thread reports a broken install
             importlib.import_module("openai")
 
-    threading.Thread(target=load, name="preload-openai", daemon=True).start()
+    thread = threading.Thread(target=load, name="preload-openai", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def _run_tui(options: argparse.Namespace) -> int:
@@ -336,17 +338,18 @@ def cmd_run(options: argparse.Namespace) -> int:
         raise UsageError(f"--max-cost must be more than 0, not {options.max_cost:g}.")
     if not options.goal.strip():
         raise UsageError("The goal must not be empty.")
-    return run_headless(
-        Path(options.workspace),
-        goal=options.goal,
-        mode=options.mode,
-        max_steps=options.max_steps,
-        max_tokens=options.max_tokens,
-        max_cost=options.max_cost,
-        model=options.model,
-        base_url=options.base_url,
-        json_output=options.json,
-    )
+    with _preloading_model_client():
+        return run_headless(
+            Path(options.workspace),
+            goal=options.goal,
+            mode=options.mode,
+            max_steps=options.max_steps,
+            max_tokens=options.max_tokens,
+            max_cost=options.max_cost,
+            model=options.model,
+            base_url=options.base_url,
+            json_output=options.json,
+        )
 
 
 def cmd_rewards(options: argparse.Namespace) -> int:

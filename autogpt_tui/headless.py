@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from autogpt_tui.core.agent import Budget
+from autogpt_tui.core.constants import EXIT_BUDGET, EXIT_ERROR, EXIT_OK
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -18,14 +18,15 @@ from autogpt_tui.core.events import (
     Event,
     Finished,
     Notice,
+    Outcome,
     Retrying,
     StepCommitted,
     ThoughtDelta,
     UserEditsCommitted,
 )
 
-EXIT_CODES = {"finished": 0, "budget": 3}
-"""Exit status per outcome; every other outcome is 1 (DESIGN.md)."""
+EXIT_CODES: dict[Outcome, int] = {"finished": EXIT_OK, "budget": EXIT_BUDGET}
+"""Exit status per outcome; every other outcome is ``EXIT_ERROR`` (DESIGN.md)."""
 
 
 class EventPrinter:
@@ -120,18 +121,8 @@ def run_headless(
             printer(Notice(warning))
         if not settings.has_model():
             raise UserError(NO_MODEL_SENTENCE)
-        session = open_session(
-            history,
-            settings,
-            goal=goal,
-            mode=mode,
-            emit=printer,
-            budget=Budget(
-                max_steps=settings.agent.max_steps,
-                max_tokens=settings.agent.max_tokens,
-                max_cost_usd=settings.agent.max_cost_usd,
-            ),
-        )
+        # Headless: no user channel, and the budget is the settings' (flags included).
+        session = open_session(history, settings, goal=goal, mode=mode, emit=printer)
     except BaseException:
         history.close()
         raise
@@ -141,7 +132,7 @@ def run_headless(
         except KeyboardInterrupt:
             session.agent.cancel()
             printer(Finished(outcome="cancelled", message="Interrupted.", steps=0))
-            return 1
+            return EXIT_ERROR
     finally:
         session.close()
-    return EXIT_CODES.get(result.outcome, 1)
+    return EXIT_CODES.get(result.outcome, EXIT_ERROR)

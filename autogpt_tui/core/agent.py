@@ -2,12 +2,14 @@
 
 One ``Agent`` drives one session on one workspace. It runs on a background thread (the
 TUI's worker, or the main thread for ``autogpt-tui run``), talks to the UI only through
-the ``emit`` callback and the ``approve``/``ask`` callables, and never imports the UI.
+the ``emit`` callback and its ``UserChannel`` (approve, ask), and never imports the UI.
+What else it is given comes in a few named pieces: the model's profile (name, context
+window, price), the policy (how to work, lessons), and the hooks around each step.
 
-The conversation is not kept anywhere but in the repository: every step's record holds
-its thought, tool call, observation and the proposals rejected before it, so restarting
-rebuilds the conversation from the step records on the branch, and undoing steps
-rewinds it (the loop notices HEAD moved and rebuilds).
+The conversation (``core/conversation.py``) is not kept anywhere but in the repository:
+every step's record holds its thought, tool call, observation and the proposals rejected
+before it, so restarting rebuilds the conversation from the step records on the branch,
+and undoing steps rewinds it (the loop notices HEAD moved and rebuilds).
 """
 
 from __future__ import annotations
@@ -16,20 +18,30 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from autogpt_tui.core.collaborators import (
+    Approval,
+    Budget,
+    ModelBackend,
+    ModelProfile,
+    PolicyChoice,
+    PolicySource,
+    StepHooks,
+    ToolBackend,
+    UserChannel,
+)
 from autogpt_tui.core.constants import MODES, RUNS_WITHOUT_APPROVAL
 from autogpt_tui.core.conversation import (
-    SYSTEM_PROMPT,
-    Turn,
+    Conversation,
     assistant_call,
-    content_text,
+    continues_session,
     rejection_text,
+    session_steps,
     summarize_action,
     tool_message,
-    turn_from_record,
     user_edits_message,
 )
 from autogpt_tui.core.errors import UserError
@@ -54,14 +66,24 @@ from autogpt_tui.core.events import (
     UserEditsCommitted,
 )
 from autogpt_tui.core.history import History
-from autogpt_tui.core.llm import Completion, ModelCancelled, estimate_tokens
-from autogpt_tui.core.records import (
-    RejectedProposal,
-    StepCommit,
-    StepRecord,
-    Usage,
-    one_line,
-)
+from autogpt_tui.core.llm import Completion, ModelCancelled
+from autogpt_tui.core.records import RejectedProposal, StepCommit, StepRecord, Usage
+
+__all__ = [
+    "Agent",
+    "Approval",
+    "Budget",
+    "ModelBackend",
+    "ModelProfile",
+    "PolicyChoice",
+    "PolicySource",
+    "SessionState",
+    "StepHooks",
+    "StepOutcome",
+    "ToolBackend",
+    "UserChannel",
+    "new_session_id",
+]
 
 LOOP_REPEATS = 3
 """The same action with the same result this many times in a row is a loop."""
@@ -71,78 +93,6 @@ MAINTAIN_EVERY = 100
 """Steps between two chances for git to pack loose objects."""
 HEADLESS_REFUSALS = 3
 """Proposals refused in a row, headless, before the run stops."""
-KEEP_RECENT_STEPS = 8
-"""Steps whose observations are always kept whole when the context is compacted."""
-
-
-class ModelBackend(Protocol):
-    """What the loop needs of a model client (``ModelClient`` in production)."""
-
-    def complete(
-        self,
-        messages: Sequence[dict[str, Any]],
-        tools: Sequence[dict[str, Any]] | None = None,
-        *,
-        temperature: float | None = None,
-        model: str | None = None,
-        on_text: Callable[[str], None] | None = None,
-        on_retry: Callable[[int, float, str], None] | None = None,
-    ) -> Completion:
-        """Stream one model turn."""
-        ...
-
-    def cancel(self) -> None:
-        """Abort the request in flight."""
-        ...
-
-    def reset_cancel(self) -> None:
-        """Allow requests again after a cancel."""
-        ...
-
-
-class ToolBackend(Protocol):
-    """What the loop needs of the tools (``ToolRunner`` in production)."""
-
-    def execute(self, name: str, args: Any) -> Any:
-        """Run a tool; returns a ToolResult."""
-        ...
-
-
-@dataclass(frozen=True)
-class Approval:
-    """The user's answer to a pending action."""
-
-    approved: bool
-    reason: str = ""
-
-    @classmethod
-    def approve(cls) -> Approval:
-        """Run the action."""
-        return cls(True)
-
-    @classmethod
-    def reject(cls, reason: str) -> Approval:
-        """Do not run it; tell the model why."""
-        return cls(False, reason)
-
-
-@dataclass
-class Budget:
-    """Limits of one run; None means no limit."""
-
-    max_steps: int | None = None
-    max_tokens: int | None = None
-    max_cost_usd: float | None = None
-
-
-@dataclass
-class PolicyChoice:
-    """How the agent works this step: the arm's name, temperature, extra instructions."""
-
-    name: str = "default"
-    temperature: float | None = None
-    instructions: str = ""
-    model: str | None = None
 
 
 @dataclass
@@ -150,12 +100,26 @@ class SessionState:
     """What the loop knows of its session: id, goal, steps, usage, cost."""
 
     session: str
-    goal: str
+    conversation: Conversation
+    """What the model is told: the goal, the steps, the notes for the next one."""
     step: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def goal(self) -> str:
+        """The session's goal."""
+        return self.conversation.goal
+
+    def rebuild(self, steps: list[StepCommit]) -> None:
+        """Take the step number, usage and conversation from the session's live steps."""
+        self.conversation.rebuild(steps)
+        self.step = steps[-1].step if steps else 0
+        records = [s.record for s in steps if s.record is not None]
+        self.prompt_tokens = sum(r.usage.prompt_tokens for r in records)
+        self.completion_tokens = sum(r.usage.completion_tokens for r in records)
+        self.cost_usd = sum(r.cost_usd for r in records)
 
 
 def new_session_id() -> str:
@@ -175,19 +139,18 @@ class Agent:
         goal: str,
         mode: str = "step",
         emit: Callable[[Event], None] | None = None,
-        approve: Callable[[PendingAction], Approval] | None = None,
-        ask: Callable[[str], str] | None = None,
+        user: UserChannel | None = None,
         budget: Budget | None = None,
-        price: Callable[[str, int, int], float] | None = None,
-        context_window: int = 128_000,
-        policy: Callable[[], PolicyChoice] | None = None,
-        prompt_extras: Callable[[str, list[str]], str] | None = None,
-        changed_by_user: Callable[[], list[str] | None] | None = None,
+        profile: ModelProfile | None = None,
+        policy: PolicySource | None = None,
+        hooks: StepHooks | None = None,
         session: str | None = None,
-        model_name: str = "",
-        on_first_request: Callable[[], None] | None = None,
-        after_step: Callable[[StepCommit, list[str] | None], None] | None = None,
     ) -> None:
+        """Resume the branch's session (``session``, or one with this goal) or start one.
+
+        ``user`` None runs headless: what the mode would ask about is refused, and the
+        agent's questions get no answer.
+        """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.history = history
@@ -195,17 +158,12 @@ class Agent:
         self.tools = tools
         self.mode = mode
         self.emit: Callable[[Event], None] = emit or (lambda _event: None)
-        self._approve = approve
-        self._ask = ask
+        self.user = user
         self.budget = budget or Budget()
-        self._price = price or (lambda _model, _in, _out: 0.0)
-        self.context_window = context_window
-        self._policy = policy or PolicyChoice
-        self._prompt_extras = prompt_extras
-        self._changed_by_user = changed_by_user
-        self.model_name = model_name
-        self._on_first_request = on_first_request
-        self._after_step = after_step
+        self.profile = profile or ModelProfile()
+        self.policy = policy or PolicySource()
+        self.hooks = hooks or StepHooks()
+        self._on_first_request = self.hooks.on_first_request
         self._steps_taken = 0
         self._pause = threading.Event()
         self._cancel = threading.Event()
@@ -214,7 +172,6 @@ class Agent:
         self._repeats: list[str] = []
         self._nudged_loop = False
         self._no_action = 0
-        self._pending_notes: list[str] = []
         self.state = self._resume_or_start(goal, session)
 
     # ----------------------------------------------------------------- state
@@ -222,35 +179,27 @@ class Agent:
     def _resume_or_start(self, goal: str, session: str | None) -> SessionState:
         """Continue the session on the branch if it has this goal, else start one."""
         latest = next((s for s in self.history.steps_on_branch(records=True) if not s.undone), None)
-        if latest is not None and latest.record is not None:
-            last_goal = latest.record.goal
-            finished = latest.tool == "finish"
-            if (session and latest.session == session) or (
-                not session and not finished and (not goal or goal == last_goal)
-            ):
-                state = SessionState(session=latest.session, goal=goal or last_goal)
-                self._rebuild(state)
-                return state
-        return SessionState(session=session or new_session_id(), goal=goal)
+        if latest is not None and continues_session(latest, goal=goal, session=session):
+            assert latest.record is not None  # continues_session checked it
+            state = SessionState(latest.session, self._conversation(goal or latest.record.goal))
+            self._rebuild(state)
+            return state
+        return SessionState(session or new_session_id(), self._conversation(goal))
+
+    def _conversation(self, goal: str) -> Conversation:
+        return Conversation(
+            goal, context_window=self.profile.context_window, lessons=self.policy.lessons
+        )
 
     def _rebuild(self, state: SessionState) -> None:
         """Rebuild the conversation from the records of the session's live steps."""
-        steps: list[StepCommit] = []
-        for step in self.history.steps_on_branch(records=True):
-            if step.session != state.session:
-                if steps:
-                    break  # an older session: ours starts after it
-                continue
-            if not step.undone:
-                steps.append(step)
-        steps.reverse()
-        state.turns = [turn_from_record(s) for s in steps if s.record is not None]
-        state.step = steps[-1].step if steps else 0
-        usage = [s.record.usage for s in steps if s.record is not None]
-        state.prompt_tokens = sum(u.prompt_tokens for u in usage)
-        state.completion_tokens = sum(u.completion_tokens for u in usage)
-        state.cost_usd = sum(s.record.cost_usd for s in steps if s.record)
+        state.rebuild(session_steps(self.history.steps_on_branch(records=True), state.session))
         self._known_head = self.history.head()
+
+    @property
+    def conversation(self) -> Conversation:
+        """What the model is told at its next request."""
+        return self.state.conversation
 
     @property
     def status(self) -> Status:
@@ -270,9 +219,7 @@ class Agent:
 
     def set_goal(self, goal: str) -> None:
         """Change the goal of this session (the model is told at its next request)."""
-        if goal and goal != self.state.goal:
-            self.state.goal = goal
-            self._pending_notes.append(f"The user changed the goal to: {goal}")
+        self.conversation.set_goal(goal)
 
     def pause(self) -> None:
         """Stop after the step in progress (a model request is abandoned)."""
@@ -284,78 +231,10 @@ class Agent:
         self._cancel.set()
         self.model.cancel()
 
-    # -------------------------------------------------------------- messages
-
     def messages(self, policy: PolicyChoice | None = None) -> list[dict[str, Any]]:
-        """The conversation to send: system prompt, goal, compacted steps, notes."""
+        """The conversation the next request sends under ``policy``."""
         policy = policy or PolicyChoice()
-        system = SYSTEM_PROMPT
-        if policy.instructions:
-            system += f"\nHow to work (policy {policy.name}):\n{policy.instructions}\n"
-        if self._prompt_extras is not None:
-            recent = [_turn_summary(t) for t in self.state.turns[-5:]]
-            extra = self._prompt_extras(self.state.goal, recent)
-            if extra:
-                system += "\n" + extra
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": f"Goal: {self.state.goal}"},
-        ]
-        messages.extend(self._compacted_turns(estimate_tokens(system + self.state.goal)))
-        for note in self._pending_notes:
-            messages.append({"role": "user", "content": note})
-        return messages
-
-    def _compacted_turns(self, used: int) -> list[dict[str, Any]]:
-        """The steps' messages, fitted into the context window.
-
-        Observations are shortened oldest first (the last steps stay whole as long as
-        possible); then the oldest steps give way to a one-line summary each; the
-        goal and the system prompt are never touched.
-        """
-        budget = max(1_000, int(self.context_window * 0.6) - used - 2_000)  # reply room
-        turns = self.state.turns
-        sizes = [sum(estimate_tokens(content_text(m)) for m in t.messages) for t in turns]
-        total = sum(sizes)
-        if total <= budget:
-            return [m for t in turns for m in t.messages]
-        protected = max(0, len(turns) - KEEP_RECENT_STEPS)
-        shortened: dict[int, str] = {}
-
-        def shorten(i: int, keep: int) -> None:
-            nonlocal total
-            obs = shortened.get(i, turns[i].observation)
-            if len(obs) <= keep + 80:
-                return
-            short = obs[:keep] + f"\n[… {len(obs) - keep} characters of this output elided]"
-            saved = estimate_tokens(obs) - estimate_tokens(short)
-            total -= saved
-            sizes[i] -= saved
-            shortened[i] = short
-
-        # Old steps first, then the recent ones, the newest last of all.
-        for order, keep in ((range(protected), 160), (range(len(turns)), 400)):
-            for i in order:
-                if total <= budget:
-                    break
-                shorten(i, keep)
-        dropped = 0
-        while total > budget and dropped < len(turns) - 1:
-            total -= sizes[dropped]
-            dropped += 1
-        out: list[dict[str, Any]] = []
-        if dropped:
-            lines = [f"- step {t.step}: {_turn_summary(t)}" for t in turns[:dropped]]
-            # The summary stays bounded too: the newest lines matter most.
-            text = "\n".join(lines[-100:])
-            content = f"Earlier steps (details elided to save space):\n{text}"
-            out.append({"role": "user", "content": content})
-        for i, turn in enumerate(turns[dropped:], start=dropped):
-            msgs = [dict(m) for m in turn.messages]
-            if i in shortened:
-                msgs[turn.observation_index]["content"] = shortened[i]
-            out.extend(msgs)
-        return out
+        return self.conversation.messages(policy.name, policy.instructions)
 
     # ------------------------------------------------------------------- run
 
@@ -420,7 +299,8 @@ class Agent:
         self._known_head = head
 
     def _commit_user_edits(self) -> list[str]:
-        paths = self._changed_by_user() if self._changed_by_user is not None else None
+        changed_by_user = self.hooks.changed_by_user
+        paths = changed_by_user() if changed_by_user is not None else None
         if paths is not None and not paths:
             return []
         commit = self.history.commit_user_edits(paths)
@@ -431,13 +311,13 @@ class Agent:
 
     def step(self) -> StepOutcome:
         """One step: propose, approve, execute, commit, observe."""
-        from autogpt_tui.core.tools import TOOLS, ToolError, parse_call, tool_schemas
+        from autogpt_tui.core.tools import TOOLS, ToolError, parse_call
 
         self.model.reset_cancel()
         self._sync_with_repository()
         user_edits = self._commit_user_edits()
         if user_edits:
-            self._pending_notes.append(user_edits_message(user_edits)["content"])
+            self.conversation.note(user_edits_message(user_edits)["content"])
         self._known_head = self.history.head()
         step_no = self.state.step + 1
         rejected: list[RejectedProposal] = []
@@ -450,31 +330,14 @@ class Agent:
                     finished="cancelled" if self._cancel.is_set() else "paused",
                     message="Stopped before the model answered.",
                 )
-            policy = self._policy()
-            self._set_status("thinking")
-            messages = self.messages(policy) + extra_messages
-
-            def on_text(text: str) -> None:
-                self._request_started()  # text streaming back: the request is on its way
-                self.emit(ThoughtDelta(step_no, text))
-
+            policy = self.policy.choose()
             try:
-                completion = self.model.complete(
-                    messages,
-                    tool_schemas(),
-                    temperature=policy.temperature,
-                    model=policy.model,
-                    on_text=on_text,
-                    on_retry=lambda attempt, delay, reason: self._on_retry(
-                        step_no, attempt, delay, reason
-                    ),
-                )
+                completion = self._request(step_no, policy, extra_messages)
             except ModelCancelled:
                 outcome: Outcome = "cancelled" if self._cancel.is_set() else "paused"
                 return StepOutcome(
                     finished=outcome, message="Stopped while the model was answering."
                 )
-            self._request_started()
             cost_total += self._account(completion, policy, usage_total)
             if not completion.tool_calls:
                 self._no_action += 1
@@ -536,7 +399,7 @@ class Agent:
                 ]
                 if self._cancel.is_set() or self._pause.is_set():
                     return StepOutcome(finished="paused", message="Stopped after a rejection.")
-                if self._approve is None and len(rejected) >= HEADLESS_REFUSALS:
+                if self.user is None and len(rejected) >= HEADLESS_REFUSALS:
                     # Nobody can approve anything: the mode refuses whatever comes next.
                     return StepOutcome(
                         finished="error",
@@ -556,6 +419,33 @@ class Agent:
                 ignored,
             )
 
+    def _request(
+        self, step_no: int, policy: PolicyChoice, extra_messages: list[dict[str, Any]]
+    ) -> Completion:
+        """Ask the model for step ``step_no``'s action, streaming its thought as events.
+
+        ``extra_messages`` are this step's exchanges so far (rejections, bad calls).
+        Raises ModelCancelled when a pause or cancel abandons the request.
+        """
+        from autogpt_tui.core.tools import tool_schemas
+
+        self._set_status("thinking")
+
+        def on_text(text: str) -> None:
+            self._request_started()  # text streaming back: the request is on its way
+            self.emit(ThoughtDelta(step_no, text))
+
+        completion = self.model.complete(
+            self.messages(policy) + extra_messages,
+            tool_schemas(),
+            temperature=policy.temperature,
+            model=policy.model,
+            on_text=on_text,
+            on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
+        )
+        self._request_started()
+        return completion
+
     def _request_started(self) -> None:
         """Run the one-time hook that waits for the first request to be under way."""
         hook, self._on_first_request = self._on_first_request, None
@@ -569,7 +459,8 @@ class Agent:
         total.completion_tokens += u.completion_tokens
         total.total_tokens += u.total_tokens
         total.estimated = total.estimated or u.estimated
-        cost = self._price(policy.model or self.model_name, u.prompt_tokens, u.completion_tokens)
+        model = policy.model or self.profile.name
+        cost = self.profile.price(model, u.prompt_tokens, u.completion_tokens)
         self.state.prompt_tokens += u.prompt_tokens
         self.state.completion_tokens += u.completion_tokens
         self.state.cost_usd += cost
@@ -591,14 +482,14 @@ class Agent:
     def _decide(self, action: PendingAction) -> Approval:
         if not action.needs_approval:
             return Approval.approve()
-        if self._approve is None:
+        if self.user is None:
             return Approval.reject(
                 f"The {self.mode} mode needs the user's approval for {action.tool}, and no "
                 "user is available to give it (headless run). Do without this action."
             )
         self._set_status("waiting")
         self.emit(ApprovalWanted(action))
-        return self._approve(action)
+        return self.user.approve(action)
 
     def _execute_and_commit(
         self,
@@ -622,11 +513,11 @@ class Agent:
         elif action.tool == "ask_user":
             question = str(action.arguments.get("question", ""))
             self.emit(QuestionAsked(step=action.step, question=question))
-            if self._ask is None:
+            if self.user is None:
                 answer = "No user is available (headless run); make a reasonable assumption."
             else:
                 self._set_status("waiting")
-                answer = self._ask(question)
+                answer = self.user.ask(question)
                 self._set_status("running")
             output, ok = f"The user answered: {answer}", True
         else:
@@ -648,12 +539,12 @@ class Agent:
             session=self.state.session,
             goal=self.state.goal,
             policy=policy.name,
-            model=policy.model or self.model_name,
+            model=policy.model or self.profile.name,
             ok=ok,
             cost_usd=cost,
             rejected=rejected,
             user_edits=user_edits,
-            notes=list(self._pending_notes),
+            notes=list(self.conversation.notes),
         )
         summary_line = summarize_action(action.tool, action.arguments)
         commit = self.history.commit_step(
@@ -665,15 +556,13 @@ class Agent:
             record=record,
             paths=changed,
         )
-        if self._after_step is not None:
-            self._after_step(commit, changed)  # e.g. the workspace's check, for its reward
+        if self.hooks.after_step is not None:
+            self.hooks.after_step(commit, changed)  # e.g. the workspace's check, for its reward
         if action.step % MAINTAIN_EVERY == 0:
             self.history.maintain()
         self._known_head = self.history.head()
-        self._pending_notes.clear()
+        self.conversation.add(commit)  # the notes went into its record
         self.state.step = action.step
-        turn = turn_from_record(commit)
-        self.state.turns.append(turn)
         self.emit(
             StepCommitted(
                 sha=commit.sha,
@@ -709,7 +598,7 @@ class Agent:
             )
         if run >= LOOP_REPEATS:
             self._nudged_loop = True
-            self._pending_notes.append(
+            self.conversation.note(
                 f"You have run {action.tool} with the same arguments {run} times and got the "
                 "same result each time. That is a loop: change course, or call finish."
             )
@@ -726,19 +615,6 @@ class StepOutcome:
     finished: Outcome | None = None
     message: str = ""
     summary: str | None = None
-
-
-# ------------------------------------------------------------------ messages
-
-
-def _turn_summary(turn: Turn) -> str:
-    assistant = next(m for m in turn.messages if m.get("tool_calls"))
-    fn = assistant["tool_calls"][0]["function"]
-    try:
-        args = json.loads(fn["arguments"])
-    except ValueError:
-        args = {}
-    return one_line(summarize_action(fn["name"], args if isinstance(args, dict) else {}), 120)
 
 
 def _loads_or_raw(text: str) -> Any:

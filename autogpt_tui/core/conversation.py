@@ -1,17 +1,20 @@
-"""The conversation the loop sends: the system prompt and each step's messages.
+"""The conversation the loop sends: the prompt, each step's messages, and compaction.
 
 A step's messages are rebuilt from its record alone (notes, rejected proposals, the tool
 call and its observation), so a session resumes, and rewinds on undo, from the
-repository; the reward model's export reads the same messages.
+repository; the reward model's export reads the same messages. ``Conversation`` holds
+one session's: the loop (``core/agent.py``) asks it for the messages of each request.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autogpt_tui.core.records import StepCommit
+from autogpt_tui.core.llm import estimate_tokens
+from autogpt_tui.core.records import StepCommit, one_line
 
 
 @dataclass
@@ -140,3 +143,173 @@ def turn_from_record(step: StepCommit) -> Turn:
     messages.append(assistant_call(record.thought, call_id, record.tool, record.arguments))
     messages.append(tool_message(call_id, record.observation))
     return Turn(step.sha, step.step, messages, len(messages) - 1, record.observation)
+
+
+KEEP_RECENT_STEPS = 8
+"""Steps whose observations are always kept whole when the context is compacted."""
+LESSON_CONTEXT_STEPS = 5
+"""The most recent steps whose summaries pick the lessons shown in the prompt."""
+
+
+def turn_summary(turn: Turn) -> str:
+    """A turn's action in one line (its commit subject, at most 120 characters)."""
+    assistant = next(m for m in turn.messages if m.get("tool_calls"))
+    fn = assistant["tool_calls"][0]["function"]
+    try:
+        args = json.loads(fn["arguments"])
+    except ValueError:
+        args = {}
+    return one_line(summarize_action(fn["name"], args if isinstance(args, dict) else {}), 120)
+
+
+def session_steps(branch: Iterable[StepCommit], session: str) -> list[StepCommit]:
+    """The live (not undone) steps of ``session``, oldest first.
+
+    ``branch`` is the branch's steps newest first, as ``History.steps_on_branch`` walks
+    them; the walk stops at the first older session once this one was seen.
+    """
+    steps: list[StepCommit] = []
+    for step in branch:
+        if step.session != session:
+            if steps:
+                break  # an older session: ours starts after it
+            continue
+        if not step.undone:
+            steps.append(step)
+    steps.reverse()
+    return steps
+
+
+def continues_session(latest: StepCommit | None, *, goal: str, session: str | None) -> bool:
+    """Whether a new loop continues the session of ``latest`` (the branch's last live step).
+
+    It does when asked for that session by id, or, without an id, when that session has
+    not finished and the goal is the same (or not given).
+    """
+    if latest is None or latest.record is None:
+        return False
+    if session:
+        return latest.session == session
+    return latest.tool != "finish" and (not goal or goal == latest.record.goal)
+
+
+Lessons = Callable[[str, list[str]], str]
+"""Given the goal and the recent actions' summaries, the prompt's lessons section."""
+
+
+class Conversation:
+    """What the model is told: the prompt, the session's steps, and notes for the next one.
+
+    The turns are rebuilt from the step records (``rebuild``) whenever the repository
+    says they changed (a resume, an undo); live steps are appended as they commit.
+    When the steps outgrow the context window they are compacted (``messages``):
+    observations are shortened, then the oldest steps give way to one-line summaries.
+    """
+
+    def __init__(
+        self, goal: str, *, context_window: int = 128_000, lessons: Lessons | None = None
+    ) -> None:
+        self.goal = goal
+        """The session's goal, the first thing the model is told after the prompt."""
+        self.context_window = context_window
+        """The model's context in tokens; the messages use at most 60% of it."""
+        self.turns: list[Turn] = []
+        """Each live step's messages, oldest first."""
+        self.notes: list[str] = []
+        """What the model is told before its next step (user edits, goal changes, loops)."""
+        self._lessons = lessons
+
+    def set_goal(self, goal: str) -> bool:
+        """Change the goal and note it for the model; False when it is unchanged."""
+        if not goal or goal == self.goal:
+            return False
+        self.goal = goal
+        self.note(f"The user changed the goal to: {goal}")
+        return True
+
+    def note(self, text: str) -> None:
+        """Tell the model ``text`` before its next step (kept in that step's record)."""
+        self.notes.append(text)
+
+    def rebuild(self, steps: Sequence[StepCommit]) -> None:
+        """Replace the turns with those of ``steps`` (oldest first), from their records."""
+        self.turns = [turn_from_record(s) for s in steps if s.record is not None]
+
+    def add(self, step: StepCommit) -> None:
+        """Append a step just committed (its notes are now in its record)."""
+        self.turns.append(turn_from_record(step))
+        self.notes.clear()
+
+    def system_prompt(self, policy: str = "default", instructions: str = "") -> str:
+        """The system prompt: the rules, the policy's way of working, and the lessons."""
+        system = SYSTEM_PROMPT
+        if instructions:
+            system += f"\nHow to work (policy {policy}):\n{instructions}\n"
+        if self._lessons is not None:
+            recent = [turn_summary(t) for t in self.turns[-LESSON_CONTEXT_STEPS:]]
+            extra = self._lessons(self.goal, recent)
+            if extra:
+                system += "\n" + extra
+        return system
+
+    def messages(self, policy: str = "default", instructions: str = "") -> list[dict[str, Any]]:
+        """The conversation to send: system prompt, goal, compacted steps, notes."""
+        system = self.system_prompt(policy, instructions)
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"Goal: {self.goal}"},
+        ]
+        messages.extend(self._compacted_turns(estimate_tokens(system + self.goal)))
+        messages.extend({"role": "user", "content": note} for note in self.notes)
+        return messages
+
+    def _compacted_turns(self, used: int) -> list[dict[str, Any]]:
+        """The steps' messages, fitted into the context window.
+
+        Observations are shortened oldest first (the last steps stay whole as long as
+        possible); then the oldest steps give way to a one-line summary each; the
+        goal and the system prompt are never touched.
+        """
+        budget = max(1_000, int(self.context_window * 0.6) - used - 2_000)  # reply room
+        turns = self.turns
+        sizes = [sum(estimate_tokens(content_text(m)) for m in t.messages) for t in turns]
+        total = sum(sizes)
+        if total <= budget:
+            return [m for t in turns for m in t.messages]
+        protected = max(0, len(turns) - KEEP_RECENT_STEPS)
+        shortened: dict[int, str] = {}
+
+        def shorten(i: int, keep: int) -> None:
+            nonlocal total
+            obs = shortened.get(i, turns[i].observation)
+            if len(obs) <= keep + 80:
+                return
+            short = obs[:keep] + f"\n[… {len(obs) - keep} characters of this output elided]"
+            saved = estimate_tokens(obs) - estimate_tokens(short)
+            total -= saved
+            sizes[i] -= saved
+            shortened[i] = short
+
+        # Old steps first, then the recent ones, the newest last of all.
+        for order, keep in ((range(protected), 160), (range(len(turns)), 400)):
+            for i in order:
+                if total <= budget:
+                    break
+                shorten(i, keep)
+        dropped = 0
+        while total > budget and dropped < len(turns) - 1:
+            total -= sizes[dropped]
+            dropped += 1
+        out: list[dict[str, Any]] = []
+        if dropped:
+            lines = [f"- step {t.step}: {turn_summary(t)}" for t in turns[:dropped]]
+            # The summary stays bounded too: the newest lines matter most.
+            text = "\n".join(lines[-100:])
+            content = f"Earlier steps (details elided to save space):\n{text}"
+            out.append({"role": "user", "content": content})
+        for i, turn in enumerate(turns[dropped:], start=dropped):
+            msgs = [dict(m) for m in turn.messages]
+            if i in shortened:
+                msgs[turn.observation_index]["content"] = shortened[i]
+            out.extend(msgs)
+        return out

@@ -7,7 +7,7 @@ dataclasses. The TUI turns them into Textual messages; ``autogpt-tui run --json`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
 Status = Literal["idle", "thinking", "waiting", "running", "paused", "done"]
@@ -182,4 +182,3 @@ class Finished(Event):
     message: str
     steps: int = 0
     summary: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """Putting an agent together from settings: history, model client, sandbox, tools, watcher.
 
 Both front ends — the TUI and ``autogpt-tui run`` — build their agent here, so they
-behave the same; each passes its own ``emit``, ``approve`` and ``ask``.
+behave the same; each passes its own ``emit`` and, the TUI only, a ``UserChannel``.
+The budget comes from the settings here too (``budget_from``), for both.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autogpt_tui.core.agent import Agent, Approval, Budget, PolicyChoice
-from autogpt_tui.core.events import Event, Notice, PendingAction
+from autogpt_tui.core.agent import (
+    Agent,
+    Budget,
+    ModelProfile,
+    PolicyChoice,
+    PolicySource,
+    StepHooks,
+    UserChannel,
+)
+from autogpt_tui.core.events import Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.records import StepCommit
@@ -138,11 +147,22 @@ class UserChanges:
             self._stopped = True
             started = self._thread.ident is not None
         if started:
-            self._thread.join(timeout=5)
+            # No timeout: the thread's work is bounded (the sandbox probe times out after
+            # 10 s, then the watcher starts), and a thread left running at interpreter
+            # exit, perhaps mid-import, can crash the process as it ends.
+            self._thread.join()
         with self._lock:
             watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop()
+
+
+def budget_from(settings: Settings) -> Budget:
+    """The run's limits as the settings say (command-line flags are among their sources)."""
+    agent = settings.agent
+    return Budget(
+        max_steps=agent.max_steps, max_tokens=agent.max_tokens, max_cost_usd=agent.max_cost_usd
+    )
 
 
 def open_session(
@@ -152,14 +172,14 @@ def open_session(
     goal: str,
     mode: str | None = None,
     emit: Callable[[Event], None] | None = None,
-    approve: Callable[[PendingAction], Approval] | None = None,
-    ask: Callable[[str], str] | None = None,
+    user: UserChannel | None = None,
     budget: Budget | None = None,
     watch: bool = True,
 ) -> AgentSession:
     """Build an agent on ``workspace`` as ``settings`` say; resumes the branch's session.
 
     ``workspace`` may be an open History, which the session then owns (and closes).
+    ``user`` None runs headless; ``budget`` None takes the settings' (``budget_from``).
     """
     emit = emit or (lambda _event: None)
     history = workspace if isinstance(workspace, History) else History.open(workspace)
@@ -204,22 +224,19 @@ def open_session(
             goal=goal,
             mode=mode or settings.agent.mode,
             emit=emit,
-            approve=approve,
-            ask=ask,
-            budget=budget
-            or Budget(
-                max_steps=settings.agent.max_steps,
-                max_tokens=settings.agent.max_tokens,
-                max_cost_usd=settings.agent.max_cost_usd,
+            user=user,
+            budget=budget or budget_from(settings),
+            profile=ModelProfile(
+                name=model.model,
+                context_window=model.context_window,
+                price=lambda name, i, o: _cost(settings, name, i, o),
             ),
-            price=lambda name, i, o: _cost(settings, name, i, o),
-            context_window=model.context_window,
-            changed_by_user=changes,
-            policy=rewards.choose,
-            prompt_extras=rewards.prompt_section,
-            after_step=rewards.after_step,
-            on_first_request=changes.begin,
-            model_name=model.model,
+            policy=PolicySource(choose=rewards.choose, lessons=rewards.prompt_section),
+            hooks=StepHooks(
+                changed_by_user=changes,
+                on_first_request=changes.begin,
+                after_step=rewards.after_step,
+            ),
         )
     except BaseException:
         history.close()

@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from autogpt_tui.core.agent import Approval, Budget
+from autogpt_tui.core.agent import Approval, UserChannel
 from autogpt_tui.core.events import Event, Finished, PendingAction
 from autogpt_tui.core.session import AgentSession, open_session
 from autogpt_tui.ui.messages import AgentEventMessage, ApprovalNeeded, QuestionNeeded
@@ -163,18 +163,13 @@ class AgentRunner:
 
     def _ensure_session(self) -> AgentSession:
         if self.session is None:
-            s = self.settings.agent
             self.session = open_session(
                 self.workspace,
                 self.settings,
                 goal=self.goal or "",
                 mode=self.mode,
                 emit=self._emit,
-                approve=self._approve,
-                ask=self._ask,
-                budget=Budget(
-                    max_steps=s.max_steps, max_tokens=s.max_tokens, max_cost_usd=s.max_cost_usd
-                ),
+                user=UserChannel(approve=self._approve, ask=self._ask),
             )
             if not self.goal:
                 self.goal = self.session.agent.state.goal or None

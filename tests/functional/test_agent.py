@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from autogpt_tui.core.agent import Agent, Approval, Budget, PolicyChoice
+from autogpt_tui.core.agent import (
+    Agent,
+    Approval,
+    Budget,
+    ModelProfile,
+    PolicyChoice,
+    PolicySource,
+    UserChannel,
+)
 from autogpt_tui.core.events import (
     ActionRejected,
     Event,
@@ -56,8 +64,14 @@ class Harness:
         mode: str = "auto",
         approve: Callable[[PendingAction], Approval] | None = None,
         budget: Budget | None = None,
+        context_window: int = 128_000,
+        price: Callable[[str, int, int], float] | None = None,
         **kwargs: Any,
     ) -> Agent:
+        """An agent on the harness's workspace; headless unless ``approve`` is given."""
+        profile = ModelProfile("scripted-model", context_window)
+        if price is not None:
+            profile = ModelProfile("scripted-model", context_window, price)
         return Agent(
             history=self.history,
             model=self.client,
@@ -65,11 +79,15 @@ class Harness:
             goal=goal,
             mode=mode,
             emit=self.events.append,
-            approve=approve,
+            user=None if approve is None else UserChannel(approve, self.no_questions),
             budget=budget,
-            model_name="scripted-model",
+            profile=profile,
             **kwargs,
         )
+
+    @staticmethod
+    def no_questions(question: str) -> str:
+        raise AssertionError(f"the agent asked an unexpected question: {question}")
 
     def of(self, kind: type[Event]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -370,7 +388,6 @@ def test_long_sessions_stay_inside_the_context_window(harness: Harness) -> None:
         *[call("read_file", path="big.txt") if i % 2 else call("list_files") for i in range(n)]
     )
     agent = harness.agent(context_window=8_000)
-    agent._repeats.clear()
     result = agent.run(max_steps=n)
     assert result.outcome in ("stepped", "loop")
     sizes = [len(json.dumps(r.messages)) for r in harness.server.requests]
@@ -423,7 +440,8 @@ def test_pause_from_another_thread_stops_after_the_current_step(harness: Harness
 
 def test_policy_instructions_and_temperature_reach_the_request(harness: Harness) -> None:
     harness.server.script(call("finish", summary="ok"))
-    agent = harness.agent(policy=lambda: PolicyChoice("careful", 0.2, "Read before you edit."))
+    careful = PolicyChoice("careful", 0.2, "Read before you edit.")
+    agent = harness.agent(policy=PolicySource(choose=lambda: careful))
     agent.run()
     request = harness.server.requests[0]
     assert request.body["temperature"] == 0.2

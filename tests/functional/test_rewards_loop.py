@@ -152,7 +152,7 @@ def test_rewards_and_export_from_the_command_line(
 
 
 def test_reject_then_approve_is_a_preference_pair(workspace: Path, llm_server: ScriptedLLM) -> None:
-    from autogpt_tui.core.agent import Approval
+    from autogpt_tui.core.agent import Approval, UserChannel
 
     llm_server.script(
         Reply("w", tool_calls=[ToolCall("write_file", {"path": "hello.txt", "content": "hi"})]),
@@ -160,9 +160,8 @@ def test_reject_then_approve_is_a_preference_pair(workspace: Path, llm_server: S
     )
     answers = iter([Approval.reject("call it greeting.txt"), Approval.approve()])
     settings = settings_for(workspace, llm_server)
-    session = open_session(
-        workspace, settings, goal="Greet", mode="step", approve=lambda _a: next(answers)
-    )
+    user = UserChannel(approve=lambda _a: next(answers), ask=lambda _q: "no questions, please")
+    session = open_session(workspace, settings, goal="Greet", mode="step", user=user)
     try:
         session.agent.run(max_steps=1)
     finally:

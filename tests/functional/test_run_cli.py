@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import git
 from tests.support.scripted_llm import Fault, Reply, ScriptedLLM, ToolCall
@@ -139,6 +142,41 @@ def test_usage_errors_exit_2(workspace: Path) -> None:
     assert run(str(workspace), "--goal", "g", "--max-steps", "0").returncode == 2
     assert run(str(workspace), "--goal", "g", "--mode", "yolo").returncode == 2
     assert run(str(workspace), "--goal", " ").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],  # no --goal: argparse exits
+        ["--goal", "g", "--mode", "yolo"],
+        ["--goal", "g", "--max-steps", "0"],  # our own checks raise UsageError
+        ["--goal", " "],
+    ],
+)
+def test_a_usage_error_leaves_no_thread_running(
+    workspace: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A thread still importing modules while the interpreter shuts down can crash it: the
+    # child of test_usage_errors_exit_2 once died of SIGSEGV after printing its message.
+    from autogpt_tui.cli import main
+
+    before = set(threading.enumerate())
+    code: int | str | None
+    try:
+        code = main(["run", str(workspace), *args])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    assert "autogpt-tui:" in capsys.readouterr().err
+    assert set(threading.enumerate()) - before == set()
+
+
+def test_a_failed_run_joins_its_threads_before_returning(tmp_path: Path) -> None:
+    from autogpt_tui.cli import main
+
+    before = set(threading.enumerate())
+    assert main(["run", str(tmp_path / "nope"), "--goal", "g"]) == 1
+    assert set(threading.enumerate()) - before == set()
 
 
 def test_a_missing_workspace_exits_1(tmp_path: Path) -> None:
