@@ -42,8 +42,8 @@ from typing import Any
 
 from autogpt_tui.core.conversation import summarize_action
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, History
+from autogpt_tui.core.learning import RewardModel, export_dpo, export_sft
 from autogpt_tui.core.records import StepRecord
-from autogpt_tui.core.rewards import RewardModel, export_dpo, export_sft
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rewards.json"
 """Where the results are written as JSON (the folder is git-ignored)."""

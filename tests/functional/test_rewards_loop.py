@@ -12,7 +12,7 @@ from typing import Any
 
 from autogpt_tui.config import load_settings
 from autogpt_tui.core.history import History
-from autogpt_tui.core.rewards import DPOLine, SFTLine, export_dpo, export_sft
+from autogpt_tui.core.learning import DPOLine, SFTLine, export_dpo, export_sft
 from autogpt_tui.core.session import open_session
 from tests.support.scripted_llm import RecordedRequest, Reply, ScriptedLLM, ToolCall
 
@@ -71,7 +71,7 @@ def test_a_simulated_user_shifts_the_bandit_toward_the_rewarded_arm(
     assert late["bold"] <= early["bold"], (early, late)  # ...the punished one less and less
     assert late["careful"] >= 27, late
     with History.open(workspace) as h:
-        from autogpt_tui.core.rewards import RewardModel
+        from autogpt_tui.core.learning import RewardModel
 
         stats = {s.name: s for s in RewardModel.load(h, ["careful", "bold"]).arm_stats()}
     assert stats["careful"].posterior_mean > 0.8 > 0.5 > stats["bold"].posterior_mean

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from autogpt_tui.config import Settings, load_settings
 from autogpt_tui.core.history import History
-from autogpt_tui.core.rewards import DPOLine, export_dpo
+from autogpt_tui.core.learning import DPOLine, export_dpo
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer

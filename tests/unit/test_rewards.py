@@ -19,8 +19,7 @@ import pytest
 
 from autogpt_tui.core.conversation import SYSTEM_PROMPT, summarize_action
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import StepCommit, StepRecord
-from autogpt_tui.core.rewards import (
+from autogpt_tui.core.learning import (
     AVOID_HEADING,
     EXEMPLAR_HEADING,
     LESSONS_HEADING,
@@ -35,6 +34,7 @@ from autogpt_tui.core.rewards import (
     thompson_choice,
     tokenize,
 )
+from autogpt_tui.core.records import StepCommit, StepRecord
 from autogpt_tui.core.tools import tool_schemas
 from tests.conftest import git
 
