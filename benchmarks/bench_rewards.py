@@ -295,7 +295,10 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     loads: list[float] = []
     with History.open(work) as history:
         for _ in range(3):
-            seconds, model = timed(lambda: RewardModel.load(history, list(ARMS)))
+            # Seeded arm draws: two runs on the same history choose the same arms.
+            seconds, model = timed(
+                lambda: RewardModel.load(history, list(ARMS), rng=random.Random(7))
+            )
             loads.append(seconds)
         assert isinstance(model, RewardModel)
         assert len(model) == args.steps, (len(model), args.steps)

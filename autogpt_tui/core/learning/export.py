@@ -380,7 +380,7 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     Every committed step was approved. Steps rated down are left out, and so are
     undone steps unless rated up (an undo with no rating counts as the user's no).
     Each line is the conversation up to the step — the system prompt, the goal, the
-    session's earlier steps (``agent.step_messages``) and the notes and rejected
+    session's earlier steps (``conversation.step_messages``) and the notes and rejected
     proposals before it — ending in the step's own assistant tool call, the only turn
     trained on (earlier assistant turns carry ``weight: 0``). Oldest step first.
     Every string is scrubbed of ``secrets``, of ``$OPENAI_API_KEY`` and of anything that
