@@ -23,6 +23,11 @@ from tests.unit.learning.steps import (
 def test_refresh_costs_nothing_when_nothing_changed(
     history: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No process, and under 2 ms of this thread's CPU time a refresh.
+
+    CPU time rather than wall time: on a loaded machine (the suite runs beside other
+    work) the wall clock also counts the time spent waiting for a core.
+    """
     rated_corpus(history)
     model = RewardModel.load(history, ["default"])
     assert model.refresh(history) is False
@@ -32,10 +37,10 @@ def test_refresh_costs_nothing_when_nothing_changed(
 
     monkeypatch.setattr(subprocess, "Popen", no_git)
     monkeypatch.setattr(subprocess, "run", no_git)
-    start = time.perf_counter()
+    start = time.thread_time()
     for _ in range(100):
         assert model.refresh(history) is False
-    assert (time.perf_counter() - start) / 100 < 0.002
+    assert (time.thread_time() - start) / 100 < 0.002
 
 
 def test_refresh_sees_what_another_history_instance_did(history: History) -> None:
