@@ -354,7 +354,7 @@ def cmd_run(options: argparse.Namespace) -> int:
 
 def cmd_rewards(options: argparse.Namespace) -> int:
     """``rewards [WORKSPACE] [--json]``."""
-    from autogpt_tui.core.rewards import RewardModel
+    from autogpt_tui.core.learning import RewardModel
     from autogpt_tui.core.settings import load_settings
 
     with _open(options.workspace) as history:
@@ -396,7 +396,7 @@ def _last_goal(history: History) -> str:
 
 def cmd_export(options: argparse.Namespace) -> int:
     """``export [WORKSPACE] --format {sft,dpo} [-o FILE]``."""
-    from autogpt_tui.core.rewards import export_dpo, export_sft
+    from autogpt_tui.core.learning import export_dpo, export_sft
     from autogpt_tui.core.settings import load_settings
 
     export = export_sft if options.format == "sft" else export_dpo

@@ -42,8 +42,8 @@ from typing import Any
 
 from autogpt_tui.core.conversation import summarize_action
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, History
+from autogpt_tui.core.learning import RewardModel, export_dpo, export_sft
 from autogpt_tui.core.records import StepRecord
-from autogpt_tui.core.rewards import RewardModel, export_dpo, export_sft
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rewards.json"
 """Where the results are written as JSON (the folder is git-ignored)."""
@@ -295,7 +295,10 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     loads: list[float] = []
     with History.open(work) as history:
         for _ in range(3):
-            seconds, model = timed(lambda: RewardModel.load(history, list(ARMS)))
+            # Seeded arm draws: two runs on the same history choose the same arms.
+            seconds, model = timed(
+                lambda: RewardModel.load(history, list(ARMS), rng=random.Random(7))
+            )
             loads.append(seconds)
         assert isinstance(model, RewardModel)
         assert len(model) == args.steps, (len(model), args.steps)

@@ -56,8 +56,6 @@ class History:
         self._repository = git
         self.root = git.root
         """The top of the workspace's working tree."""
-        # core/rewards.py still reads ``_repo.common_dir``; ``common_dir`` replaces it.
-        self._repo = git.repo
         self._agent = AgentIdentity()
         self._objects = ObjectStore(git)
         self._notes = Notes(git, self._objects)

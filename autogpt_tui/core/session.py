@@ -252,7 +252,7 @@ class _Rewards:
     """
 
     def __init__(self, history: History, settings: Settings, commands: CommandRunner) -> None:
-        from autogpt_tui.core.rewards import RewardModel
+        from autogpt_tui.core.learning import RewardModel
 
         self._history = history
         self._arms = {arm.name: arm for arm in settings.policy.arms}
@@ -276,7 +276,7 @@ class _Rewards:
         """Run the workspace's check after a step that changed files; reward the change."""
         if not self._check or changed == []:
             return
-        from autogpt_tui.core.rewards import rate_check
+        from autogpt_tui.core.learning import rate_check
 
         passing = self._run_check()
         if self._passing is not None and passing != self._passing:

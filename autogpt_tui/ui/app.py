@@ -372,7 +372,7 @@ class WorkstationApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rewards")
     def load_rewards(self) -> None:
         """Read the rewards off the UI thread, then open the view."""
-        from autogpt_tui.core.rewards import RewardModel
+        from autogpt_tui.core.learning import RewardModel
 
         try:
             with History.open(self.workspace) as history:

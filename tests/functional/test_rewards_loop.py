@@ -1,4 +1,8 @@
-"""Ratings change what the agent is told and which arm it works with (scripted server)."""
+"""Ratings change what the agent is told and which arm it works with (scripted server).
+
+Every session here draws its arms from a seeded generator (``$AUTOGPT_TUI_POLICY_SEED``,
+set for each test by ``seeded_arm_draws``), so every run makes the same choices.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from autogpt_tui.core.history import History
-from autogpt_tui.core.rewards import DPOLine, SFTLine, export_dpo, export_sft
+from autogpt_tui.core.learning import SEED_ENV, DPOLine, SFTLine, export_dpo, export_sft
 from autogpt_tui.core.session import open_session
 from autogpt_tui.core.settings import load_settings
 from tests.support.scripted_llm import RecordedRequest, Reply, ScriptedLLM, ToolCall
@@ -20,6 +26,15 @@ ARMS = [
     {"name": "careful", "temperature": 0.2, "instructions": "Read before you edit."},
     {"name": "bold", "temperature": 0.9, "instructions": "Move fast."},
 ]
+
+ARM_SEED = "rewards-loop-1"
+"""The seed of every session's arm draws in these tests."""
+
+
+@pytest.fixture(autouse=True)
+def seeded_arm_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed the Thompson draws of every session the test opens (and of CLI children)."""
+    monkeypatch.setenv(SEED_ENV, ARM_SEED)
 
 
 def settings_for(workspace: Path, server: ScriptedLLM) -> Any:
@@ -51,6 +66,12 @@ def writes(server: ScriptedLLM) -> None:
 def test_a_simulated_user_shifts_the_bandit_toward_the_rewarded_arm(
     workspace: Path, llm_server: ScriptedLLM
 ) -> None:
+    """Sixty steps in six sessions, each rated by a hidden rule; the bandit learns it.
+
+    The arm draws are seeded (``seeded_arm_draws``), so the choices, and the outcome,
+    are the same on every run. Unseeded, "bold is never chosen" alone would fail about
+    one run in 61 (careful rewarded every time it wins: the product of (n+1)/(n+2)).
+    """
     writes(llm_server)
     settings = settings_for(workspace, llm_server)
     chosen: list[str] = []
@@ -71,7 +92,7 @@ def test_a_simulated_user_shifts_the_bandit_toward_the_rewarded_arm(
     assert late["bold"] <= early["bold"], (early, late)  # ...the punished one less and less
     assert late["careful"] >= 27, late
     with History.open(workspace) as h:
-        from autogpt_tui.core.rewards import RewardModel
+        from autogpt_tui.core.learning import RewardModel
 
         stats = {s.name: s for s in RewardModel.load(h, ["careful", "bold"]).arm_stats()}
     assert stats["careful"].posterior_mean > 0.8 > 0.5 > stats["bold"].posterior_mean

@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from autogpt_tui.core.history import History
-from autogpt_tui.core.rewards import DPOLine, export_dpo
+from autogpt_tui.core.learning import DPOLine, export_dpo
 from autogpt_tui.core.settings import Settings, load_settings
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.screens.prompt import TextPrompt

@@ -110,11 +110,6 @@ class Git:
         self._config_reader: Any = None
         self._identity: dict[str, str] | None = None
 
-    @property
-    def repo(self) -> Repo:
-        """The GitPython handle (closed by :meth:`close`)."""
-        return self._repo
-
     def close(self) -> None:
         """Stop the git helper processes the repository handle keeps."""
         self._repo.close()

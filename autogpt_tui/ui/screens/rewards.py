@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from autogpt_tui.core.rewards import ArmStats, Lesson
+from autogpt_tui.core.learning import ArmStats, Lesson
 
 BAR_WIDTH = 24
 """Cells of the widest bar (a posterior mean of 1.0)."""

@@ -1,0 +1,462 @@
+"""The reward model: every step's reward, the arms' posteriors and the lessons, kept current.
+
+A step's reward is its rating in effect (:func:`~autogpt_tui.core.records.effective_rating`):
+the user's latest explicit rating, else the latest implicit one — an undo (-1, source
+``undo``, which :meth:`History.undo` records and :meth:`History.redo` takes back), an
+environment check (±0.5, source ``check``: :func:`~autogpt_tui.core.learning.policy.rate_check`).
+A rating of 0 clears it. Every proposal the user rejected before a step (the ``rejected``
+list of the step's record) is one more -1 observation for the policy arm that proposed
+it, with the user's reason as comment.
+
+Undone steps still teach: the model reads the steps taken off the branch by undo as well
+as the ones on it.
+
+The model is built once from the repository (one ``git log`` over the branch and the
+undone steps, records and ratings together) and then kept current cheaply:
+:meth:`RewardModel.refresh` compares HEAD and the ratings notes ref with what it saw,
+reads only the new commits when HEAD moved, and only the notes that changed (an
+in-process tree diff) when ratings did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from autogpt_tui.core.conversation import summarize_action
+from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
+from autogpt_tui.core.learning.bandit import ArmStats, ArmTally
+from autogpt_tui.core.learning.lessons import (
+    COMMENT_CHARS,
+    Lesson,
+    LessonIndex,
+    LessonKind,
+    avoid_text,
+    comment_of,
+    exemplar_text,
+    rejection_text,
+)
+from autogpt_tui.core.learning.policy import (
+    DEFAULT_ARM,
+    REJECTION_REWARD,
+    choose_arm,
+    configured_arms,
+    policy_rng,
+)
+from autogpt_tui.core.records import (
+    TRAILER_POLICY,
+    TRAILER_SESSION,
+    TRAILER_STEP,
+    TRAILER_TOOL,
+    TRAILER_UNDO,
+    LogEntry,
+    Rating,
+    effective_rating,
+    one_line,
+    parse_ratings,
+)
+
+_GOAL_CHARS = 80
+_SUMMARY_CHARS = 120
+_WALK_IN_PROCESS = 32
+"""New commits read in-process on refresh; more than this and ``git log`` reads them."""
+_PREVIOUS_HOPS = 64
+"""How many non-step commits (user edits, reverts) to look through for a previous step."""
+
+
+@dataclass(frozen=True)
+class _Rejection:
+    tool: str
+    summary: str
+    reason: str
+
+
+@dataclass(slots=True)
+class _Step:
+    """What the reward model keeps of one step (not its observation or thought)."""
+
+    sha: str
+    parent: str | None
+    session: str
+    step: int
+    policy: str
+    tool: str
+    summary: str
+    goal: str
+    timestamp: int
+    rejected: tuple[_Rejection, ...]
+    rating: Rating | None = None
+    previous: str | None = None
+    """The summary of the step before it in its session; None at the session's start."""
+    doc: int | None = None
+    """Its lesson's id in the index, while it has one."""
+
+    @property
+    def reward(self) -> float | None:
+        return self.rating.value if self.rating else None
+
+
+@dataclass
+class _State:
+    head: str | None = None
+    ratings: str | None = None
+    undone: tuple[int, int] | None = None
+
+
+class RewardModel:
+    """Rewards of every step, per-arm posteriors and a lesson index, kept current.
+
+    Build it with :meth:`load`; call :meth:`refresh` before each use (it costs almost
+    nothing when the repository did not change). Not thread-safe: one per thread, like
+    :class:`History`.
+    """
+
+    def __init__(
+        self, arm_names: Sequence[str] = (DEFAULT_ARM,), *, rng: random.Random | None = None
+    ) -> None:
+        self._arm_names = configured_arms(arm_names)
+        self._rng = rng if rng is not None else policy_rng()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._steps: dict[str, _Step] = {}
+        self._parents: dict[str, str | None] = {}
+        self._undo_of: dict[str, str] = {}  # revert commit -> the step it took back
+        self._arms: dict[str, ArmTally] = {}
+        self._lessons = LessonIndex()
+        self._state = _State()
+
+    # --------------------------------------------------------------- loading
+
+    @classmethod
+    def load(
+        cls, history: History, arm_names: Sequence[str], *, rng: random.Random | None = None
+    ) -> RewardModel:
+        """Read every agent step, on the branch and undone, with records and ratings.
+
+        One ``git log`` over HEAD and the undone steps' refs reads commits, records and
+        ratings together. ``rng`` is where :meth:`choose_arm` draws from by default
+        (else :func:`~autogpt_tui.core.learning.policy.policy_rng`).
+        """
+        model = cls(arm_names, rng=rng)
+        model._load(history)
+        return model
+
+    def _load(self, history: History) -> None:
+        self._reset()
+        state = _observe(history)
+        self._ingest(history.log_entries("HEAD", f"--glob={UNDONE_REFS}/*", records=True))
+        self._state = state
+
+    @property
+    def arm_names(self) -> list[str]:
+        """The configured arms, in configuration order."""
+        return list(self._arm_names)
+
+    def refresh(self, history: History) -> bool:
+        """Catch up with the repository; True if anything changed.
+
+        Costs two ref reads and two stats when nothing changed. When HEAD moved, only the
+        commits not seen before are read (in-process for the usual one or few, else one
+        ``git log``); when undone refs came or went, one ``git log`` over them; when the
+        ratings notes ref moved, only the notes that changed are read, in-process.
+        """
+        state = _observe(history)
+        old = self._state
+        if state == old:
+            return False
+        if old.head is None:
+            self._load(history)
+            return True
+        changed = False
+        if state.undone != old.undone:
+            revs = ["HEAD", f"--glob={UNDONE_REFS}/*", "--not", old.head]
+            changed |= self._ingest(history.log_entries(*revs, records=True))
+        elif state.head != old.head and state.head is not None:
+            new = self._new_commits(history, state.head)
+            if new is None:  # too many, or a merge: let git walk them
+                new = list(history.log_entries("HEAD", "--not", old.head, records=True))
+            changed |= self._ingest(new)
+        if state.head != old.head and state.head not in self._parents:
+            # The old HEAD is gone (a rewritten history): start over.
+            self._load(history)
+            return True
+        if state.ratings != old.ratings:
+            changed |= self._update_ratings(history, old.ratings, state.ratings)
+        self._state = state
+        return changed
+
+    def _ingest(self, entries: Iterable[LogEntry]) -> bool:
+        """Take in commits not seen before; True if any was a step."""
+        new: list[_Step] = []
+        for entry in entries:
+            if entry.sha in self._parents:
+                continue
+            self._parents[entry.sha] = entry.parents[0] if entry.parents else None
+            if undo := entry.trailers.get(TRAILER_UNDO):
+                self._undo_of[entry.sha] = undo
+            step = _step_from_entry(entry)
+            if step is not None:
+                self._steps[step.sha] = step
+                new.append(step)
+        for step in new:
+            step.previous = self._previous_summary(step)
+        for step in new:
+            arm = self._arm(step.policy)
+            arm.steps += 1
+            for n, rejection in enumerate(step.rejected):
+                arm.observe(REJECTION_REWARD)
+                self._add_lesson(
+                    "avoid",
+                    rejection_text(rejection.summary, step.goal, rejection.reason),
+                    " ".join((step.goal, rejection.summary, rejection.reason)),
+                    step,
+                    REJECTION_REWARD,
+                    order=n,
+                    key=f"avoid\0{rejection.summary}\0{rejection.reason}",
+                )
+            rating, step.rating = step.rating, None
+            self._set_rating(step, rating)
+        return bool(new)
+
+    def _new_commits(self, history: History, head: str) -> list[LogEntry] | None:
+        """The commits from ``head`` back to one already known, read in-process.
+
+        The common case after a step is one new commit; reading it (and its two notes)
+        through the repository's open object reader saves starting ``git log``. None
+        when there are more than a few, or a merge, or the walk leaves the history.
+        """
+        entries: list[LogEntry] = []
+        sha: str | None = head
+        while sha is not None and sha not in self._parents:
+            if len(entries) >= _WALK_IN_PROCESS:
+                return None
+            try:
+                entry = history.read_commit(sha)
+            except (ValueError, KeyError, OSError):
+                return None
+            if len(entry.parents) > 1:
+                return None
+            if TRAILER_STEP in entry.trailers:
+                notes = (history.read_note(ref, sha) for ref in (RECORDS_REF, RATINGS_REF))
+                entry.note = "\n".join(n.strip() for n in notes if n)
+            entries.append(entry)
+            sha = entry.parents[0] if entry.parents else None
+        return entries
+
+    def _update_ratings(self, history: History, old: str | None, new: str | None) -> bool:
+        """Apply the notes that differ between two commits of the ratings notes ref."""
+        old_tree = history.tree_of(old) if old else None
+        new_tree = history.tree_of(new) if new else None
+        shas = {p.replace("/", "") for p in history.diff_trees(old_tree, new_tree)}
+        unknown: list[str] = []
+        changed = False
+        for sha in sorted(shas):
+            step = self._steps.get(sha)
+            if step is None:
+                if len(sha) == 40 and sha not in self._parents:
+                    unknown.append(sha)
+                continue
+            note = history.read_note(RATINGS_REF, sha) if new else None
+            rating = effective_rating(parse_ratings(note or ""))
+            if rating != step.rating:
+                self._set_rating(step, rating)
+                changed = True
+        if unknown:
+            # Steps another process rated that we never saw (made and undone meanwhile).
+            changed |= self._ingest(history.log_entries("--no-walk", *unknown, records=True))
+        return changed
+
+    def _previous_summary(self, step: _Step) -> str | None:
+        skip: set[str] = set()
+        sha = step.parent
+        for _ in range(_PREVIOUS_HOPS):
+            if sha is None or sha not in self._parents:
+                return None
+            if undone := self._undo_of.get(sha):
+                skip.add(undone)
+            found = self._steps.get(sha)
+            if found is not None and sha not in skip:
+                return found.summary if found.session == step.session else None
+            sha = self._parents[sha]
+        return None
+
+    def _arm(self, name: str) -> ArmTally:
+        arm = self._arms.get(name)
+        if arm is None:
+            arm = self._arms[name] = ArmTally()
+        return arm
+
+    def _set_rating(self, step: _Step, rating: Rating | None) -> None:
+        """Put ``rating`` in effect for ``step``: the arm's sums and the step's lesson."""
+        arm = self._arm(step.policy)
+        if step.rating is not None:
+            arm.observe(step.rating.value, sign=-1)
+        if step.doc is not None:
+            self._lessons.retire(step.doc)
+            step.doc = None
+        step.rating = rating
+        if rating is None or rating.value == 0:
+            return
+        arm.observe(rating.value)
+        kind: LessonKind = "avoid" if rating.value < 0 else "exemplar"
+        comment = comment_of(rating)
+        if kind == "avoid":
+            text = avoid_text(step.summary, step.goal, rating)
+            index = " ".join((step.goal, step.summary, comment))
+        else:
+            text = exemplar_text(step.summary, step.goal, step.previous, rating)
+            index = " ".join((step.goal, step.previous or "", step.summary, comment))
+        step.doc = self._add_lesson(
+            kind,
+            text,
+            index,
+            step,
+            rating.value,
+            order=len(step.rejected),
+            key=f"{kind}\0{step.summary}\0{comment}",
+        )
+
+    def _add_lesson(
+        self,
+        kind: LessonKind,
+        text: str,
+        index: str,
+        step: _Step,
+        reward: float,
+        *,
+        order: int,
+        key: str,
+    ) -> int:
+        return self._lessons.add(
+            kind,
+            text,
+            index,
+            sha=step.sha,
+            reward=reward,
+            recency=(step.timestamp, step.step, order),
+            key=key,
+        )
+
+    # ---------------------------------------------------------------- reading
+
+    def __len__(self) -> int:
+        """How many agent steps the model knows."""
+        return len(self._steps)
+
+    def reward(self, sha: str) -> float | None:
+        """The reward in effect for step ``sha`` (None when unrated or unknown)."""
+        step = self._steps.get(sha)
+        return step.reward if step else None
+
+    def arm_stats(self) -> list[ArmStats]:
+        """Every configured arm (in order), then arms only the history knows (by name)."""
+        out = [self._arms.get(name, ArmTally()).stats(name, True) for name in self._arm_names]
+        configured = set(self._arm_names)
+        out += [
+            self._arms[name].stats(name, False)
+            for name in sorted(self._arms)
+            if name not in configured
+        ]
+        return out
+
+    def choose_arm(self, rng: random.Random | None = None) -> str:
+        """Thompson sampling over the configured arms (unrated arms draw from Beta(1, 1)).
+
+        Draws from ``rng`` when given, else from the model's own generator.
+        """
+        return choose_arm(self.arm_stats(), rng or self._rng)
+
+    def lessons(
+        self, goal: str, recent: Sequence[str], *, k: int = 6, token_budget: int = 600
+    ) -> list[Lesson]:
+        """The lessons most relevant to ``goal`` and the ``recent`` action summaries.
+
+        See :meth:`LessonIndex.select <autogpt_tui.core.learning.lessons.LessonIndex.select>`.
+        """
+        return self._lessons.select(goal, recent, k=k, token_budget=token_budget)
+
+    def prompt_section(
+        self, goal: str, recent: Sequence[str], *, k: int = 6, token_budget: int = 600
+    ) -> str:
+        """The lessons as a system-prompt section ("" when there are none).
+
+        ``token_budget`` covers the whole section, headings included.
+        """
+        return self._lessons.prompt_section(goal, recent, k=k, token_budget=token_budget)
+
+
+# ------------------------------------------------------------ reading git
+
+
+def _observe(history: History) -> _State:
+    """What :meth:`RewardModel.refresh` compares: HEAD, the ratings ref, undone refs."""
+    return _State(history.head(), history.ref_value(RATINGS_REF), _undone_stamp(history))
+
+
+def _undone_stamp(history: History) -> tuple[int, int]:
+    """A stamp that changes when refs under ``UNDONE_REFS`` are added or removed."""
+    common = history.common_dir
+    stamps = []
+    for path in (common / UNDONE_REFS, common / "packed-refs"):
+        try:
+            stamps.append(os.stat(path).st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return (stamps[0], stamps[1])
+
+
+def _step_from_entry(entry: LogEntry) -> _Step | None:
+    """The light view of a step from a log entry (its record read without pydantic)."""
+    t = entry.trailers
+    if TRAILER_STEP not in t:
+        return None
+    try:
+        number = int(t[TRAILER_STEP])
+    except ValueError:
+        number = 0
+    record: dict[str, Any] = {}
+    ratings = ""
+    for line in entry.note.splitlines():
+        if line.startswith("{") and not record:
+            try:
+                loaded = json.loads(line)
+            except ValueError:
+                loaded = None
+            record = loaded if isinstance(loaded, dict) else {}
+        elif line.startswith("[") and not ratings:
+            ratings = line
+    rejected: list[_Rejection] = []
+    for item in record.get("rejected") or []:
+        if not isinstance(item, dict):
+            continue
+        tool = str(item.get("tool") or "")
+        args = item.get("arguments")
+        rejected.append(
+            _Rejection(
+                tool=tool,
+                summary=one_line(
+                    summarize_action(tool, args if isinstance(args, dict) else {}),
+                    _SUMMARY_CHARS,
+                ),
+                reason=one_line(str(item.get("reason") or "no reason given"), COMMENT_CHARS),
+            )
+        )
+    goal = str(record.get("goal") or "")
+    return _Step(
+        sha=entry.sha,
+        parent=entry.parents[0] if entry.parents else None,
+        session=t.get(TRAILER_SESSION, "") or str(record.get("session") or ""),
+        step=number,
+        policy=t.get(TRAILER_POLICY, "") or str(record.get("policy") or "") or DEFAULT_ARM,
+        tool=t.get(TRAILER_TOOL, "") or str(record.get("tool") or ""),
+        summary=one_line(entry.subject, _SUMMARY_CHARS),
+        goal=one_line(goal, _GOAL_CHARS) if goal else "",
+        timestamp=entry.timestamp,
+        rejected=tuple(rejected),
+        rating=effective_rating(parse_ratings(ratings)),
+    )
