@@ -61,8 +61,13 @@ TOOLS: list[dict[str, Any]] = [
     for name in ("write_file", "read_file")
 ]
 WRITE_ARGS = {"path": "a.txt", "content": "hello there, this is the file's content"}
-DEADLINE_S = 8.0
-"""A generous bound for tests that must not hang; never a timing assertion."""
+DEADLINE_S = 30.0
+"""A generous bound for tests that must not hang; never a timing assertion.
+
+What a test waits out instead (a stall, a retry-after) is several times longer, so a
+loaded machine cannot blur the two."""
+STALL_S = 120.0
+"""A stall far longer than any deadline here; closing the server ends it."""
 
 
 def make_client(server: ScriptedLLM, **kwargs: Any) -> ModelClient:
@@ -382,7 +387,7 @@ def test_valid_json_of_the_wrong_shape_then_good(
 
 def test_stalled_stream_times_out_and_is_retried(llm_server: ScriptedLLM) -> None:
     client = make_client(llm_server, idle_timeout_s=0.5)
-    llm_server.script(Stall(after_chunks=2, seconds=10), Reply("after the stall"))
+    llm_server.script(Stall(after_chunks=2, seconds=STALL_S), Reply("after the stall"))
     retries = Retries()
     start = time.monotonic()
     thread, outcome = run_in_thread(client.complete, MESSAGES, on_retry=retries)
@@ -494,14 +499,14 @@ def test_no_key_sends_a_placeholder(llm_server: ScriptedLLM) -> None:
 def test_cancel_during_a_stall(llm_server: ScriptedLLM) -> None:
     # The idle timeout is long: only cancel() can end this promptly.
     client = make_client(llm_server, idle_timeout_s=20.0)
-    llm_server.script(Stall(after_chunks=2, seconds=10), Reply("not this"))
+    llm_server.script(Stall(after_chunks=2, seconds=STALL_S), Reply("not this"))
     thread, outcome = run_in_thread(client.complete, MESSAGES)
     llm_server.wait_for_stalls(1)  # the chunks are out and the server keeps silent
     start = time.monotonic()
     client.cancel()
     thread.join(DEADLINE_S)
     assert not thread.is_alive(), "cancel() did not end the stalled request"
-    assert time.monotonic() - start < 5.0
+    assert time.monotonic() - start < DEADLINE_S
     assert isinstance(outcome.get("error"), ModelCancelled), outcome
     assert len(llm_server.requests) == 1
 
@@ -516,7 +521,7 @@ def test_cancel_during_a_stall(llm_server: ScriptedLLM) -> None:
 
 def test_cancel_during_a_stall_with_retries_spent(llm_server: ScriptedLLM) -> None:
     client = make_client(llm_server, idle_timeout_s=20.0, max_retries=0)
-    llm_server.script(Stall(after_chunks=1, seconds=10))
+    llm_server.script(Stall(after_chunks=1, seconds=STALL_S))
     thread, outcome = run_in_thread(client.complete, MESSAGES)
     llm_server.wait_for_stalls(1)
     client.cancel()
@@ -527,7 +532,7 @@ def test_cancel_during_a_stall_with_retries_spent(llm_server: ScriptedLLM) -> No
 
 
 def test_cancel_during_a_retry_wait(llm_server: ScriptedLLM, client: ModelClient) -> None:
-    llm_server.script(Fault(429, retry_after=30), Reply("not this"), Reply("after reset"))
+    llm_server.script(Fault(429, retry_after=STALL_S), Reply("not this"), Reply("after reset"))
     waiting = threading.Event()
     thread, outcome = run_in_thread(
         client.complete, MESSAGES, on_retry=lambda a, d, r: waiting.set()
@@ -537,7 +542,7 @@ def test_cancel_during_a_retry_wait(llm_server: ScriptedLLM, client: ModelClient
     client.cancel()
     thread.join(DEADLINE_S)
     assert not thread.is_alive()
-    assert time.monotonic() - start < 5.0
+    assert time.monotonic() - start < DEADLINE_S
     assert isinstance(outcome.get("error"), ModelCancelled), outcome
     assert len(llm_server.requests) == 1
 

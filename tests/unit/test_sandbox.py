@@ -190,11 +190,10 @@ def test_output_is_capped_keeping_head_and_tail(root: Path) -> None:
 
 def test_huge_output_on_both_streams_does_not_deadlock(root: Path) -> None:
     runner = CommandRunner(root, sandbox=False, max_output_chars=100)
-    start = time.monotonic()
     result = runner.run(
-        "head -c 20000000 /dev/zero | tr '\\0' a; head -c 5000000 /dev/zero >&2", 20
+        "head -c 20000000 /dev/zero | tr '\\0' a; head -c 5000000 /dev/zero >&2", 120
     )
-    assert time.monotonic() - start < 15
+    # A deadlock would end only at the timeout, as timed out.
     assert result.exit_code == 0 and not result.timed_out
     assert "[... 19999900 characters cut ...]" in result.stdout
     assert "characters cut" in result.stderr
@@ -203,8 +202,8 @@ def test_huge_output_on_both_streams_does_not_deadlock(root: Path) -> None:
 def test_timeout_is_clamped_to_the_maximum(root: Path) -> None:
     runner = CommandRunner(root, sandbox=False, max_timeout_s=0.5)
     start = time.monotonic()
-    result = runner.run("sleep 30", timeout_s=1000)
-    assert time.monotonic() - start < 5
+    result = runner.run("sleep 300", timeout_s=1000)
+    assert time.monotonic() - start < 60
     assert result.timed_out is True and result.exit_code is None
     assert result.timeout_s == 0.5
     assert result.observation().startswith("The command timed out after 0.5 s")
@@ -274,7 +273,7 @@ def test_timeout_kills_the_whole_process_group(plain: CommandRunner, root: Path)
     result = plain.run(
         f"echo $$ > pgid.txt; sleep {duration} & sleep {duration}; wait", timeout_s=0.5
     )
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 60  # the sleeps last over 1,000 s
     assert result.timed_out is True and result.exit_code is None
     pgid = int((root / "pgid.txt").read_text())
     _assert_gone(duration)
@@ -295,7 +294,7 @@ def test_background_leftovers_neither_hang_the_run_nor_survive(plain: CommandRun
     duration = _unique_sleep()
     start = time.monotonic()
     result = plain.run(f"sleep {duration} & echo started")
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 60  # the sleeps last over 1,000 s
     assert (result.exit_code, result.stdout, result.timed_out) == (0, "started\n", False)
     _assert_gone(duration)
 
@@ -434,6 +433,6 @@ def test_timeout_kills_everything_inside_the_sandbox(boxed: CommandRunner) -> No
     duration = _unique_sleep()
     start = time.monotonic()
     result = boxed.run(f"sleep {duration} & sleep {duration}; wait", timeout_s=0.5)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 60  # the sleeps last over 1,000 s
     assert result.timed_out is True and result.sandboxed is True
     _assert_gone(duration)
