@@ -60,12 +60,6 @@ class AgentRunner:
         with self._lock:
             return self._approval is not None and not self._approval.done()
 
-    @property
-    def awaiting_answer(self) -> bool:
-        """True while the agent waits for the answer to its question."""
-        with self._lock:
-            return self._answer is not None and not self._answer.done()
-
     def answer_approval(self, approval: Approval) -> bool:
         """Resolve the pending action; False when none is pending."""
         with self._lock:
