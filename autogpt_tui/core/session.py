@@ -70,8 +70,11 @@ class UserChanges:
         watch: bool,
         warmup: Callable[[], None],
         notice: Callable[[str], None],
+        watcher: WorkspaceWatcher | None = None,
     ) -> None:
         self._root = root
+        # A watcher the caller owns and shares (the TUI's file tree subscribes to it).
+        self._shared = watcher if watcher is not None and watcher.root == root.resolve() else None
         self._notice = notice
         self._watch = watch
         self._warmup = warmup
@@ -98,7 +101,7 @@ class UserChanges:
         from autogpt_tui.core.watcher import WorkspaceWatcher
 
         try:
-            watcher = WorkspaceWatcher(self._root)
+            watcher = self._shared or WorkspaceWatcher(self._root)
             watcher.start()
         except OSError:
             return  # without a watcher every step scans the tree: slower, still right
@@ -141,7 +144,7 @@ class UserChanges:
             self._thread.join(timeout=5)
         with self._lock:
             watcher, self._watcher = self._watcher, None
-        if watcher is not None:
+        if watcher is not None and watcher is not self._shared:
             watcher.stop()
 
 
@@ -156,10 +159,13 @@ def open_session(
     ask: Callable[[str], str] | None = None,
     budget: Budget | None = None,
     watch: bool = True,
+    watcher: WorkspaceWatcher | None = None,
 ) -> AgentSession:
     """Build an agent on ``workspace`` as ``settings`` say; resumes the branch's session.
 
     ``workspace`` may be an open History, which the session then owns (and closes).
+    ``watcher``, when it watches the repository's root, is used instead of a watcher of
+    the session's own; its owner stops it.
     """
     emit = emit or (lambda _event: None)
     history = workspace if isinstance(workspace, History) else History.open(workspace)
@@ -196,6 +202,7 @@ def open_session(
             watch=watch,
             warmup=warmup,
             notice=lambda message: emit(Notice(message)),
+            watcher=watcher,
         )
         agent = Agent(
             history=history,

@@ -19,6 +19,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -41,6 +42,7 @@ from autogpt_tui.ui.messages import (
     HistoryLoaded,
     QuestionNeeded,
     StepDetails,
+    WatcherStarted,
 )
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
@@ -193,6 +195,12 @@ class WorkstationApp(App[None]):
         if when is When.HAS_STEPS:
             return bool(self.query_one(StepHistory).steps)
         return True  # ALWAYS; DIFF_FOCUSED is the diff viewer's own binding
+
+    def refresh_bindings(self) -> None:
+        """Redraw the footer's keys; nothing to do while the app closes (no screen is left,
+        and the agent's thread may still report the step it was finishing)."""
+        if self.screen_stack:
+            super().refresh_bindings()
 
     @property
     def _agent_busy(self) -> bool:
@@ -387,7 +395,12 @@ class WorkstationApp(App[None]):
     # -------------------------------------------------- agent messages
 
     async def on_agent_event_message(self, message: AgentEventMessage) -> None:
-        await dispatch(self, message.event)
+        try:
+            await dispatch(self, message.event)
+        except NoMatches:
+            # The panels live as long as the app: they are gone only while it closes and the
+            # agent's thread still reports the step it was finishing. Nobody is left to see it.
+            return
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
         preview = message.preview
@@ -450,7 +463,7 @@ class WorkstationApp(App[None]):
         if self.runner.goal is None and message.steps:
             self.resume_goal()
         self.refresh_bindings()
-        await self._show_files()
+        await self._show_files(message.root)
 
     def on_history_failed(self, message: HistoryFailed) -> None:
         self.notify(message.error, severity="error", markup=False)
@@ -491,13 +504,41 @@ class WorkstationApp(App[None]):
         if event.worker.group == "agent":
             self.refresh_bindings()
 
-    async def _show_files(self) -> None:
-        """Mount the file tree once the workspace is surely a repository."""
+    async def _show_files(self, root: Path) -> None:
+        """Mount the file tree once the workspace is surely a repository, following the
+        session's watcher (of the repository at ``root``), which starts off the UI thread."""
         files = self.query_one("#files", Vertical)
         if files.query(WorkspaceTree):
             return
         await files.query("#files-hint").remove()
-        await files.mount(WorkspaceTree(self.workspace, id="files-tree"))
+        watcher = self.runner.watcher_for(root)
+        await files.mount(WorkspaceTree(self.workspace, watcher=watcher, id="files-tree"))
+        self.start_watching(root)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="watcher",
+        description="Start watching the workspace",
+    )
+    def start_watching(self, root: Path) -> None:
+        """Start the session's watcher: adding a watch per folder takes a while."""
+        try:
+            started = self.runner.start_watching(root)
+        except OSError as err:
+            self.notify(
+                f"Changes on disk will not show in the file tree: {err.strerror or err}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if started is not None:
+            self.post_message(WatcherStarted())
+
+    def on_watcher_started(self, _message: WatcherStarted) -> None:
+        for tree in self.query(WorkspaceTree).results(WorkspaceTree):
+            tree.notify_if_polling()
 
     def on_step_history_step_selected(self, message: StepHistory.StepSelected) -> None:
         self.load_step_details(message.step.sha)

@@ -34,8 +34,8 @@ FIXED_GIT_ENV = {
 GOAL = "Make main return 0 and test it"
 SIZES = [(80, 24), (160, 45)]
 THEMES = ["autogpt-dark", "autogpt-light"]
-# Workers that run for the app's whole life (the tree's directory loader, its watcher).
-LONG_LIVED = {"_loader", "workspace-watcher"}
+# Workers that run for the app's whole life (the tree's directory loader).
+LONG_LIVED = {"_loader"}
 
 
 def make_workspace(root: Path) -> Path:
