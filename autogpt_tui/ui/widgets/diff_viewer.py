@@ -1,4 +1,11 @@
-"""A unified (or side-by-side) diff viewer for step commits and proposed changes."""
+"""A unified (or side-by-side) diff viewer for step commits and proposed changes.
+
+Why our own widget and not ``textual-diff-view`` (the maintained one, which Toad wraps):
+it is licensed AGPL-3.0 and this project is MIT, so depending on it would put the whole
+program under the AGPL. Ours is also shaped by what the workstation needs: git's
+multi-file patches, a cap of `MAX_LINES` with a note, big diffs parsed in a thread
+worker that a newer one cancels, and only the visible lines rendered (the Line API).
+"""
 
 from __future__ import annotations
 
