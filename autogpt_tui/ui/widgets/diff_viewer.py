@@ -19,7 +19,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual import on, work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.content import Content
 from textual.events import Resize
@@ -31,6 +31,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
 from textual.worker import get_current_worker
+
+from autogpt_tui.ui.actions import bindings_for
 
 MAX_LINES = 3000
 """Most diff lines rendered; the rest are summed up in a note."""
@@ -255,9 +257,7 @@ class DiffViewer(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "toggle_view", "Split view"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_for("diff")]
 
     side_by_side: reactive[bool] = reactive(False, init=False)
     """True to show old and new side by side (when the widget is wide enough)."""
