@@ -129,7 +129,7 @@ class UserChanges:
             # Edits made before the watcher started are unknown: scan once more.
             self._scanned_since_start = True
             return None
-        # No settle() here: waiting for the file system to go quiet would cost every
+        # No waiting here for the file system to go quiet: it would cost every
         # step a debounce period. An edit racing the step is caught by the next one.
         if changes.overflow:
             return None
