@@ -21,6 +21,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import MountError
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -397,9 +398,10 @@ class WorkstationApp(App[None]):
     async def on_agent_event_message(self, message: AgentEventMessage) -> None:
         try:
             await dispatch(self, message.event)
-        except NoMatches:
-            # The panels live as long as the app: they are gone only while it closes and the
-            # agent's thread still reports the step it was finishing. Nobody is left to see it.
+        except (NoMatches, MountError):
+            # The panels live as long as the app (and the log awaits its own mounts): they
+            # are gone, or half-removed, only while it closes and the agent's thread still
+            # reports the step it was finishing. Nobody is left to see it.
             return
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
