@@ -79,8 +79,11 @@ class UserChanges:
         watch: bool,
         warmup: Callable[[], None],
         notice: Callable[[str], None],
+        watcher: WorkspaceWatcher | None = None,
     ) -> None:
         self._root = root
+        # A watcher the caller owns and shares (the TUI's file tree subscribes to it).
+        self._shared = watcher if watcher is not None and watcher.root == root.resolve() else None
         self._notice = notice
         self._watch = watch
         self._warmup = warmup
@@ -107,7 +110,7 @@ class UserChanges:
         from autogpt_tui.core.watcher import WorkspaceWatcher
 
         try:
-            watcher = WorkspaceWatcher(self._root)
+            watcher = self._shared or WorkspaceWatcher(self._root)
             watcher.start()
         except OSError:
             return  # without a watcher every step scans the tree: slower, still right
@@ -135,7 +138,7 @@ class UserChanges:
             # Edits made before the watcher started are unknown: scan once more.
             self._scanned_since_start = True
             return None
-        # No settle() here: waiting for the file system to go quiet would cost every
+        # No waiting here for the file system to go quiet: it would cost every
         # step a debounce period. An edit racing the step is caught by the next one.
         if changes.overflow:
             return None
@@ -153,7 +156,7 @@ class UserChanges:
             self._thread.join()
         with self._lock:
             watcher, self._watcher = self._watcher, None
-        if watcher is not None:
+        if watcher is not None and watcher is not self._shared:
             watcher.stop()
 
 
@@ -175,11 +178,14 @@ def open_session(
     user: UserChannel | None = None,
     budget: Budget | None = None,
     watch: bool = True,
+    watcher: WorkspaceWatcher | None = None,
 ) -> AgentSession:
     """Build an agent on ``workspace`` as ``settings`` say; resumes the branch's session.
 
     ``workspace`` may be an open History, which the session then owns (and closes).
     ``user`` None runs headless; ``budget`` None takes the settings' (``budget_from``).
+    ``watcher``, when it watches the repository's root, is used instead of a watcher of
+    the session's own; its owner stops it.
     """
     emit = emit or (lambda _event: None)
     history = workspace if isinstance(workspace, History) else History.open(workspace)
@@ -216,6 +222,7 @@ def open_session(
             watch=watch,
             warmup=warmup,
             notice=lambda message: emit(Notice(message)),
+            watcher=watcher,
         )
         agent = Agent(
             history=history,

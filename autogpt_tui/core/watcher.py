@@ -1,9 +1,10 @@
 """Watch the workspace for changes made outside the agent, as debounced change sets.
 
-The agent loop asks :meth:`WorkspaceWatcher.drain` before each step which files the user
-touched, instead of running ``git status`` (40 ms on a 20,000-file workspace); the TUI's
-file tree passes ``on_change`` to refresh live. Both see every change: each has its own
-accumulator.
+One watcher per session. The agent loop asks :meth:`WorkspaceWatcher.drain` before each
+step which files the user touched, instead of running ``git status`` (40 ms on a
+20,000-file workspace); the TUI's file tree subscribes to the same watcher's change sets
+(:meth:`WorkspaceWatcher.subscribe`) to refresh live. Draining and the subscribers see
+every change: each has its own accumulator.
 
 Design notes:
 
@@ -15,10 +16,7 @@ Design notes:
   ``InotifyFD`` subclass reports ``ENOSPC`` (and the kernel's queue overflow, which
   watchdog only logs) so we can switch to polling or tell the consumer to rescan.
 * Everything under ``.git`` is dropped in the handler. The kernel still reports git's
-  churn (watchdog cannot exclude a subtree), which :meth:`WorkspaceWatcher.settle` turns
-  into an advantage: a marker file written into ``.git`` comes back through the same
-  ordered inotify queue after every earlier event, so settling is exact and takes
-  milliseconds instead of a guessed quiet period.
+  churn (watchdog cannot exclude a subtree); the polling fallback skips ``.git`` outright.
 * Only events that mean "this path changed" are subscribed to: opens, reads and
   close-without-write would otherwise flood the queue whenever anything (the agent, grep,
   an editor) merely reads the tree.
@@ -32,7 +30,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -62,9 +59,6 @@ __all__ = ["ChangeSet", "WorkspaceWatcher"]
 logger = logging.getLogger(__name__)
 
 _GIT = ".git"
-_MARKER_PREFIX = "autogpt-tui-settle-"
-"""Name prefix of the marker files :meth:`WorkspaceWatcher.settle` writes into ``.git``."""
-
 _JOIN_TIMEOUT_S = 2.0
 """Upper bound for joining one thread on stop; in practice they end in milliseconds."""
 
@@ -175,13 +169,6 @@ class _Handler(FileSystemEventHandler):
         self._sink(event)
 
 
-@dataclass(unsafe_hash=True)
-class _PollBarrier(FileSystemEvent):
-    """Queued after each poll's events: that poll, which began at ``started``, is delivered."""
-
-    started: float = 0.0
-
-
 def _scandir_skipping_git(path: str | None) -> Iterator[os.DirEntry[str]]:
     """``os.scandir`` without ``.git``: polling it every second would stat every object."""
     with os.scandir(path) as entries:
@@ -191,8 +178,7 @@ def _scandir_skipping_git(path: str | None) -> Iterator[os.DirEntry[str]]:
 
 
 class _PollingEmitter(PollingEmitter):
-    """watchdog's polling emitter that skips ``.git``, never follows symlinks, and marks
-    the end of each poll in the event queue (for :meth:`WorkspaceWatcher.settle`)."""
+    """watchdog's polling emitter that skips ``.git`` and never follows symlinks."""
 
     def __init__(
         self,
@@ -211,14 +197,6 @@ class _PollingEmitter(PollingEmitter):
             stat=os.lstat,
             listdir=_scandir_skipping_git,
         )
-
-    def queue_events(self, timeout: float) -> None:
-        if self.stopped_event.wait(timeout):
-            return
-        started = time.monotonic()
-        super().queue_events(0)  # a zero wait: snapshot, diff and queue right now
-        # Behind this poll's events in the FIFO queue, so the handler sees it after them.
-        self._event_queue.put((_PollBarrier(self.watch.path, started=started), self.watch))
 
 
 class _PollingObserver(BaseObserver):
@@ -291,13 +269,15 @@ if sys.platform.startswith("linux"):
 class WorkspaceWatcher:
     """Turns filesystem events under ``root`` into debounced, coalesced change sets.
 
-    Two independent consumers:
+    Two independent kinds of consumer:
 
-    * ``on_change(change_set)`` runs on the watcher's own thread (marshal it to a UI thread
-      yourself), at most once per quiet period: ``debounce_s`` after the last event, or
-      ``max_latency_s`` after the first undelivered one during a continuous storm.
+    * subscribers (:meth:`subscribe`, or ``on_change`` given here) are called with each
+      change set on the watcher's own thread (marshal it to a UI thread yourself), at
+      most once per quiet period: ``debounce_s`` after the last event, or
+      ``max_latency_s`` after the first undelivered one during a continuous storm. Every
+      subscriber gets the same change sets, from the time it subscribed.
     * :meth:`drain` returns everything since the previous drain, whether or not callbacks
-      were made.
+      were made (one drainer: the agent loop).
 
     Everything under ``.git`` is ignored. When the native watcher (inotify) cannot be used,
     the tree is polled every ``poll_interval_s`` seconds and :attr:`notice` says why;
@@ -327,10 +307,8 @@ class WorkspaceWatcher:
         self._root = Path(root).resolve()
         self._root_str = str(self._root)
         self._prefix = self._root_str.rstrip(os.sep) + os.sep
-        self._marker_prefix = os.path.join(self._root_str, _GIT, _MARKER_PREFIX)
         self._debounce_s = debounce_s
         self._max_latency_s = max_latency_s
-        self._on_change = on_change
         self._force_polling = force_polling
         self._poll_interval_s = poll_interval_s
         self._handler = _Handler(self._on_event)
@@ -345,10 +323,9 @@ class WorkspaceWatcher:
         self._cond = threading.Condition()
         self._for_drain = _Accumulator(max_paths)
         self._for_callback = _Accumulator(max_paths)
+        self._subscribers: list[Callable[[ChangeSet], None]] = [on_change] if on_change else []
         self._first_pending = 0.0  # monotonic time of the oldest undelivered callback event
         self._last_event = float("-inf")
-        self._markers_pending: set[str] = set()
-        self._polled_through = float("-inf")  # start time of the newest fully delivered poll
         self._generation = 0  # bumped whenever the observer is replaced
         self._epoch = 0  # bumped by start(): a worker from before a restart must bow out
         self._watch_limit: OSError | None = None
@@ -365,7 +342,7 @@ class WorkspaceWatcher:
 
     @property
     def debounce_s(self) -> float:
-        """Quiet time after the last event before ``on_change`` is called."""
+        """Quiet time after the last event before the subscribers are called."""
         return self._debounce_s
 
     @property
@@ -417,7 +394,7 @@ class WorkspaceWatcher:
             self._worker.start()
 
     def stop(self) -> None:
-        """Stop watching and join the threads (idempotent; safe from ``on_change``).
+        """Stop watching and join the threads (idempotent; safe from a subscriber).
 
         No callback runs after this returns (unless called from within one).
         """
@@ -433,55 +410,28 @@ class WorkspaceWatcher:
             if observer is not None:
                 _shutdown(observer)
 
+    def subscribe(self, callback: Callable[[ChangeSet], None]) -> Callable[[], None]:
+        """Call ``callback`` with every change set from now on; returns the unsubscriber.
+
+        ``callback`` runs on the watcher's thread. After unsubscribing, one call already
+        under way may still finish.
+        """
+        with self._cond:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._cond:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+                if not self._subscribers:
+                    self._for_callback.take()  # nobody left to tell
+
+        return unsubscribe
+
     def drain(self) -> ChangeSet:
         """Return and forget every change since the previous drain (callbacks aside)."""
         with self._cond:
             return self._for_drain.take()
-
-    def settle(self, timeout: float | None = None) -> bool:
-        """Wait until changes made before this call have reached :meth:`drain`.
-
-        With inotify, a marker file written into ``.git`` comes back after every earlier
-        event, which usually takes a few milliseconds (half a second after a file was
-        moved out of the tree: watchdog holds such events back to pair them). When
-        polling, waits for a poll that began after this call. Without a ``.git`` folder,
-        waits for ``debounce_s`` without events.
-
-        ``timeout`` defaults to 2 s, or two poll intervals plus 0.5 s when polling.
-        Returns False on timeout. Pending ``on_change`` calls may still be debouncing.
-        """
-        started = time.monotonic()
-        with self._cond:
-            if not self._running:
-                return True
-            polling, generation = self._polling, self._generation
-        if timeout is None:
-            timeout = 2 * self._poll_interval_s + 0.5 if polling else 2.0
-        deadline = started + timeout
-
-        def interrupted() -> bool:
-            # A stop or a switch to polling (which reports overflow) ends the wait.
-            return not self._running or self._generation != generation
-
-        if polling:
-            return self._wait(lambda: interrupted() or self._polled_through >= started, deadline)
-        marker = self._write_marker()
-        if marker is None:
-            return self._wait(
-                lambda: (
-                    interrupted()
-                    or time.monotonic() - max(started, self._last_event) >= self._debounce_s
-                ),
-                deadline,
-                poll_s=self._debounce_s,
-            )
-        try:
-            return self._wait(
-                lambda: interrupted() or marker not in self._markers_pending, deadline
-            )
-        finally:
-            with self._cond:
-                self._markers_pending.discard(marker)
 
     def __enter__(self) -> Self:
         self.start()
@@ -580,13 +530,7 @@ class WorkspaceWatcher:
     # -- event intake (watchdog's threads) --------------------------------------------
 
     def _on_event(self, event: FileSystemEvent) -> None:
-        if isinstance(event, _PollBarrier):
-            with self._cond:
-                self._polled_through = max(self._polled_through, event.started)
-                self._cond.notify_all()
-            return
         paths: list[str] = []
-        marker: str | None = None
         for raw in (event.src_path, event.dest_path):
             if not raw:
                 continue
@@ -598,25 +542,19 @@ class WorkspaceWatcher:
             relative = path[len(self._prefix) :]
             if os.sep != "/":
                 relative = relative.replace(os.sep, "/")
-            if _is_git_path(relative):
-                if path.startswith(self._marker_prefix):
-                    marker = path
-                continue
-            paths.append(relative)
-        if not paths and marker is None:
+            if not _is_git_path(relative):
+                paths.append(relative)
+        if not paths:
             return
         with self._cond:
-            if marker is not None:
-                self._markers_pending.discard(marker)
-            if paths:
-                self._record_locked(paths)
+            self._record_locked(paths)
             self._cond.notify_all()
 
     def _record_locked(self, paths: Iterable[str]) -> None:
         now = time.monotonic()
         self._last_event = now
         self._for_drain.add(paths)
-        if self._on_change is not None:
+        if self._subscribers:
             if not self._for_callback:
                 self._first_pending = now
             self._for_callback.add(paths)
@@ -625,7 +563,7 @@ class WorkspaceWatcher:
         now = time.monotonic()
         self._last_event = now
         self._for_drain.mark_overflow()
-        if self._on_change is not None:
+        if self._subscribers:
             if not self._for_callback:
                 self._first_pending = now
             self._for_callback.mark_overflow()
@@ -649,9 +587,10 @@ class WorkspaceWatcher:
         while True:
             change: ChangeSet | None = None
             limit: OSError | None = None
+            subscribers: list[Callable[[ChangeSet], None]] = []
             with self._cond:
                 while change is None and limit is None:
-                    # The epoch check matters when on_change stopped and restarted us.
+                    # The epoch check matters when a subscriber stopped and restarted us.
                     if not self._running or self._epoch != epoch:
                         return
                     if self._watch_limit is not None and not self._polling:
@@ -664,44 +603,18 @@ class WorkspaceWatcher:
                         wait_s = due - time.monotonic()
                         if wait_s <= 0:
                             change = self._for_callback.take()
+                            subscribers = list(self._subscribers)
                         else:
                             self._cond.wait(wait_s)
                     else:
                         self._cond.wait()
             if limit is not None:
                 self._fall_back_to_polling(limit)
-            if change is not None and self._on_change is not None:
+            if change is None:
+                continue
+            for subscriber in subscribers:
                 try:
-                    self._on_change(change)
+                    subscriber(change)
                 except Exception:
-                    # A broken consumer must not stop the watcher for the other one.
+                    # A broken consumer must not stop the watcher for the others.
                     logger.exception("Change callback failed")
-
-    # -- settle helpers -----------------------------------------------------------------
-
-    def _write_marker(self) -> str | None:
-        """Create and remove a marker file in ``.git``; None when that is impossible."""
-        marker = f"{self._marker_prefix}{os.getpid()}-{uuid.uuid4().hex}"
-        with self._cond:
-            self._markers_pending.add(marker)
-        try:
-            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            os.close(fd)
-            os.unlink(marker)
-        except OSError:  # no .git folder (yet), a .git file (worktree), read-only...
-            with self._cond:
-                self._markers_pending.discard(marker)
-            return None
-        return marker
-
-    def _wait(
-        self, done: Callable[[], bool], deadline: float, *, poll_s: float | None = None
-    ) -> bool:
-        """Wait under the condition until ``done()`` or the deadline; ``done()``'s result."""
-        with self._cond:
-            while not done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining if poll_s is None else min(remaining, poll_s))
-            return True

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from autogpt_tui.core.agent import Approval, UserChannel
 from autogpt_tui.core.events import Event, Finished, PendingAction
+from autogpt_tui.core.history import History
 from autogpt_tui.core.session import AgentSession, open_session
+from autogpt_tui.core.watcher import WorkspaceWatcher
 from autogpt_tui.ui.messages import AgentEventMessage, ApprovalNeeded, QuestionNeeded
 
 if TYPE_CHECKING:
@@ -51,6 +53,34 @@ class AgentRunner:
         self.closing = False
         """Set once the app is ending: no new session, and the last worker closes it."""
         self._worker_active = False
+        self._watcher: WorkspaceWatcher | None = None
+        self._closed = False
+
+    @property
+    def watcher(self) -> WorkspaceWatcher | None:
+        """The session's watcher (the agent drains it, the file tree subscribes), once made."""
+        with self._lock:
+            return self._watcher
+
+    def watcher_for(self, root: Path) -> WorkspaceWatcher:
+        """The session's one watcher, made (not started) for the repository at ``root`` on
+        the first call; later calls return the same one."""
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = WorkspaceWatcher(root)
+            return self._watcher
+
+    def start_watching(self, root: Path) -> WorkspaceWatcher | None:
+        """Start the session's watcher (blocking: call it off the UI thread); None when
+        the runner was closed meanwhile (the watcher is then stopped again)."""
+        watcher = self.watcher_for(root)
+        watcher.start()
+        with self._lock:
+            closed = self._closed
+        if closed:
+            watcher.stop()  # close() may have run before start(): no thread may outlive it
+            return None
+        return watcher
 
     # -------------------------------------------------------------- UI thread
 
@@ -59,12 +89,6 @@ class AgentRunner:
         """True while an action waits for approve or reject."""
         with self._lock:
             return self._approval is not None and not self._approval.done()
-
-    @property
-    def awaiting_answer(self) -> bool:
-        """True while the agent waits for the answer to its question."""
-        with self._lock:
-            return self._answer is not None and not self._answer.done()
 
     def answer_approval(self, approval: Approval) -> bool:
         """Resolve the pending action; False when none is pending."""
@@ -126,6 +150,11 @@ class AgentRunner:
                 return None  # the app ended before this worker got going
             self._worker_active = True
         self._stopping.clear()
+        if self.watcher is None:
+            # The step came before the app read the history: find the repository here,
+            # so that the session and the file tree still share one watcher.
+            with History.open(self.workspace) as history:
+                self.watcher_for(history.root)
         session = self._ensure_session()
         agent = session.agent
         agent.set_mode(self.mode)
@@ -134,11 +163,16 @@ class AgentRunner:
         return agent.run(max_steps=steps)
 
     def close(self) -> None:
-        """Release the session (on the worker thread that used it, or at exit)."""
+        """Release the session and stop the watcher (on the worker thread that used the
+        session, or at exit)."""
         with self._lock:
             session, self.session = self.session, None
+            watcher = self._watcher
+            self._closed = True
         if session is not None:
             session.close()
+        if watcher is not None:
+            watcher.stop()
 
     def shutdown(self) -> None:
         """The app is ending: stop the agent and release the session.
@@ -170,6 +204,7 @@ class AgentRunner:
                 mode=self.mode,
                 emit=self._emit,
                 user=UserChannel(approve=self._approve, ask=self._ask),
+                watcher=self.watcher,
             )
             if not self.goal:
                 self.goal = self.session.agent.state.goal or None

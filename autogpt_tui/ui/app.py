@@ -11,40 +11,28 @@ result comes back as a message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import MountError
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from autogpt_tui.core.agent import Approval
-from autogpt_tui.core.constants import MODES
+from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
-from autogpt_tui.core.events import (
-    ActionExecuted,
-    ActionProposed,
-    ActionRejected,
-    ApprovalWanted,
-    ErrorOccurred,
-    Finished,
-    Notice,
-    QuestionAsked,
-    Retrying,
-    StatusChanged,
-    StepCommitted,
-    ThoughtDelta,
-    ThoughtReset,
-    UsageUpdated,
-    UserEditsCommitted,
-)
+from autogpt_tui.core.events import ErrorOccurred
 from autogpt_tui.core.history import History
 from autogpt_tui.core.session import NO_MODEL_SENTENCE
+from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
+from autogpt_tui.ui.agent_events import dispatch
 from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
@@ -55,6 +43,7 @@ from autogpt_tui.ui.messages import (
     HistoryLoaded,
     QuestionNeeded,
     StepDetails,
+    WatcherStarted,
 )
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
@@ -64,7 +53,7 @@ from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
-from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
+from autogpt_tui.ui.widgets.workspace_tree import MarkKind, WorkspaceTree
 
 if TYPE_CHECKING:
     from autogpt_tui.core.settings import Settings
@@ -99,26 +88,7 @@ class WorkstationApp(App[None]):
     TITLE = "autogpt-tui"
     # The log is what the user watches; keys like s and q must reach the app.
     AUTO_FOCUS = "StepHistory DataTable"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "step", "Step"),
-        Binding("a", "approve", "Approve"),
-        Binding("r", "reject", "Reject"),
-        Binding("m", "cycle_mode", "Mode"),
-        Binding("p", "pause", "Pause/Run"),
-        Binding("u", "undo", "Undo"),
-        Binding("U", "redo", "Redo"),
-        Binding("plus,+", "rate(1)", "Rate +", key_display="+"),
-        Binding("minus,-", "rate(-1)", "Rate -", key_display="-"),
-        Binding("c", "comment", "Comment"),
-        Binding("g", "edit_goal", "Goal"),
-        Binding("R", "rewards", "Rewards", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("1", "show_panel('log')", "Log", show=False),
-        Binding("2", "show_panel('diff')", "Diff", show=False),
-        Binding("3", "show_panel('history')", "History", show=False),
-        Binding("4", "show_panel('files')", "Files", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_for("app")]
 
     def __init__(
         self,
@@ -215,17 +185,23 @@ class WorkstationApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the keys that do not apply now, so the footer shows what does."""
-        runner = self.runner
-        busy = self._agent_busy
-        if action in ("approve", "reject"):
-            return runner.awaiting_approval
-        if action == "step":
-            return not busy
-        if action in ("undo", "redo"):
-            return not busy
-        if action in ("rate", "comment"):
+        return self._applies(when_of(action))
+
+    def _applies(self, when: When) -> bool:
+        """Whether an action that applies ``when`` applies now."""
+        if when is When.PENDING:
+            return self.runner.awaiting_approval
+        if when is When.IDLE:
+            return not self._agent_busy
+        if when is When.HAS_STEPS:
             return bool(self.query_one(StepHistory).steps)
-        return True
+        return True  # ALWAYS; DIFF_FOCUSED is the diff viewer's own binding
+
+    def refresh_bindings(self) -> None:
+        """Redraw the footer's keys; nothing to do while the app closes (no screen is left,
+        and the agent's thread may still report the step it was finishing)."""
+        if self.screen_stack:
+            super().refresh_bindings()
 
     @property
     def _agent_busy(self) -> bool:
@@ -301,7 +277,7 @@ class WorkstationApp(App[None]):
         mode = MODES[(MODES.index(self.runner.mode) + 1) % len(MODES)]
         self.runner.set_mode(mode)
         self.query_one(GoalPanel).mode = mode
-        self.notify(f"Mode: {mode} — {_MODE_HELP[mode]}", markup=False)
+        self.notify(f"Mode: {mode} — {MODE_MEANINGS[mode]}.", markup=False)
 
     async def action_pause(self) -> None:
         """Pause the running agent, or let it run on its own until done."""
@@ -402,63 +378,31 @@ class WorkstationApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every action in the command palette (ctrl+p), with the built-in ones."""
         yield from super().get_system_commands(screen)
-        for title, help_text, action in _PALETTE:
-            yield SystemCommand(title, help_text, self._palette_action(action))
+        for entry in ACTIONS:
+            if entry.palette:
+                yield SystemCommand(
+                    entry.palette_title,
+                    f"{entry.description} ({entry.key})",
+                    self._palette_action(entry),
+                )
 
-    def _palette_action(self, action: str) -> Any:
+    def _palette_action(self, entry: Action) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            await self.run_action(action)
+            target = self.query_one(DiffViewer) if entry.owner == "diff" else self
+            await self.run_action(entry.action, target)
 
         return run
 
     # -------------------------------------------------- agent messages
 
     async def on_agent_event_message(self, message: AgentEventMessage) -> None:
-        event = message.event
-        log = self.query_one(ActionLog)
-        goal = self.query_one(GoalPanel)
-        if isinstance(event, ThoughtDelta):
-            await log.append_thought(event.step, event.text)
-        elif isinstance(event, ThoughtReset):
-            await log.reset_thought(event.step)
-        elif isinstance(event, StatusChanged):
-            goal.status = event.status
-            self.refresh_bindings()
-        elif isinstance(event, ActionProposed):
-            a = event.action
-            await log.show_action(a.step, a.tool, a.arguments, waiting=a.needs_approval)
-        elif isinstance(event, ApprovalWanted):
-            pass  # ApprovalNeeded (with the preview) follows from the runner
-        elif isinstance(event, ActionRejected):
-            log.action_rejected(event.action.step, event.reason)
-        elif isinstance(event, ActionExecuted):
-            log.action_executed(event.action.step, event.ok, event.output)
-        elif isinstance(event, StepCommitted):
-            log.action_committed(event.step, event.sha[:8], event.summary)
-            goal.steps_used += 1
-            goal.policy = event.policy
-            self.load_history()
-        elif isinstance(event, UserEditsCommitted):
-            await log.notice(f"Committed your edits to {', '.join(event.paths)}.")
-            self._mark_files(event.paths, "user")
-        elif isinstance(event, UsageUpdated):
-            goal.tokens_used = event.total_tokens
-            goal.cost_used = event.cost_usd
-        elif isinstance(event, QuestionAsked):
-            pass  # QuestionNeeded follows from the runner
-        elif isinstance(event, Retrying):
-            await log.notice(
-                f"Retrying in {event.delay_s:.1f} s (attempt {event.attempt}): {event.reason}",
-                severity="warning",
-            )
-        elif isinstance(event, ErrorOccurred):
-            await log.notice(event.message, severity="error")
-            self.notify(event.message, severity="error", markup=False)
-        elif isinstance(event, Notice):
-            await log.notice(event.message, severity="warning")
-            self.notify(event.message, severity="warning", markup=False)
-        elif isinstance(event, Finished):
-            await log.notice(_finished_sentence(event))
+        try:
+            await dispatch(self, message.event)
+        except (NoMatches, MountError):
+            # The panels live as long as the app (and the log awaits its own mounts): they
+            # are gone, or half-removed, only while it closes and the agent's thread still
+            # reports the step it was finishing. Nobody is left to see it.
+            return
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
         preview = message.preview
@@ -485,9 +429,10 @@ class WorkstationApp(App[None]):
     def on_agent_idle(self, _message: AgentIdle) -> None:
         self.refresh_bindings()
 
-    def _mark_files(self, paths: Sequence[str], by: str) -> None:
+    def mark_files(self, paths: Sequence[str], by: MarkKind) -> None:
+        """Mark ``paths`` in the file tree as changed by the agent or the user."""
         for tree in self.query(WorkspaceTree).results(WorkspaceTree):
-            tree.mark_changed(paths, by)  # type: ignore[arg-type]
+            tree.mark_changed(paths, by)
 
     # ----------------------------------------------------------- history
 
@@ -520,7 +465,7 @@ class WorkstationApp(App[None]):
         if self.runner.goal is None and message.steps:
             self.resume_goal()
         self.refresh_bindings()
-        await self._show_files()
+        await self._show_files(message.root)
 
     def on_history_failed(self, message: HistoryFailed) -> None:
         self.notify(message.error, severity="error", markup=False)
@@ -561,13 +506,41 @@ class WorkstationApp(App[None]):
         if event.worker.group == "agent":
             self.refresh_bindings()
 
-    async def _show_files(self) -> None:
-        """Mount the file tree once the workspace is surely a repository."""
+    async def _show_files(self, root: Path) -> None:
+        """Mount the file tree once the workspace is surely a repository, following the
+        session's watcher (of the repository at ``root``), which starts off the UI thread."""
         files = self.query_one("#files", Vertical)
         if files.query(WorkspaceTree):
             return
         await files.query("#files-hint").remove()
-        await files.mount(WorkspaceTree(self.workspace, id="files-tree"))
+        watcher = self.runner.watcher_for(root)
+        await files.mount(WorkspaceTree(self.workspace, watcher=watcher, id="files-tree"))
+        self.start_watching(root)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="watcher",
+        description="Start watching the workspace",
+    )
+    def start_watching(self, root: Path) -> None:
+        """Start the session's watcher: adding a watch per folder takes a while."""
+        try:
+            started = self.runner.start_watching(root)
+        except OSError as err:
+            self.notify(
+                f"Changes on disk will not show in the file tree: {err.strerror or err}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if started is not None:
+            self.post_message(WatcherStarted())
+
+    def on_watcher_started(self, _message: WatcherStarted) -> None:
+        for tree in self.query(WorkspaceTree).results(WorkspaceTree):
+            tree.notify_if_polling()
 
     def on_step_history_step_selected(self, message: StepHistory.StepSelected) -> None:
         self.load_step_details(message.step.sha)
@@ -628,33 +601,6 @@ class WorkstationApp(App[None]):
         self.load_history()
 
 
-_MODE_HELP = {
-    "step": "every action waits for your approval.",
-    "edits": "reads and edits run; commands and questions wait.",
-    "auto": "everything runs, within the budget.",
-}
-
-_PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("Step", "Take one step (in step mode: propose it and wait)", "step"),
-    ("Approve", "Run the pending action", "approve"),
-    ("Reject", "Reject the pending action with a reason", "reject"),
-    ("Cycle mode", "step → edits → auto", "cycle_mode"),
-    ("Pause / run", "Pause the agent, or let it run until done", "pause"),
-    ("Undo", "Undo the last step", "undo"),
-    ("Redo", "Redo the last undone step", "redo"),
-    ("Rate +1", "Rate the selected step up", "rate(1)"),
-    ("Rate -1", "Rate the selected step down", "rate(-1)"),
-    ("Comment", "Comment on the selected step", "comment"),
-    ("Edit goal", "Change what the agent works toward", "edit_goal"),
-    ("Help", "Keys and how the workstation works", "help"),
-    ("Rewards", "What the ratings taught: policy arms and lessons (R)", "rewards"),
-    ("Show log", "The live thought and action log", "show_panel('log')"),
-    ("Show diff", "The diff viewer", "show_panel('diff')"),
-    ("Show history", "The step history", "show_panel('history')"),
-    ("Show files", "The workspace files", "show_panel('files')"),
-)
-
-
 def _goal_prompt(value: str) -> TextPrompt:
     return TextPrompt(
         "Goal",
@@ -662,16 +608,6 @@ def _goal_prompt(value: str) -> TextPrompt:
         value=value,
         placeholder="e.g. Add a --verbose flag to cli.py",
     )
-
-
-def _finished_sentence(event: Finished) -> str:
-    if event.outcome == "finished":
-        return f"Finished: {event.summary or event.message}"
-    if event.outcome == "paused":
-        return "Paused. Press s to step or p to run on."
-    if event.outcome == "stepped":
-        return f"{event.message} Press s for another step, or p to let it run."
-    return f"Stopped ({event.outcome}): {event.message}"
 
 
 def _clean(goal: str | None) -> str | None:

@@ -88,3 +88,7 @@ class HistoryChanged(Message):
         super().__init__()
         self.summary = summary
         """One sentence for the user."""
+
+
+class WatcherStarted(Message):
+    """The session's watcher runs (natively, or polling: its notice says why)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from autogpt_tui.core.history import History
 from autogpt_tui.core.learning import DPOLine, export_dpo
@@ -58,13 +59,35 @@ def make_app(workspace: Path, llm_server: ScriptedLLM) -> Iterator[Callable[...,
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until ``condition`` holds (or fail after ``timeout`` seconds)."""
+    """Let the app run until ``condition`` holds (or fail after ``timeout`` seconds).
+
+    Only the condition is waited for. ``pilot.pause()`` would also wait for every widget
+    on the screen to empty its message queue, which a running agent keeps filling (events
+    stream in faster than a loaded machine draws them): Pilot then gives up after 30 s
+    with ``WaitForScreenTimeout`` although the condition held long before.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
+        await asyncio.sleep(0.05)  # the app runs meanwhile (same event loop)
+
+
+async def press(app: WorkstationApp, *keys: str) -> None:
+    """Press app keys as the user would, queued behind what the app has yet to handle.
+
+    Unlike ``pilot.press`` this does not wait for the whole screen to go idle (see
+    ``until``); the test waits for the key's effect instead.
+    """
+    for key in keys:
+        app.simulate_key(key)
+    await asyncio.sleep(0)
+
+
+def prompt_open(app: WorkstationApp) -> bool:
+    """A text prompt is on screen and its input has the focus (typing goes into it)."""
+    return isinstance(app.screen, TextPrompt) and isinstance(app.screen.focused, Input)
 
 
 def steps_in(app: WorkstationApp) -> list[int]:
@@ -82,14 +105,14 @@ async def test_step_shows_the_proposed_change_and_approve_commits_it(
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("s")
+        await press(app, "s")
         await until(pilot, lambda: app.runner.awaiting_approval)
-        assert app.query_one(GoalPanel).status == "waiting"
+        await until(pilot, lambda: app.query_one(GoalPanel).status == "waiting")
         assert not (workspace / "hello.txt").exists()  # nothing runs before approval
         viewer = app.query_one(DiffViewer)
         await until(pilot, lambda: "hello.txt" in viewer.diff_title)
         assert any("+hello" in text for _kind, text in viewer.model.lines)
-        await pilot.press("a")
+        await press(app, "a")
         await until(pilot, lambda: steps_in(app) == [1])
         assert (workspace / "hello.txt").read_text() == "hello\n"
         assert git(workspace, "log", "-1", "--format=%s").strip() == "Write hello.txt"
@@ -105,15 +128,15 @@ async def test_reject_with_a_reason_reaches_the_agent(
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("s")
+        await press(app, "s")
         await until(pilot, lambda: app.runner.awaiting_approval)
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await press(app, "r")
+        await until(pilot, lambda: prompt_open(app))
         await pilot.press(*"Call it greeting.txt")
         await pilot.press("enter")
         await until(pilot, lambda: len(llm_server.requests) == 2 and app.runner.awaiting_approval)
         assert "Call it greeting.txt" in last_tool_message(llm_server.requests[1])
-        await pilot.press("a")
+        await press(app, "a")
         await until(pilot, lambda: steps_in(app) == [1])
         assert (workspace / "greeting.txt").exists() and not (workspace / "hello.txt").exists()
     # The rejected proposal and the action approved in its place are a preference pair.
@@ -132,18 +155,18 @@ async def test_undo_redo_and_rating_from_the_keyboard(
     app = make_app(mode="auto")
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("s")
+        await press(app, "s")
         await until(pilot, lambda: steps_in(app) == [1] and not app._agent_busy)
-        await pilot.press("u")
+        await press(app, "u")
         await until(pilot, lambda: not (workspace / "a.txt").exists())
         await until(pilot, lambda: app.query_one(StepHistory).steps[0].undone)
-        await pilot.press("U")
+        await press(app, "U")
         await until(pilot, lambda: (workspace / "a.txt").exists())
         await until(pilot, lambda: not app.query_one(StepHistory).steps[0].undone)
-        await pilot.press("minus")
+        await press(app, "minus")
         await until(pilot, lambda: app.query_one(StepHistory).steps[0].reward == -1)
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await press(app, "c")
+        await until(pilot, lambda: prompt_open(app))
         await pilot.press(*"wrong file name")
         await pilot.press("enter")
         await until(
@@ -153,7 +176,7 @@ async def test_undo_redo_and_rating_from_the_keyboard(
                 and r.comment == "wrong file name"
             ),
         )
-        await pilot.press("plus")
+        await press(app, "plus")
         await until(pilot, lambda: app.query_one(StepHistory).steps[0].reward == 1)
     with History.open(workspace) as h:
         rated = h.steps()[0]
@@ -174,7 +197,7 @@ async def test_mode_cycles_and_the_next_action_follows_it(
         assert panel.mode == "auto"
         await pilot.press("m", "m")
         assert panel.mode == "edits"
-        await pilot.press("s")  # an edit in edits mode runs without asking
+        await press(app, "s")  # an edit in edits mode runs without asking
         await until(pilot, lambda: steps_in(app) == [1])
         assert (workspace / "a.txt").exists()
 
@@ -189,18 +212,21 @@ async def test_pause_stops_a_running_agent_after_the_current_step(
         return Reply(
             f"step {n}",
             tool_calls=[ToolCall("write_file", {"path": f"f{n}", "content": str(n)})],
-            delay_s=0.02,
+            # Still far faster than a real model, but not so fast that, on a loaded
+            # machine, the app falls seconds behind the agent's events and the pause key
+            # waits behind them.
+            delay_s=0.2,
         )
 
     llm_server.responder = responder
     app = make_app(mode="auto")
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("p")  # run on its own
+        await press(app, "p")  # run on its own
         await until(pilot, lambda: len(steps_in(app)) >= 2)
-        await pilot.press("p")  # pause
+        await press(app, "p")  # pause
         await until(pilot, lambda: not app._agent_busy)
-        assert app.query_one(GoalPanel).status == "paused"
+        await until(pilot, lambda: app.query_one(GoalPanel).status == "paused")
         settled = len(History.open(workspace).steps())
         await pilot.pause(0.3)
         assert len(History.open(workspace).steps()) == settled
@@ -214,12 +240,12 @@ async def test_ask_user_opens_an_input_and_the_answer_goes_back(
     app = make_app(mode="auto")
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await press(app, "s")
+        await until(pilot, lambda: prompt_open(app))
         await pilot.press(*"Say hello")
         await pilot.press("enter")
         await until(pilot, lambda: steps_in(app) == [1])
-        await pilot.press("s")
+        await press(app, "s")
         await until(pilot, lambda: len(llm_server.requests) == 2)
         assert "Say hello" in last_tool_message(llm_server.requests[1])
 
@@ -232,6 +258,8 @@ async def test_an_external_edit_shows_up_in_the_file_tree(
         await until(pilot, lambda: bool(app.query(WorkspaceTree)))
         tree = app.query_one(WorkspaceTree)
         await until(pilot, lambda: len(tree.root.children) > 0)
+        # The session's watcher starts off the UI thread; a write before it runs is missed.
+        await until(pilot, lambda: tree.watcher is not None and tree.watcher.running)
         (workspace / "made-outside.txt").write_text("from my editor\n")
 
         def shown() -> bool:
@@ -252,7 +280,7 @@ async def test_a_model_failure_is_a_notification_not_a_traceback(
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("s")
+        await press(app, "s")
         await until(pilot, lambda: not app._agent_busy and len(llm_server.requests) == 2)
         await pilot.pause(0.1)
         messages = [n.message for n in app._notifications]
@@ -263,7 +291,7 @@ async def test_without_a_model_stepping_says_how_to_set_one(workspace: Path) -> 
     History.open(workspace).close()
     app = WorkstationApp(workspace, goal="x", settings=load_settings(workspace))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("s")
+        await press(app, "s")
         await pilot.pause(0.1)
         assert any("No model is configured" in n.message for n in app._notifications)
         assert not app._agent_busy
@@ -305,11 +333,11 @@ async def test_the_rewards_view_draws_the_arms_and_the_lessons(
     app = make_app(mode="auto")
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
-        await pilot.press("s")
+        await press(app, "s")
         await until(pilot, lambda: steps_in(app) == [1] and not app._agent_busy)
-        await pilot.press("minus")
+        await press(app, "minus")
         await until(pilot, lambda: app.query_one(StepHistory).steps[0].reward == -1)
-        await pilot.press("R")
+        await press(app, "R")
         await until(pilot, lambda: isinstance(app.screen, RewardsScreen))
         screen = app.screen
         assert isinstance(screen, RewardsScreen)

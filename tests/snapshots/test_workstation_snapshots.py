@@ -1,12 +1,16 @@
 """Snapshots of the workstation's main states, at 80×24 and 160×45, in two themes.
 
-Everything that would change between runs is fixed: commit dates and identities (so the
-short shas are stable), the session id, the clock in the log's step headers, HOME (so
-the header shows ``~/workspace``), and the model's replies (the scripted server).
+Everything that would change between runs or machines is fixed: commit dates and
+identities (so the short shas are stable), the session id, the clock in the log's step
+headers, HOME (so the header shows ``~/workspace``), the terminal's size, the model's
+replies (the scripted server), and whether commands can be sandboxed: a stand-in
+``bwrap`` first on PATH answers the sandbox's probe, so the log never says "Commands run
+without a sandbox" on a machine without bubblewrap and not on one with it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,8 +38,8 @@ FIXED_GIT_ENV = {
 GOAL = "Make main return 0 and test it"
 SIZES = [(80, 24), (160, 45)]
 THEMES = ["autogpt-dark", "autogpt-light"]
-# Workers that run for the app's whole life (the tree's directory loader, its watcher).
-LONG_LIVED = {"_loader", "workspace-watcher"}
+# Workers that run for the app's whole life (the tree's directory loader).
+LONG_LIVED = {"_loader"}
 
 
 def make_workspace(root: Path) -> Path:
@@ -76,11 +80,33 @@ def make_workspace(root: Path) -> Path:
     return workspace
 
 
+STAND_IN_BWRAP = """#!/bin/sh
+# The snapshot tests' bubblewrap: it answers the sandbox's probe (`bwrap ARGS... true`)
+# and runs nothing else, so no command could ever run unconfined by mistake.
+for last; do :; done
+[ "$last" = true ] && exit 0
+echo "the snapshot tests' stand-in for bwrap runs no command" >&2
+exit 1
+"""
+"""Put first on PATH: the sandbox then counts as available wherever the tests run."""
+
+
+def stand_in_bwrap(folder: Path) -> Path:
+    """Write the stand-in ``bwrap`` into ``folder``; the folder to put on PATH."""
+    folder.mkdir()
+    bwrap = folder / "bwrap"
+    bwrap.write_text(STAND_IN_BWRAP)
+    bwrap.chmod(0o755)
+    return folder
+
+
 @pytest.fixture
 def fixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name, value in FIXED_GIT_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("HOME", str(tmp_path))
+    bin_folder = stand_in_bwrap(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setattr(action_log, "clock", lambda: "12:00:00")
     yield make_workspace(tmp_path)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -37,12 +38,23 @@ def shown_all(widget: Widget) -> str:
     return "\n".join(shown(node) for node in widget.walk_children(Widget, with_self=True))
 
 
-async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait for ``condition`` to hold (a stream renders on its own schedule)."""
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Wait for ``condition`` to hold (a stream renders on its own schedule): the app
+    handles what is pending between checks, and the check fails after ``timeout``."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.01)
+        await pilot.pause()
+
+
+def rendered(log: ActionLog, text: str) -> Callable[[], bool]:
+    """A check that step 1's thought has rendered ``text`` (not only received it)."""
+
+    def check() -> bool:
+        thought = log.thought(1)
+        return thought is not None and text in thought.source
+
+    return check
 
 
 async def test_streamed_thought_renders_as_markdown() -> None:
@@ -54,8 +66,8 @@ async def test_streamed_thought_renders_as_markdown() -> None:
             await log.append_thought(1, fragment)
         thought = log.thought(1)
         assert isinstance(thought, AgentThought)
-        await until(lambda: len(thought.query("MarkdownBulletList")) == 1)
-        await until(lambda: "two" in shown_all(thought.query_one("MarkdownBulletList")))
+        await until(pilot, lambda: len(thought.query("MarkdownBulletList")) == 1)
+        await until(pilot, lambda: "two" in shown_all(thought.query_one("MarkdownBulletList")))
         await pilot.pause()
         assert "Plan" in shown(thought.query_one("MarkdownH1"))
         bullets = shown_all(thought.query_one("MarkdownBulletList"))
@@ -67,13 +79,13 @@ async def test_streamed_thought_renders_as_markdown() -> None:
 
 async def test_append_without_begin_creates_the_entry() -> None:
     app = LogApp()
-    async with app.run_test(size=(100, 30)):
+    async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(ActionLog)
         await log.append_thought(7, "thinking")
         assert log.step_count == 1
         thought = log.thought(7)
         assert thought is not None
-        await until(lambda: bool(thought.query("MarkdownParagraph")))
+        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
         assert thought.source == "thinking"
 
 
@@ -89,7 +101,7 @@ async def test_reset_clears_the_thought() -> None:
         assert thought is not None
         assert thought.source == ""
         await log.append_thought(1, "second attempt")
-        await until(lambda: bool(thought.query("MarkdownParagraph")))
+        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
         await pilot.pause()
         paragraphs = " ".join(shown(p) for p in thought.query("MarkdownParagraph"))
         assert "second attempt" in paragraphs
@@ -187,7 +199,7 @@ async def test_markup_in_model_and_tool_text_shows_literally() -> None:
         await log.notice("retrying after [b]429[/b]", severity="warning")
         thought = log.thought(1)
         assert thought is not None
-        await until(lambda: bool(thought.query("MarkdownParagraph")))
+        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
         await pilot.pause()
         assert "say [bold]x[/] now" in shown(thought.query_one("MarkdownParagraph"))
         (card,) = log.cards(1)
@@ -298,7 +310,7 @@ async def test_older_thoughts_fold_into_the_header() -> None:
         log.scroll_home(animate=False)
         await pilot.pause()
         await pilot.click(headers[0])
-        await until(lambda: bool(first.query("MarkdownParagraph")))
+        await until(pilot, lambda: bool(first.query("MarkdownParagraph")))
         await pilot.pause()
         assert not first.folded
         assert "Read [b]file[/b] 1." in shown_all(first)
@@ -315,8 +327,8 @@ async def test_a_long_thought_keeps_only_its_last_blocks_mounted() -> None:
         await log.begin_step(1)
         for n in range(1, 61):
             await log.append_thought(1, f"Paragraph {n} of a long answer.\n\n")
-            if n % 20 == 0:
-                await asyncio.sleep(0.1)  # let a few flushes through while it streams
+            if n % 20 == 0:  # let a flush through while it streams
+                await until(pilot, rendered(log, f"Paragraph {n} of"))
         thought = log.thought(1)
         assert thought is not None
         await thought.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from typing import ClassVar
 
 from rich.color import Color as RichColor
@@ -11,6 +11,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from autogpt_tui.ui.widgets.diff_viewer import MAX_LINES, DiffViewer
 
@@ -83,12 +84,11 @@ def theme_colour(app: App[None], name: str, over: str = "surface") -> RichColor:
 async def settle(app: App[None], pilot: Pilot[None]) -> None:
     """Wait for any diff still building, then for its result to be shown."""
     viewer = app.query_one(DiffViewer)
-    for _ in range(500):
-        await pilot.pause()
-        if not viewer.is_building:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the diff never finished building")
+    for worker in list(app.workers):  # the thread workers building diffs
+        with contextlib.suppress(WorkerCancelled):  # a superseded build ends cancelled
+            await worker.wait()
+    await pilot.pause()  # its result, posted as a message, is shown
+    assert not viewer.is_building, "the diff never finished building"
 
 
 async def test_additions_and_removals_are_styled() -> None:

@@ -10,9 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
-from autogpt_tui.ui.screens import Confirm, HelpScreen, TextPrompt
+from autogpt_tui.ui.screens import HelpScreen, TextPrompt
 from autogpt_tui.ui.screens.help import KEY_SECTIONS
 from autogpt_tui.ui.screens.prompt import EMPTY_ANSWER_HINT, PROMPT_HINTS
 from autogpt_tui.ui.themes import register_themes
@@ -90,7 +90,7 @@ async def test_help_closes_on_a_click_outside_the_dialog() -> None:
 async def test_help_lists_every_key_in_the_design() -> None:
     keys = {key for _, rows in KEY_SECTIONS for key, _ in rows}
     expected = {"s", "a", "r", "m", "p", "u / U", "+ / -", "c", "g", "?", "ctrl+p", "q"}
-    assert expected | {"v", "tab"} <= keys
+    assert expected | {"v", "tab", "1–4"} <= keys
     app = Host()
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("question_mark")
@@ -202,34 +202,3 @@ async def test_prompt_shows_brackets_literally() -> None:
         await opened(pilot, prompt)
         explanation = prompt.query_one("#prompt-explanation", Static)
         assert text_of(explanation) == "Use [bold] or not?"
-
-
-# --- confirm -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("keys", "answer"),
-    [(("y",), True), (("enter",), True), (("n",), False), (("escape",), False)],
-)
-async def test_confirm_answers_with_keys(keys: tuple[str, ...], answer: bool) -> None:
-    app = Host()
-    async with app.run_test(size=SMALL) as pilot:
-        dialog = Confirm("Quit?", "The agent is in the middle of a step. Quit anyway?")
-        await opened(pilot, dialog)
-        await pilot.press(*keys)
-        await pilot.pause()
-        assert app.results == [answer]
-        assert app.screen is not dialog
-
-
-@pytest.mark.parametrize(("button", "answer"), [("#confirm-yes", True), ("#confirm-no", False)])
-async def test_confirm_answers_with_the_mouse(button: str, answer: bool) -> None:
-    app = Host("autogpt-light")
-    async with app.run_test(size=SMALL) as pilot:
-        dialog = Confirm("Quit?", "Quit anyway?", yes_label="Quit", no_label="Keep working")
-        await opened(pilot, dialog)
-        assert "Quit (y)" in str(dialog.query_one("#confirm-yes", Button).label)
-        assert dialog.focused is None, "enter is yes, whatever the mouse last touched"
-        await pilot.click(button)
-        await pilot.pause()
-        assert app.results == [answer]

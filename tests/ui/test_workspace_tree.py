@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.tree import TreeNode
 
-from autogpt_tui.core.watcher import WorkspaceWatcher
+from autogpt_tui.core.watcher import ChangeSet, WorkspaceWatcher
 from autogpt_tui.ui.widgets.workspace_tree import (
     FOLDER_MARK_GLYPH,
     MARK_GLYPHS,
@@ -46,15 +46,24 @@ def repo(tmp_path: Path) -> Path:
 
 
 class Host(App[None]):
-    """The tree alone."""
+    """The tree alone, following a watcher the host owns (as the app's runner does)."""
 
-    def __init__(self, root: Path, *, watch: bool = True) -> None:
+    def __init__(self, root: Path, *, watch: bool = True, watched: Path | None = None) -> None:
         super().__init__()
         self.root_path = root
-        self.watching = watch
+        self.watcher = WorkspaceWatcher(watched or root, debounce_s=0.15) if watch else None
+        """The watcher the tree follows; ``watched`` may be a folder holding ``root``."""
 
     def compose(self) -> ComposeResult:
-        yield WorkspaceTree(self.root_path, watch=self.watching)
+        yield WorkspaceTree(self.root_path, watcher=self.watcher)
+
+    def on_mount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
 
 
 async def wait_for(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
@@ -75,10 +84,13 @@ def child(node: TreeNode[DirEntry], name: str) -> TreeNode[DirEntry]:
 
 async def ready(pilot: Pilot[None]) -> WorkspaceTree:
     """The tree once its top level is listed and (when watching) its watcher runs."""
-    tree = pilot.app.query_one(WorkspaceTree)
+    app = pilot.app
+    assert isinstance(app, Host)
+    tree = app.query_one(WorkspaceTree)
     await wait_for(pilot, lambda: bool(tree.root.children), "the first listing")
-    if tree._watch:
-        await wait_for(pilot, lambda: tree.watcher is not None, "the watcher")
+    if app.watcher is not None:
+        await wait_for(pilot, lambda: tree.watcher is not None, "the subscription")
+        assert app.watcher.running
     return tree
 
 
@@ -217,15 +229,35 @@ async def test_polling_fallback_is_reported_once(
         assert "inotify watch limit" in warnings[0]
 
 
-async def test_the_watcher_stops_with_the_tree(repo: Path) -> None:
+async def test_a_removed_tree_stops_following_the_watcher_it_does_not_own(repo: Path) -> None:
+    seen: list[Message] = []
     app = Host(repo)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         tree = await ready(pilot)
         watcher = tree.watcher
-        assert watcher is not None and watcher.running
+        assert watcher is not None and watcher is app.watcher
         await tree.remove()
-        assert not watcher.running
         assert tree.watcher is None
+        assert watcher.running, "the owner stops it, not the tree"
+        # Another subscriber hears of the next change; the removed tree does not.
+        heard: list[ChangeSet] = []
+        unsubscribe = watcher.subscribe(heard.append)
+        (repo / "later.txt").write_text("x\n")
+        await wait_for(pilot, lambda: bool(heard), "the other subscriber")
+        unsubscribe()
+        assert not [m for m in seen if isinstance(m, WorkspaceTree.FilesChanged)]
+
+
+async def test_a_tree_inside_the_watched_repository_sees_its_own_paths(repo: Path) -> None:
+    seen: list[Message] = []
+    app = Host(repo / "src", watched=repo)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        tree = await ready(pilot)
+        (repo / "README.md").write_text("outside the tree\n")
+        (repo / "src" / "new.py").write_text("inside\n")
+        await wait_for(pilot, lambda: "new.py" in names(tree.root), "new.py in the tree")
+        changes = [m for m in seen if isinstance(m, WorkspaceTree.FilesChanged)]
+        assert {path for m in changes for path in m.paths} == {"new.py"}
 
 
 async def test_label_widths_match_the_drawn_labels(repo: Path) -> None:
@@ -266,6 +298,10 @@ async def test_a_new_ignore_rule_hides_files(repo: Path) -> None:
         tree = await ready(pilot)
         assert "notes.md" in names(tree.root)
         (repo / ".gitignore").write_text("*.log\nbuild/\n*.md\n")
-        await wait_for(pilot, lambda: "notes.md" not in names(tree.root), "notes.md hidden")
-        # A tracked file stays: ignore rules do not apply to it.
-        assert "README.md" in names(tree.root)
+        # While the root is re-listed it has no children: wait for the new listing, in
+        # which a tracked file stays (ignore rules do not apply to it).
+        await wait_for(
+            pilot,
+            lambda: "README.md" in names(tree.root) and "notes.md" not in names(tree.root),
+            "notes.md hidden, README.md still shown",
+        )

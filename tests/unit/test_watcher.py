@@ -1,18 +1,18 @@
 """The workspace watcher, on real folders with real inotify (Linux) or polling.
 
-Timing is never asserted beyond generous deadlines: ``settle()`` says when the events of
-earlier writes have been delivered, and ``wait_until`` polls a condition with a deadline.
+Timing is never asserted beyond generous deadlines, and nothing sleeps for a guessed time:
+a subscribed ``Recorder`` wakes the test at each change set, and ``drained`` drains until
+the expected paths have arrived.
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -41,41 +41,72 @@ if not sys.platform.startswith("linux") or not watcher_module._HAVE_INOTIFY:
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id .* already exists:RuntimeWarning")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = DEADLINE_S) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` passes; its final value."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 class Recorder:
-    """An ``on_change`` callback that remembers every change set and when it came."""
+    """A subscriber that remembers every change set, and wakes whoever waits for one."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
         self.calls: list[ChangeSet] = []
         self.last_call = float("-inf")
+        self.pending: set[str] = set()
+        """Paths told of since ``drained`` last returned."""
+        self.pending_overflow = False
+        """An overflow was told of since ``drained`` last returned."""
 
     def __call__(self, change: ChangeSet) -> None:
-        with self.lock:
+        with self.cond:
             self.calls.append(change)
+            self.pending |= change.paths
+            self.pending_overflow |= change.overflow
             self.last_call = time.monotonic()
+            self.cond.notify_all()
 
     def union(self) -> set[str]:
-        with self.lock:
+        with self.cond:
             return {path for change in self.calls for path in change.paths}
 
     def overflowed(self) -> bool:
-        with self.lock:
+        with self.cond:
             return any(change.overflow for change in self.calls)
 
+    def wait_for(self, condition: Callable[[], bool], timeout: float = DEADLINE_S) -> bool:
+        """Wait until ``condition`` holds, re-checking at each change set; its final value."""
+        with self.cond:
+            return self.cond.wait_for(condition, timeout)
+
     def wait_quiet(self, quiet_s: float) -> None:
-        """Wait until no callback came for ``quiet_s`` (so late ones get counted too)."""
+        """Wait until no change set came for ``quiet_s`` (so late ones get counted too)."""
         start = time.monotonic()
-        assert wait_until(lambda: time.monotonic() - max(start, self.last_call) > quiet_s)
+        deadline = start + DEADLINE_S
+        with self.cond:
+            while (remaining := max(start, self.last_call) + quiet_s - time.monotonic()) > 0:
+                assert time.monotonic() < deadline, "the changes never stopped"
+                self.cond.wait(remaining)
+
+
+def drained(
+    watcher: WorkspaceWatcher, recorder: Recorder, expected: set[str], *, overflow: bool = False
+) -> ChangeSet:
+    """Wait until ``recorder`` was told of ``expected`` (or of an overflow), then drain.
+
+    ``recorder`` must be subscribed to ``watcher``. A change set is delivered only after
+    ``debounce_s`` without events, so every event of the writes that made ``expected``
+    (a write is a create and a modify or two) has reached the drain by then.
+    """
+    with recorder.cond:
+        recorder.cond.wait_for(
+            lambda: recorder.pending_overflow if overflow else expected <= recorder.pending,
+            DEADLINE_S,
+        )
+        recorder.pending = set()
+        recorder.pending_overflow = False
+        return watcher.drain()
+
+
+def join_threads(threads: Iterable[threading.Thread]) -> None:
+    """Wait for ``threads`` to end (each within the deadline)."""
+    for thread in threads:
+        thread.join(DEADLINE_S)
 
 
 @pytest.fixture
@@ -92,69 +123,84 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def watcher(repo: Path) -> Iterator[WorkspaceWatcher]:
-    """A native watcher on ``repo``, stopped after the test."""
+def recorder() -> Recorder:
+    """A subscriber for the test's watcher."""
+    return Recorder()
+
+
+@pytest.fixture
+def watcher(repo: Path, recorder: Recorder) -> Iterator[WorkspaceWatcher]:
+    """A native watcher on ``repo`` with ``recorder`` subscribed, stopped after the test."""
     with WorkspaceWatcher(repo) as w:
         assert not w.polling, w.notice
+        unsubscribe = w.subscribe(recorder)
         yield w
-
-
-def settled_drain(watcher: WorkspaceWatcher) -> ChangeSet:
-    assert watcher.settle(timeout=DEADLINE_S)
-    return watcher.drain()
+        unsubscribe()
 
 
 # -- what gets reported -------------------------------------------------------------------
 
 
 def test_a_user_edit_shows_up_in_drain_with_its_relative_path(
-    repo: Path, watcher: WorkspaceWatcher
+    repo: Path, watcher: WorkspaceWatcher, recorder: Recorder
 ) -> None:
     assert watcher.drain() == ChangeSet()
     (repo / "src" / "app.py").write_text("def main():\n    return 2\n")
 
-    assert settled_drain(watcher) == ChangeSet(frozenset({"src/app.py"}))
+    assert drained(watcher, recorder, {"src/app.py"}) == ChangeSet(frozenset({"src/app.py"}))
     assert watcher.drain() == ChangeSet()  # drained means forgotten
 
 
 def test_a_new_file_in_a_new_subfolder_is_reported_with_its_folders(
-    repo: Path, watcher: WorkspaceWatcher
+    repo: Path, watcher: WorkspaceWatcher, recorder: Recorder
 ) -> None:
     (repo / "pkg" / "sub").mkdir(parents=True)
     (repo / "pkg" / "sub" / "new.py").write_text("x = 1\n")
 
-    assert settled_drain(watcher).paths == {"pkg", "pkg/sub", "pkg/sub/new.py"}
+    assert drained(watcher, recorder, {"pkg", "pkg/sub", "pkg/sub/new.py"}).paths == {
+        "pkg",
+        "pkg/sub",
+        "pkg/sub/new.py",
+    }
 
     # The new folder is watched from now on.
     (repo / "pkg" / "sub" / "new.py").write_text("x = 2\n")
-    assert settled_drain(watcher).paths == {"pkg/sub/new.py"}
+    assert drained(watcher, recorder, {"pkg/sub/new.py"}).paths == {"pkg/sub/new.py"}
 
 
 def test_deletes_and_moves_report_source_and_destination(
-    repo: Path, watcher: WorkspaceWatcher, tmp_path: Path
+    repo: Path, watcher: WorkspaceWatcher, recorder: Recorder, tmp_path: Path
 ) -> None:
     (repo / "README.md").unlink()
-    assert settled_drain(watcher).paths == {"README.md"}
+    assert drained(watcher, recorder, {"README.md"}).paths == {"README.md"}
 
     (repo / "src" / "app.py").rename(repo / "src" / "main.py")
-    assert settled_drain(watcher).paths == {"src/app.py", "src/main.py"}
+    assert drained(watcher, recorder, {"src/app.py", "src/main.py"}).paths == {
+        "src/app.py",
+        "src/main.py",
+    }
 
     (repo / "src").rename(repo / "lib")
-    assert settled_drain(watcher).paths == {"src", "src/main.py", "lib", "lib/main.py"}
+    assert drained(watcher, recorder, {"src", "src/main.py", "lib", "lib/main.py"}).paths == {
+        "src",
+        "src/main.py",
+        "lib",
+        "lib/main.py",
+    }
 
     # Out of the workspace it is a deletion, into it a creation.
     outside = tmp_path / "outside.py"
     (repo / "lib" / "main.py").rename(outside)
-    assert settled_drain(watcher).paths == {"lib/main.py"}
+    assert drained(watcher, recorder, {"lib/main.py"}).paths == {"lib/main.py"}
     outside.rename(repo / "back.py")
-    assert settled_drain(watcher).paths == {"back.py"}
+    assert drained(watcher, recorder, {"back.py"}).paths == {"back.py"}
 
 
 def test_git_own_churn_never_produces_a_change(repo: Path) -> None:
     recorder = Recorder()
     with WorkspaceWatcher(repo, on_change=recorder, debounce_s=0.05) as w:
         (repo / "notes.txt").write_text("user edit\n")
-        assert settled_drain(w).paths == {"notes.txt"}
+        assert drained(w, recorder, {"notes.txt"}).paths == {"notes.txt"}
         recorder.wait_quiet(0.3)
         calls_before = len(recorder.calls)
 
@@ -167,7 +213,7 @@ def test_git_own_churn_never_produces_a_change(repo: Path) -> None:
         # A nested repository's .git is git's business too.
         (repo / "vendor").mkdir()
         git(repo / "vendor", "init", "-q")
-        assert settled_drain(w).paths == {"vendor"}
+        assert drained(w, recorder, {"vendor"}).paths == {"vendor"}
 
         recorder.wait_quiet(0.3)
         assert [c.paths for c in recorder.calls[calls_before:]] == [frozenset({"vendor"})]
@@ -195,13 +241,13 @@ def test_a_burst_of_1000_writes_makes_at_most_3_callbacks_covering_every_path(
     with WorkspaceWatcher(repo, on_change=recorder) as w:
         written = _write_burst(repo, 1000)
 
-        assert wait_until(lambda: written <= recorder.union())
+        assert recorder.wait_for(lambda: written <= recorder.union())
         recorder.wait_quiet(3 * w.debounce_s)
         assert 1 <= len(recorder.calls) <= 3
         assert recorder.union() == written
         assert not recorder.overflowed()
         # The drain consumer gets everything too, independently of the callbacks.
-        assert settled_drain(w) == ChangeSet(frozenset(written))
+        assert drained(w, recorder, written) == ChangeSet(frozenset(written))
 
 
 def test_a_burst_beyond_max_paths_overflows_and_drops_the_paths(repo: Path) -> None:
@@ -211,12 +257,12 @@ def test_a_burst_beyond_max_paths_overflows_and_drops_the_paths(repo: Path) -> N
     with WorkspaceWatcher(repo, on_change=recorder, max_paths=100) as w:
         _write_burst(repo, 1000)
 
-        assert wait_until(recorder.overflowed)
+        assert recorder.wait_for(recorder.overflowed)
         recorder.wait_quiet(3 * w.debounce_s)
         assert len(recorder.calls) <= 3
         overflowed = [c for c in recorder.calls if c.overflow]
         assert all(c.paths == frozenset() for c in overflowed)
-        assert settled_drain(w) == ChangeSet(frozenset(), overflow=True)
+        assert drained(w, recorder, set(), overflow=True) == ChangeSet(frozenset(), overflow=True)
         assert w.drain() == ChangeSet()
 
 
@@ -228,34 +274,53 @@ def test_a_continuous_storm_still_delivers_every_max_latency(repo: Path) -> None
         start = time.monotonic()
         while not recorder.calls and time.monotonic() - start < DEADLINE_S:
             target.write_text(f"{time.monotonic()}\n")
-            time.sleep(0.02)
+            # The next write in 20 ms, unless a change set comes first.
+            recorder.wait_for(lambda: bool(recorder.calls), timeout=0.02)
         assert recorder.calls, "no callback during a continuous storm"
         assert recorder.calls[0].paths == {"log.txt"}
 
 
 def test_a_failing_callback_does_not_stop_the_watcher(repo: Path) -> None:
-    calls: list[ChangeSet] = []
+    recorder = Recorder()
 
     def flaky(change: ChangeSet) -> None:
-        calls.append(change)
-        if len(calls) == 1:
+        recorder(change)
+        if len(recorder.calls) == 1:
             raise RuntimeError("consumer bug")
 
     with WorkspaceWatcher(repo, on_change=flaky, debounce_s=0.05) as w:
         (repo / "a.txt").write_text("1\n")
-        assert wait_until(lambda: len(calls) == 1)
+        assert recorder.wait_for(lambda: len(recorder.calls) == 1)
         (repo / "b.txt").write_text("2\n")
-        assert wait_until(lambda: len(calls) == 2)
-        assert calls[1].paths == {"b.txt"}
-        assert settled_drain(w).paths == {"a.txt", "b.txt"}
+        assert recorder.wait_for(lambda: len(recorder.calls) == 2)
+        assert recorder.calls[1].paths == {"b.txt"}
+        assert drained(w, recorder, {"a.txt", "b.txt"}).paths == {"a.txt", "b.txt"}
 
 
-def test_settle_without_a_git_folder_waits_for_quiet(tmp_path: Path) -> None:
+def test_every_subscriber_gets_every_change_set_until_it_unsubscribes(repo: Path) -> None:
+    first, second = Recorder(), Recorder()
+    with WorkspaceWatcher(repo, debounce_s=0.05) as w:
+        unsubscribe_first = w.subscribe(first)
+        unsubscribe_second = w.subscribe(second)
+        (repo / "a.txt").write_text("1\n")
+        assert first.wait_for(lambda: first.union() == {"a.txt"})
+        assert second.wait_for(lambda: second.union() == {"a.txt"})
+
+        unsubscribe_first()
+        (repo / "b.txt").write_text("2\n")
+        assert second.wait_for(lambda: "b.txt" in second.union())
+        assert first.union() == {"a.txt"}
+        # Draining is independent of the subscribers.
+        assert drained(w, second, {"a.txt", "b.txt"}).paths == {"a.txt", "b.txt"}
+        unsubscribe_second()
+
+
+def test_a_folder_without_git_is_watched_too(tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
-    with WorkspaceWatcher(tmp_path / "plain", debounce_s=0.1) as w:
+    recorder = Recorder()
+    with WorkspaceWatcher(tmp_path / "plain", debounce_s=0.1, on_change=recorder) as w:
         (tmp_path / "plain" / "a.txt").write_text("1\n")
-        assert w.settle(timeout=DEADLINE_S)
-        assert w.drain().paths == {"a.txt"}
+        assert drained(w, recorder, {"a.txt"}).paths == {"a.txt"}
 
 
 # -- falling back to polling --------------------------------------------------------------
@@ -289,7 +354,8 @@ def test_falls_back_to_polling_when_the_watch_limit_is_reached(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(watcher_module._InotifyObserver, "schedule", _raise_enospc)
-    with WorkspaceWatcher(repo, poll_interval_s=0.1) as w:
+    recorder = Recorder()
+    with WorkspaceWatcher(repo, poll_interval_s=0.1, on_change=recorder) as w:
         assert w.polling
         assert w.notice is not None
         assert "polled every 0.1 s" in w.notice
@@ -299,7 +365,11 @@ def test_falls_back_to_polling_when_the_watch_limit_is_reached(
         (repo / "new").mkdir()
         (repo / "new" / "file.txt").write_text("new\n")
         (repo / ".git" / "index.lock").write_text("")  # still ignored
-        assert settled_drain(w).paths == {"src/app.py", "new", "new/file.txt"}
+        assert drained(w, recorder, {"src/app.py", "new", "new/file.txt"}).paths == {
+            "src/app.py",
+            "new",
+            "new/file.txt",
+        }
 
 
 def test_falls_back_when_a_subfolder_cannot_be_watched(
@@ -307,11 +377,12 @@ def test_falls_back_when_a_subfolder_cannot_be_watched(
 ) -> None:
     # watchdog swallows a failure below the root; the watcher must notice it anyway.
     _fail_add_callback_for(monkeypatch, b"/src")
-    with WorkspaceWatcher(repo, poll_interval_s=0.1) as w:
+    recorder = Recorder()
+    with WorkspaceWatcher(repo, poll_interval_s=0.1, on_change=recorder) as w:
         assert w.polling
         assert w.notice is not None and "max_user_watches" in w.notice
         (repo / "src" / "app.py").write_text("changed\n")
-        assert settled_drain(w).paths == {"src/app.py"}
+        assert drained(w, recorder, {"src/app.py"}).paths == {"src/app.py"}
 
 
 def test_switches_to_polling_when_a_new_folder_cannot_be_watched(
@@ -323,26 +394,32 @@ def test_switches_to_polling_when_a_new_folder_cannot_be_watched(
         _fail_add_callback_for(monkeypatch, b"/huge")
         (repo / "huge").mkdir()
 
-        assert wait_until(lambda: w.polling)
-        assert w.notice is not None and "max_user_watches" in w.notice
         # Changes may have been missed during the switch: both consumers must rescan.
-        assert wait_until(recorder.overflowed)
-        assert w.drain().overflow
+        assert drained(w, recorder, set(), overflow=True).overflow
+        assert w.polling
+        assert w.notice is not None and "max_user_watches" in w.notice
 
         (repo / "huge" / "inside.txt").write_text("seen by polling\n")
-        assert settled_drain(w).paths == {"huge/inside.txt"}
+        assert drained(w, recorder, {"huge/inside.txt"}).paths == {"huge/inside.txt"}
 
 
 def test_force_polling_polls_without_a_notice(repo: Path) -> None:
-    with WorkspaceWatcher(repo, force_polling=True, poll_interval_s=0.1) as w:
+    recorder = Recorder()
+    with WorkspaceWatcher(repo, force_polling=True, poll_interval_s=0.1, on_change=recorder) as w:
         assert w.polling
         assert w.notice is None
         (repo / "README.md").write_text("edited\n")
         (repo / "src" / "app.py").rename(repo / "src" / "main.py")
-        assert settled_drain(w).paths == {"README.md", "src/app.py", "src/main.py"}
+        assert drained(w, recorder, {"README.md", "src/app.py", "src/main.py"}).paths == {
+            "README.md",
+            "src/app.py",
+            "src/main.py",
+        }
 
 
-def test_a_kernel_queue_overflow_asks_for_a_rescan(repo: Path, watcher: WorkspaceWatcher) -> None:
+def test_a_kernel_queue_overflow_asks_for_a_rescan(
+    repo: Path, watcher: WorkspaceWatcher, recorder: Recorder
+) -> None:
     # Overflowing the real queue takes ~16k unread events; feed the overflow event directly.
     observer = watcher._observer
     assert isinstance(observer, watcher_module._InotifyObserver)
@@ -356,10 +433,10 @@ def test_a_kernel_queue_overflow_asks_for_a_rescan(repo: Path, watcher: Workspac
     overflow = InotifyEvent(WatchDescriptor(-1), Mask(InotifyConstants.IN_Q_OVERFLOW), 0, b"")
     observer._inotify_fd.handle_event(overflow)
 
-    assert watcher.drain() == ChangeSet(frozenset(), overflow=True)
+    assert drained(watcher, recorder, set(), overflow=True) == ChangeSet(frozenset(), overflow=True)
     # Still watching afterwards.
     (repo / "README.md").write_text("after\n")
-    assert settled_drain(watcher).paths == {"README.md"}
+    assert drained(watcher, recorder, {"README.md"}).paths == {"README.md"}
 
 
 # -- lifecycle ----------------------------------------------------------------------------
@@ -383,7 +460,8 @@ def test_stop_is_prompt_idempotent_and_joins_the_threads(repo: Path, force_polli
     assert time.monotonic() - start < DEADLINE_S
     w.stop()
     assert not w.running
-    assert wait_until(lambda: set(threading.enumerate()) <= before)
+    join_threads(set(threading.enumerate()) - before)
+    assert set(threading.enumerate()) <= before
 
 
 def test_stop_from_inside_the_callback(repo: Path) -> None:
@@ -399,18 +477,20 @@ def test_stop_from_inside_the_callback(repo: Path) -> None:
     (repo / "README.md").write_text("bye\n")
     assert stopped.wait(DEADLINE_S)
     assert not w.running
-    assert wait_until(lambda: not _watcher_threads())
+    join_threads(_watcher_threads())
+    assert not _watcher_threads()
 
 
 def test_a_restart_reports_overflow_for_changes_made_while_stopped(repo: Path) -> None:
-    w = WorkspaceWatcher(repo)
+    recorder = Recorder()
+    w = WorkspaceWatcher(repo, on_change=recorder)
     with w:
         pass
     (repo / "README.md").write_text("while stopped\n")
     with w:
-        assert w.drain() == ChangeSet(frozenset(), overflow=True)
+        assert drained(w, recorder, set(), overflow=True) == ChangeSet(frozenset(), overflow=True)
         (repo / "README.md").write_text("while running\n")
-        assert settled_drain(w).paths == {"README.md"}
+        assert drained(w, recorder, {"README.md"}).paths == {"README.md"}
 
 
 def test_the_root_must_be_a_folder(tmp_path: Path) -> None:
@@ -423,24 +503,20 @@ def test_the_root_must_be_a_folder(tmp_path: Path) -> None:
 def test_a_symlinked_root_reports_paths_relative_to_it(repo: Path, tmp_path: Path) -> None:
     link = tmp_path / "link"
     link.symlink_to(repo, target_is_directory=True)
-    with WorkspaceWatcher(link) as w:
+    recorder = Recorder()
+    with WorkspaceWatcher(link, on_change=recorder) as w:
         (link / "src" / "app.py").write_text("via link\n")
-        assert settled_drain(w).paths == {"src/app.py"}
+        assert drained(w, recorder, {"src/app.py"}).paths == {"src/app.py"}
 
 
 def test_removing_the_workspace_asks_for_a_rescan(repo: Path) -> None:
-    with WorkspaceWatcher(repo) as w:
+    recorder = Recorder()
+    with WorkspaceWatcher(repo, on_change=recorder) as w:
         shutil.rmtree(repo)
-        assert wait_until(lambda: w.drain().overflow)
+        assert drained(w, recorder, set(), overflow=True).overflow
 
 
 def test_change_set_truthiness() -> None:
     assert not ChangeSet()
     assert ChangeSet(frozenset({"a"}))
     assert ChangeSet(overflow=True)
-
-
-def test_settle_writes_no_marker_that_outlives_it(repo: Path, watcher: WorkspaceWatcher) -> None:
-    assert watcher.settle()
-    leftovers = [name for name in os.listdir(repo / ".git") if "settle" in name]
-    assert leftovers == []

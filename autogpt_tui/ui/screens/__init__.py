@@ -1,7 +1,6 @@
-"""Modal screens the workstation opens over its panels: help, text prompts, confirmations."""
+"""Modal screens the workstation opens over its panels: help, text prompts, rewards."""
 
-from autogpt_tui.ui.screens.confirm import Confirm
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
 
-__all__ = ["Confirm", "HelpScreen", "TextPrompt"]
+__all__ = ["HelpScreen", "TextPrompt"]

@@ -12,39 +12,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "Steering the agent",
-        (
-            ("s", "Take one step (in step mode: propose it and wait for you)."),
-            ("a", "Approve the pending action: the agent carries it out."),
-            ("r", "Reject the pending action, with a reason the agent is told."),
-            ("m", "Cycle the approval mode: step → edits → auto."),
-            ("p", "Pause the agent, or let it carry on."),
-            ("g", "Edit the goal the agent is working towards."),
-        ),
-    ),
-    (
-        "Reviewing steps",
-        (
-            ("u / U", "Undo the last step, or redo it. Your own files are kept."),
-            ("+ / -", "Rate the selected step (the latest by default) up or down."),
-            ("c", "Comment on the selected step: what was good or wrong about it."),
-            ("R", "What your ratings taught: the policy arms and the lessons."),
-            ("v", "Show the diff side by side, or as one column."),
-        ),
-    ),
-    (
-        "Getting around",
-        (
-            ("tab", "Move to the next panel; shift+tab goes back."),
-            ("ctrl+p", "The command palette: search every command and theme."),
-            ("?", "Show this help."),
-            ("q", "Quit. The workspace and its history stay as they are."),
-        ),
-    ),
+from autogpt_tui.core.constants import MODE_MEANINGS, MODES
+from autogpt_tui.ui.actions import help_sections
+
+KEY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
+    (section, tuple(rows)) for section, rows in help_sections()
 )
-"""The keys shown on the help screen, in sections: (key, what it does)."""
+"""The keys shown on the help screen, in sections: (key, what it does), from the action table."""
 
 HOW_IT_WORKS = (
     "You give the agent a goal. It works in steps: each time it thinks, picks one "
@@ -56,13 +30,6 @@ HOW_IT_WORKS = (
     "The mode decides which actions wait for your approval:",
 )
 """The "how it works" paragraphs below the keys; the modes follow the last one."""
-
-MODES: tuple[tuple[str, str], ...] = (
-    ("step", "Every action waits for you."),
-    ("edits", "Reading and editing files runs; commands and questions wait."),
-    ("auto", "Everything runs on its own, within the budget."),
-)
-"""The approval modes and what each one lets run without asking."""
 
 CLOSE_HINT = "escape · q · ? to close"
 """What the border of the help screen says about leaving it."""
@@ -135,8 +102,8 @@ class HelpScreen(ModalScreen[None]):
             for number, paragraph in enumerate(HOW_IT_WORKS):
                 classes = "help-paragraph -first" if number == 0 else "help-paragraph"
                 yield Static(Content(paragraph), classes=classes)
-            for mode, meaning in MODES:
-                yield from self._row(mode, meaning)
+            for mode in MODES:
+                yield from self._row(mode, _sentence(MODE_MEANINGS[mode]))
 
     def _row(self, key: str, text: str) -> ComposeResult:
         """One line of the table: a key (or mode) and what it means."""
@@ -159,3 +126,8 @@ class HelpScreen(ModalScreen[None]):
     def action_close(self) -> None:
         """Close the help and return to where the user was."""
         self.dismiss(None)
+
+
+def _sentence(phrase: str) -> str:
+    """A phrase as a sentence: capitalised, with a full stop."""
+    return phrase[:1].upper() + phrase[1:] + "."

@@ -1,4 +1,11 @@
-"""A unified (or side-by-side) diff viewer for step commits and proposed changes."""
+"""A unified (or side-by-side) diff viewer for step commits and proposed changes.
+
+Why our own widget and not ``textual-diff-view`` (the maintained one, which Toad wraps):
+it is licensed AGPL-3.0 and this project is MIT, so depending on it would put the whole
+program under the AGPL. Ours is also shaped by what the workstation needs: git's
+multi-file patches, a cap of `MAX_LINES` with a note, big diffs parsed in a thread
+worker that a newer one cancels, and only the visible lines rendered (the Line API).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual import on, work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.content import Content
 from textual.events import Resize
@@ -24,6 +31,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
 from textual.worker import get_current_worker
+
+from autogpt_tui.ui.actions import bindings_for
 
 MAX_LINES = 3000
 """Most diff lines rendered; the rest are summed up in a note."""
@@ -248,9 +257,7 @@ class DiffViewer(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "toggle_view", "Split view"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_for("diff")]
 
     side_by_side: reactive[bool] = reactive(False, init=False)
     """True to show old and new side by side (when the widget is wide enough)."""

@@ -6,15 +6,14 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import ClassVar, Literal, Self
 
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.message import Message
 from textual.widgets import DirectoryTree
 from textual.widgets.directory_tree import DirEntry
@@ -34,9 +33,6 @@ MARK_GLYPHS: dict[MarkKind, str] = {"agent": "●", "user": "◆"}
 colours: in some themes (textual-dark) accent and warning are the same colour."""
 FOLDER_MARK_GLYPH = "•"
 """The mark after the name of a folder holding changed files (coloured as its files')."""
-
-DEBOUNCE_S = 0.15
-"""Quiet time after the last file event before the tree looks at the changes."""
 
 
 def ignored_paths(root: Path, paths: Sequence[Path]) -> set[Path]:
@@ -83,9 +79,11 @@ class WorkspaceTree(DirectoryTree):
     changes on disk as they happen, and marks the files the last step or the user changed.
 
     Folders are listed (and ignore-checked) off the UI thread, and only when expanded, so
-    a large workspace costs nothing until it is opened. A watcher thread reports changes;
-    a burst of them becomes one refresh, which re-lists only the expanded folders whose
-    entries appeared, vanished or changed kind (:attr:`refresh_count` counts refreshes).
+    a large workspace costs nothing until it is opened. The tree does not watch the disk
+    itself: it subscribes to the session's watcher (one per session, shared with the
+    agent), which may watch a repository holding the workspace. A burst of changes becomes
+    one refresh, which re-lists only the expanded folders whose entries appeared, vanished
+    or changed kind (:attr:`refresh_count` counts refreshes).
 
     Use from the UI thread only.
     """
@@ -136,36 +134,27 @@ class WorkspaceTree(DirectoryTree):
             super().__init__()
             self.change = change
 
-    class _WatcherStarted(Message, bubble=False):
-        """From the starting thread: the watcher runs (natively or polling)."""
-
-    class _WatcherFailed(Message, bubble=False):
-        """From the starting thread: the watcher could not start at all."""
-
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
-
     def __init__(
         self,
         path: str | Path,
         *,
-        watch: bool = True,
-        debounce_s: float = DEBOUNCE_S,
+        watcher: WorkspaceWatcher | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
         disabled: bool = False,
     ) -> None:
-        """Show the folder ``path``; with ``watch``, follow changes made to it on disk."""
+        """Show the folder ``path``; with a ``watcher`` (of it or of a folder holding it),
+        follow changes made to it on disk. The watcher's owner starts and stops it."""
         # Resolved, as DirectoryTree resolves each folder it lists: the nodes' paths and
         # the root then share a prefix, which relative paths (marks) rely on.
         workspace = Path(path).expanduser().resolve()
         super().__init__(workspace, name=name, id=id, classes=classes, disabled=disabled)
         self._workspace = workspace
         self._prefix = str(workspace).rstrip(os.sep) + os.sep
-        self._watch = watch
-        self._debounce_s = debounce_s
+        self._watcher = watcher
+        self._unsubscribe: Callable[[], None] | None = None
+        self._watch_prefix = _watch_prefix(watcher, workspace)
         self.refresh_count = 0
         """How many times the tree re-listed folders because files changed on disk."""
         self._marks: dict[str, MarkKind] = {}
@@ -173,10 +162,6 @@ class WorkspaceTree(DirectoryTree):
         # What the loader thread learnt about each listed entry, so that building nodes
         # on the UI thread does not stat every file again.
         self._is_dir: dict[Path, bool] = {}
-        # The watcher is made and stopped on different threads; the lock orders them.
-        self._watcher_lock = threading.Lock()
-        self._watcher: WorkspaceWatcher | None = None
-        self._unmounted = False
         self._polling_notified = False
         self._pending_paths: set[str] = set()
         self._pending_overflow = False
@@ -194,8 +179,8 @@ class WorkspaceTree(DirectoryTree):
 
     @property
     def watcher(self) -> WorkspaceWatcher | None:
-        """The running watcher, once started (None when not watching)."""
-        return self._watcher
+        """The watcher the tree follows while mounted (None when it follows none)."""
+        return self._watcher if self._unsubscribe is not None else None
 
     # -- listing ------------------------------------------------------------------------
 
@@ -364,66 +349,28 @@ class WorkspaceTree(DirectoryTree):
     # -- watching -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self._watch:
-            self._start_watcher()
+        if self._watcher is not None:
+            self._unsubscribe = self._watcher.subscribe(self._on_watcher_change)
+            self.notify_if_polling()
 
     def on_unmount(self) -> None:
-        with self._watcher_lock:
-            self._unmounted = True
-            watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop()
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="workspace-watcher",
-        description="Start watching the workspace",
-    )
-    def _start_watcher(self) -> None:
-        """Start the watcher off the UI thread: adding a watch per folder takes a while
-        on a large workspace."""
-        watcher = WorkspaceWatcher(
-            self._workspace, debounce_s=self._debounce_s, on_change=self._on_watcher_change
-        )
-        try:
-            watcher.start()
-        except OSError as err:
-            self.post_message(self._WatcherFailed(err.strerror or str(err)))
-            return
-        with self._watcher_lock:
-            unmounted = self._unmounted
-            if not unmounted:
-                self._watcher = watcher
-        if unmounted:
-            watcher.stop()
-            return
-        self.post_message(self._WatcherStarted())
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
 
     def _on_watcher_change(self, change: ChangeSet) -> None:
         # On the watcher's thread: post_message is the thread-safe way in. RuntimeError:
         # the app's event loop has closed, and nobody is left to tell.
-        with contextlib.suppress(RuntimeError):
-            self.post_message(self._WatcherReport(change))
-
-    @on(_WatcherStarted)
-    def _watcher_started(self, message: _WatcherStarted) -> None:
-        self._notify_if_polling()
-
-    @on(_WatcherFailed)
-    def _watcher_failed(self, message: _WatcherFailed) -> None:
-        self.notify(
-            f"Changes on disk will not show in the file tree: {message.error}",
-            severity="warning",
-            markup=False,
-        )
+        change = _within(change, self._watch_prefix)
+        if change:
+            with contextlib.suppress(RuntimeError):
+                self.post_message(self._WatcherReport(change))
 
     @on(_WatcherReport)
     def _watcher_report(self, message: _WatcherReport) -> None:
-        if self._watcher is None:
+        if self._unsubscribe is None:
             return  # unmounted meanwhile
-        self._notify_if_polling()
+        self.notify_if_polling()
         change = message.change
         self.post_message(self.FilesChanged(change.paths, change.overflow))
         self._pending_paths |= change.paths
@@ -436,7 +383,8 @@ class WorkspaceTree(DirectoryTree):
                 description="Show file changes in the tree",
             )
 
-    def _notify_if_polling(self) -> None:
+    def notify_if_polling(self) -> None:
+        """Tell the user, once, that the watcher polls the disk (and why)."""
         watcher = self._watcher
         if watcher is None or self._polling_notified or not watcher.polling:
             return
@@ -527,6 +475,26 @@ class WorkspaceTree(DirectoryTree):
             folders[relative] = node
             to_visit.extend(child for child in node.children if child.allow_expand)
         return folders
+
+
+def _watch_prefix(watcher: WorkspaceWatcher | None, workspace: Path) -> str | None:
+    """The workspace's path inside the watched folder, '/'-terminated ('' when they are
+    the same folder); None when the watcher watches something else."""
+    if watcher is None:
+        return None
+    try:
+        relative = workspace.relative_to(watcher.root).as_posix()
+    except ValueError:
+        return None
+    return "" if relative == "." else relative + "/"
+
+
+def _within(change: ChangeSet, prefix: str | None) -> ChangeSet:
+    """The part of ``change`` inside the workspace, relative to it."""
+    if prefix is None or change.overflow or not prefix:
+        return change if prefix is not None else ChangeSet()
+    paths = frozenset(p[len(prefix) :] for p in change.paths if p.startswith(prefix))
+    return ChangeSet(paths)
 
 
 def _is_above(ancestor: TreeNode[DirEntry], node: TreeNode[DirEntry]) -> bool:

@@ -1,0 +1,228 @@
+"""Every key of the workstation, declared once.
+
+The app's and the diff viewer's ``BINDINGS`` (and so the footer), the help screen and the
+command palette are all drawn from :data:`ACTIONS`; before this table the keys were
+written three times and had drifted apart (the help screen did not mention 1–4, the
+palette left out the split view). ``When`` says when an action applies: the app's
+``check_action`` hides the keys that do not, so the footer shows only what works now.
+
+The keys are the interface contract (DESIGN.md, "Keys in the TUI"; README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from textual.binding import Binding
+
+__all__ = [
+    "ACTIONS",
+    "SECTIONS",
+    "Action",
+    "Owner",
+    "When",
+    "action_name",
+    "bindings_for",
+    "help_sections",
+    "when_of",
+]
+
+
+class When(Enum):
+    """When an action applies (keys that do not apply are hidden from the footer)."""
+
+    ALWAYS = "always"
+    """At any time."""
+    PENDING = "pending"
+    """An action waits for approval."""
+    IDLE = "idle"
+    """The agent is not working."""
+    HAS_STEPS = "has_steps"
+    """The history holds a step to rate or comment on."""
+    DIFF_FOCUSED = "diff_focused"
+    """The diff viewer has the focus (its own binding)."""
+
+
+Owner = Literal["app", "diff", "textual"]
+"""Who binds the key: the app, the diff viewer, or Textual itself (tab, ctrl+p)."""
+
+SECTIONS = ("Steering the agent", "Reviewing steps", "Getting around")
+"""The help screen's sections, in order."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One key: what it does, where it is bound, and where it is shown."""
+
+    key: str
+    """The key as people read it: ``s``, ``+``, ``?``, ``ctrl+p``."""
+    action: str
+    """The Textual action it runs, with its arguments: ``rate(1)``."""
+    label: str
+    """The footer's short label."""
+    description: str
+    """One sentence: the help screen's row and the palette's help text."""
+    section: str
+    """The help screen section it is listed in (one of :data:`SECTIONS`)."""
+    when: When = When.ALWAYS
+    """When it applies."""
+    owner: Owner = "app"
+    """Who binds the key."""
+    key_names: str | None = None
+    """Textual's key names when they differ from ``key`` (``plus,+``)."""
+    title: str | None = None
+    """The palette's title, when it says more than the label."""
+    footer: bool = True
+    """Shown in the footer (when it applies)."""
+    palette: bool = True
+    """Listed in the command palette."""
+    help_key: str | None = None
+    """The help row's key when the row covers several keys (``u / U``)."""
+    help_text: str | None = None
+    """The help row's text when it differs from the description (a shared row)."""
+    in_help: bool = True
+    """Has a row of its own on the help screen (False: another action's row covers it)."""
+
+    @property
+    def palette_title(self) -> str:
+        """The title the command palette lists it under."""
+        return self.title or self.label
+
+    def binding(self) -> Binding:
+        """The Textual binding for this key."""
+        if self.key_names is None:
+            return Binding(self.key, self.action, self.label, show=self.footer)
+        return Binding(
+            self.key_names, self.action, self.label, show=self.footer, key_display=self.key
+        )
+
+
+_STEER, _REVIEW, _AROUND = SECTIONS
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "s",
+        "step",
+        "Step",
+        "Take one step (in step mode: propose it and wait for you).",
+        _STEER,
+        When.IDLE,
+    ),
+    Action(
+        "a", "approve", "Approve", "Approve the pending action: the agent carries it out.",
+        _STEER, When.PENDING,
+    ),
+    Action(
+        "r", "reject", "Reject", "Reject the pending action, with a reason the agent is told.",
+        _STEER, When.PENDING,
+    ),
+    Action(
+        "m", "cycle_mode", "Mode", "Cycle the approval mode: step → edits → auto.", _STEER,
+        title="Cycle mode",
+    ),
+    Action(
+        "p", "pause", "Pause/Run", "Pause the agent, or let it carry on until it is done.",
+        _STEER, title="Pause / run",
+    ),
+    Action(
+        "u", "undo", "Undo", "Undo the last step. Your own files are kept.", _REVIEW, When.IDLE,
+        help_key="u / U", help_text="Undo the last step, or redo it. Your own files are kept.",
+    ),
+    Action(
+        "U", "redo", "Redo", "Redo the last undone step.", _REVIEW, When.IDLE, in_help=False,
+    ),
+    Action(
+        "+", "rate(1)", "Rate +", "Rate the selected step (the latest by default) up.", _REVIEW,
+        When.HAS_STEPS, key_names="plus,+", title="Rate +1", help_key="+ / -",
+        help_text="Rate the selected step (the latest by default) up or down.",
+    ),
+    Action(
+        "-", "rate(-1)", "Rate -", "Rate the selected step (the latest by default) down.",
+        _REVIEW, When.HAS_STEPS, key_names="minus,-", title="Rate -1", in_help=False,
+    ),
+    Action(
+        "c", "comment", "Comment",
+        "Comment on the selected step: what was good or wrong about it.", _REVIEW,
+        When.HAS_STEPS,
+    ),
+    Action(
+        "g", "edit_goal", "Goal", "Edit the goal the agent is working towards.", _STEER,
+        title="Edit goal",
+    ),
+    Action(
+        "R", "rewards", "Rewards", "What your ratings taught: the policy arms and the lessons.",
+        _REVIEW, footer=False,
+    ),
+    Action(
+        "v", "toggle_view", "Split view", "Show the diff side by side, or as one column.",
+        _REVIEW, When.DIFF_FOCUSED, owner="diff",
+    ),
+    Action(
+        "tab", "focus_next", "Next panel", "Move to the next panel; shift+tab goes back.",
+        _AROUND, owner="textual", palette=False,
+    ),
+    Action(
+        "ctrl+p", "command_palette", "Palette",
+        "The command palette: search every command and theme.", _AROUND, owner="textual",
+        palette=False,
+    ),
+    Action(
+        "?", "help", "Help", "Show this help: the keys and how the workstation works.",
+        _AROUND, key_names="question_mark",
+    ),
+    # Textual's palette has its own Quit, which runs the same action.
+    Action(
+        "q", "quit", "Quit", "Quit. The workspace and its history stay as they are.", _AROUND,
+        palette=False,
+    ),
+    Action(
+        "1", "show_panel('log')", "Log", "Show the live thought and action log.", _AROUND,
+        footer=False, title="Show log", help_key="1–4",
+        help_text="On a narrow terminal, show the log, diff, history or files.",
+    ),
+    Action(
+        "2", "show_panel('diff')", "Diff", "Show the diff viewer.", _AROUND, footer=False,
+        title="Show diff", in_help=False,
+    ),
+    Action(
+        "3", "show_panel('history')", "History", "Show the step history.", _AROUND,
+        footer=False, title="Show history", in_help=False,
+    ),
+    Action(
+        "4", "show_panel('files')", "Files", "Show the workspace files.", _AROUND, footer=False,
+        title="Show files", in_help=False,
+    ),
+)  # fmt: skip
+"""Every key, in the order the footer and the help screen show them."""
+
+
+def action_name(action: str) -> str:
+    """The action without its arguments: ``rate(1)`` → ``rate``."""
+    return action.partition("(")[0]
+
+
+_WHEN: dict[tuple[Owner, str], When] = {(a.owner, action_name(a.action)): a.when for a in ACTIONS}
+
+
+def when_of(action: str, owner: Owner = "app") -> When:
+    """When the action named ``action`` (arguments left out) applies; ALWAYS if unknown."""
+    return _WHEN.get((owner, action_name(action)), When.ALWAYS)
+
+
+def bindings_for(owner: Owner) -> list[Binding]:
+    """The bindings ``owner`` declares, in table order."""
+    return [a.binding() for a in ACTIONS if a.owner == owner]
+
+
+def help_sections() -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """The help screen's rows by section: (section, [(key, what it does)])."""
+    for section in SECTIONS:
+        rows = [
+            (a.help_key or a.key, a.help_text or a.description)
+            for a in ACTIONS
+            if a.section == section and a.in_help
+        ]
+        yield section, rows

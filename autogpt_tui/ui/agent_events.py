@@ -1,0 +1,152 @@
+"""What the workstation does with each event of the agent loop, dispatched by its type.
+
+One handler per event type, registered in :data:`HANDLERS` with :func:`handles`;
+:func:`dispatch` looks the event's type up. Two events have no handler on purpose:
+``ApprovalWanted`` and ``QuestionAsked`` are followed by the runner's own messages
+(``ApprovalNeeded`` with the preview, ``QuestionNeeded``), which the app handles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from autogpt_tui.core.events import (
+    ActionExecuted,
+    ActionProposed,
+    ActionRejected,
+    ErrorOccurred,
+    Event,
+    Finished,
+    Notice,
+    Retrying,
+    StatusChanged,
+    StepCommitted,
+    ThoughtDelta,
+    ThoughtReset,
+    UsageUpdated,
+    UserEditsCommitted,
+)
+from autogpt_tui.ui.widgets.action_log import ActionLog
+from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+
+if TYPE_CHECKING:
+    from autogpt_tui.ui.app import WorkstationApp
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[["WorkstationApp", Any], Awaitable[None]]
+"""Shows one event on the workstation."""
+
+HANDLERS: dict[type[Event], Handler] = {}
+"""The handler of each event type."""
+
+
+def handles(kind: type[E]) -> Callable[[Callable[[WorkstationApp, E], Awaitable[None]]], Handler]:
+    """Register the decorated function as the handler of events of type ``kind``."""
+
+    def register(handler: Callable[[WorkstationApp, E], Awaitable[None]]) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+async def dispatch(app: WorkstationApp, event: Event) -> None:
+    """Show ``event`` on ``app`` with the handler of its type (or of a base type)."""
+    for kind in type(event).__mro__:
+        handler = HANDLERS.get(kind)
+        if handler is not None:
+            await handler(app, event)
+            return
+
+
+@handles(ThoughtDelta)
+async def _thought_delta(app: WorkstationApp, event: ThoughtDelta) -> None:
+    await app.query_one(ActionLog).append_thought(event.step, event.text)
+
+
+@handles(ThoughtReset)
+async def _thought_reset(app: WorkstationApp, event: ThoughtReset) -> None:
+    await app.query_one(ActionLog).reset_thought(event.step)
+
+
+@handles(StatusChanged)
+async def _status_changed(app: WorkstationApp, event: StatusChanged) -> None:
+    app.query_one(GoalPanel).status = event.status
+    app.refresh_bindings()
+
+
+@handles(ActionProposed)
+async def _action_proposed(app: WorkstationApp, event: ActionProposed) -> None:
+    a = event.action
+    await app.query_one(ActionLog).show_action(
+        a.step, a.tool, a.arguments, waiting=a.needs_approval
+    )
+
+
+@handles(ActionRejected)
+async def _action_rejected(app: WorkstationApp, event: ActionRejected) -> None:
+    app.query_one(ActionLog).action_rejected(event.action.step, event.reason)
+
+
+@handles(ActionExecuted)
+async def _action_executed(app: WorkstationApp, event: ActionExecuted) -> None:
+    app.query_one(ActionLog).action_executed(event.action.step, event.ok, event.output)
+
+
+@handles(StepCommitted)
+async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
+    app.query_one(ActionLog).action_committed(event.step, event.sha[:8], event.summary)
+    goal = app.query_one(GoalPanel)
+    goal.steps_used += 1
+    goal.policy = event.policy
+    app.load_history()
+
+
+@handles(UserEditsCommitted)
+async def _user_edits_committed(app: WorkstationApp, event: UserEditsCommitted) -> None:
+    await app.query_one(ActionLog).notice(f"Committed your edits to {', '.join(event.paths)}.")
+    app.mark_files(event.paths, "user")
+
+
+@handles(UsageUpdated)
+async def _usage_updated(app: WorkstationApp, event: UsageUpdated) -> None:
+    goal = app.query_one(GoalPanel)
+    goal.tokens_used = event.total_tokens
+    goal.cost_used = event.cost_usd
+
+
+@handles(Retrying)
+async def _retrying(app: WorkstationApp, event: Retrying) -> None:
+    await app.query_one(ActionLog).notice(
+        f"Retrying in {event.delay_s:.1f} s (attempt {event.attempt}): {event.reason}",
+        severity="warning",
+    )
+
+
+@handles(ErrorOccurred)
+async def _error_occurred(app: WorkstationApp, event: ErrorOccurred) -> None:
+    await app.query_one(ActionLog).notice(event.message, severity="error")
+    app.notify(event.message, severity="error", markup=False)
+
+
+@handles(Notice)
+async def _notice(app: WorkstationApp, event: Notice) -> None:
+    await app.query_one(ActionLog).notice(event.message, severity="warning")
+    app.notify(event.message, severity="warning", markup=False)
+
+
+@handles(Finished)
+async def _finished(app: WorkstationApp, event: Finished) -> None:
+    await app.query_one(ActionLog).notice(finished_sentence(event))
+
+
+def finished_sentence(event: Finished) -> str:
+    """What the log says when a run ends, with the keys that carry on."""
+    if event.outcome == "finished":
+        return f"Finished: {event.summary or event.message}"
+    if event.outcome == "paused":
+        return "Paused. Press s to step or p to run on."
+    if event.outcome == "stepped":
+        return f"{event.message} Press s for another step, or p to let it run."
+    return f"Stopped ({event.outcome}): {event.message}"
