@@ -84,8 +84,10 @@ def test_a_user_steps_approves_undoes_and_quits_in_a_real_terminal(
     socket = f"autogpt-tui-test-{uuid.uuid4().hex[:12]}"
     session = "app"
     tmux = [tmux_exe, "-L", socket, "-f", os.devnull]
+    # pytest-xdist's workers export COLUMNS=80 and LINES=24, and Textual (through
+    # shutil.get_terminal_size) believes them over the pane's real size.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
         "AUTOGPT_TUI_CONFIG": str(tmp_path / "no-such-config.toml"),
         "OPENAI_BASE_URL": llm_server.base_url,
         "OPENAI_API_KEY": "sk-test-tmux",
