@@ -449,6 +449,7 @@ def test_policy_instructions_and_temperature_reach_the_request(harness: Harness)
     assert harness.history.steps()[0].policy == "careful"
 
 
+@pytest.mark.slow
 def test_a_500_step_session_still_works(harness: Harness) -> None:
     counter = iter(range(10_000))
 

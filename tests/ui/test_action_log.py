@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -222,6 +223,7 @@ async def test_notice_severity_and_one_line() -> None:
         assert shown(first).strip() == "model unreachable …"
 
 
+@pytest.mark.slow
 async def test_entry_cap_holds_after_250_steps() -> None:
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
