@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # One worker per core: every test works in its own temp folders, servers and tmux sockets.
-PYTEST := $(BIN)/python -m pytest -q -n auto -p no:cacheprovider
+PYTEST := $(BIN)/python -m pytest -q -rs -n auto -p no:cacheprovider
 
 .PHONY: run test test-fast check lint typecheck imports bench clean
 
