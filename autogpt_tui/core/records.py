@@ -174,15 +174,22 @@ class LogEntry:
     note: str
     tree: str = ""
 
+    @property
+    def step_number(self) -> int | None:
+        """The ``Agent-Step`` trailer's number (0 when garbled), or None for no step."""
+        if TRAILER_STEP not in self.trailers:
+            return None
+        try:
+            return int(self.trailers[TRAILER_STEP])
+        except ValueError:
+            return 0
+
     def as_step(self, undone: bool) -> StepCommit | None:
         """The agent step this commit is, or None for a commit without step trailers."""
         t = self.trailers
-        if TRAILER_STEP not in t:
+        number = self.step_number
+        if number is None:
             return None
-        try:
-            number = int(t[TRAILER_STEP])
-        except ValueError:
-            number = 0
         return StepCommit(
             sha=self.sha,
             parent=self.parents[0] if self.parents else None,

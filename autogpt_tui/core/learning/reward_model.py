@@ -413,12 +413,9 @@ def _undone_stamp(history: History) -> tuple[int, int]:
 def _step_from_entry(entry: LogEntry) -> _Step | None:
     """The light view of a step from a log entry (its record read without pydantic)."""
     t = entry.trailers
-    if TRAILER_STEP not in t:
+    number = entry.step_number
+    if number is None:
         return None
-    try:
-        number = int(t[TRAILER_STEP])
-    except ValueError:
-        number = 0
     record: dict[str, Any] = {}
     ratings = ""
     for line in entry.note.splitlines():
