@@ -58,7 +58,7 @@ def make_app(workspace: Path, llm_server: ScriptedLLM) -> Iterator[Callable[...,
         app.runner.close()
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app run until ``condition`` holds (or fail after ``timeout`` seconds).
 
     Only the condition is waited for. ``pilot.pause()`` would also wait for every widget

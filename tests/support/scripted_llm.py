@@ -875,7 +875,7 @@ class ScriptedLLM:
         with self._lock:
             return list(self._errors)
 
-    def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
+    def wait_for_requests(self, n: int, timeout: float = 30.0) -> list[RecordedRequest]:
         """Wait until ``n`` chat requests have arrived; raises ``TimeoutError`` if not."""
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -894,7 +894,7 @@ class ScriptedLLM:
             self._stalls += 1
             self._lock.notify_all()
 
-    def wait_for_stalls(self, n: int, timeout: float = 5.0) -> None:
+    def wait_for_stalls(self, n: int, timeout: float = 30.0) -> None:
         """Wait until ``n`` stalls have gone silent; raises ``TimeoutError`` if not."""
         deadline = time.monotonic() + timeout
         with self._lock:

@@ -39,7 +39,7 @@ def shown_all(widget: Widget) -> str:
     return "\n".join(shown(node) for node in widget.walk_children(Widget, with_self=True))
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 3.0) -> None:
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
     """Wait for ``condition`` to hold (a stream renders on its own schedule): the app
     handles what is pending between checks, and the check fails after ``timeout``."""
     deadline = asyncio.get_running_loop().time() + timeout
