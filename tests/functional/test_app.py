@@ -55,7 +55,7 @@ async def settle(pilot: Pilot[None]) -> None:
     # Only the history worker: the DirectoryTree's loader worker runs for the app's life.
     await app.workers.wait_for_complete([w for w in app.workers if w.group == "history"])
     await pilot.pause()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a condition wait: ends as soon as it holds
     while time.monotonic() < deadline:
         trees = app.query(WorkspaceTree)
         if trees and trees.first().root.children:

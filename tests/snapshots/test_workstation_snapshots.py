@@ -115,7 +115,7 @@ async def settle(pilot: Pilot[None], also_ignore: frozenset[str] = frozenset()) 
     """Wait for the history, the resumed goal and the file tree's first level."""
     app = pilot.app
     assert isinstance(app, WorkstationApp)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a condition wait: ends as soon as it holds
     while time.monotonic() < deadline:
         trees = app.query(WorkspaceTree)
         ready = trees and trees.first().root.children and app.runner.goal
@@ -186,7 +186,7 @@ def test_waiting_for_approval(
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await pilot.press("s")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a condition wait: ends as soon as it holds
         while not app.runner.awaiting_approval and time.monotonic() < deadline:
             await pilot.pause(0.02)
         await settle(pilot, also_ignore=frozenset({"agent"}))  # it waits for us, by design
