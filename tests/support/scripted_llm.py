@@ -69,6 +69,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import socket
 import sys
 import threading
@@ -1114,11 +1115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        try:
-            while not server.closing.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            print("stopping", file=sys.stderr)
+        # Ctrl-C (or SIGTERM) only sets a flag. A KeyboardInterrupt raised inside
+        # Event.wait can leave the event's lock held, and close() would then hang on it.
+        stop: list[int] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, _frame: stop.append(number))
+        while not stop and not server.closing.is_set():
+            time.sleep(0.1)
+        print("stopping", file=sys.stderr)
     return 0
 
 
