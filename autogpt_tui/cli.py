@@ -75,8 +75,10 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument(
             "--mode",
             choices=MODES,
-            default="auto",
-            help="approvals (default auto; a tool the mode would ask about is refused)",
+            help=(
+                "approvals (default: the config's [agent] mode, else auto; a tool the mode"
+                " would ask about is refused)"
+            ),
         )
         parser.add_argument("--max-steps", type=int, help="stop after N steps")
         parser.add_argument("--max-tokens", type=int, help="stop after N tokens")

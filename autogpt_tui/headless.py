@@ -87,7 +87,7 @@ def run_headless(
     workspace: Path,
     *,
     goal: str,
-    mode: str,
+    mode: str | None,
     max_steps: int | None,
     max_tokens: int | None,
     max_cost: float | None,
@@ -96,10 +96,14 @@ def run_headless(
     json_output: bool,
     out: TextIO | None = None,
 ) -> int:
-    """Run the agent on ``workspace`` until it stops; returns the exit status."""
+    """Run the agent on ``workspace`` until it stops; returns the exit status.
+
+    ``mode`` is the ``--mode`` flag; None (not given) leaves the config's mode, else
+    ``auto`` (:data:`~autogpt_tui.core.settings.RUN_DEFAULTS`).
+    """
     from autogpt_tui.core.history import History
     from autogpt_tui.core.session import NO_MODEL_SENTENCE, open_session
-    from autogpt_tui.core.settings import load_settings
+    from autogpt_tui.core.settings import RUN_DEFAULTS, load_settings
 
     stream = out or sys.stdout
     history = History.open(workspace)
@@ -115,6 +119,7 @@ def run_headless(
                     "max_cost_usd": max_cost,
                 },
             },
+            defaults=RUN_DEFAULTS,
         )
         printer = EventPrinter(stream, json_lines=json_output)
         for warning in settings.warnings:
@@ -122,7 +127,7 @@ def run_headless(
         if not settings.has_model():
             raise UserError(NO_MODEL_SENTENCE)
         # Headless: no user channel, and the budget is the settings' (flags included).
-        session = open_session(history, settings, goal=goal, mode=mode, emit=printer)
+        session = open_session(history, settings, goal=goal, mode=settings.agent.mode, emit=printer)
     except BaseException:
         history.close()
         raise

@@ -3,7 +3,9 @@
 Layers, lowest priority first (a later layer wins, key by key), each one of
 pydantic-settings' sources, stacked in :meth:`Settings.settings_customise_sources`:
 
-1. the defaults written below;
+1. the defaults written below, then above them the front-end's own defaults (``run``
+   defaults ``agent.mode`` to ``auto``, the TUI keeps ``step``): a layer like the others,
+   so that a workspace's file is judged against the mode the front-end would really use;
 2. the user's file (a ``TomlConfigSettingsSource``): ``$AUTOGPT_TUI_CONFIG`` if that is
    set (a missing file counts as empty, so tests can point it anywhere), else
    ``$XDG_CONFIG_HOME/autogpt-tui/config.toml`` (``~/.config`` when XDG_CONFIG_HOME is
@@ -66,6 +68,7 @@ from autogpt_tui.core.settings_trust import WorkspaceFileSource
 __all__ = [
     "CONFIG_ENV_VAR",
     "ENV_PREFIX",
+    "RUN_DEFAULTS",
     "WORKSPACE_CONFIG_NAME",
     "AgentSettings",
     "ConfigError",
@@ -91,6 +94,10 @@ CONFIG_ENV_VAR = "AUTOGPT_TUI_CONFIG"
 
 WORKSPACE_CONFIG_NAME = ".autogpt-tui.toml"
 """Name of a workspace's own config file, in the workspace root."""
+
+RUN_DEFAULTS: Mapping[str, Mapping[str, Any]] = {"agent": {"mode": "auto"}}
+"""``run``'s own defaults for :func:`load_settings`: headless, nobody is there to approve,
+so a run that no layer gives a mode runs in ``auto`` (the TUI keeps the written ``step``)."""
 
 _ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -338,6 +345,7 @@ class Settings(BaseSettings):
             OpenAIEnvSource(settings_cls),
             *workspace,
             files.user,
+            _FrontEndDefaultsSource(settings_cls, files.defaults),
             _DefaultPricesSource(settings_cls),
         )
         files.used = sources
@@ -387,11 +395,28 @@ class _DefaultPricesSource(PydanticBaseSettingsSource):
         return {"agent": {"prices": prices}}
 
 
+class _FrontEndDefaultsSource(PydanticBaseSettingsSource):
+    """A front-end's own defaults (``run``'s ``auto`` mode), just above the written ones."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, "", False
+
+    def __call__(self) -> dict[str, Any]:
+        # Copied, tables too: pydantic-settings merges the layers into what it is given.
+        return _given(self._values)
+
+
 @dataclass
 class _Files:
     """The config files one :func:`load_settings` call reads, already parsed."""
 
     user: TomlFileSource
+    defaults: Mapping[str, Any]
+    """The front-end's own defaults, below the files."""
     workspace: WorkspaceFileSource | None = None
     used: tuple[PydanticBaseSettingsSource, ...] = ()
     """The sources the settings were built from, to name the one an error came from."""
@@ -433,27 +458,35 @@ def _same_file(one: Path, other: Path) -> bool:
 
 
 def load_settings(
-    workspace: Path | None = None, overrides: Mapping[str, Any] | None = None
+    workspace: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Read the settings for ``workspace``: defaults, files, environment, then ``overrides``.
 
     ``overrides`` are the command-line flags, nested like the TOML tables, e.g.
     ``{"model": {"model": "gpt-4o"}, "agent": {"mode": "auto"}}``; a ``None`` value means
-    the option was not given and leaves the value below it in place. Raises
+    the option was not given and leaves the value below it in place. ``defaults``, nested
+    the same way, are the front-end's own defaults: they replace the written ones but lie
+    below every file, the environment and the flags (``run`` passes
+    ``{"agent": {"mode": "auto"}}``, as :data:`RUN_DEFAULTS`). Raises
     :class:`ConfigError` for a broken file or an invalid value from any layer; keys the
     workspace's file may not set are left out, each with a sentence in ``warnings``.
     """
     flags = _given(overrides or {})
+    below = _given(defaults or {})
     user = TomlFileSource(Settings, user_config_path())
     if workspace is None or _same_file(workspace_config_path(workspace), user.path):
         # With no workspace, or when the user named its file as their own, no suspicion.
-        return _build(_Files(user), flags)
+        return _build(_Files(user, below), flags)
     guarded = WorkspaceFileSource(
         Settings,
         workspace_config_path(workspace),
-        # "Yours" is what every layer but the workspace's says.
-        yours=lambda: _build(_Files(user), flags),
+        # "Yours" is what every layer but the workspace's says, the front-end's defaults
+        # included: under `run` a workspace's "edits" narrows the "auto" it would get.
+        yours=lambda: _build(_Files(user, below), flags),
     )
-    settings = _build(_Files(user, guarded), flags)
+    settings = _build(_Files(user, below, guarded), flags)
     settings._warnings = list(guarded.warnings)
     return settings

@@ -12,8 +12,9 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
   ``agent.max_cost_usd``: may only be lowered;
 - ``rewards.check`` (a command that runs with no approval): only the user's own value.
 
-"The user's own setting" is what every other layer together says (defaults, the user's
-file, the environment, the command line).
+"The user's own setting" is what every other layer together says (defaults, the
+front-end's own defaults such as ``run``'s ``auto`` mode, the user's file, the
+environment, the command line).
 """
 
 from __future__ import annotations

@@ -18,8 +18,13 @@ from tests.support.scripted_llm import Fault, Reply, ScriptedLLM, ToolCall
 KEY = "sk-test-run-cli-SECRET-42"
 
 
-def run(*args: str, key: str | None = KEY, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+def run(
+    *args: str,
+    key: str | None = KEY,
+    timeout: float = 60,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ) | (extra_env or {})
     if key is not None:
         env["OPENAI_API_KEY"] = key
     return subprocess.run(
@@ -209,3 +214,104 @@ def test_step_mode_headless_refuses_every_action_and_says_so(
     assert result.returncode == 1
     assert "no user is there to approve them" in events(result)[-1]["message"]
     assert not (workspace / "a.txt").exists()
+
+
+# --- run's mode: --mode, else the settings' mode, else auto --------------------------------
+
+
+def _run_a_command(
+    workspace: Path,
+    llm_server: ScriptedLLM,
+    *flags: str,
+    config: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """One run whose agent asks to create made.txt by a command, then finishes."""
+    llm_server.script(
+        call("run_command", command="echo agent > made.txt"),
+        call("finish", summary="done"),
+    )
+    env = dict(extra_env or {})
+    if config is not None:
+        user_file = workspace.parent / f"{workspace.name}-config.toml"
+        user_file.write_text(config)
+        env["AUTOGPT_TUI_CONFIG"] = str(user_file)
+    return run(
+        str(workspace),
+        "--goal",
+        "g",
+        "--base-url",
+        llm_server.base_url,
+        "--json",
+        *flags,
+        extra_env=env,
+    )
+
+
+def _refused_commands(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in events(result)
+        if e["type"] == "action_rejected" and e["action"]["tool"] == "run_command"
+    ]
+
+
+def _the_agent_was_told(llm_server: ScriptedLLM, reason: str) -> bool:
+    """Whether the request after the refusal carried it back to the model."""
+    return any(
+        message.get("role") == "tool" and reason in str(message.get("content"))
+        for message in llm_server.requests[-1].messages
+    )
+
+
+def test_run_takes_the_mode_from_the_user_config_when_no_flag_is_given(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    result = _run_a_command(workspace, llm_server, config='[agent]\nmode = "edits"\n')
+    refused = _refused_commands(result)
+    assert refused and "approval" in refused[0]["reason"], result.stdout + result.stderr
+    assert _the_agent_was_told(llm_server, refused[0]["reason"])
+    assert not (workspace / "made.txt").exists()
+
+
+def test_the_mode_flag_beats_the_config_for_run(workspace: Path, llm_server: ScriptedLLM) -> None:
+    result = _run_a_command(
+        workspace, llm_server, "--mode", "auto", config='[agent]\nmode = "edits"\n'
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _refused_commands(result) == []
+    assert (workspace / "made.txt").read_text() == "agent\n"
+
+
+def test_run_with_no_mode_anywhere_runs_in_auto(workspace: Path, llm_server: ScriptedLLM) -> None:
+    result = _run_a_command(workspace, llm_server)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _refused_commands(result) == []
+    assert (workspace / "made.txt").read_text() == "agent\n"
+
+
+def test_the_environment_mode_beats_the_user_config_for_run(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    result = _run_a_command(
+        workspace,
+        llm_server,
+        config='[agent]\nmode = "auto"\n',
+        extra_env={"AUTOGPT_TUI_AGENT__MODE": "step"},
+    )
+    refused = _refused_commands(result)
+    assert refused and "approval" in refused[0]["reason"], result.stdout + result.stderr
+    assert _the_agent_was_told(llm_server, refused[0]["reason"])
+    assert not (workspace / "made.txt").exists()
+
+
+def test_a_workspace_file_may_narrow_runs_auto_default(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    # Nothing of the user's sets a mode, so run's own "auto" is theirs: "edits" narrows it
+    # and is taken, without a notice that it was ignored.
+    (workspace / ".autogpt-tui.toml").write_text('[agent]\nmode = "edits"\n')
+    result = _run_a_command(workspace, llm_server)
+    assert _refused_commands(result), result.stdout + result.stderr
+    assert not any("Ignored agent.mode" in e.get("message", "") for e in events(result))
+    assert not (workspace / "made.txt").exists()

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from autogpt_tui.core.constants import DEFAULT_MAX_STEPS
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.settings import (
     CONFIG_ENV_VAR,
+    RUN_DEFAULTS,
     ConfigError,
     PolicyArm,
     Settings,
@@ -262,13 +264,35 @@ def test_openai_variables_win_over_the_user_file(
 # file, the environment, and the command-line flags." Each case lists a setting's layers
 # from the lowest up (the first is the default), with a value that differs from the one
 # below it; a workspace's file may not set base_url or api_key, so they skip that layer.
-_LAYERS: dict[str, list[tuple[str, str | None]]] = {
+# "run mode" is the mode as `run` loads it, whose own default is auto (RUN_DEFAULTS).
+_LAYERS: dict[str, list[tuple[str, str | int | None]]] = {
     "mode": [
         ("default", "step"),
         ("user file", "auto"),
         ("workspace file", "edits"),  # stricter than the user's, so it is taken
         ("AUTOGPT_TUI_AGENT__MODE", "auto"),
         ("flags", "edits"),
+    ],
+    "run mode": [
+        ("default", "auto"),
+        ("user file", "edits"),
+        ("workspace file", "step"),  # stricter than the user's, so it is taken
+        ("AUTOGPT_TUI_AGENT__MODE", "auto"),
+        ("flags", "edits"),
+    ],
+    "max_steps": [
+        ("default", DEFAULT_MAX_STEPS),
+        ("user file", 30),
+        ("workspace file", 20),  # lower than the user's limit, so it is taken
+        ("AUTOGPT_TUI_AGENT__MAX_STEPS", 40),
+        ("flags", 25),  # not below the workspace's 20, or that file would be raising yours
+    ],
+    "theme": [
+        ("default", "autogpt-dark"),
+        ("user file", "gruvbox"),
+        ("workspace file", "nord"),
+        ("AUTOGPT_TUI_UI__THEME", "dracula"),
+        ("flags", "monokai"),
     ],
     "model": [
         ("default", "gpt-4o-mini"),
@@ -293,14 +317,21 @@ _LAYERS: dict[str, list[tuple[str, str | None]]] = {
     ],
 }
 
+# Each case's (section, field); the rest are in [model] under their own name.
+_FIELDS: dict[str, tuple[str, str]] = {
+    "mode": ("agent", "mode"),
+    "run mode": ("agent", "mode"),
+    "max_steps": ("agent", "max_steps"),
+    "theme": ("ui", "theme"),
+}
 
-def _effective(settings: Settings, name: str) -> str | None:
-    if name == "mode":
-        return settings.agent.mode
-    if name == "api_key":
+
+def _effective(settings: Settings, name: str) -> str | int | None:
+    section, field = _FIELDS.get(name, ("model", name))
+    if field == "api_key":
         return settings.api_key_value()
-    value = getattr(settings.model, name)
-    return None if value is None else str(value)
+    value = getattr(getattr(settings, section), field)
+    return value if value is None or isinstance(value, int) else str(value)
 
 
 @pytest.mark.parametrize("name", sorted(_LAYERS))
@@ -314,21 +345,36 @@ def test_layer_order_setting_by_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With the lowest ``present`` layers set, the highest of them wins."""
-    section = "agent" if name == "mode" else "model"
-    flags: dict[str, dict[str, str | None]] = {}
+    section, field = _FIELDS.get(name, ("model", name))
+    flags: dict[str, dict[str, str | int | None]] = {}
     for layer, value in _LAYERS[name][1:present]:
         assert value is not None
+        toml = json.dumps(value)  # a JSON string or integer is TOML too
         if layer == "user file":
-            write(user_file, f'[{section}]\n{name} = "{value}"\n')
+            write(user_file, f"[{section}]\n{field} = {toml}\n")
         elif layer == "workspace file":
-            write(ws_file(workspace), f'[{section}]\n{name} = "{value}"\n')
+            write(ws_file(workspace), f"[{section}]\n{field} = {toml}\n")
         elif layer == "flags":
-            flags = {section: {name: value}}
+            flags = {section: {field: value}}
         else:
-            monkeypatch.setenv(layer, value)
-    settings = load_settings(workspace, flags)
+            monkeypatch.setenv(layer, str(value))
+    defaults = RUN_DEFAULTS if name == "run mode" else None
+    settings = load_settings(workspace, flags, defaults=defaults)
     assert _effective(settings, name) == _LAYERS[name][present - 1][1]
     assert settings.warnings == []
+
+
+def test_runs_default_mode_is_the_yardstick_for_a_workspace_file(
+    workspace: Path, write: WriteFile
+) -> None:
+    # Under run, with no mode of the user's, "yours" is auto: a workspace's "edits" narrows
+    # it; the TUI's "yours" is step, so there the same file is widening and is ignored.
+    write(ws_file(workspace), '[agent]\nmode = "edits"\n')
+    run = load_settings(workspace, defaults=RUN_DEFAULTS)
+    assert (run.agent.mode, run.warnings) == ("edits", [])
+    tui = load_settings(workspace)
+    assert tui.agent.mode == "step"
+    assert [w for w in tui.warnings if "agent.mode" in w]
 
 
 def test_base_url_alone_is_enough_for_a_model() -> None:
