@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from autogpt_tui import __version__
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
-from autogpt_tui.core.errors import UserError
+from autogpt_tui.core.errors import NotARepository, UserError
 
 if TYPE_CHECKING:
     from autogpt_tui.core.history import History
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = _sub_parser(name).parse_args(args[1:])
             return COMMANDS[name](options)
         return _run_tui(_tui_parser().parse_args(args))
-    except UsageError as err:
+    except (UsageError, NotARepository) as err:
         print(f"autogpt-tui: {err}", file=sys.stderr)
         return EXIT_USAGE
     except UserError as err:
@@ -170,8 +170,9 @@ def _run_tui(options: argparse.Namespace) -> int:
     # Open (and if need be initialise) the workspace and read the configuration before
     # the screen takes over, so a bad path or a broken config file is one sentence on
     # the terminal rather than an error inside the app.
-    with History.open(Path(options.workspace)) as history:
+    with History.open(Path(options.workspace), create=True) as history:
         workspace = history.root
+        notices = [history.kept_out_notice] if history.kept_out_notice else []
     settings = load_settings(
         workspace,
         overrides={
@@ -184,13 +185,21 @@ def _run_tui(options: argparse.Namespace) -> int:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
     from autogpt_tui.ui.app import run_app
 
-    return run_app(workspace, goal=options.goal, theme_name=settings.ui.theme, settings=settings)
+    return run_app(
+        workspace,
+        goal=options.goal,
+        theme_name=settings.ui.theme,
+        settings=settings,
+        notices=notices,
+    )
 
 
 def _open(workspace: str) -> History:
     from autogpt_tui.core.history import History
 
-    return History.open(Path(workspace))
+    # Reading or editing a history never makes one: a plain folder is refused (exit 2)
+    # before anything is written in it.
+    return History.open(Path(workspace), create=False)
 
 
 def _split_workspace(values: list[str], rest: int, name: str) -> tuple[str, list[str]]:

@@ -106,7 +106,7 @@ def run_headless(
     from autogpt_tui.core.settings import RUN_DEFAULTS, load_settings
 
     stream = out or sys.stdout
-    history = History.open(workspace)
+    history = History.open(workspace, create=True)
     try:
         settings = load_settings(
             history.root,
@@ -122,6 +122,8 @@ def run_headless(
             defaults=RUN_DEFAULTS,
         )
         printer = EventPrinter(stream, json_lines=json_output)
+        if history.kept_out_notice:
+            printer(Notice(history.kept_out_notice))
         for warning in settings.warnings:
             printer(Notice(warning))
         if not settings.has_model():

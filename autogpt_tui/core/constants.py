@@ -51,3 +51,25 @@ FALLBACK_USER_EMAIL: Final = "user@autogpt-tui.invalid"
 
 DEFAULT_MAX_STEPS: Final = 50
 """The step budget when none is configured."""
+
+SECRET_FILE_PATTERNS: Final[tuple[str, ...]] = (
+    ".env*",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_ed25519*",
+    "id_ecdsa*",
+    "*.p12",
+    "*.pfx",
+    "credentials*",
+    ".netrc",
+    "*.keystore",
+    ".npmrc",
+    ".pypirc",
+    "secrets.*",
+)
+"""Names of files that look like secrets (gitignore patterns, matched at any depth).
+
+When the TUI or ``run`` makes a folder a repository, files matching these are kept out
+of the first commit and listed in ``.git/info/exclude``.
+"""

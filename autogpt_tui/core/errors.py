@@ -15,6 +15,11 @@ class WorkspaceNotFound(UserError):
     """The workspace folder does not exist (or is not a folder)."""
 
 
+class NotARepository(WorkspaceNotFound):
+    """A command that only reads or edits an existing history was pointed at a folder
+    that is not a git repository (only the TUI and ``run`` make one)."""
+
+
 class NotAnAgentStep(UserError):
     """A revision does not exist or names a commit that is not an agent step."""
 

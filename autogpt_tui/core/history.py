@@ -65,6 +65,9 @@ class History:
         self._undo = Undo(
             git, self._objects, self._worktree, self._steps, self._ratings, self._agent
         )
+        self.kept_out: list[str] = []
+        """Files that look like secrets which this open, making the folder a repository,
+        kept out of the first commit (and listed in ``.git/info/exclude``)."""
 
     # ----------------------------------------------------------------- opening
 
@@ -73,8 +76,10 @@ class History:
         """Open the workspace at ``path``, initialising it as a repository if needed.
 
         A folder that is not inside a git repository becomes one, with a first commit of
-        the files already there. A repository without any commit gets an empty first
-        commit, so that every step has a parent to go back to.
+        the files already there but those that look like secrets (see ``kept_out``).
+        With ``create`` false it raises NotARepository instead, having written nothing:
+        only the TUI and ``run`` make repositories. A repository without any commit gets
+        an empty first commit, so that every step has a parent to go back to.
         """
         folder = Path(path).expanduser()
         if not folder.is_dir():
@@ -85,11 +90,22 @@ class History:
         history = cls(Git(root))
         try:
             if history._repository.head_or_none() is None:
-                history._steps.make_first_commit(take_files=fresh)
+                history.kept_out = history._steps.make_first_commit(take_files=fresh)
         except BaseException:
             history.close()  # no git helper process outlives a failed open
             raise
         return history
+
+    @property
+    def kept_out_notice(self) -> str | None:
+        """One sentence telling the user which files the first commit kept out, or None."""
+        if not self.kept_out:
+            return None
+        names = ", ".join(self.kept_out)
+        return (
+            f"Kept {names} out of the first commit because they look like secrets "
+            "(listed in .git/info/exclude; the files are untouched)."
+        )
 
     def close(self) -> None:
         """Stop the git helper processes this object keeps."""

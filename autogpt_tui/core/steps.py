@@ -14,9 +14,17 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME
+from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, SECRET_FILE_PATTERNS
 from autogpt_tui.core.errors import NotAnAgentStep
-from autogpt_tui.core.git import EMPTY_TREE, Git, Notes, ObjectStore, WorkTree, read_log
+from autogpt_tui.core.git import (
+    EMPTY_TREE,
+    Git,
+    Notes,
+    ObjectStore,
+    WorkTree,
+    read_log,
+    run_git,
+)
 from autogpt_tui.core.records import (
     TRAILER_POLICY,
     TRAILER_REDO,
@@ -72,20 +80,47 @@ class StepLog:
 
     # ---------------------------------------------------------------- writing
 
-    def make_first_commit(self, *, take_files: bool) -> None:
-        """Give a repository without commits its first one.
+    def make_first_commit(self, *, take_files: bool) -> list[str]:
+        """Give a repository without commits its first one; returns the files kept out.
 
-        A folder we just made a repository keeps its files in that commit; in a
-        repository the user made, the first commit is empty and the index is left as
-        the user staged it.
+        A folder we just made a repository keeps its files in that commit, except the
+        ones that look like secrets (SECRET_FILE_PATTERNS): those are listed in
+        ``.git/info/exclude`` instead, so no later step takes them either, and left on
+        disk as they are. In a repository the user made, the first commit is empty and
+        the index is left as the user staged it.
         """
         tree = EMPTY_TREE
+        kept_out: list[bytes] = []
         if take_files:
+            kept_out = self._exclude_secret_files()
             self._git.run("add", "-A")
             tree = self._git.run("write-tree").strip()
         message = "Start the autogpt-tui workspace\n"
         sha = self._objects.write_commit(tree, None, message, self._git.user_identity())
         self._git.run("update-ref", "-m", "autogpt-tui: first commit", "HEAD", sha, "")
+        return [path.decode("utf-8", "backslashreplace") for path in kept_out]
+
+    def _exclude_secret_files(self) -> list[bytes]:
+        """List the files `git add -A` would take that look like secrets in
+        ``.git/info/exclude``; returns them (paths from the top, sorted)."""
+        root = self._git.root
+        # Git matches the patterns itself, with gitignore's rules (any depth, a matching
+        # folder covers its files); files the user already ignores are left alone.
+        patterns = [arg for pattern in SECRET_FILE_PATTERNS for arg in ("-x", pattern)]
+        looks_secret = run_git(root, ["ls-files", "-z", "--others", "--ignored", *patterns])
+        addable = run_git(root, ["ls-files", "-z", "--others", "--exclude-standard"])
+        wanted = set(addable.stdout.split(b"\0"))
+        secrets = sorted({p for p in looks_secret.stdout.split(b"\0") if p and p in wanted})
+        if secrets:
+            exclude = self._git.git_dir / "info" / "exclude"
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            old = exclude.read_bytes() if exclude.exists() else b""
+            if old and not old.endswith(b"\n"):
+                old += b"\n"
+            lines = b"".join(_exclude_line(path) + b"\n" for path in secrets)
+            header = b"# Kept out of the first commit by autogpt-tui: they look like secrets.\n"
+            exclude.write_bytes(old + header + lines)
+        return secrets
 
     def commit_step(
         self,
@@ -308,3 +343,17 @@ def step_message(summary: str, *, session: str, step: int, tool: str, policy: st
         f"{TRAILER_TOOL}: {one_line(tool, 80)}\n"
         f"{TRAILER_POLICY}: {one_line(policy, 80)}\n"
     )
+
+
+def _exclude_line(path: bytes) -> bytes:
+    """A gitignore line matching exactly the file ``path`` (relative to the top)."""
+    escaped = bytearray(b"/")
+    for byte in path:
+        char = bytes([byte])
+        if char in b"*?[]\\!# ":
+            escaped += b"\\" + char
+        elif char in b"\n\r":
+            escaped += b"?"  # a line cannot hold a newline; `?` matches it
+        else:
+            escaped += char
+    return bytes(escaped)

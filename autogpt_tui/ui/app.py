@@ -96,6 +96,7 @@ class WorkstationApp(App[None]):
         goal: str | None = None,
         theme_name: str | None = None,
         settings: Settings | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
         if settings is None:
@@ -110,6 +111,7 @@ class WorkstationApp(App[None]):
         """The agent's session, driven on a worker thread."""
         self._initial_goal = _clean(goal)
         self._theme_name = theme_name
+        self._notices = list(notices)
         self._panel = "log"
         self.sub_title = display_path(self.workspace)
 
@@ -134,6 +136,9 @@ class WorkstationApp(App[None]):
         fallback = choose_theme(self, self._theme_name or DEFAULT_THEME)
         if fallback:
             self.notify(fallback, severity="warning", markup=False)
+        # Told before the screen took over (e.g. the files kept out of a first commit).
+        for notice in self._notices:
+            self.notify(notice, severity="warning", markup=False, timeout=15)
         self.query_one("#files", Vertical).border_title = "Files"
         self.query_one(ActionLog).border_title = "Thoughts & actions"
         goal = self.query_one(GoalPanel)
@@ -453,9 +458,14 @@ class WorkstationApp(App[None]):
             with History.open(self.workspace) as history:
                 steps = history.steps(HISTORY_LIMIT)
                 root = history.root
+                kept_out = history.kept_out_notice
         except UserError as err:
             self.post_message(HistoryFailed(str(err)))
             return
+        if kept_out:  # this worker made the folder a repository
+            self.call_from_thread(
+                self.notify, kept_out, severity="warning", markup=False, timeout=15
+            )
         if not get_current_worker().is_cancelled:
             self.post_message(HistoryLoaded(root, steps))
 
@@ -622,8 +632,14 @@ def run_app(
     goal: str | None = None,
     theme_name: str | None = None,
     settings: Settings | None = None,
+    notices: Sequence[str] = (),
 ) -> int:
-    """Run the workstation on ``workspace`` until the user quits; returns the exit status."""
-    app = WorkstationApp(workspace, goal=goal, theme_name=theme_name, settings=settings)
+    """Run the workstation on ``workspace`` until the user quits; returns the exit status.
+
+    ``notices`` are sentences to show once the screen is up (said before it took over).
+    """
+    app = WorkstationApp(
+        workspace, goal=goal, theme_name=theme_name, settings=settings, notices=notices
+    )
     app.run()
     return app.return_code or 0

@@ -143,6 +143,40 @@ async def test_folder_that_is_not_a_repository_is_initialised(workspace: Path) -
     assert sorted(tracked) == ["README.md", "src/app.py"]
 
 
+async def test_initialising_a_folder_keeps_secrets_out_and_says_so(workspace: Path) -> None:
+    (workspace / ".env").write_text("TOKEN=do-not-commit\n")
+    (workspace / "deploy.key").write_text("key\n")
+    seen: list[Message] = []
+    app = WorkstationApp(workspace)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(pilot)
+        warnings = [
+            m.notification.message
+            for m in seen
+            if isinstance(m, Notify) and m.notification.severity == "warning"
+        ]
+    kept = [w for w in warnings if "look like secrets" in w]
+    assert len(kept) == 1 and ".env" in kept[0] and "deploy.key" in kept[0]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=workspace, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert sorted(tracked) == ["README.md", "src/app.py"]
+    assert (workspace / ".env").read_text() == "TOKEN=do-not-commit\n"
+    exclude = (workspace / ".git" / "info" / "exclude").read_text().splitlines()
+    assert {"/.env", "/deploy.key"} <= set(exclude)
+
+
+async def test_notices_given_to_the_app_are_shown(workspace: Path) -> None:
+    seen: list[Message] = []
+    app = WorkstationApp(workspace, notices=["Kept .env out of the first commit."])
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(pilot)
+    assert any(
+        isinstance(m, Notify) and m.notification.message == "Kept .env out of the first commit."
+        for m in seen
+    )
+
+
 async def test_file_tree_hides_git_and_ignored_files(workspace: Path) -> None:
     (workspace / ".gitignore").write_text("build/\n*.log\n")
     (workspace / "build").mkdir()

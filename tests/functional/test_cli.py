@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,10 +162,98 @@ def test_an_undo_blocked_by_the_users_changes_is_one_sentence(steps_workspace: P
     assert (steps_workspace / "f3.txt").read_text() == "the user edited the agent's file\n"
 
 
-def test_log_of_a_plain_folder_initialises_it(tmp_path: Path) -> None:
+def listing(folder: Path) -> list[tuple[str, int, int, bytes]]:
+    """Every entry below ``folder`` (and itself): path, mode, mtime and content, exactly."""
+    entries = []
+    for path in sorted([folder, *folder.rglob("*")]):
+        info = path.lstat()
+        content = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        entries.append((str(path.relative_to(folder)), info.st_mode, info.st_mtime_ns, content))
+    return entries
+
+
+READ_ONLY_COMMANDS = [
+    ["log"],
+    ["log", "--json"],
+    ["show", "HEAD"],
+    ["undo"],
+    ["redo", "2"],
+    ["rate", "HEAD", "+1"],
+    ["rewards"],
+    ["export", "--format", "sft"],
+]
+
+
+@pytest.fixture
+def plain_folder(tmp_path: Path) -> Path:
+    """A folder inside no repository at all, holding a secret and a file in a subfolder."""
     folder = tmp_path / "plain"
-    folder.mkdir()
+    (folder / "src").mkdir(parents=True)
     (folder / "x.txt").write_text("x\n")
-    result = cli("log", str(folder))
-    assert result.returncode == 0 and "No agent steps yet." in result.stdout
-    assert git(folder, "ls-files").split() == ["x.txt"]
+    (folder / ".env").write_text("API_KEY=do-not-commit\n")
+    (folder / "src" / "app.py").write_text("print(1)\n")
+    return folder
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=lambda c: "-".join(c))
+def test_a_read_only_command_on_a_plain_folder_is_refused_and_writes_nothing(
+    plain_folder: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No repository above the folder may be found, whatever holds the temp folder.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(plain_folder.parent))
+    before = listing(plain_folder)
+    result = cli(command[0], str(plain_folder), *command[1:])
+    assert_one_sentence(result, 2, "is not a git repository")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert not (plain_folder / ".git").exists()
+    assert listing(plain_folder) == before
+
+
+@pytest.mark.parametrize("command", [["log"], ["undo"], ["export", "--format", "dpo"]])
+def test_a_read_only_command_in_a_plain_current_folder_is_refused(
+    plain_folder: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(plain_folder.parent))
+    before = listing(plain_folder)
+    result = cli(*command, cwd=plain_folder)
+    assert_one_sentence(result, 2, "is not a git repository")
+    assert listing(plain_folder) == before
+
+
+def test_a_folder_its_enclosing_repository_ignores_is_refused_too(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    (outer / ".gitignore").write_text("workspace/\n")
+    git(outer, "add", ".gitignore")
+    git(outer, "commit", "-q", "-m", "ignore the workspace")
+    folder = outer / "workspace"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    before, outer_refs = listing(folder), git(outer, "for-each-ref")
+    for command in READ_ONLY_COMMANDS:
+        result = cli(command[0], str(folder), *command[1:])
+        assert_one_sentence(result, 2, "is not a git repository")
+    assert listing(folder) == before
+    assert git(outer, "for-each-ref") == outer_refs
+    assert git(outer, "status", "--porcelain") == ""
+
+
+def test_the_tui_command_initialises_a_plain_folder_and_hands_the_notice_to_the_app(
+    plain_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autogpt_tui.ui.app as app_module
+    from autogpt_tui import cli as cli_module
+
+    handed: dict[str, Any] = {}
+
+    def fake_run_app(workspace: Path, **kwargs: Any) -> int:
+        handed.update(kwargs, workspace=workspace)
+        return 0
+
+    monkeypatch.setattr(app_module, "run_app", fake_run_app)
+    assert cli_module.main([str(plain_folder)]) == 0
+    assert handed["workspace"] == plain_folder.resolve()
+    assert len(handed["notices"]) == 1 and ".env" in handed["notices"][0]
+    assert git(plain_folder, "ls-files").split() == ["src/app.py", "x.txt"]
+    assert (plain_folder / ".env").read_text() == "API_KEY=do-not-commit\n"

@@ -91,6 +91,34 @@ def test_run_prints_readable_lines_without_json(workspace: Path, llm_server: Scr
     assert "Finished after 2 steps: ok" in result.stdout
 
 
+def test_run_keeps_secret_looking_files_out_of_the_first_commit(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    secrets = {
+        ".env": b"OPENAI_API_KEY=sk-live-do-not-commit\n",
+        "id_rsa": b"-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n",
+        "certs/server.pem": b"-----BEGIN CERTIFICATE-----\n",
+    }
+    for name, data in secrets.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_bytes(data)
+    llm_server.script(call("write_file", path="a.txt", content="a"), call("finish", summary="ok"))
+    result = run(str(workspace), "--goal", "g", "--base-url", llm_server.base_url)
+    assert result.returncode == 0, result.stderr
+    notices = [line for line in result.stdout.splitlines() if "look like secrets" in line]
+    assert len(notices) == 1
+    assert all(name in notices[0] for name in secrets)
+    first = git(workspace, "rev-list", "--max-parents=0", "HEAD").strip()
+    in_first = git(workspace, "ls-tree", "-r", "--name-only", first).split()
+    assert in_first == ["README.md", "src/app.py"]
+    everywhere = git(workspace, "log", "--all", "--name-only", "--format=").split()
+    assert not set(secrets) & set(everywhere)
+    exclude = (workspace / ".git" / "info" / "exclude").read_text().splitlines()
+    assert {"/.env", "/id_rsa", "/certs/server.pem"} <= set(exclude)
+    for name, data in secrets.items():
+        assert (workspace / name).read_bytes() == data
+
+
 def test_a_budget_running_out_exits_3(workspace: Path, llm_server: ScriptedLLM) -> None:
     llm_server.script(*[call("write_file", path=f"f{n}", content=str(n)) for n in range(3)])
     result = run(

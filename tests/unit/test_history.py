@@ -12,6 +12,7 @@ import pytest
 
 from autogpt_tui.core.errors import (
     NotAnAgentStep,
+    NotARepository,
     WorkspaceNotFound,
 )
 from autogpt_tui.core.history import History
@@ -37,6 +38,54 @@ def test_open_initialises_a_plain_folder_with_a_first_commit(workspace: Path) ->
         assert git(workspace, "rev-list", "--count", "HEAD").strip() == "1"
         assert git(workspace, "status", "--porcelain") == ""
         assert h.steps() == []
+
+
+def test_a_first_commit_keeps_secret_looking_files_out(workspace: Path) -> None:
+    secrets = {
+        ".env": b"KEY=1\n",
+        ".env.local": b"KEY=2\n",
+        "id_rsa": b"-----BEGIN OPENSSH PRIVATE KEY-----\n",
+        "id_ed25519.pub": b"ssh-ed25519 AAAA\n",
+        "certs/server.pem": b"pem\n",
+        "deep/a/tls.key": b"key\n",
+        "store.p12": b"\x00\x01",
+        "credentials/aws.json": b"{}\n",
+        "secrets.toml": b"x = 1\n",
+        ".npmrc": b"//registry:_authToken=t\n",
+        "odd [name]*.pfx": b"pfx\n",
+    }
+    for name, data in secrets.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_bytes(data)
+    (workspace / ".gitignore").write_text("ignored.key\n")
+    (workspace / "ignored.key").write_text("already ignored by the user\n")
+    (workspace / "keys.md").write_text("not a secret by name\n")
+    with History.open(workspace) as h:
+        kept_out = h.kept_out
+        notice = h.kept_out_notice
+    assert kept_out == sorted(secrets)
+    assert notice is not None and "certs/server.pem" in notice and "ignored.key" not in notice
+    tracked = git(workspace, "ls-files").split("\n")
+    assert sorted(t for t in tracked if t) == [".gitignore", "README.md", "keys.md", "src/app.py"]
+    # They stay on disk as they were, and out of later commits too.
+    for name, data in secrets.items():
+        assert (workspace / name).read_bytes() == data
+    ignored = git(workspace, "check-ignore", "--no-index", "--stdin", input="\n".join(secrets))
+    assert sorted(ignored.split("\n")[:-1]) == sorted(secrets)
+    assert git(workspace, "status", "--porcelain") == ""
+
+
+def test_a_folder_without_secrets_has_nothing_kept_out(workspace: Path) -> None:
+    with History.open(workspace) as h:
+        assert h.kept_out == [] and h.kept_out_notice is None
+    assert "autogpt-tui" not in (workspace / ".git" / "info" / "exclude").read_text()
+
+
+def test_a_plain_folder_is_not_opened_without_create(workspace: Path) -> None:
+    before = sorted(str(p) for p in workspace.rglob("*"))
+    with pytest.raises(NotARepository, match="is not a git repository"):
+        History.open(workspace, create=False)
+    assert sorted(str(p) for p in workspace.rglob("*")) == before
 
 
 def test_open_keeps_an_existing_repository_and_its_history(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from git import Repo, SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
 from autogpt_tui.core.constants import FALLBACK_USER_EMAIL, FALLBACK_USER_NAME
-from autogpt_tui.core.errors import GitFailure, WorkspaceNotFound
+from autogpt_tui.core.errors import GitFailure, NotARepository
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -69,8 +69,9 @@ def find_repository(folder: Path, *, create: bool) -> tuple[Path, bool]:
     """The root of the repository ``folder`` belongs to, and whether it was just made.
 
     A folder outside any repository becomes one (unless ``create`` is false, which
-    raises WorkspaceNotFound). A folder the enclosing repository ignores (like the
-    checkout's own ``workspace/``) is not part of it and gets a repository of its own.
+    raises NotARepository having written nothing). A folder the enclosing repository
+    ignores (like the checkout's own ``workspace/``) is not part of it and gets a
+    repository of its own.
     """
     top = run_git(folder, ["rev-parse", "--show-toplevel"], check=False)
     in_repo = top.returncode == 0
@@ -84,7 +85,10 @@ def find_repository(folder: Path, *, create: bool) -> tuple[Path, bool]:
         in_repo = ignored.returncode != 0
     if not in_repo:
         if not create:
-            raise WorkspaceNotFound(f"{str(folder)!r} is not a git repository.")
+            raise NotARepository(
+                f"{str(folder)!r} is not a git repository; only `autogpt-tui run` and the "
+                "TUI make one."
+            )
         run_git(folder, ["init", "-q"])
         return folder, True
     return Path(top.stdout.decode().strip()), False
