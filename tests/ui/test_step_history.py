@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 
 import pytest
@@ -228,28 +227,22 @@ async def test_a_changed_rating_updates_only_its_row(monkeypatch: pytest.MonkeyP
         assert rows(app)[10][4] == UNDONE_MARK
 
 
-async def test_a_thousand_steps_show_quickly() -> None:
+async def test_a_thousand_steps_show_and_a_new_step_patches_in() -> None:
+    """How fast is benchmarks/bench_tui.py's business; here, that the rows are right."""
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
         history = app.query_one(StepHistory)
         steps = make_steps(1000)
-        started = time.perf_counter()
         history.show_steps(steps)
-        first = time.perf_counter() - started
         await pilot.pause()
         assert table(app).row_count == 1000
         # A new step and a rating on top of a thousand rows.
         more = [*make_steps(1, first=1001), *steps]
         more[500] = rated(more[500], -1)
-        started = time.perf_counter()
         history.show_steps(more)
-        patch = time.perf_counter() - started
         await pilot.pause()
         assert table(app).row_count == 1001
         assert rows(app)[0][1] == "s1#1001" and rows(app)[500][3] == "-"
-        print(f"show_steps: 1,000 steps {first * 1000:.1f} ms; patch {patch * 1000:.1f} ms")
-        assert first < 1.0
-        assert patch < 1.0
 
 
 async def test_empty_history_shows_the_hint() -> None:
