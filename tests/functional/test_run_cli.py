@@ -239,12 +239,16 @@ def test_odd_file_names_and_lone_surrogates_are_listed_recorded_and_printed(
     printed = events(result)  # every line parses
     assert printed[-1]["type"] == "finished" and printed[-1]["outcome"] == "finished"
     assert printed[-1]["summary"] == "done"
-    listing = next(e for e in printed if e["type"] == "action_executed")
+    listing = next(e for e in printed if e["type"] == "executed")
     assert listing["output"] == "odd/caf\\xe9.txt\nodd/two\nlines.txt"
     refusals = [e["message"] for e in printed if e["type"] == "error"]
-    assert len(refusals) == 3
-    for refusal, field in zip(refusals, ["path", "content", "summary"], strict=True):
+    assert len(refusals) == 2
+    for refusal, field in zip(refusals, ["path", "summary"], strict=True):
         assert f"'{field}' holds a lone surrogate" in refusal
+    # A lone surrogate in the content is refused by the tool, in a step of its own.
+    failed = [e for e in printed if e["type"] == "executed" and not e["ok"]]
+    assert [e["action"]["arguments"]["content"] for e in failed] == ["lone \\ud800 here"]
+    assert "lone surrogate" in failed[0]["output"]
     # The bytes on disk are exact: the odd names untouched, the new file as asked.
     assert sorted(os.listdir(odd)) == sorted(
         [b"caf\xe9.txt", b"two\nlines.txt", "caf\u00e9 \u2603.txt".encode()]
@@ -261,11 +265,11 @@ def test_odd_file_names_and_lone_surrogates_are_listed_recorded_and_printed(
         [*cli, "log", str(workspace), "--json"], capture_output=True, text=True, check=True
     )
     steps = json.loads(log.stdout)
-    assert [s["tool"] for s in steps] == ["finish", "write_file", "list_files"]
+    assert [s["tool"] for s in steps] == ["finish", "write_file", "write_file", "list_files"]
     for step in steps:
         for form in (["--json"], []):
             shown = subprocess.run(
-                [*cli, "show", str(workspace), str(step["step"]), *form],
+                [*cli, "show", str(workspace), step["sha"], *form],
                 capture_output=True,
                 text=True,
             )
@@ -275,12 +279,21 @@ def test_odd_file_names_and_lone_surrogates_are_listed_recorded_and_printed(
                 assert json.loads(shown.stdout)["step"] == step["step"]
     listed = json.loads(
         subprocess.run(
-            [*cli, "show", str(workspace), str(steps[-1]["step"]), "--json"],
+            [*cli, "show", str(workspace), steps[-1]["sha"], "--json"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
     )
     assert listed["record"]["observation"] == "odd/caf\\xe9.txt\nodd/two\nlines.txt"
+    refused = json.loads(
+        subprocess.run(
+            [*cli, "show", str(workspace), steps[2]["sha"], "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert refused["record"]["arguments"]["content"] == "lone \\ud800 here"
     text_log = subprocess.run([*cli, "log", str(workspace)], capture_output=True, text=True)
     assert text_log.returncode == 0 and "Traceback" not in text_log.stderr
