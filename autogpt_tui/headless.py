@@ -24,6 +24,7 @@ from autogpt_tui.core.events import (
     ThoughtDelta,
     UserEditsCommitted,
 )
+from autogpt_tui.core.records import escape_surrogates, escape_surrogates_in
 
 EXIT_CODES: dict[Outcome, int] = {"finished": EXIT_OK, "budget": EXIT_BUDGET}
 """Exit status per outcome; every other outcome is ``EXIT_ERROR`` (DESIGN.md)."""
@@ -40,10 +41,14 @@ class EventPrinter:
 
     def __call__(self, event: Event) -> None:
         if self.json_lines:
-            line: str | None = json.dumps(event.to_json(), ensure_ascii=False, default=str)
+            line: str | None = json.dumps(
+                escape_surrogates_in(event.to_json()), ensure_ascii=False, default=str
+            )
         else:
             line = self._text(event)
         if line is not None:
+            # A non-UTF-8 file name or a lone surrogate from the model cannot be written.
+            line = escape_surrogates(line)
             with self._lock:
                 self.out.write(line + "\n")
                 self.out.flush()

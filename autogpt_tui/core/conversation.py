@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autogpt_tui.core.llm import estimate_tokens
-from autogpt_tui.core.records import StepCommit, one_line
+from autogpt_tui.core.records import StepCommit, escape_surrogates, escape_surrogates_in, one_line
 
 
 @dataclass
@@ -89,9 +89,11 @@ def assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dic
                 "type": "function",
                 "function": {
                     "name": tool,
-                    "arguments": arguments
+                    # Arguments the model sent may hold a lone surrogate; the request
+                    # must still encode as UTF-8.
+                    "arguments": escape_surrogates(arguments)
                     if isinstance(arguments, str)
-                    else json.dumps(arguments, ensure_ascii=False),
+                    else json.dumps(escape_surrogates_in(arguments), ensure_ascii=False),
                 },
             }
         ],
@@ -100,7 +102,7 @@ def assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dic
 
 def tool_message(call_id: str, content: str) -> dict[str, Any]:
     """A tool's observation as a chat message answering one call."""
-    return {"role": "tool", "tool_call_id": call_id, "content": content}
+    return {"role": "tool", "tool_call_id": call_id, "content": escape_surrogates(content)}
 
 
 def rejection_text(reason: str) -> str:
@@ -229,7 +231,7 @@ class Conversation:
 
     def note(self, text: str) -> None:
         """Tell the model ``text`` before its next step (kept in that step's record)."""
-        self.notes.append(text)
+        self.notes.append(escape_surrogates(text))  # a note may name a file that is not UTF-8
 
     def rebuild(self, steps: Sequence[StepCommit]) -> None:
         """Replace the turns with those of ``steps`` (oldest first), from their records."""

@@ -220,6 +220,55 @@ class LogEntry:
             return None
 
 
+def escaped_record(record: StepRecord) -> StepRecord:
+    """``record`` with :func:`escape_surrogates` applied to every string in it.
+
+    A step's record is stored, printed and sent back to the model; a file name that is
+    not UTF-8 in an observation, or a lone surrogate in the model's arguments, must not
+    make any of those impossible. ``record`` itself is returned when nothing needs it.
+    """
+    data = record.model_dump(mode="json")
+    escaped = escape_surrogates_in(data)
+    return record if escaped == data else StepRecord.model_validate(escaped)
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate made visible, so that it can be written as UTF-8.
+
+    A lone surrogate cannot be encoded, so printing, storing or sending it would crash.
+    Python reads a file name that is not UTF-8 with each bad byte as a surrogate escape
+    (U+DC80–U+DCFF): that shows as the byte, ``\\xe9``. Any other lone surrogate (one
+    that came in through JSON, say) shows as ``\\ud800``. Valid text is returned as it is.
+    Only what is shown or recorded is escaped; the names and bytes on disk stay exact.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_escape_char(char) for char in text)
+    return text
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:
+        return f"\\u{code:04x}"
+    return char
+
+
+def escape_surrogates_in(value: Any) -> Any:
+    """A copy of a JSON-like ``value`` with :func:`escape_surrogates` applied to every
+    string in it, keys included (what goes into a record or a printed JSON line)."""
+    if isinstance(value, str):
+        return escape_surrogates(value)
+    if isinstance(value, dict):
+        return {escape_surrogates_in(k): escape_surrogates_in(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [escape_surrogates_in(item) for item in value]
+    return value
+
+
 def one_line(text: str, limit: int = SUMMARY_MAX) -> str:
     """Collapse text to a single line of at most ``limit`` characters (for subjects)."""
     line = " ".join(text.split())

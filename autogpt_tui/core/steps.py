@@ -36,6 +36,8 @@ from autogpt_tui.core.records import (
     StepCommit,
     StepRecord,
     UserCommit,
+    escape_surrogates,
+    escaped_record,
     one_line,
 )
 
@@ -139,6 +141,10 @@ class StepLog:
         follows the change. ``None`` means "unknown" (a shell command): every change in
         the working tree is taken, as `git add -A` would.
         """
+        # Lone surrogates (a name that is not UTF-8, say) are escaped once, here: the
+        # record and the message are then safe to store, print and send to the model.
+        record = escaped_record(record)
+        summary = escape_surrogates(summary)
         head = self._git.head()
         files = (
             self._worktree.dirty_paths() if paths is None else self._worktree.expand(paths, head)

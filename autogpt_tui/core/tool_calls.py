@@ -286,9 +286,13 @@ def _validation_sentence(tool: str, model: type[BaseModel], error: ValidationErr
     missing: list[str] = []
     unexpected: list[str] = []
     invalid: list[str] = []
+    surrogates: list[str] = []
     for item in error.errors():
         field = str(item["loc"][0]) if item["loc"] else ""
-        if item["type"] == "missing":
+        if item["type"] == "string_unicode" and field:
+            # A lone surrogate ("\ud800" in the JSON) is a string, just not text.
+            surrogates.append(field)
+        elif item["type"] == "missing":
             missing.append(field)
         elif item["type"] == "extra_forbidden":
             unexpected.append(field)
@@ -300,6 +304,11 @@ def _validation_sentence(tool: str, model: type[BaseModel], error: ValidationErr
         problems.append(f"{names} {'is' if len(missing) == 1 else 'are'} required")
     for field in invalid:
         problems.append(f"'{field}' must be {_expectation(model, field)}")
+    for field in surrogates:
+        problems.append(
+            f"'{field}' holds a lone surrogate, which is not text; "
+            "write the character itself or its UTF-8 form"
+        )
     if unexpected:
         names = _and([f"'{display_path(f)}'" for f in unexpected])
         problems.append(

@@ -9,8 +9,11 @@ back as a :class:`ToolResult` with ``ok=False``, never as an exception. ``ask_us
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import secrets
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -352,12 +355,7 @@ class ToolRunner:
             )  # fmt: skip
         try:
             plan.target.parent.mkdir(parents=True, exist_ok=True)
-            # Written in place: an existing file keeps its mode (and inode); a new one gets
-            # the usual 0o666 minus umask. O_NOFOLLOW: the path was resolved, so a symlink
-            # here can only be one that appeared since, and it must not be followed.
-            fd = os.open(plan.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            _replace_file(plan.target, data)
         except OSError as error:
             reason = error.strerror or str(error)
             if isinstance(error, FileExistsError | NotADirectoryError):
@@ -535,6 +533,62 @@ class ToolRunner:
             error=error_text,
             command_result=result,
         )
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+_TEMP_PREFIX = ".autogpt-tui-write-"
+
+
+def _replace_file(target: Path, data: bytes) -> None:
+    """Give ``target`` the content ``data`` by writing a new file and renaming it over.
+
+    Never written in place: a hard-linked twin of ``target`` keeps its content, and a
+    reader never sees half a file. An existing file's permission bits are kept; a new
+    one gets 0o666 minus the umask. The temporary file sits in the same folder (a rename
+    across file systems is not atomic) and is removed whatever fails.
+    """
+    mode: int | None = None
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        pass
+    else:
+        if stat.S_ISLNK(info.st_mode):
+            # The path was resolved, so a symlink here appeared since; it is neither
+            # followed nor replaced. ELOOP gives the same sentence as O_NOFOLLOW did.
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
+        mode = stat.S_IMODE(info.st_mode)
+    fd, temp = _create_temp(target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+
+
+def _create_temp(folder: Path) -> tuple[int, Path]:
+    """A new, empty file in ``folder``, open for writing, with the usual 0o666-minus-umask mode.
+
+    Made with O_EXCL (not :func:`tempfile.mkstemp`, whose files are 0o600) so that the
+    kernel applies the umask: a new file gets the mode any editor would give it.
+    """
+    for _ in range(100):
+        temp = folder / f"{_TEMP_PREFIX}{secrets.token_hex(6)}"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        except FileExistsError:
+            continue
+        return fd, temp
+    raise OSError(errno.EEXIST, "no free temporary file name", str(folder))
 
 
 # ---------------------------------------------------------------------------------------

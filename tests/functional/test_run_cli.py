@@ -343,3 +343,91 @@ def test_a_workspace_file_may_narrow_runs_auto_default(
     assert _refused_commands(result), result.stdout + result.stderr
     assert not any("Ignored agent.mode" in e.get("message", "") for e in events(result))
     assert not (workspace / "made.txt").exists()
+
+
+def test_odd_file_names_and_lone_surrogates_are_listed_recorded_and_printed(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    # A name that is not UTF-8 (created through bytes, as another program would) and one
+    # holding a newline; the model lists them, sends arguments holding lone surrogates
+    # (one that stands for the byte 0xE9, one that stands for nothing), then writes a file.
+    odd = os.fsencode(workspace / "odd")
+    os.makedirs(odd)
+    for raw in (b"caf\xe9.txt", b"two\nlines.txt"):
+        with open(odd + b"/" + raw, "wb") as handle:
+            handle.write(b"x\xff")
+    git(workspace, "init", "-q")
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "odd names")
+    llm_server.script(
+        call("list_files", path="odd"),
+        call("write_file", path="odd/new\udce9.txt", content="x"),
+        call("write_file", path="odd/caf\u00e9 \u2603.txt", content="lone \ud800 here"),
+        call("write_file", path="odd/caf\u00e9 \u2603.txt", content="caf\u00e9\n"),
+        call("finish", summary="done \ud800"),
+        call("finish", summary="done"),
+    )
+    result = run(str(workspace), "--goal", "g", "--base-url", llm_server.base_url, "--json")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert "Traceback" not in result.stderr
+    printed = events(result)  # every line parses
+    assert printed[-1]["type"] == "finished" and printed[-1]["outcome"] == "finished"
+    assert printed[-1]["summary"] == "done"
+    listing = next(e for e in printed if e["type"] == "executed")
+    assert listing["output"] == "odd/caf\\xe9.txt\nodd/two\nlines.txt"
+    refusals = [e["message"] for e in printed if e["type"] == "error"]
+    assert len(refusals) == 2
+    for refusal, field in zip(refusals, ["path", "summary"], strict=True):
+        assert f"'{field}' holds a lone surrogate" in refusal
+    # A lone surrogate in the content is refused by the tool, in a step of its own.
+    failed = [e for e in printed if e["type"] == "executed" and not e["ok"]]
+    assert [e["action"]["arguments"]["content"] for e in failed] == ["lone \\ud800 here"]
+    assert "lone surrogate" in failed[0]["output"]
+    # The bytes on disk are exact: the odd names untouched, the new file as asked.
+    assert sorted(os.listdir(odd)) == sorted(
+        [b"caf\xe9.txt", b"two\nlines.txt", "caf\u00e9 \u2603.txt".encode()]
+    )
+    for raw in (b"caf\xe9.txt", b"two\nlines.txt"):
+        with open(odd + b"/" + raw, "rb") as handle:
+            assert handle.read() == b"x\xff"
+    with open(odd + "/caf\u00e9 \u2603.txt".encode(), "rb") as handle:
+        assert handle.read() == "caf\u00e9\n".encode()
+    assert git(workspace, "status", "--porcelain") == ""
+    # The records are readable, as JSON and as text.
+    cli = [sys.executable, "-m", "autogpt_tui"]
+    log = subprocess.run(
+        [*cli, "log", str(workspace), "--json"], capture_output=True, text=True, check=True
+    )
+    steps = json.loads(log.stdout)
+    assert [s["tool"] for s in steps] == ["finish", "write_file", "write_file", "list_files"]
+    for step in steps:
+        for form in (["--json"], []):
+            shown = subprocess.run(
+                [*cli, "show", str(workspace), step["sha"], *form],
+                capture_output=True,
+                text=True,
+            )
+            assert shown.returncode == 0, shown.stderr
+            assert "Traceback" not in shown.stderr
+            if form:
+                assert json.loads(shown.stdout)["step"] == step["step"]
+    listed = json.loads(
+        subprocess.run(
+            [*cli, "show", str(workspace), steps[-1]["sha"], "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert listed["record"]["observation"] == "odd/caf\\xe9.txt\nodd/two\nlines.txt"
+    refused = json.loads(
+        subprocess.run(
+            [*cli, "show", str(workspace), steps[2]["sha"], "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert refused["record"]["arguments"]["content"] == "lone \\ud800 here"
+    text_log = subprocess.run([*cli, "log", str(workspace)], capture_output=True, text=True)
+    assert text_log.returncode == 0 and "Traceback" not in text_log.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -372,3 +373,44 @@ def test_long_histories_are_read_past_the_first_window(history: History) -> None
         git(root, "commit", "-q", "--allow-empty", "-m", f"user {n}")
     assert [s.step for s in history.steps(limit=2)] == [3, 2]
     assert [s.step for s in history.undoable(3)] == [3, 2, 1]
+
+
+def test_a_step_over_a_name_that_is_not_utf8_commits_and_its_record_reads_back(
+    history: History,
+) -> None:
+    from autogpt_tui.core.records import StepRecord
+
+    raw = os.fsencode(history.root) + b"/caf\xe9.txt"
+    with open(raw, "wb") as handle:
+        handle.write(b"\xff bytes")
+    name = os.fsdecode(b"caf\xe9.txt")  # "caf\udce9.txt", as os.listdir gives it
+    commit = history.commit_step(
+        session="s1",
+        step=1,
+        tool="write_file",
+        policy="default",
+        summary=f"Write {name}",
+        record=StepRecord(tool="write_file", arguments={"path": name}, observation=name),
+        paths=[name],
+    )
+    # The step holds exactly the file, bytes of its name and content kept.
+    tree = subprocess.run(
+        ["git", "-C", str(history.root), "ls-tree", "-z", "--name-only", commit.sha],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert b"caf\xe9.txt\0" in tree
+    spec = f"{commit.sha}:".encode() + b"caf\xe9.txt"
+    blob = subprocess.run(
+        [b"git", b"-C", os.fsencode(history.root), b"cat-file", b"blob", spec],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert blob == b"\xff bytes"
+    # The record and the subject show the byte escaped; reading it back works.
+    latest = history.resolve(commit.sha)
+    assert latest.record is not None
+    assert latest.record.observation == "caf\\xe9.txt"
+    assert latest.record.arguments == {"path": "caf\\xe9.txt"}
+    assert latest.summary == "Write caf\\xe9.txt"
+    json.dumps(latest.to_json(), ensure_ascii=False).encode("utf-8")

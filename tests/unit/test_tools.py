@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -351,6 +353,61 @@ def test_overwrite_keeps_the_mode_and_writes_exactly(tools: ToolRunner, root: Pa
     assert result.changed_paths == ["run.sh"]
     assert script.read_bytes() == b"#!/bin/sh\necho hi"  # no newline added, none translated
     assert stat.S_IMODE(script.stat().st_mode) == 0o750
+
+
+@pytest.mark.parametrize("tool", ["write_file", "edit_file"])
+def test_a_write_replaces_a_hard_link_and_leaves_its_twin_as_it_was(
+    tools: ToolRunner, root: Path, tool: str
+) -> None:
+    readme = root / "README.md"
+    readme.chmod(0o640)
+    os.link(readme, root / "hard_readme")
+    git(root, "add", "hard_readme")
+    git(root, "commit", "-q", "-m", "link")
+    before = readme.stat()
+    if tool == "write_file":
+        result = call(tools, tool, path="hard_readme", content="# agent\n")
+    else:
+        result = call(tools, tool, path="hard_readme", old_text="demo", new_text="agent")
+    assert result.ok and result.changed_paths == ["hard_readme"]
+    after = readme.stat()
+    assert (after.st_ino, after.st_nlink) == (before.st_ino, 1)
+    assert readme.read_bytes() == b"# demo\n"
+    twin = (root / "hard_readme").stat()
+    assert twin.st_ino != before.st_ino and twin.st_nlink == 1
+    assert (root / "hard_readme").read_bytes() == b"# agent\n"
+    assert stat.S_IMODE(twin.st_mode) == 0o640  # the replaced file keeps its mode
+    # What a step commits is exactly the twin's change.
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == " M hard_readme\n"
+    assert not [n for n in os.listdir(root) if n.startswith(".autogpt-tui-write-")]
+
+
+def test_a_new_file_gets_the_umask_mode(tools: ToolRunner, root: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        call(tools, "write_file", path="fresh/new.txt", content="x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((root / "fresh" / "new.txt").stat().st_mode) == 0o640
+    assert os.listdir(root / "fresh") == ["new.txt"]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_leaves_no_temporary_file_and_the_target_unchanged(
+    tools: ToolRunner, root: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    def fail(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, failing, fail)
+    result = call(tools, "write_file", path="README.md", content="new\n")
+    monkeypatch.undo()
+    assert not result.ok
+    assert result.output == "Could not write README.md: No space left on device."
+    assert (root / "README.md").read_bytes() == b"# demo\n"
+    assert sorted(os.listdir(root)) == sorted(
+        [".git", ".gitignore", "README.md", "build", "debug.log", "notes.txt", "src"]
+    )
 
 
 def test_writing_the_same_content_changes_nothing(tools: ToolRunner) -> None:

@@ -123,10 +123,12 @@ class Git:
     def run(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
         """Run git in the working tree and return its standard output as text.
 
-        Raises GitFailure with git's own message when it exits non-zero.
+        Raises GitFailure with git's own message when it exits non-zero. Bytes that are
+        not UTF-8 (a file name) come back as surrogate escapes, as os.listdir gives
+        them, so that a path read from git names the same file on disk.
         """
         return run_git(self.root, list(args), input=input, env=env).stdout.decode(
-            "utf-8", "replace"
+            "utf-8", "surrogateescape"
         )
 
     def try_run(

@@ -168,7 +168,7 @@ class WorkTree:
             input=nul_separated(paths),
             env={"GIT_LITERAL_PATHSPECS": "0"},
         )
-        return [p for p in result.stdout.decode().split("\0") if p]
+        return [p for p in result.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
     # ------------------------------------------------------------ stat stamps
 
@@ -314,7 +314,7 @@ class WorkTree:
 
 def nul_separated(paths: Iterable[str]) -> bytes:
     """Paths as git's ``-z``/``--stdin`` options read them."""
-    return b"".join(p.encode() + b"\0" for p in paths)
+    return b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
 
 
 def relative(root: Path, path: str | os.PathLike[str]) -> str | None:
