@@ -282,9 +282,7 @@ async def test_a_model_failure_is_a_notification_not_a_traceback(
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
         await press(app, "s")
         await until(pilot, lambda: not app._agent_busy and len(llm_server.requests) == 2)
-        await pilot.pause(0.1)
-        messages = [n.message for n in app._notifications]
-        assert any("failed 2 times" in m for m in messages), messages
+        await until(pilot, lambda: any("failed 2 times" in n.message for n in app._notifications))
 
 
 async def test_without_a_model_stepping_says_how_to_set_one(workspace: Path) -> None:
@@ -292,8 +290,9 @@ async def test_without_a_model_stepping_says_how_to_set_one(workspace: Path) -> 
     app = WorkstationApp(workspace, goal="x", settings=load_settings(workspace))
     async with app.run_test(size=(120, 40)) as pilot:
         await press(app, "s")
-        await pilot.pause(0.1)
-        assert any("No model is configured" in n.message for n in app._notifications)
+        await until(
+            pilot, lambda: any("No model is configured" in n.message for n in app._notifications)
+        )
         assert not app._agent_busy
 
 
