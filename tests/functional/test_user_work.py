@@ -247,3 +247,43 @@ def test_recover_without_snapshots_says_so(harness: Harness) -> None:
     result = cli(harness.root, "recover", "--list")
     assert result.returncode == 0
     assert "No snapshots" in result.stdout
+
+
+def user_files(root: Path, names: list[str]) -> dict[str, bytes | None]:
+    return {n: (root / n).read_bytes() if (root / n).exists() else None for n in names}
+
+
+def test_undo_and_redo_of_a_whole_session_keep_the_users_files_byte_for_byte(
+    harness: Harness,
+) -> None:
+    root = harness.root
+    (root / ".gitignore").write_text("build/\n")
+    git(root, "add", ".gitignore")
+    git(root, "commit", "-q", "-m", "ignore build/")
+    (root / "README.md").write_text("# the user's half-done README\n")
+    (root / "notes.txt").write_bytes(b"untracked \xff notes\n")
+    (root / "build").mkdir()
+    (root / "build" / "out.o").write_bytes(b"\0\1\2")
+    (root / "src" / "app.py").write_text("def main():\n    return 2  # the user's\n")
+    mine = ["README.md", "notes.txt", "build/out.o"]
+    before = user_files(root, [*mine, "src/app.py"])
+    harness.server.script(
+        call("write_file", path="agent.txt", content="agent\n"),
+        call(
+            "edit_file",
+            path="src/app.py",
+            old_text="def main():",
+            new_text="def main() -> int:",
+        ),
+        call("finish", summary="done"),
+    )
+    assert harness.agent().run().outcome == "finished"
+    after = user_files(root, [*mine, "src/app.py"])
+    assert {n: after[n] for n in mine} == {n: before[n] for n in mine}
+    assert after["src/app.py"] == b"def main() -> int:\n    return 2  # the user's\n"
+    harness.history.undo(3)
+    assert user_files(root, [*mine, "src/app.py"]) == before  # the user's app.py is back
+    assert not (root / "agent.txt").exists()
+    harness.history.redo(3)
+    assert user_files(root, [*mine, "src/app.py"]) == after
+    assert (root / "agent.txt").read_text() == "agent\n"
