@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -20,12 +21,13 @@ from typing import TYPE_CHECKING, NoReturn
 from autogpt_tui import __version__
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
 from autogpt_tui.core.errors import NotARepository, UserError
+from autogpt_tui.core.records import escape_surrogates
 
 if TYPE_CHECKING:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.records import StepCommit
 
-SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export")
+SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export", "recover")
 
 
 class UsageError(UserError):
@@ -107,6 +109,14 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
     elif name in ("undo", "redo"):
         parser.description = f"{name.capitalize()} the last N steps (default 1)."
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] [N]")
+    elif name == "recover":
+        parser.description = (
+            "Bring back the user's uncommitted work from a snapshot taken before a step "
+            "(without SNAPSHOT, list them)."
+        )
+        parser.add_argument("args", nargs="*", metavar="[WORKSPACE] [SNAPSHOT]")
+        parser.add_argument("--list", action="store_true", help="list the snapshots")
+        parser.add_argument("--json", action="store_true", help="list them as a JSON array")
     elif name == "rate":
         parser.description = "Rate a step +1, -1, or 0 to clear its rating."
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV {+1,-1,0}")
@@ -338,6 +348,71 @@ def cmd_rate(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_recover(options: argparse.Namespace) -> int:
+    """``recover [WORKSPACE] [SNAPSHOT] [--list] [--json]``."""
+    values: list[str] = options.args
+    if len(values) > 2:
+        raise UsageError("recover takes at most a workspace and a snapshot number.")
+    workspace, name = ".", None
+    if len(values) == 2:
+        workspace, name = values
+    elif len(values) == 1:
+        # A lone number names a snapshot; anything else the workspace.
+        if values[0].isdigit() or not Path(values[0]).is_dir():
+            name = values[0]
+        else:
+            workspace = values[0]
+    with _open(workspace) as history:
+        if name is None or options.list or options.json:
+            return _list_snapshots(history, as_json=options.json)
+        snapshot = history.find_snapshot(name)
+        done = history.recover(snapshot)
+    if not done.restored:
+        print(f"Snapshot {snapshot.number} holds no files; nothing changed.")
+        return EXIT_OK
+    saved = f" Their versions before are in snapshot {done.saved.number}." if done.saved else ""
+    print(f"Recovered {_names(done.restored)} from snapshot {snapshot.number}.{saved}")
+    return EXIT_OK
+
+
+def _list_snapshots(history: History, *, as_json: bool) -> int:
+    snapshots = history.snapshots()
+    rows = [(s, history.snapshot_files(s)) for s in snapshots]
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "number": s.number,
+                        "sha": s.sha,
+                        "head": s.head,
+                        "timestamp": s.timestamp,
+                        "reason": s.reason,
+                        "files": [escape_surrogates(f) for f in files],
+                    }
+                    for s, files in rows
+                ],
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not rows:
+        print(
+            "No snapshots of your work yet (one is taken before each step when you have "
+            "uncommitted changes)."
+        )
+        return EXIT_OK
+    for s, files in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.timestamp))
+        print(f"{s.number:>4}  {when}  {s.reason}: {_names(files)}")
+    return EXIT_OK
+
+
+def _names(paths: list[str]) -> str:
+    shown = ", ".join(escape_surrogates(p) for p in paths[:8])
+    return shown + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
+
+
 def cmd_run(options: argparse.Namespace) -> int:
     """``run [WORKSPACE] --goal TEXT ...``: the agent without the TUI."""
     from autogpt_tui.headless import run_headless
@@ -436,4 +511,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "undo": cmd_undo,
     "redo": cmd_redo,
     "rate": cmd_rate,
+    "recover": cmd_recover,
 }

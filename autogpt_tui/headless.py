@@ -73,7 +73,8 @@ class EventPrinter:
         if isinstance(event, StepCommitted):
             return f"  committed {event.sha[:8]}: {event.summary}"
         if isinstance(event, UserEditsCommitted):
-            return f"committed your edits to {', '.join(event.paths)} ({event.sha[:8]})"
+            names = ", ".join(escape_surrogates(p) for p in event.paths)
+            return f"committed your version of {names} first, as yours ({event.sha[:8]})"
         if isinstance(event, Retrying):
             return f"  retrying in {event.delay_s:.1f}s (attempt {event.attempt}): {event.reason}"
         if isinstance(event, ErrorOccurred):

@@ -19,7 +19,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from autogpt_tui.core.collaborators import (
@@ -53,6 +53,7 @@ from autogpt_tui.core.events import (
     ErrorOccurred,
     Event,
     Finished,
+    Notice,
     Outcome,
     PendingAction,
     QuestionAsked,
@@ -91,6 +92,8 @@ NO_ACTION_LIMIT = 3
 """Replies without a tool call in a row before the run stops."""
 MAINTAIN_EVERY = 100
 """Steps between two chances for git to pack loose objects."""
+REAPPROVALS = 3
+"""Times a proposal is shown again because its file changed before it runs."""
 HEADLESS_REFUSALS = 3
 """Proposals refused in a row, headless, before the run stops."""
 
@@ -172,6 +175,11 @@ class Agent:
         self._repeats: list[str] = []
         self._nudged_loop = False
         self._no_action = 0
+        self._committed_for_user: list[str] = []
+        if hasattr(tools, "before_change"):
+            # The tools call back before they change files, so the user's version of a
+            # file the agent is about to change is committed as theirs first.
+            tools.before_change = self._before_change
         self.state = self._resume_or_start(goal, session)
 
     # ----------------------------------------------------------------- state
@@ -298,16 +306,23 @@ class Agent:
             self._rebuild(self.state)
         self._known_head = head
 
-    def _commit_user_edits(self) -> list[str]:
+    def _look_at_user_work(self) -> list[str]:
+        """Snapshot the user's uncommitted work (nothing is committed); returns the
+        files they changed since the last step."""
         changed_by_user = self.hooks.changed_by_user
         paths = changed_by_user() if changed_by_user is not None else None
         if paths is not None and not paths:
-            return []
-        commit = self.history.commit_user_edits(paths)
+            return []  # the watcher saw nothing change: the last snapshot still holds
+        return self.history.snapshot(f"before step {self.state.step + 1}", paths).changed
+
+    def _before_change(self, paths: list[str]) -> None:
+        """Right before an action changes ``paths``: commit the user's own changes to
+        them first (as the user's commit), so the step's commit holds only the agent's."""
+        commit = self.history.protect_user_work(paths)
         if commit is None:
-            return []
+            return
+        self._committed_for_user += commit.paths
         self.emit(UserEditsCommitted(sha=commit.sha, paths=commit.paths))
-        return commit.paths
 
     def step(self) -> StepOutcome:
         """One step: propose, approve, execute, commit, observe."""
@@ -315,9 +330,10 @@ class Agent:
 
         self.model.reset_cancel()
         self._sync_with_repository()
-        user_edits = self._commit_user_edits()
-        if user_edits:
-            self.conversation.note(user_edits_message(user_edits)["content"])
+        changed_by_user = self._look_at_user_work()
+        if changed_by_user:
+            self.conversation.note(user_edits_message(changed_by_user)["content"])
+        self._committed_for_user = []
         self._known_head = self.history.head()
         step_no = self.state.step + 1
         rejected: list[RejectedProposal] = []
@@ -379,9 +395,10 @@ class Agent:
                 thought=completion.text,
                 needs_approval=kind not in RUNS_WITHOUT_APPROVAL[self.mode],
                 kind=kind,
+                preview=self._preview(call.name, args_model),
             )
             self.emit(ActionProposed(action))
-            decision = self._decide(action)
+            decision, action = self._decide_on_content(action, args_model)
             if not decision.approved:
                 self.emit(ActionRejected(action, decision.reason))
                 rejected.append(
@@ -413,7 +430,6 @@ class Agent:
                 args_model,
                 policy,
                 rejected,
-                user_edits,
                 usage_total,
                 cost_total,
                 ignored,
@@ -491,13 +507,50 @@ class Agent:
         self.emit(ApprovalWanted(action))
         return self.user.approve(action)
 
+    def _preview(self, tool: str, args: Any) -> Any:
+        """The proposed change to a file (``FilePreview``), when the tools can tell."""
+        preview = getattr(self.tools, "preview", None)
+        return preview(tool, args) if preview is not None else None
+
+    def _decide_on_content(
+        self, action: PendingAction, args: Any
+    ) -> tuple[Approval, PendingAction]:
+        """Ask for approval of exactly the change that will be made.
+
+        If the file changed while the proposal waited (the user saved it in their
+        editor), the approval was of a diff that no longer applies: the proposal is
+        made again against the file as it is now and shown again.
+        """
+        for _ in range(REAPPROVALS):
+            decision = self._decide(action)
+            if not decision.approved or not action.needs_approval or action.preview is None:
+                return decision, action
+            fresh = self._preview(action.tool, args)
+            if fresh == action.preview:
+                return decision, action
+            self.emit(
+                Notice(
+                    f"{action.preview.path} changed while the proposal waited for approval; "
+                    "it is shown again against the file as it is now."
+                )
+            )
+            action = replace(action, preview=fresh)
+            self.emit(ActionProposed(action))
+        path = action.preview.path if action.preview is not None else action.tool
+        return (
+            Approval.reject(
+                f"{path} kept changing while the proposal waited for approval, so it was "
+                "not applied; read the file again before proposing a change."
+            ),
+            action,
+        )
+
     def _execute_and_commit(
         self,
         action: PendingAction,
         args_model: Any,
         policy: PolicyChoice,
         rejected: list[RejectedProposal],
-        user_edits: list[str],
         usage: Usage,
         cost: float,
         ignored_calls: int,
@@ -521,7 +574,11 @@ class Agent:
                 self._set_status("running")
             output, ok = f"The user answered: {answer}", True
         else:
-            result = self.tools.execute(action.tool, args_model)
+            if action.preview is not None:
+                # The approved change, bound to the content it was computed against.
+                result = self.tools.execute(action.tool, args_model, expected=action.preview)
+            else:
+                result = self.tools.execute(action.tool, args_model)
             output, ok, changed = result.output, result.ok, result.changed_paths
         if ignored_calls:
             output += (
@@ -543,7 +600,7 @@ class Agent:
             ok=ok,
             cost_usd=cost,
             rejected=rejected,
-            user_edits=user_edits,
+            user_edits=list(self._committed_for_user),
             notes=list(self.conversation.notes),
         )
         summary_line = summarize_action(action.tool, action.arguments)

@@ -47,8 +47,9 @@ class ModelBackend(Protocol):
 class ToolBackend(Protocol):
     """What the loop needs of the tools (``ToolRunner`` in production)."""
 
-    def execute(self, name: str, args: Any) -> Any:
-        """Run a tool; returns a ToolResult."""
+    def execute(self, name: str, args: Any, *, expected: Any = None) -> Any:
+        """Run a tool; returns a ToolResult. ``expected`` is the approved preview of a
+        file edit (passed only when the backend gave one)."""
         ...
 
 

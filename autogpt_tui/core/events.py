@@ -41,6 +41,9 @@ class PendingAction:
     """True when the approval mode makes this action wait for the user."""
     kind: str = ""
     """The tool's kind: read, edit, command, ask or finish."""
+    preview: Any = None
+    """For write_file and edit_file, the change as proposed (a ``FilePreview``): what the
+    user approves, and what the file must still hold when the action runs."""
 
 
 @dataclass(frozen=True)

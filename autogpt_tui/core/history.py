@@ -33,6 +33,7 @@ from autogpt_tui.core.records import (
     StepRecord,
     UserCommit,
 )
+from autogpt_tui.core.snapshots import Recovered, Snapshot, Snapshots, Taken
 from autogpt_tui.core.steps import (
     RATINGS_REF,
     RECORDS_REF,
@@ -65,6 +66,7 @@ class History:
         self._undo = Undo(
             git, self._objects, self._worktree, self._steps, self._ratings, self._agent
         )
+        self._snapshots = Snapshots(git, self._objects, self._worktree)
         self.kept_out: list[str] = []
         """Files that look like secrets which this open, making the folder a repository,
         kept out of the first commit (and listed in ``.git/info/exclude``)."""
@@ -225,6 +227,50 @@ class History:
         files a watcher saw change; None scans the whole working tree.
         """
         return self._steps.commit_user_edits(paths)
+
+    def protect_user_work(self, paths: Iterable[str]) -> UserCommit | None:
+        """Make sure the agent changing ``paths`` loses nothing of the user's.
+
+        Called right before an action changes files. Files among ``paths`` holding the
+        user's uncommitted changes (or untracked files of theirs) are committed first, as
+        the user's commit, so the agent's commit holds only the agent's change and undo
+        brings the user's version back; files git ignores are kept in a snapshot
+        instead (they are never committed). Returns the user's commit, if one was made.
+        """
+        wanted = list(paths)
+        if not wanted:
+            return None
+        ignored = self._worktree.ignored_existing(wanted, self.head())
+        if ignored:
+            self._snapshots.take_paths("before the agent changed ignored files", ignored)
+        return self._steps.commit_user_edits(wanted)
+
+    # ------------------------------------------------------------- snapshots
+
+    def snapshot(self, reason: str, changed: Iterable[str] | None = None) -> Taken:
+        """Store the user's uncommitted work in a snapshot if it changed since the last.
+
+        ``changed`` lists paths a watcher saw change since the last call; None scans
+        the working tree. Nothing in the working tree, the index or HEAD changes.
+        """
+        return self._snapshots.take(reason, changed)
+
+    def snapshots(self) -> list[Snapshot]:
+        """The kept snapshots of the user's work, newest first."""
+        return self._snapshots.all()
+
+    def find_snapshot(self, name: str) -> Snapshot:
+        """The snapshot numbered ``name``, or SnapshotNotFound (one sentence)."""
+        return self._snapshots.find(name)
+
+    def snapshot_files(self, snapshot: Snapshot) -> list[str]:
+        """The paths a snapshot holds the user's work for."""
+        return self._snapshots.files(snapshot)
+
+    def recover(self, snapshot: Snapshot) -> Recovered:
+        """Put a snapshot's files back in the working tree (saving the current ones in a
+        new snapshot first); HEAD and the index are left alone."""
+        return self._snapshots.recover(snapshot)
 
     # --------------------------------------------------------------- reading
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import secrets
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,9 @@ class FilePreview:
     new_text: str | None
     exists: bool = False
     error: str | None = None
+    digest: str | None = None
+    """What the file held when the change was computed (a hash of its bytes), so that
+    the change can be refused once the file holds something else."""
 
     @property
     def ok(self) -> bool:
@@ -129,6 +133,7 @@ class _WritePlan:
     new_text: str
     existed: bool
     message: str
+    digest: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -151,8 +156,12 @@ class ToolRunner:
         max_read_chars: int = 20000,
         max_list_entries: int = 2000,
         max_search_matches: int = 200,
+        before_change: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.root = root.resolve()
+        self.before_change = before_change
+        """Called with the paths an action is about to change, right before it does; a
+        UserError it raises stops the change (the tool fails with its sentence)."""
         self.runner = runner
         self.max_read_chars = max_read_chars
         self.max_list_entries = max_list_entries
@@ -160,8 +169,13 @@ class ToolRunner:
 
     # -- public ----------------------------------------------------------------------
 
-    def execute(self, name: str, args: BaseModel) -> ToolResult:
+    def execute(
+        self, name: str, args: BaseModel, *, expected: FilePreview | None = None
+    ) -> ToolResult:
         """Run tool ``name`` with validated ``args`` (from :func:`parse_call`).
+
+        ``expected`` is the preview the user approved: a file edit whose file no longer
+        holds what that preview was computed against changes nothing and fails.
 
         Raises ValueError for ``ask_user`` and ``finish`` (the agent loop handles those),
         for an unknown tool, or for arguments of the wrong model; everything else,
@@ -172,7 +186,7 @@ class ToolRunner:
             if isinstance(args, ReadFileArgs):
                 return self._read_file(args)
             if isinstance(args, WriteFileArgs | EditFileArgs):
-                return self._apply(self._plan(args))
+                return self._apply(self._plan(args), expected)
             if isinstance(args, ListFilesArgs):
                 return self._list_files(args)
             if isinstance(args, SearchArgs):
@@ -197,7 +211,11 @@ class ToolRunner:
         except UserError as error:
             return FilePreview(path=args.path, old_text=None, new_text=None, error=str(error))
         return FilePreview(
-            path=plan.rel, old_text=plan.old_text, new_text=plan.new_text, exists=plan.existed
+            path=plan.rel,
+            old_text=plan.old_text,
+            new_text=plan.new_text,
+            exists=plan.existed,
+            digest=plan.digest,
         )
 
     # -- helpers ---------------------------------------------------------------------
@@ -317,7 +335,8 @@ class ToolRunner:
                 old_text = None
         size = len(content.encode("utf-8"))
         verb = "Overwrote" if existed else "Created"
-        return _WritePlan(target, rel, old_text, content, existed, f"{verb} {rel} ({size} bytes).")
+        message = f"{verb} {rel} ({size} bytes)."
+        return _WritePlan(target, rel, old_text, content, existed, message, _digest(target))
 
     def _plan_edit(self, target: Path, rel: str, old: str, new: str) -> _WritePlan:
         text = self._load_text(target, rel, purpose="edit")
@@ -344,15 +363,26 @@ class ToolRunner:
             where = f"new text at line {first}"
         else:
             where = f"new text at lines {first}–{first + count - 1}"
-        return _WritePlan(target, rel, text, result, True, f"Edited {rel}: {where}.")
+        return _WritePlan(
+            target, rel, text, result, True, f"Edited {rel}: {where}.", _digest(target)
+        )
 
-    def _apply(self, plan: _WritePlan) -> ToolResult:
+    def _apply(self, plan: _WritePlan, expected: FilePreview | None = None) -> ToolResult:
         data = plan.new_text.encode("utf-8")
+        if expected is not None and (
+            expected.digest != plan.digest or expected.new_text != plan.new_text
+        ):
+            raise ToolError(
+                f"{plan.rel} changed after the change to it was approved; nothing was "
+                "written. Read it again and propose the change anew."
+            )
         if plan.existed and plan.old_text == plan.new_text:
             return ToolResult(
                 ok=True, output=f"{plan.rel} already had this content; nothing changed.",
                 changed_paths=[],
             )  # fmt: skip
+        if self.before_change is not None:
+            self.before_change([plan.rel])
         try:
             plan.target.parent.mkdir(parents=True, exist_ok=True)
             _replace_file(plan.target, data)
@@ -593,6 +623,21 @@ def _create_temp(folder: Path) -> tuple[int, Path]:
 
 # ---------------------------------------------------------------------------------------
 # Text helpers
+
+
+def _digest(target: Path) -> str | None:
+    """A hash of what ``target`` holds now (None when nothing is there): its bytes, or
+    for a file too big to read whole, its size, time and inode."""
+    try:
+        info = target.lstat()
+    except OSError:
+        return None
+    if stat.S_ISREG(info.st_mode) and info.st_size <= _MAX_TEXT_FILE_BYTES:
+        try:
+            return hashlib.sha256(target.read_bytes()).hexdigest()
+        except OSError:
+            return None
+    return f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
 
 
 def _decode_text(data: bytes) -> str | None:

@@ -27,6 +27,7 @@ from autogpt_tui.core.events import (
     UsageUpdated,
     UserEditsCommitted,
 )
+from autogpt_tui.core.records import escape_surrogates
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 
@@ -105,7 +106,11 @@ async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
 
 @handles(UserEditsCommitted)
 async def _user_edits_committed(app: WorkstationApp, event: UserEditsCommitted) -> None:
-    await app.query_one(ActionLog).notice(f"Committed your edits to {', '.join(event.paths)}.")
+    names = ", ".join(escape_surrogates(p) for p in event.paths)
+    await app.query_one(ActionLog).notice(
+        f"The agent is changing {names}: your uncommitted version was committed first, "
+        "as your commit, so undo brings it back."
+    )
     app.mark_files(event.paths, "user")
 
 

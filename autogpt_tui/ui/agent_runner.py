@@ -238,6 +238,9 @@ class AgentRunner:
 
     def _preview(self, action: PendingAction) -> FilePreview | None:
         """The change a file edit would make, computed before it is approved."""
+        if action.preview is not None:
+            shown: FilePreview = action.preview  # made with the proposal; the agent binds to it
+            return shown
         if action.tool not in ("write_file", "edit_file") or self.session is None:
             return None
         from autogpt_tui.core.tools import ToolError, parse_call

@@ -26,7 +26,6 @@ from autogpt_tui.core.events import (
     Finished,
     PendingAction,
     StepCommitted,
-    UserEditsCommitted,
 )
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
@@ -334,21 +333,6 @@ def test_undo_rewinds_the_conversation(harness: Harness) -> None:
     text = all_text(harness.server.requests[-1])
     assert "keep.txt" in text and "drop.txt" not in text
     assert harness.history.steps()[0].step == 2  # the step number is reused after a rewind
-
-
-def test_the_users_edits_between_steps_are_committed_and_told(harness: Harness) -> None:
-    harness.server.script(call("write_file", path="a.txt", content="a\n"))
-    agent = harness.agent()
-    agent.run(max_steps=1)
-    (harness.root / "README.md").write_text("# the user's own words\n")
-    harness.server.script(call("finish", summary="ok"))
-    agent.run()
-    edits = harness.of(UserEditsCommitted)
-    assert edits and edits[0].paths == ["README.md"]
-    log = git(harness.root, "log", "--format=%s", "-3").splitlines()
-    assert log[1].startswith("User edits")
-    assert "README.md" in all_text(harness.server.requests[-1])
-    assert "the user changed these files" in all_text(harness.server.requests[-1])
 
 
 def test_a_loop_is_detected_and_stopped(harness: Harness) -> None:

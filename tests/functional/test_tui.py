@@ -118,6 +118,42 @@ async def test_step_shows_the_proposed_change_and_approve_commits_it(
         assert git(workspace, "log", "-1", "--format=%s").strip() == "Write hello.txt"
 
 
+async def test_an_edit_made_while_a_proposal_waits_is_shown_again_not_overwritten(
+    make_app: Callable[..., WorkstationApp], llm_server: ScriptedLLM, workspace: Path
+) -> None:
+    """Issue 9, reproduction 1: approval sees one diff, the commit must hold that diff."""
+    text = "".join(f"line {n}\n" for n in range(1, 16))
+    (workspace / "textutil.py").write_text(text)
+    History.open(workspace).close()  # the first commit takes it
+    old = "".join(f"line {n}\n" for n in range(7, 14))
+    llm_server.script(call("edit_file", path="textutil.py", old_text=old, new_text=old.upper()))
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        # The user saves line 5 (inside the diff's context) while the proposal waits,
+        # then approves what they saw.
+        (workspace / "textutil.py").write_text(text.replace("line 5\n", "line 5, the user's\n"))
+        await press(app, "a")
+        viewer = app.query_one(DiffViewer)
+        await until(
+            pilot,
+            lambda: (
+                app.runner.awaiting_approval
+                and any("line 5, the user's" in line for _kind, line in viewer.model.lines)
+            ),
+        )
+        assert steps_in(app) == []  # nothing was applied over the unseen change
+        await press(app, "a")
+        await until(pilot, lambda: steps_in(app) == [1])
+    content = (workspace / "textutil.py").read_text()
+    assert "line 5, the user's\n" in content and "LINE 7" in content
+    diff = git(workspace, "show", "--format=", "--unified=0", "HEAD")
+    assert "user's" not in diff and diff.count("\n+LINE") == 7
+    assert git(workspace, "log", "-1", "--format=%s", "HEAD~1").strip() == "User edits: textutil.py"
+
+
 async def test_reject_with_a_reason_reaches_the_agent(
     make_app: Callable[..., WorkstationApp], llm_server: ScriptedLLM, workspace: Path
 ) -> None:

@@ -170,6 +170,17 @@ class WorkTree:
         )
         return [p for p in result.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
+    def ignored_existing(self, paths: Sequence[str], head: str) -> list[str]:
+        """Which of ``paths`` are files on disk that HEAD lacks and git ignores."""
+        candidates = [
+            p
+            for p in paths
+            if os.path.lexists(self.root / p)
+            and not (self.root / p).is_dir()
+            and self._objects.entry_at(head, p) is None
+        ]
+        return self._ignored(candidates)
+
     # ------------------------------------------------------------ stat stamps
 
     def remember_files(self, changes: Sequence[Change], parent: str, head: str) -> None:
