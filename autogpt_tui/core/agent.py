@@ -313,6 +313,9 @@ class Agent:
         """One step: propose, approve, execute, commit, observe."""
         from autogpt_tui.core.tools import TOOLS, ToolError, parse_call
 
+        # Mid-merge (rebase, …) the tree holds the user's half-done work: RepositoryBusy
+        # ends the run with the sentence that says how to finish, having touched nothing.
+        self.history.ensure_quiet()
         self.model.reset_cancel()
         self._sync_with_repository()
         user_edits = self._commit_user_edits()

@@ -11,14 +11,16 @@ needed to know it).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autogpt_tui.core.git.objects import ObjectStore, TreeEntry, blob_id
-from autogpt_tui.core.git.runner import Git
+from autogpt_tui.core.git.runner import Git, run_git
 
 _STAT_CACHE = 10_000
+GITLINK = "160000"
+"""The tree-entry mode of a submodule (a commit of another repository)."""
 
 
 @dataclass
@@ -53,17 +55,24 @@ class WorkTree:
     def expand(self, paths: Iterable[str], head: str) -> list[str]:
         """Normalise paths to files relative to the root; directories become files.
 
-        Paths outside the root or inside ``.git`` are dropped.
+        Paths outside the root or inside ``.git`` are dropped, and so are submodules and
+        nested repositories and everything in them (:meth:`foreign`).
         """
+        foreign = self.foreign_filter(head)
         out: list[str] = []
         for raw in paths:
             rel = relative(self.root, raw)
-            if rel is None or rel == ".git" or rel.startswith(".git/"):
+            if rel is None or rel == ".git" or rel.startswith(".git/") or foreign(rel):
                 continue
             full = self.root / rel
             if full.is_dir() and not full.is_symlink():
                 for dirpath, dirnames, filenames in os.walk(full):
-                    dirnames[:] = [d for d in dirnames if d != ".git"]
+                    # Never into another repository: its files are its own history's.
+                    dirnames[:] = [
+                        d
+                        for d in dirnames
+                        if d != ".git" and not os.path.lexists(os.path.join(dirpath, d, ".git"))
+                    ]
                     for name in filenames:
                         out.append(relative(self.root, os.path.join(dirpath, name)) or name)
                 # Files the directory had in HEAD but no longer has are removals.
@@ -71,7 +80,36 @@ class WorkTree:
                 out.extend(p for p in tracked.split("\0") if p and not (self.root / p).exists())
             else:
                 out.append(rel)
-        return sorted(set(out))
+        # A gitlink in HEAD whose folder is empty or gone is caught by HEAD's tree.
+        return sorted(p for p in set(out) if not foreign(p))
+
+    def foreign_filter(self, head: str) -> Callable[[str], bool]:
+        """:meth:`foreign` for many paths against one ``head`` (its tree read once)."""
+        tree = self._objects.tree_of(head)
+        return lambda path: self.foreign(path, tree)
+
+    def foreign(self, path: str, tree: str) -> bool:
+        """Whether ``path`` is, or lies inside, a submodule or a nested repository.
+
+        A submodule is a gitlink (mode 160000) in ``tree`` (HEAD's), checked out or not;
+        a nested repository is any folder under the root holding a ``.git`` file or
+        folder. Steps never take such paths: a gitlink must never become a tree or a
+        file, and another repository's files are not this one's to commit.
+        """
+        parts = path.rstrip("/").split("/")
+        entries: dict[str, TreeEntry] | None = self._objects.read_tree(tree)
+        folder = self.root
+        for part in parts:
+            if entries is not None:
+                entry = entries.get(part)
+                if entry is not None and entry.mode == GITLINK:
+                    return True
+                entries = self._objects.read_tree(entry.sha) if entry and entry.is_tree else None
+            folder = folder / part
+            # One stat per level; for a file it fails at once (not a directory).
+            if os.path.lexists(folder / ".git"):
+                return True
+        return False
 
     def dirty_paths(self) -> list[str]:
         """Every path `git status` reports (changed, staged or untracked), sorted."""
@@ -89,11 +127,15 @@ class WorkTree:
     def changes(self, paths: Sequence[str], head: str) -> list[Change]:
         """Hash the working-tree state of ``paths`` into blobs, without the index.
 
-        New files the workspace ignores are left out, as `git add` would.
+        New files the workspace ignores are left out, as `git add` would; so are
+        submodules and nested repositories (:meth:`foreign`), as they are.
         """
         changes: list[Change] = []
         to_hash: list[str] = []
+        foreign = self.foreign_filter(head)
         for path in paths:
+            if foreign(path):
+                continue
             full = self.root / path
             tracked = self._objects.entry_at(head, path) is not None
             if full.is_symlink():
@@ -327,3 +369,31 @@ def relative(root: Path, path: str | os.PathLike[str]) -> str | None:
     if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
         return None
     return rel.replace(os.sep, "/")
+
+
+def enclosing_repository(root: Path, rel: str) -> tuple[str, str] | None:
+    """The submodule or nested repository ``rel`` is or lies in, as ``(kind, path)``
+    with kind ``"submodule"`` or ``"nested repository"``; None when it is the root's.
+
+    For the file tools, which have no repository handle: folders holding ``.git`` are
+    found with a stat per level, and a gitlink in HEAD (a submodule, checked out or
+    not) with one `git ls-tree` of the path's prefixes, which lists a gitlink on the
+    way because it cannot descend into it.
+    """
+    parts = rel.rstrip("/").split("/")
+    if rel in ("", ".") or not parts:
+        return None
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for prefix in prefixes:
+        if os.path.lexists(root / prefix / ".git"):
+            return "nested repository", prefix
+    result = run_git(root, ["ls-tree", "-z", "--full-tree", "HEAD", "--", *prefixes], check=False)
+    if result.returncode != 0:
+        return None  # no commit yet: no submodule either
+    wanted = set(prefixes)
+    for item in result.stdout.split(b"\0"):
+        meta, _, name = item.partition(b"\t")
+        path = name.decode("utf-8", "surrogateescape")
+        if meta.startswith(GITLINK.encode() + b" ") and path in wanted:
+            return "submodule", path
+    return None
