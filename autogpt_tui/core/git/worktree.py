@@ -375,25 +375,25 @@ def enclosing_repository(root: Path, rel: str) -> tuple[str, str] | None:
     """The submodule or nested repository ``rel`` is or lies in, as ``(kind, path)``
     with kind ``"submodule"`` or ``"nested repository"``; None when it is the root's.
 
-    For the file tools, which have no repository handle: folders holding ``.git`` are
-    found with a stat per level, and a gitlink in HEAD (a submodule, checked out or
-    not) with one `git ls-tree` of the path's prefixes, which lists a gitlink on the
-    way because it cannot descend into it.
+    For the file tools, which have no repository handle: a gitlink in HEAD (a
+    submodule, checked out or not) is found with one `git ls-tree` of the path's
+    prefixes, which lists a gitlink on the way because it cannot descend into it; any
+    other folder holding ``.git`` with a stat per level.
     """
     parts = rel.rstrip("/").split("/")
     if rel in ("", ".") or not parts:
         return None
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for prefix in prefixes:
+    gitlinks: set[str] = set()
+    result = run_git(root, ["ls-tree", "-z", "--full-tree", "HEAD", "--", *prefixes], check=False)
+    if result.returncode == 0:  # else no commit yet: no submodule either
+        for item in result.stdout.split(b"\0"):
+            meta, _, name = item.partition(b"\t")
+            if meta.startswith(GITLINK.encode() + b" "):
+                gitlinks.add(name.decode("utf-8", "surrogateescape"))
+    for prefix in prefixes:  # the outermost one names it
+        if prefix in gitlinks:
+            return "submodule", prefix
         if os.path.lexists(root / prefix / ".git"):
             return "nested repository", prefix
-    result = run_git(root, ["ls-tree", "-z", "--full-tree", "HEAD", "--", *prefixes], check=False)
-    if result.returncode != 0:
-        return None  # no commit yet: no submodule either
-    wanted = set(prefixes)
-    for item in result.stdout.split(b"\0"):
-        meta, _, name = item.partition(b"\t")
-        path = name.decode("utf-8", "surrogateescape")
-        if meta.startswith(GITLINK.encode() + b" ") and path in wanted:
-            return "submodule", path
     return None
