@@ -73,3 +73,7 @@ class RepositoryBusy(UserError):
     def __init__(self, message: str, state: str) -> None:
         super().__init__(message)
         self.state = state
+
+
+class LockUnavailable(UserError):
+    """The workspace lock file cannot be made or opened (a read-only repository, say)."""

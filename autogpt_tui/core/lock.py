@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from autogpt_tui.core.errors import WorkspaceLocked
+from autogpt_tui.core.errors import LockUnavailable, WorkspaceLocked
 
 LOCK_FOLDER = "autogpt-tui"
 """The folder in the common git directory that holds the lock (and other state)."""
@@ -114,8 +114,13 @@ class WorkspaceLock:
         held by someone else. ``doing`` words the refusal (``"undo"`` …).
         """
         path = lock_path(common_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise LockUnavailable(
+                f"Cannot take the workspace lock {path}: {err.strerror or err}."
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:

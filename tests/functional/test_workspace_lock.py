@@ -222,3 +222,29 @@ async def test_the_tui_shows_the_refusal_and_starts_no_agent(
         app.runner.close()
     assert len(llm_server.requests) == 1  # only the stalled run's
     assert snapshot(workspace) == before
+
+
+def test_the_tui_holds_the_workspace_while_it_runs_and_gives_it_up_after(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autogpt_tui.ui.app as app_module
+    from autogpt_tui import cli as cli_module
+    from autogpt_tui.core.errors import WorkspaceLocked
+    from autogpt_tui.core.lock import WorkspaceLock
+
+    seen: dict[str, Any] = {}
+
+    def fake_run_app(_workspace: Path, **kwargs: Any) -> int:
+        seen["lock"] = kwargs["lock"]
+        try:
+            WorkspaceLock.acquire(workspace / ".git", doing="`undo`")
+        except WorkspaceLocked as err:
+            seen["refusal"] = str(err)
+        return 0
+
+    monkeypatch.setattr(app_module, "run_app", fake_run_app)
+    assert cli_module.main([str(workspace)]) == 0
+    assert seen["lock"].holder.command == "tui"
+    assert seen["refusal"].startswith(refusal_prefix(os.getpid()))
+    with WorkspaceLock.acquire(workspace / ".git"):  # released when the app ended
+        pass

@@ -139,3 +139,33 @@ def test_the_sentence_names_what_was_refused() -> None:
         "workspace; `undo` must wait until it ends, or stop it first."
     )
     assert locked_sentence(None).startswith("Another autogpt-tui is working")
+
+
+def test_without_flock_the_pid_in_the_file_decides(
+    common_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without flock (some network or FUSE mounts) a live pid on this
+    host holds the workspace and a dead one is stale."""
+    import errno
+    import fcntl
+
+    def no_flock(_fd: int, _operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        path = lock_path(common_dir)
+        path.parent.mkdir(parents=True)
+        path.write_text(LockHolder(alive.pid, socket.gethostname(), 1_000_000_000.0).to_json())
+        with pytest.raises(WorkspaceLocked, match=f"pid {alive.pid} on"):
+            WorkspaceLock.acquire(common_dir)
+        assert json.loads(path.read_text())["pid"] == alive.pid  # nothing written
+    finally:
+        alive.kill()
+        alive.wait()
+    path.write_text(LockHolder(dead_pid(), socket.gethostname(), 1_000_000_000.0).to_json())
+    lock = WorkspaceLock.acquire(common_dir, command="run")
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+    lock.release()
+    assert not path.exists()

@@ -56,7 +56,7 @@ class WorkTree:
         """Normalise paths to files relative to the root; directories become files.
 
         Paths outside the root or inside ``.git`` are dropped, and so are submodules and
-        nested repositories and everything in them (:meth:`foreign`).
+        nested repositories and everything in them (:meth:`foreign_filter`).
         """
         foreign = self.foreign_filter(head)
         out: list[str] = []
@@ -84,32 +84,51 @@ class WorkTree:
         return sorted(p for p in set(out) if not foreign(p))
 
     def foreign_filter(self, head: str) -> Callable[[str], bool]:
-        """:meth:`foreign` for many paths against one ``head`` (its tree read once)."""
-        tree = self._objects.tree_of(head)
-        return lambda path: self.foreign(path, tree)
+        """Whether a path is, or lies inside, a submodule or a nested repository.
 
-    def foreign(self, path: str, tree: str) -> bool:
-        """Whether ``path`` is, or lies inside, a submodule or a nested repository.
-
-        A submodule is a gitlink (mode 160000) in ``tree`` (HEAD's), checked out or not;
-        a nested repository is any folder under the root holding a ``.git`` file or
+        A submodule is a gitlink (mode 160000) in ``head``'s tree, checked out or not; a
+        nested repository is any folder under the root holding a ``.git`` file or
         folder. Steps never take such paths: a gitlink must never become a tree or a
         file, and another repository's files are not this one's to commit.
+
+        The answer for each folder is worked out once per filter (a stat, and a look
+        into HEAD's tree at that level), so filtering a big folder's files costs a stat
+        per file, not a walk of the tree per file.
         """
-        parts = path.rstrip("/").split("/")
-        entries: dict[str, TreeEntry] | None = self._objects.read_tree(tree)
-        folder = self.root
-        for part in parts:
-            if entries is not None:
-                entry = entries.get(part)
-                if entry is not None and entry.mode == GITLINK:
+        trees: dict[str, dict[str, TreeEntry] | None] = {
+            "": self._objects.read_tree(self._objects.tree_of(head))
+        }
+        entries: dict[str, TreeEntry | None] = {}
+        verdicts: dict[str, bool] = {}
+
+        def tree_at(prefix: str) -> dict[str, TreeEntry] | None:
+            if prefix not in trees:
+                entry = entries.get(prefix)
+                trees[prefix] = (
+                    self._objects.read_tree(entry.sha) if entry and entry.is_tree else None
+                )
+            return trees[prefix]
+
+        def foreign(path: str) -> bool:
+            parent = ""
+            for part in path.rstrip("/").split("/"):
+                prefix = f"{parent}/{part}" if parent else part
+                verdict = verdicts.get(prefix)
+                if verdict is None:
+                    listing = tree_at(parent)
+                    entry = listing.get(part) if listing is not None else None
+                    entries[prefix] = entry
+                    # For a file the stat fails at once (not a directory).
+                    verdict = (entry is not None and entry.mode == GITLINK) or os.path.lexists(
+                        self.root / prefix / ".git"
+                    )
+                    verdicts[prefix] = verdict
+                if verdict:
                     return True
-                entries = self._objects.read_tree(entry.sha) if entry and entry.is_tree else None
-            folder = folder / part
-            # One stat per level; for a file it fails at once (not a directory).
-            if os.path.lexists(folder / ".git"):
-                return True
-        return False
+                parent = prefix
+            return False
+
+        return foreign
 
     def dirty_paths(self) -> list[str]:
         """Every path `git status` reports (changed, staged or untracked), sorted."""
@@ -128,7 +147,7 @@ class WorkTree:
         """Hash the working-tree state of ``paths`` into blobs, without the index.
 
         New files the workspace ignores are left out, as `git add` would; so are
-        submodules and nested repositories (:meth:`foreign`), as they are.
+        submodules and nested repositories (:meth:`foreign_filter`), as they are.
         """
         changes: list[Change] = []
         to_hash: list[str] = []
@@ -378,15 +397,23 @@ def enclosing_repository(root: Path, rel: str) -> tuple[str, str] | None:
     For the file tools, which have no repository handle: a gitlink in HEAD (a
     submodule, checked out or not) is found with one `git ls-tree` of the path's
     prefixes, which lists a gitlink on the way because it cannot descend into it; any
-    other folder holding ``.git`` with a stat per level.
+    other folder holding ``.git`` with a stat per level. Steps filter on HEAD's tree
+    themselves (:meth:`WorkTree.foreign_filter`), whatever this finds.
     """
     parts = rel.rstrip("/").split("/")
     if rel in ("", ".") or not parts:
         return None
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     gitlinks: set[str] = set()
-    result = run_git(root, ["ls-tree", "-z", "--full-tree", "HEAD", "--", *prefixes], check=False)
-    if result.returncode == 0:  # else no commit yet: no submodule either
+    # Without .gitmodules a gitlink is a repository added by hand, whose folder holds
+    # .git (the stat below finds it); the git process is only paid where submodules are.
+    has_submodules = os.path.lexists(root / ".gitmodules")
+    result = (
+        run_git(root, ["ls-tree", "-z", "--full-tree", "HEAD", "--", *prefixes], check=False)
+        if has_submodules
+        else None
+    )
+    if result is not None and result.returncode == 0:  # else no commit: no submodule
         for item in result.stdout.split(b"\0"):
             meta, _, name = item.partition(b"\t")
             if meta.startswith(GITLINK.encode() + b" "):
