@@ -92,7 +92,7 @@ def _sequencer_command(git_dir: Path) -> str | None:
             continue
         if word in ("pick", "p"):
             return "cherry-pick"
-        if word in ("revert", "r"):
+        if word == "revert":  # it has no one-letter form ("r" is reword)
             return "revert"
         return None
     return None
