@@ -25,6 +25,7 @@ from autogpt_tui.core.records import escape_surrogates
 
 if TYPE_CHECKING:
     from autogpt_tui.core.history import History
+    from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.records import StepCommit
 
 SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export", "recover")
@@ -175,7 +176,7 @@ def _preloading_model_client() -> Iterator[None]:
 
 def _run_tui(options: argparse.Namespace) -> int:
     from autogpt_tui.core.history import History
-    from autogpt_tui.core.settings import load_settings
+    from autogpt_tui.core.lock import WorkspaceLock
 
     # Open (and if need be initialise) the workspace and read the configuration before
     # the screen takes over, so a bad path or a broken config file is one sentence on
@@ -183,6 +184,21 @@ def _run_tui(options: argparse.Namespace) -> int:
     with History.open(Path(options.workspace), create=True) as history:
         workspace = history.root
         notices = [history.kept_out_notice] if history.kept_out_notice else []
+        # The TUI is an agent's workstation: it holds the workspace for as long as it runs
+        # (its own undo and redo included), and a second one is refused here, in one
+        # sentence, before the screen takes over.
+        lock = WorkspaceLock.acquire(history.common_dir, command="tui")
+    try:
+        return _open_tui(options, workspace, notices, lock)
+    finally:
+        lock.release()
+
+
+def _open_tui(
+    options: argparse.Namespace, workspace: Path, notices: list[str], lock: WorkspaceLock
+) -> int:
+    from autogpt_tui.core.settings import load_settings
+
     settings = load_settings(
         workspace,
         overrides={
@@ -201,6 +217,7 @@ def _run_tui(options: argparse.Namespace) -> int:
         theme_name=settings.ui.theme,
         settings=settings,
         notices=notices,
+        lock=lock,
     )
 
 
@@ -312,10 +329,20 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
+@contextlib.contextmanager
+def _holding(history: History, doing: str) -> Iterator[None]:
+    """Hold the workspace lock while moving HEAD: never under a working agent's feet
+    (WorkspaceLocked names it), and no agent starts meanwhile."""
+    from autogpt_tui.core.lock import WorkspaceLock
+
+    with WorkspaceLock.acquire(history.common_dir, command=doing, doing=f"`{doing}`"):
+        yield
+
+
 def cmd_undo(options: argparse.Namespace) -> int:
     """``undo [WORKSPACE] [N]``."""
     workspace, count = _count(options.args, "undo")
-    with _open(workspace) as history:
+    with _open(workspace) as history, _holding(history, "undo"):
         for step in history.undo(count):
             print(f"Undid {_label(step)}: {step.summary}")
     return EXIT_OK
@@ -324,7 +351,7 @@ def cmd_undo(options: argparse.Namespace) -> int:
 def cmd_redo(options: argparse.Namespace) -> int:
     """``redo [WORKSPACE] [N]``."""
     workspace, count = _count(options.args, "redo")
-    with _open(workspace) as history:
+    with _open(workspace) as history, _holding(history, "redo"):
         for step in history.redo(count):
             print(f"Redid {_label(step)}: {step.summary}")
     return EXIT_OK

@@ -108,12 +108,18 @@ def run_headless(
     ``auto`` (:data:`~autogpt_tui.core.settings.RUN_DEFAULTS`).
     """
     from autogpt_tui.core.history import History
+    from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.session import NO_MODEL_SENTENCE, open_session
     from autogpt_tui.core.settings import RUN_DEFAULTS, load_settings
 
     stream = out or sys.stdout
     history = History.open(workspace, create=True)
+    lock: WorkspaceLock | None = None
     try:
+        # First of all: another agent in this workspace means nothing is done here (the
+        # open above writes nothing in a repository that already has a commit).
+        lock = WorkspaceLock.acquire(history.common_dir, command="run")
+        history.ensure_quiet()
         settings = load_settings(
             history.root,
             overrides={
@@ -135,9 +141,13 @@ def run_headless(
         if not settings.has_model():
             raise UserError(NO_MODEL_SENTENCE)
         # Headless: no user channel, and the budget is the settings' (flags included).
-        session = open_session(history, settings, goal=goal, mode=settings.agent.mode, emit=printer)
+        session = open_session(
+            history, settings, goal=goal, mode=settings.agent.mode, emit=printer, lock=lock
+        )
     except BaseException:
         history.close()
+        if lock is not None:
+            lock.release()
         raise
     try:
         try:
@@ -148,4 +158,5 @@ def run_headless(
             return EXIT_ERROR
     finally:
         session.close()
+        lock.release()
     return EXIT_CODES.get(result.outcome, EXIT_ERROR)

@@ -328,6 +328,9 @@ class Agent:
         """One step: propose, approve, execute, commit, observe."""
         from autogpt_tui.core.tools import TOOLS, ToolError, parse_call
 
+        # Mid-merge (rebase, …) the tree holds the user's half-done work: RepositoryBusy
+        # ends the run with the sentence that says how to finish, having touched nothing.
+        self.history.ensure_quiet()
         self.model.reset_cancel()
         self._sync_with_repository()
         changed_by_user = self._look_at_user_work()

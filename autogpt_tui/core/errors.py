@@ -60,3 +60,20 @@ class GitDirectoryRefused(UserError):
 class ToolError(UserError):
     """A tool call the agent made is malformed or cannot be carried out; the message is one
     sentence the model can act on."""
+
+
+class WorkspaceLocked(UserError):
+    """Another autogpt-tui agent holds the workspace (its lock); nothing was done."""
+
+
+class RepositoryBusy(UserError):
+    """The repository is in the middle of a merge, rebase, cherry-pick, revert, bisect or
+    `git am`: the agent does not step, and undo and redo do not move HEAD under it."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class LockUnavailable(UserError):
+    """The workspace lock file cannot be made or opened (a read-only repository, say)."""

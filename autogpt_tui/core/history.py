@@ -24,6 +24,7 @@ from pathlib import Path
 
 from autogpt_tui.core.errors import WorkspaceNotFound
 from autogpt_tui.core.git import Git, Notes, ObjectStore, WorkTree, find_repository
+from autogpt_tui.core.git.state import AGENT_WAITS, ensure_quiet
 from autogpt_tui.core.ratings import Ratings
 from autogpt_tui.core.records import (
     LogEntry,
@@ -177,6 +178,11 @@ class History:
     def read_note(self, ref: str, sha: str) -> str | None:
         """The note on a commit in a notes ref, or None."""
         return self._notes.read(ref, sha)
+
+    def ensure_quiet(self, before: str = AGENT_WAITS) -> None:
+        """Raise RepositoryBusy, one sentence ending "… ``before``.", when the user is in
+        the middle of a merge, rebase, cherry-pick, revert, bisect or `git am`."""
+        ensure_quiet(self._repository, before)
 
     def maintain(self) -> None:
         """Let git pack loose objects when it thinks it should (`git gc --auto`).
@@ -344,11 +350,17 @@ class History:
 
         When HEAD is the step, the branch moves back and the step stays reachable for
         redo; when the user's commits sit on top, a new commit reverts it instead.
+        Refused in the middle of a merge (or rebase, …): HEAD never moves under it.
         """
+        self.ensure_quiet("before undoing a step")
         return self._undo.undo(count)
 
     def redo(self, count: int = 1) -> list[StepCommit]:
-        """Bring back the last ``count`` undone steps, most recently undone first."""
+        """Bring back the last ``count`` undone steps, most recently undone first.
+
+        Refused in the middle of a merge (or rebase, …): HEAD never moves under it.
+        """
+        self.ensure_quiet("before redoing a step")
         return self._undo.redo(count)
 
     def redo_depth(self) -> int:

@@ -25,6 +25,7 @@ from autogpt_tui.core.agent import (
 from autogpt_tui.core.events import Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
+from autogpt_tui.core.lock import WorkspaceLock
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.sandbox import CommandRunner
 from autogpt_tui.core.tools import ToolRunner
@@ -50,6 +51,8 @@ class AgentSession:
     client: ModelClient
     commands: CommandRunner
     changes: UserChanges
+    lock: WorkspaceLock | None = None
+    """The workspace lock the session took itself (None: its caller holds one)."""
 
     @property
     def watcher(self) -> WorkspaceWatcher | None:
@@ -57,10 +60,13 @@ class AgentSession:
         return self.changes.watcher
 
     def close(self) -> None:
-        """Stop the watcher, the HTTP pool and git's helper processes."""
+        """Stop the watcher, the HTTP pool and git's helper processes; give up the
+        workspace lock if the session took it."""
         self.changes.stop()
         self.client.close()
         self.history.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 class UserChanges:
@@ -179,6 +185,7 @@ def open_session(
     budget: Budget | None = None,
     watch: bool = True,
     watcher: WorkspaceWatcher | None = None,
+    lock: WorkspaceLock | None = None,
 ) -> AgentSession:
     """Build an agent on ``workspace`` as ``settings`` say; resumes the branch's session.
 
@@ -186,12 +193,21 @@ def open_session(
     ``user`` None runs headless; ``budget`` None takes the settings' (``budget_from``).
     ``watcher``, when it watches the repository's root, is used instead of a watcher of
     the session's own; its owner stops it.
+
+    One agent works in a workspace at a time: ``lock`` is the workspace lock its caller
+    holds; without one the session takes it (WorkspaceLocked, naming the holder, when
+    another agent has it) and gives it up on close. A repository in the middle of a
+    merge, rebase, … is refused (RepositoryBusy) before anything is built.
     """
     emit = emit or (lambda _event: None)
     history = workspace if isinstance(workspace, History) else History.open(workspace)
     history.agent_name = settings.history.agent_name
     history.agent_email = settings.history.agent_email
+    owned: WorkspaceLock | None = None
     try:
+        if lock is None:
+            owned = WorkspaceLock.acquire(history.common_dir, command="agent")
+        history.ensure_quiet()
         sandbox = settings.sandbox
         commands = CommandRunner(
             history.root,
@@ -247,8 +263,10 @@ def open_session(
         )
     except BaseException:
         history.close()
+        if owned is not None:
+            owned.release()
         raise
-    return AgentSession(history, agent, client, commands, changes)
+    return AgentSession(history, agent, client, commands, changes, owned)
 
 
 class _Rewards:

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from autogpt_tui.core.constants import ToolKind
 from autogpt_tui.core.errors import GitDirectoryRefused, ToolError, UserError
+from autogpt_tui.core.git.worktree import enclosing_repository
 from autogpt_tui.core.sandbox import (
     CommandResult,
     CommandRunner,
@@ -242,6 +243,14 @@ class ToolRunner:
             raise GitDirectoryRefused(
                 f"Reading .git is not allowed ('{display_path(path)}'); "
                 "use run_command with git commands to inspect the repository."
+            )
+        other = enclosing_repository(self.root, rel)
+        if other is not None:
+            kind, where = other
+            inside = "is" if where == rel else f"is inside {where}, which is"
+            raise ToolError(
+                f"'{display_path(rel)}' {inside} a {kind} with its own history; the agent "
+                "works only in this repository's own files."
             )
         return target, rel
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from autogpt_tui.core.agent import Approval, UserChannel
 from autogpt_tui.core.events import Event, Finished, PendingAction
 from autogpt_tui.core.history import History
+from autogpt_tui.core.lock import WorkspaceLock
 from autogpt_tui.core.session import AgentSession, open_session
 from autogpt_tui.core.watcher import WorkspaceWatcher
 from autogpt_tui.ui.messages import AgentEventMessage, ApprovalNeeded, QuestionNeeded
@@ -37,7 +38,14 @@ STOPPED_REASON = "The user stopped the agent before this action ran."
 class AgentRunner:
     """Holds the agent's session for the app and answers it on the user's behalf."""
 
-    def __init__(self, app: App[Any], workspace: Path, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: App[Any],
+        workspace: Path,
+        settings: Settings,
+        *,
+        lock: WorkspaceLock | None = None,
+    ) -> None:
         self.app = app
         self.workspace = workspace
         self.settings = settings
@@ -55,6 +63,27 @@ class AgentRunner:
         self._worker_active = False
         self._watcher: WorkspaceWatcher | None = None
         self._closed = False
+        # The workspace lock: handed over by the caller (who releases it), or taken by
+        # claim_workspace (released by close).
+        self._workspace_lock = lock
+        self._owns_workspace_lock = False
+
+    def claim_workspace(self) -> None:
+        """Hold the workspace lock from now until the app ends (a no-op once held).
+
+        Raises WorkspaceLocked, naming the other agent, when someone else holds it: the
+        app then neither starts its agent nor moves history. Call it off the UI thread.
+        """
+        with self._lock:
+            if self._workspace_lock is not None:
+                return
+        with History.open(self.workspace) as history:
+            lock = WorkspaceLock.acquire(history.common_dir, command="tui")
+        with self._lock:
+            if self._workspace_lock is None and not self._closed:
+                self._workspace_lock, self._owns_workspace_lock = lock, True
+                return
+        lock.release()  # claimed twice at once, or the app ended meanwhile
 
     @property
     def watcher(self) -> WorkspaceWatcher | None:
@@ -150,6 +179,7 @@ class AgentRunner:
                 return None  # the app ended before this worker got going
             self._worker_active = True
         self._stopping.clear()
+        self.claim_workspace()
         if self.watcher is None:
             # The step came before the app read the history: find the repository here,
             # so that the session and the file tree still share one watcher.
@@ -169,10 +199,14 @@ class AgentRunner:
             session, self.session = self.session, None
             watcher = self._watcher
             self._closed = True
+            lock = self._workspace_lock if self._owns_workspace_lock else None
+            self._owns_workspace_lock = False
         if session is not None:
             session.close()
         if watcher is not None:
             watcher.stop()
+        if lock is not None:
+            lock.release()  # last: the session's last commit is in
 
     def shutdown(self) -> None:
         """The app is ending: stop the agent and release the session.
@@ -205,6 +239,7 @@ class AgentRunner:
                 emit=self._emit,
                 user=UserChannel(approve=self._approve, ask=self._ask),
                 watcher=self.watcher,
+                lock=self._workspace_lock,
             )
             if not self.goal:
                 self.goal = self.session.agent.state.goal or None

@@ -56,6 +56,7 @@ from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import MarkKind, WorkspaceTree
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.settings import Settings
 
 HISTORY_LIMIT = 500
@@ -97,6 +98,7 @@ class WorkstationApp(App[None]):
         theme_name: str | None = None,
         settings: Settings | None = None,
         notices: Sequence[str] = (),
+        lock: WorkspaceLock | None = None,
     ) -> None:
         super().__init__()
         if settings is None:
@@ -107,7 +109,9 @@ class WorkstationApp(App[None]):
         """The folder the agent works in."""
         self.settings = settings
         """The configuration the agent runs with."""
-        self.runner = AgentRunner(self, self.workspace, settings)
+        # ``lock``: the workspace lock `autogpt-tui` took before the screen; without one
+        # the runner takes it when the agent first starts or history first moves.
+        self.runner = AgentRunner(self, self.workspace, settings, lock=lock)
         """The agent's session, driven on a worker thread."""
         self._initial_goal = _clean(goal)
         self._theme_name = theme_name
@@ -585,6 +589,9 @@ class WorkstationApp(App[None]):
     ) -> None:
         """Undo, redo or rate on a worker thread; the history reloads afterwards."""
         try:
+            if op in ("undo", "redo"):
+                # Never under another agent's feet; once held, the app keeps the lock.
+                self.runner.claim_workspace()
             with History.open(self.workspace) as history:
                 if op == "undo":
                     (step,) = history.undo(1)
@@ -633,13 +640,15 @@ def run_app(
     theme_name: str | None = None,
     settings: Settings | None = None,
     notices: Sequence[str] = (),
+    lock: WorkspaceLock | None = None,
 ) -> int:
     """Run the workstation on ``workspace`` until the user quits; returns the exit status.
 
-    ``notices`` are sentences to show once the screen is up (said before it took over).
+    ``notices`` are sentences to show once the screen is up (said before it took over);
+    ``lock`` is the workspace lock the caller took (it stays the caller's to release).
     """
     app = WorkstationApp(
-        workspace, goal=goal, theme_name=theme_name, settings=settings, notices=notices
+        workspace, goal=goal, theme_name=theme_name, settings=settings, notices=notices, lock=lock
     )
     app.run()
     return app.return_code or 0

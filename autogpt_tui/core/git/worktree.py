@@ -11,14 +11,16 @@ needed to know it).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autogpt_tui.core.git.objects import ObjectStore, TreeEntry, blob_id
-from autogpt_tui.core.git.runner import Git
+from autogpt_tui.core.git.runner import Git, run_git
 
 _STAT_CACHE = 10_000
+GITLINK = "160000"
+"""The tree-entry mode of a submodule (a commit of another repository)."""
 
 
 @dataclass
@@ -53,17 +55,24 @@ class WorkTree:
     def expand(self, paths: Iterable[str], head: str) -> list[str]:
         """Normalise paths to files relative to the root; directories become files.
 
-        Paths outside the root or inside ``.git`` are dropped.
+        Paths outside the root or inside ``.git`` are dropped, and so are submodules and
+        nested repositories and everything in them (:meth:`foreign_filter`).
         """
+        foreign = self.foreign_filter(head)
         out: list[str] = []
         for raw in paths:
             rel = relative(self.root, raw)
-            if rel is None or rel == ".git" or rel.startswith(".git/"):
+            if rel is None or rel == ".git" or rel.startswith(".git/") or foreign(rel):
                 continue
             full = self.root / rel
             if full.is_dir() and not full.is_symlink():
                 for dirpath, dirnames, filenames in os.walk(full):
-                    dirnames[:] = [d for d in dirnames if d != ".git"]
+                    # Never into another repository: its files are its own history's.
+                    dirnames[:] = [
+                        d
+                        for d in dirnames
+                        if d != ".git" and not os.path.lexists(os.path.join(dirpath, d, ".git"))
+                    ]
                     for name in filenames:
                         out.append(relative(self.root, os.path.join(dirpath, name)) or name)
                 # Files the directory had in HEAD but no longer has are removals.
@@ -71,7 +80,55 @@ class WorkTree:
                 out.extend(p for p in tracked.split("\0") if p and not (self.root / p).exists())
             else:
                 out.append(rel)
-        return sorted(set(out))
+        # A gitlink in HEAD whose folder is empty or gone is caught by HEAD's tree.
+        return sorted(p for p in set(out) if not foreign(p))
+
+    def foreign_filter(self, head: str) -> Callable[[str], bool]:
+        """Whether a path is, or lies inside, a submodule or a nested repository.
+
+        A submodule is a gitlink (mode 160000) in ``head``'s tree, checked out or not; a
+        nested repository is any folder under the root holding a ``.git`` file or
+        folder. Steps never take such paths: a gitlink must never become a tree or a
+        file, and another repository's files are not this one's to commit.
+
+        The answer for each folder is worked out once per filter (a stat, and a look
+        into HEAD's tree at that level), so filtering a big folder's files costs a stat
+        per file, not a walk of the tree per file.
+        """
+        trees: dict[str, dict[str, TreeEntry] | None] = {
+            "": self._objects.read_tree(self._objects.tree_of(head))
+        }
+        entries: dict[str, TreeEntry | None] = {}
+        verdicts: dict[str, bool] = {}
+
+        def tree_at(prefix: str) -> dict[str, TreeEntry] | None:
+            if prefix not in trees:
+                entry = entries.get(prefix)
+                trees[prefix] = (
+                    self._objects.read_tree(entry.sha) if entry and entry.is_tree else None
+                )
+            return trees[prefix]
+
+        def foreign(path: str) -> bool:
+            parent = ""
+            for part in path.rstrip("/").split("/"):
+                prefix = f"{parent}/{part}" if parent else part
+                verdict = verdicts.get(prefix)
+                if verdict is None:
+                    listing = tree_at(parent)
+                    entry = listing.get(part) if listing is not None else None
+                    entries[prefix] = entry
+                    # For a file the stat fails at once (not a directory).
+                    verdict = (entry is not None and entry.mode == GITLINK) or os.path.lexists(
+                        self.root / prefix / ".git"
+                    )
+                    verdicts[prefix] = verdict
+                if verdict:
+                    return True
+                parent = prefix
+            return False
+
+        return foreign
 
     def dirty_paths(self) -> list[str]:
         """Every path `git status` reports (changed, staged or untracked), sorted."""
@@ -89,11 +146,15 @@ class WorkTree:
     def changes(self, paths: Sequence[str], head: str) -> list[Change]:
         """Hash the working-tree state of ``paths`` into blobs, without the index.
 
-        New files the workspace ignores are left out, as `git add` would.
+        New files the workspace ignores are left out, as `git add` would; so are
+        submodules and nested repositories (:meth:`foreign_filter`), as they are.
         """
         changes: list[Change] = []
         to_hash: list[str] = []
+        foreign = self.foreign_filter(head)
         for path in paths:
+            if foreign(path):
+                continue
             full = self.root / path
             tracked = self._objects.entry_at(head, path) is not None
             if full.is_symlink():
@@ -338,3 +399,39 @@ def relative(root: Path, path: str | os.PathLike[str]) -> str | None:
     if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
         return None
     return rel.replace(os.sep, "/")
+
+
+def enclosing_repository(root: Path, rel: str) -> tuple[str, str] | None:
+    """The submodule or nested repository ``rel`` is or lies in, as ``(kind, path)``
+    with kind ``"submodule"`` or ``"nested repository"``; None when it is the root's.
+
+    For the file tools, which have no repository handle: a gitlink in HEAD (a
+    submodule, checked out or not) is found with one `git ls-tree` of the path's
+    prefixes, which lists a gitlink on the way because it cannot descend into it; any
+    other folder holding ``.git`` with a stat per level. Steps filter on HEAD's tree
+    themselves (:meth:`WorkTree.foreign_filter`), whatever this finds.
+    """
+    parts = rel.rstrip("/").split("/")
+    if rel in ("", ".") or not parts:
+        return None
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    gitlinks: set[str] = set()
+    # Without .gitmodules a gitlink is a repository added by hand, whose folder holds
+    # .git (the stat below finds it); the git process is only paid where submodules are.
+    has_submodules = os.path.lexists(root / ".gitmodules")
+    result = (
+        run_git(root, ["ls-tree", "-z", "--full-tree", "HEAD", "--", *prefixes], check=False)
+        if has_submodules
+        else None
+    )
+    if result is not None and result.returncode == 0:  # else no commit: no submodule
+        for item in result.stdout.split(b"\0"):
+            meta, _, name = item.partition(b"\t")
+            if meta.startswith(GITLINK.encode() + b" "):
+                gitlinks.add(name.decode("utf-8", "surrogateescape"))
+    for prefix in prefixes:  # the outermost one names it
+        if prefix in gitlinks:
+            return "submodule", prefix
+        if os.path.lexists(root / prefix / ".git"):
+            return "nested repository", prefix
+    return None
