@@ -393,7 +393,8 @@ def cmd_recover(options: argparse.Namespace) -> int:
         if name is None or options.list or options.json:
             return _list_snapshots(history, as_json=options.json)
         snapshot = history.find_snapshot(name)
-        done = history.recover(snapshot)
+        with _holding(history, "recover"):
+            done = history.recover(snapshot)
     if not done.restored:
         print(f"Snapshot {snapshot.number} holds no files; nothing changed.")
         return EXIT_OK

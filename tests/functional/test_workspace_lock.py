@@ -147,12 +147,13 @@ def test_rate_works_but_undo_and_redo_refuse_while_an_agent_works(
     done = cli("run", str(workspace), "--goal", "Two files", "--base-url", llm_server.base_url)
     assert done.returncode == 0, done.stderr
     assert cli("undo", str(workspace)).returncode == 0  # free: undo works (finish undone)
+    (workspace / "README.md").write_text("# the user's work in progress\n")
     run = StalledRun(workspace, llm_server)
     try:
-        llm_server.wait_for_stalls(1)
+        llm_server.wait_for_stalls(1)  # its snapshot of the user's work is taken by now
         before = snapshot(workspace)
-        for command in ("undo", "redo"):
-            refused = cli(command, str(workspace))
+        for command, *args in (("undo",), ("redo",), ("recover", "1")):
+            refused = cli(command, str(workspace), *args)
             assert refused.returncode == 1, refused.stderr
             assert refused.stderr.startswith("autogpt-tui: " + refusal_prefix(run.pid))
             assert f"`{command}` must wait until it ends" in refused.stderr
