@@ -394,11 +394,15 @@ class Journal:
             if intent.restore:
                 paths = intent.paths
                 if recovering:
-                    # Only what still looks as the old HEAD had it: done already, or
-                    # changed by the user since the crash, is left alone.
+                    # Only what still looks as the old HEAD had it is restored. What is
+                    # done already is left, and so is a file the user changed since the
+                    # crash: only its index entry follows HEAD, so that the user's
+                    # version shows as their own unstaged change.
                     todo = self._worktree.local_changes(paths, after)
-                    theirs = set(self._worktree.local_changes(todo, intent.head_before))
-                    paths = [p for p in todo if p not in theirs]
+                    theirs = self._worktree.local_changes(todo, intent.head_before)
+                    if theirs:
+                        self._index_to(after, theirs)
+                    paths = sorted(set(todo) - set(theirs))
                 if paths:
                     self._worktree.restore_paths(after, paths)
             elif recovering:
