@@ -83,11 +83,6 @@ class Undo:
         """How many undone steps redo can bring back."""
         return len(self._redo.load())
 
-    def forget_redo(self) -> None:
-        """Empty the redo stack: a new action makes the undone steps unreachable by
-        redo (as in any editor); they stay visible in the history as undone."""
-        self._redo.save([])
-
     def undo(self, count: int = 1) -> list[StepCommit]:
         """Take back the last ``count`` steps; all or nothing.
 
