@@ -183,7 +183,7 @@ def _run_tui(options: argparse.Namespace) -> int:
     # the terminal rather than an error inside the app.
     with History.open(Path(options.workspace), create=True) as history:
         workspace = history.root
-        notices = [history.kept_out_notice] if history.kept_out_notice else []
+        notices = [n for n in (history.recovered_notice, history.kept_out_notice) if n]
         # The TUI is an agent's workstation: it holds the workspace for as long as it runs
         # (its own undo and redo included), and a second one is refused here, in one
         # sentence, before the screen takes over.
@@ -226,7 +226,10 @@ def _open(workspace: str) -> History:
 
     # Reading or editing a history never makes one: a plain folder is refused (exit 2)
     # before anything is written in it.
-    return History.open(Path(workspace), create=False)
+    history = History.open(Path(workspace), create=False)
+    if history.recovered_notice:
+        print(f"autogpt-tui: {history.recovered_notice}", file=sys.stderr)
+    return history
 
 
 def _split_workspace(values: list[str], rest: int, name: str) -> tuple[str, list[str]]:

@@ -134,8 +134,9 @@ def run_headless(
             defaults=RUN_DEFAULTS,
         )
         printer = EventPrinter(stream, json_lines=json_output)
-        if history.kept_out_notice:
-            printer(Notice(history.kept_out_notice))
+        for notice in (history.recovered_notice, history.kept_out_notice):
+            if notice:
+                printer(Notice(notice))
         for warning in settings.warnings:
             printer(Notice(warning))
         if not settings.has_model():

@@ -19,12 +19,14 @@ index read and write, which every command that updates the index pays.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from autogpt_tui.core.errors import WorkspaceNotFound
 from autogpt_tui.core.git import Git, Notes, ObjectStore, WorkTree, find_repository
 from autogpt_tui.core.git.state import AGENT_WAITS, ensure_quiet
+from autogpt_tui.core.journal import Journal
 from autogpt_tui.core.ratings import Ratings
 from autogpt_tui.core.records import (
     LogEntry,
@@ -68,6 +70,10 @@ class History:
             git, self._objects, self._worktree, self._steps, self._ratings, self._agent
         )
         self._snapshots = Snapshots(git, self._objects, self._worktree)
+        self._journal = Journal(git, self._objects, self._worktree)
+        self.recovered: list[str] = []
+        """Operations a crash had cut short that this open finished or rolled back, one
+        line each (``rolled forward undo step 12``)."""
         self.kept_out: list[str] = []
         """Files that look like secrets which this open, making the folder a repository,
         kept out of the first commit (and listed in ``.git/info/exclude``)."""
@@ -83,6 +89,9 @@ class History:
         With ``create`` false it raises NotARepository instead, having written nothing:
         only the TUI and ``run`` make repositories. A repository without any commit gets
         an empty first commit, so that every step has a parent to go back to.
+
+        A step, undo or redo that a crash (even SIGKILL) cut short is finished or rolled
+        back first, from its journal (see ``core/journal.py`` and ``recovered``).
         """
         folder = Path(path).expanduser()
         if not folder.is_dir():
@@ -92,12 +101,29 @@ class History:
         root, fresh = find_repository(folder.resolve(), create=create)
         history = cls(Git(root))
         try:
+            history.recovered = history._journal.recover()
             if history._repository.head_or_none() is None:
                 history.kept_out = history._steps.make_first_commit(take_files=fresh)
         except BaseException:
             history.close()  # no git helper process outlives a failed open
+            if fresh:
+                # We made this repository a moment ago and could not finish it (a full
+                # disk, an unreadable file): leave the folder as the user had it.
+                shutil.rmtree(root / ".git", ignore_errors=True)
             raise
         return history
+
+    @property
+    def recovered_notice(self) -> str | None:
+        """One sentence saying which interrupted operations this open finished or rolled
+        back, or None."""
+        if not self.recovered:
+            return None
+        return (
+            "An earlier run was interrupted; its history operation was recovered: "
+            + "; ".join(self.recovered)
+            + "."
+        )
 
     @property
     def kept_out_notice(self) -> str | None:
@@ -212,7 +238,10 @@ class History:
         follows the change. ``None`` means "unknown" (a shell command): every change in
         the working tree is taken, as `git add -A` would.
         """
-        commit = self._steps.commit_step(
+        # The step also empties the redo stack (in the same journalled operation): a new
+        # action makes the undone steps unreachable by redo, as in any editor; they stay
+        # visible in the history as undone.
+        return self._steps.commit_step(
             session=session,
             step=step,
             tool=tool,
@@ -221,10 +250,6 @@ class History:
             record=record,
             paths=paths,
         )
-        # A new action makes the undone steps unreachable by redo (as in any editor);
-        # they stay visible in the history as undone.
-        self._undo.forget_redo()
-        return commit
 
     def commit_user_edits(self, paths: Iterable[str] | None = None) -> UserCommit | None:
         """Commit the user's own edits made since the last step as the user's commit.

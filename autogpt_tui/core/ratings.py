@@ -9,9 +9,11 @@ overridden by an implicit one.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from autogpt_tui.core.errors import InvalidRating
 from autogpt_tui.core.git import Notes
+from autogpt_tui.core.journal import crash_point
 from autogpt_tui.core.records import (
     RatingEvent,
     RatingSource,
@@ -45,17 +47,30 @@ class Ratings:
         self._write(step.sha, events)
         return StepCommit(**{**step.__dict__, "rating": effective_rating(events)})
 
-    def add_implicit(self, sha: str, value: float, comment: str) -> None:
-        """Record an undo's or redo's implicit reward, unless the user rated the step."""
-        events = self.of(sha)
-        if any(e.source == "user" for e in events):
-            return
-        events.append(RatingEvent(value=value, comment=comment, source="undo"))
-        self._write(sha, events)
+    def stage_implicit(self, rewards: Sequence[tuple[str, float, str]]) -> str | None:
+        """Prepare undo's or redo's implicit rewards (step, value, comment), skipping the
+        steps the user rated; returns the `update-ref --stdin` command that records them
+        all (for the caller's own transaction), or None when there is nothing to record."""
+        notes: dict[str, str] = {}
+        for sha, value, comment in rewards:
+            events = self.of(sha)
+            if any(e.source == "user" for e in events):
+                continue
+            events.append(RatingEvent(value=value, comment=comment, source="undo"))
+            notes[sha] = _dump(events)
+        return self._notes.stage_many(RATINGS_REF, notes) if notes else None
 
     def of(self, sha: str) -> list[RatingEvent]:
         """Every rating event given to a step, oldest first."""
         return parse_ratings(self._notes.read(RATINGS_REF, sha) or "")
 
     def _write(self, sha: str, events: list[RatingEvent]) -> None:
-        self._notes.write(RATINGS_REF, sha, json.dumps([e.model_dump(mode="json") for e in events]))
+        # One ref update, atomic by itself: a crash before it leaves only unreferenced
+        # objects, after it the rating is there. No journal is needed.
+        update = self._notes.stage(RATINGS_REF, sha, _dump(events))
+        crash_point("rate:objects")
+        self._notes.apply([update], f"note on {sha[:12]}")
+
+
+def _dump(events: list[RatingEvent]) -> str:
+    return json.dumps([e.model_dump(mode="json") for e in events])

@@ -25,6 +25,7 @@ from autogpt_tui.core.git import (
     read_log,
     run_git,
 )
+from autogpt_tui.core.journal import Intent, Journal, RefMove
 from autogpt_tui.core.records import (
     TRAILER_POLICY,
     TRAILER_REDO,
@@ -159,15 +160,21 @@ class StepLog:
         message = step_message(summary, session=session, step=step, tool=tool, policy=policy)
         env = self._agent.commit_env(self._git.user_identity())
         sha = self._objects.write_commit(tree, head, message, env)
-        # The branch and the record move together: no step without its record.
-        self._notes.write(
-            RECORDS_REF,
-            sha,
-            record.model_dump_json(),
-            also=[f"update HEAD {sha} {head}"],
-            reason=f"step {step} ({tool})",
+        # The branch and the record move together (no step without its record), and
+        # journalled: a crash anywhere is finished or rolled back by the next open. A
+        # new action empties the redo stack, as in any editor.
+        records = self._notes.stage(RECORDS_REF, sha, record.model_dump_json())
+        Journal(self._git, self._objects, self._worktree).run(
+            Intent(
+                op="step",
+                reason=f"step {step} ({tool})",
+                refs=[RefMove("HEAD", head, sha), RefMove.parse(records)],
+                paths=[c.path for c in changes],
+                restore=False,
+                branch=self._git.branch_key(),
+                redo_after=[],
+            )
         )
-        self._worktree.sync_index([c.path for c in changes], sha)
         self._worktree.remember_files(changes, head, sha)
         return StepCommit(
             sha=sha,
@@ -208,8 +215,19 @@ class StepLog:
         sha = self._objects.write_commit(
             tree or EMPTY_TREE, head, message, self._git.user_identity()
         )
-        self._git.advance_head(sha, head, "user edits")
-        worktree.sync_index(names, sha)
+        # Journalled like a step: a crash between HEAD's move and the index update is
+        # finished by the next open. The redo stack is left alone.
+        Journal(self._git, self._objects, worktree).run(
+            Intent(
+                op="user",
+                reason="user edits",
+                refs=[RefMove("HEAD", head, sha)],
+                paths=names,
+                restore=False,
+                branch=self._git.branch_key(),
+                redo_after=None,
+            )
+        )
         worktree.remember_files(real, head, sha)
         return UserCommit(sha=sha, paths=names)
 

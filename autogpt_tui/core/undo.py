@@ -7,74 +7,39 @@ way it was taken off. Every git command is limited to the paths the steps change
 
 The user's own work is never lost: undo and redo refuse (with one clear sentence, and
 without changing anything) when the user's uncommitted changes touch a file they would
-have to change, and leave every other uncommitted, untracked or ignored file alone. A
-multi-step undo or redo is all or nothing.
+have to change, and leave every other uncommitted, untracked or ignored file alone.
+
+A multi-step undo or redo is all or nothing, and crash-safe: it is first planned in
+full, writing only objects (the revert commits, the notes of its implicit ratings);
+then one journalled ref transaction moves HEAD, the undone-step refs and the ratings
+together, and the files follow (see ``core/journal.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
 
 from autogpt_tui.core.errors import LocalChangesInTheWay, NothingToRedo, NothingToUndo
-from autogpt_tui.core.git import EMPTY_TREE, Git, ObjectStore, TreeEntry, WorkTree
+from autogpt_tui.core.git import EMPTY_TREE, ZERO_SHA, Git, ObjectStore, TreeEntry, WorkTree
+from autogpt_tui.core.journal import Intent, Journal, Operation, RedoEntry, RedoStack, RefMove
 from autogpt_tui.core.ratings import Ratings
 from autogpt_tui.core.records import SUMMARY_MAX, TRAILER_REDO, TRAILER_UNDO, StepCommit
 from autogpt_tui.core.steps import UNDONE_REFS, AgentIdentity, StepLog
 
+__all__ = ["RedoEntry", "RedoStack", "Undo"]
+
 
 @dataclass
-class RedoEntry:
-    """How one undone step was taken back, so redo can bring it back the same way."""
+class _Plan:
+    """An undo or redo worked out before anything but objects is written."""
 
-    sha: str
-    method: Literal["reset", "revert"]
-    revert: str | None = None
-    """The revert commit, when the step was taken back by one."""
-
-
-class RedoStack:
-    """The undone steps redo can bring back, one stack per branch (or detached HEAD).
-
-    Kept in a file in the git directory, replaced atomically, so a crash never leaves
-    half a stack.
-    """
-
-    def __init__(self, git: Git) -> None:
-        self._git = git
-        self._path = git.git_dir / "autogpt-tui" / "redo.json"
-
-    def load(self) -> list[RedoEntry]:
-        """The stack of the branch HEAD is on, most recently undone last."""
-        raw = self._load_all().get(self._git.branch_key(), [])
-        stack: list[RedoEntry] = []
-        for item in raw if isinstance(raw, list) else []:
-            try:
-                stack.append(RedoEntry(item["sha"], item["method"], item.get("revert")))
-            except (KeyError, TypeError):
-                continue
-        return stack
-
-    def save(self, stack: list[RedoEntry]) -> None:
-        """Replace the stack of the branch HEAD is on."""
-        data = self._load_all()
-        key = self._git.branch_key()
-        if not stack and key not in data:
-            return
-        data[key] = [e.__dict__ for e in stack]
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(self._path)  # atomic: a crash never leaves half a file
-
-    def _load_all(self) -> dict[str, list[dict[str, Any]]]:
-        try:
-            data = json.loads(self._path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+    start: str
+    """HEAD when it began; every check of the user's files is against it."""
+    head: str
+    """Where HEAD will be once the moves planned so far are made."""
+    refs: list[RefMove] = field(default_factory=list)
+    """The other refs to move with HEAD (undone-step refs)."""
 
 
 class Undo:
@@ -96,6 +61,7 @@ class Undo:
         self._ratings = ratings
         self._agent = agent
         self._redo = RedoStack(git)
+        self._journal = Journal(git, objects, worktree)
 
     def undoable(self, limit: int | None = None) -> list[StepCommit]:
         """The steps in effect on the branch, newest first (what undo takes back next)."""
@@ -117,11 +83,6 @@ class Undo:
         """How many undone steps redo can bring back."""
         return len(self._redo.load())
 
-    def forget_redo(self) -> None:
-        """Empty the redo stack: a new action makes the undone steps unreachable by
-        redo (as in any editor); they stay visible in the history as undone."""
-        self._redo.save([])
-
     def undo(self, count: int = 1) -> list[StepCommit]:
         """Take back the last ``count`` steps; all or nothing.
 
@@ -138,37 +99,28 @@ class Undo:
             raise NothingToUndo(
                 f"Only {have} step{'s' if have != 1 else ''} can be undone, not {count}."
             )
-        start_head = self._git.head()
+        start = self._git.head()
+        plan = _Plan(start, start)
         stack = self._redo.load()
-        made_refs: list[str] = []
-        try:
-            for target in targets:
-                head = self._git.head()
-                if head == target.sha and target.parent:
-                    ref = f"{UNDONE_REFS}/{target.sha}"
-                    self._move_head(
-                        head,
-                        target.parent,
-                        why=f"undo step {target.step}",
-                        refs=[f"update {ref} {target.sha}"],
-                    )
-                    made_refs.append(ref)
-                    stack.append(RedoEntry(target.sha, "reset"))
-                else:
-                    revert = self._revert(
-                        target.sha,
-                        f"Undo step {target.step}: {target.summary}",
-                        {TRAILER_UNDO: target.sha},
-                        what=f"undo step {target.step}",
-                    )
-                    stack.append(RedoEntry(target.sha, "revert", revert))
-        except Exception:
-            self._roll_back(start_head, made_refs)
-            raise
-        self._redo.save(stack)
         for target in targets:
-            # Undoing is a judgement: an implicit -1, which the user's own rating overrides.
-            self._ratings.add_implicit(target.sha, -1, "undone by the user")
+            if plan.head == target.sha and target.parent:
+                self._check(plan, target.parent, why=f"undo step {target.step}")
+                ref = f"{UNDONE_REFS}/{target.sha}"
+                plan.refs.append(RefMove(ref, self._git.ref_value(ref) or ZERO_SHA, target.sha))
+                plan.head = target.parent
+                stack.append(RedoEntry(target.sha, "reset"))
+            else:
+                plan.head = self._revert(
+                    plan,
+                    target.sha,
+                    f"Undo step {target.step}: {target.summary}",
+                    {TRAILER_UNDO: target.sha},
+                    what=f"undo step {target.step}",
+                )
+                stack.append(RedoEntry(target.sha, "revert", plan.head))
+        # Undoing is a judgement: an implicit -1, which the user's own rating overrides.
+        rewards = [(t.sha, -1.0, "undone by the user") for t in targets]
+        self._carry_out("undo", plan, stack, rewards, _count("undo", targets))
         return targets
 
     def redo(self, count: int = 1) -> list[StepCommit]:
@@ -183,46 +135,41 @@ class Undo:
                 f"Only {len(stack)} step{'s' if len(stack) != 1 else ''} can be redone, "
                 f"not {count}."
             )
-        start_head = self._git.head()
+        start = self._git.head()
+        plan = _Plan(start, start)
         done: list[StepCommit] = []
-        try:
-            for _ in range(count):
-                entry = stack.pop()
-                step = self._step_at(entry.sha)
-                head = self._git.head()
-                if entry.method == "reset":
-                    if step.parent != head:
-                        raise NothingToRedo(
-                            f"Can't redo step {step.step}: new commits were made since it "
-                            "was undone."
-                        )
-                    # Back on the branch, the step no longer needs its undone ref.
-                    self._move_head(
-                        head,
-                        entry.sha,
-                        why=f"redo step {step.step}",
-                        refs=[f"delete {UNDONE_REFS}/{entry.sha}"],
+        for _ in range(count):
+            entry = stack.pop()
+            step = self._step_at(entry.sha)
+            why = f"redo step {step.step}"
+            if entry.method == "reset":
+                if step.parent != plan.head:
+                    raise NothingToRedo(
+                        f"Can't redo step {step.step}: new commits were made since it was undone."
                     )
-                elif entry.revert and head == entry.revert:
-                    # Our own revert commit is on top: drop it rather than pile on another.
-                    self._move_head(
-                        head, self._objects.parent_of(entry.revert), why=f"redo step {step.step}"
-                    )
-                else:
-                    self._revert(
-                        entry.revert or entry.sha,
-                        f"Redo step {step.step}: {step.summary}",
-                        {TRAILER_REDO: entry.sha},
-                        what=f"redo step {step.step}",
-                    )
-                done.append(step)
-        except Exception:
-            self._roll_back(start_head, [])
-            raise
-        self._redo.save(stack)
-        for step in done:
-            # Bringing a step back takes the undo's judgement back.
-            self._ratings.add_implicit(step.sha, 0, "redone by the user")
+                self._check(plan, entry.sha, why=why)
+                # Back on the branch, the step no longer needs its undone ref.
+                ref = f"{UNDONE_REFS}/{entry.sha}"
+                if (kept := self._git.ref_value(ref)) is not None:
+                    plan.refs.append(RefMove(ref, kept, ZERO_SHA))
+                plan.head = entry.sha
+            elif entry.revert and plan.head == entry.revert:
+                # Our own revert commit is on top: drop it rather than pile on another.
+                parent = self._objects.parent_of(entry.revert)
+                self._check(plan, parent, why=why)
+                plan.head = parent
+            else:
+                plan.head = self._revert(
+                    plan,
+                    entry.revert or entry.sha,
+                    f"Redo step {step.step}: {step.summary}",
+                    {TRAILER_REDO: entry.sha},
+                    what=why,
+                )
+            done.append(step)
+        # Bringing a step back takes the undo's judgement back.
+        rewards = [(s.sha, 0.0, "redone by the user") for s in done]
+        self._carry_out("redo", plan, stack, rewards, _count("redo", done))
         return done
 
     def _step_at(self, sha: str) -> StepCommit:
@@ -234,35 +181,53 @@ class Undo:
             raise NothingToRedo("The step to redo no longer exists in this repository.")
         return step
 
-    def _roll_back(self, start_head: str, refs: list[str]) -> None:
-        """Put HEAD and the touched files back after a failed multi-step undo/redo."""
-        head = self._git.head()
-        if head != start_head:
-            self._move_head(head, start_head, why="roll back")
-        for ref in refs:
-            self._git.try_run("update-ref", "-d", ref)
+    def _carry_out(
+        self,
+        op: Operation,
+        plan: _Plan,
+        stack: list[RedoEntry],
+        rewards: list[tuple[str, float, str]],
+        reason: str,
+    ) -> None:
+        """Move HEAD, the refs and the ratings in one journalled transaction; then the
+        files that differ between the start and the end follow."""
+        objects = self._objects
+        paths = objects.diff_trees(objects.tree_of(plan.start), objects.tree_of(plan.head))
+        moves = [RefMove("HEAD", plan.start, plan.head), *plan.refs]
+        ratings = self._ratings.stage_implicit(rewards)
+        if ratings is not None:
+            moves.append(RefMove.parse(ratings))
+        self._journal.run(
+            Intent(
+                op=op,
+                reason=reason,
+                refs=moves,
+                paths=paths,
+                restore=True,
+                branch=self._git.branch_key(),
+                redo_after=stack,
+            )
+        )
 
-    def _move_head(self, head: str, target: str, *, why: str, refs: Sequence[str] = ()) -> None:
-        """Move HEAD to ``target``, changing only the files that differ between the two.
+    def _check(self, plan: _Plan, target: str, *, why: str) -> None:
+        """Refuse when the user's uncommitted changes touch files moving HEAD from the
+        planned head to ``target`` would change.
 
-        ``refs`` are more `git update-ref --stdin` commands, applied in the same atomic
-        transaction as the move of HEAD.
+        The files are compared with HEAD as it is now: the moves planned before this one
+        have not touched them yet.
         """
         objects = self._objects
-        paths = objects.diff_trees(objects.tree_of(head), objects.tree_of(target))
-        blocked = self._worktree.local_changes(paths, head)
+        paths = objects.diff_trees(objects.tree_of(plan.head), objects.tree_of(target))
+        blocked = self._worktree.local_changes(paths, plan.start)
         if blocked:
             raise _in_the_way(why, blocked)
-        if paths:
-            self._worktree.restore_paths(target, paths)
-        if refs:
-            self._git.update_refs([f"update HEAD {target} {head}", *refs], why)
-        else:
-            self._git.advance_head(target, head, why)
 
-    def _revert(self, sha: str, subject: str, trailers: dict[str, str], *, what: str) -> str:
-        """Commit the inverse of commit ``sha`` on top of HEAD; returns the new commit."""
-        head = self._git.head()
+    def _revert(
+        self, plan: _Plan, sha: str, subject: str, trailers: dict[str, str], *, what: str
+    ) -> str:
+        """Write a commit with the inverse of commit ``sha`` on top of the planned head;
+        returns it (nothing but objects is written)."""
+        head = plan.head
         parent = self._objects.parent_of(sha)
         paths = [
             p
@@ -271,7 +236,7 @@ class Undo:
             ).split("\0")
             if p
         ]
-        blocked = self._worktree.local_changes(paths, head)
+        blocked = self._worktree.local_changes(paths, plan.start)
         if blocked:
             raise _in_the_way(what, blocked)
         changes: dict[str, TreeEntry | None] = {}
@@ -302,11 +267,12 @@ class Undo:
             + "".join(f"{k}: {v}\n" for k, v in trailers.items())
         )
         env = self._agent.commit_env(self._git.user_identity())
-        new = self._objects.write_commit(tree, head, message, env)
-        self._git.advance_head(new, head, what)
-        if changes:
-            self._worktree.restore_paths(new, list(changes))
-        return new
+        return self._objects.write_commit(tree, head, message, env)
+
+
+def _count(op: str, steps: Sequence[StepCommit]) -> str:
+    """The reflog message of an undo or redo: which steps it moved."""
+    return f"{op} step{'s' if len(steps) > 1 else ''} " + ", ".join(str(s.step) for s in steps)
 
 
 def _in_the_way(what: str, blocked: list[str]) -> LocalChangesInTheWay:

@@ -414,3 +414,19 @@ def test_a_step_over_a_name_that_is_not_utf8_commits_and_its_record_reads_back(
     assert latest.record.arguments == {"path": "caf\\xe9.txt"}
     assert latest.summary == "Write caf\\xe9.txt"
     json.dumps(latest.to_json(), ensure_ascii=False).encode("utf-8")
+
+
+def test_a_first_commit_that_fails_leaves_no_half_made_repository(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autogpt_tui.core.errors import GitFailure
+    from autogpt_tui.core.steps import StepLog
+
+    def fail(self: StepLog, *, take_files: bool) -> list[str]:
+        raise GitFailure("git write-tree failed: no space left on device")
+
+    monkeypatch.setattr(StepLog, "make_first_commit", fail)
+    with pytest.raises(GitFailure):
+        History.open(workspace)
+    assert not (workspace / ".git").exists()
+    assert sorted(p.name for p in workspace.iterdir()) == ["README.md", "src"]

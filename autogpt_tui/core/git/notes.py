@@ -44,15 +44,20 @@ class Notes:
         caller to apply in a transaction (:meth:`Git.update_refs`). Any note for
         ``sha`` at the other level of the tree is dropped so there is only one.
         """
+        return self.stage_many(ref, {sha: text})
+
+    def stage_many(self, ref: str, notes: dict[str, str]) -> str:
+        """:meth:`stage` for several commits at once: one new commit of ``ref``."""
         old = self._git.ref_value(ref)
         tree = self._objects.tree_of(old) if old else None
-        blob = self._objects.write_blob(text.encode())
-        changes: dict[str, TreeEntry | None] = {
-            sha: None,
-            f"{sha[:2]}/{sha[2:]}": TreeEntry("100644", blob),
-        }
+        changes: dict[str, TreeEntry | None] = {}
+        for sha, text in notes.items():
+            blob = self._objects.write_blob(text.encode())
+            changes[sha] = None
+            changes[f"{sha[:2]}/{sha[2:]}"] = TreeEntry("100644", blob)
         new_tree = self._objects.rewrite_tree(tree, changes) or EMPTY_TREE
-        message = f"autogpt-tui: note on {sha[:12]}\n"
+        names = ", ".join(sha[:12] for sha in notes)
+        message = f"autogpt-tui: note on {names}\n"
         commit = self._objects.write_commit(new_tree, old, message, self._git.user_identity())
         return f"update {ref} {commit} {old or ZERO_SHA}"
 
@@ -65,4 +70,8 @@ class Notes:
         in the same atomic transaction as the note.
         """
         update = self.stage(ref, sha, text)
-        self._git.update_refs([*also, update], reason or f"note on {sha[:12]}")
+        self.apply([*also, update], reason or f"note on {sha[:12]}")
+
+    def apply(self, commands: Sequence[str], reason: str) -> None:
+        """Apply `update-ref --stdin` commands (from :meth:`stage`) in one transaction."""
+        self._git.update_refs(commands, reason)

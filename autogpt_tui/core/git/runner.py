@@ -3,25 +3,39 @@
 Commands run through ``run_git`` with a fixed environment (C locale, no prompts, no
 pager, literal pathspecs). Objects are read through GitPython's persistent ``git
 cat-file`` (no process per object) and written as loose objects in-process, which is
-what ``git hash-object -w`` does without the process. GitPython's docs warn that a
+what ``git hash-object -w`` does without the process. The writer survives git's own
+maintenance running meanwhile (``prune-packed`` removes emptied fan-out folders): the
+temporary file is made inside the fan-out folder, which keeps it from being removed, a
+folder removed all the same is made again and the write retried, and as a last resort
+the object is written through ``git hash-object -w``. GitPython's docs warn that a
 ``Repo`` keeps helper processes alive: each :class:`Git` holds exactly one, closed by
 :meth:`Git.close`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import subprocess
+import tempfile
+import zlib
 from collections.abc import Generator, Sequence
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from git import Repo, SymbolicReference
-from gitdb import IStream, LooseObjectDB
 
 from autogpt_tui.core.constants import FALLBACK_USER_EMAIL, FALLBACK_USER_NAME
 from autogpt_tui.core.errors import GitFailure, NotARepository
+
+WRITE_ATTEMPTS = 8
+"""How often an object write is tried in-process before it is handed to git."""
+
+
+def _before_rename(tmp: str, target: Path) -> None:
+    """A seam for tests: called between writing an object's temporary file and
+    renaming it into place (where a concurrent prune can strike)."""
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -110,7 +124,8 @@ class Git:
         """The git directory shared by all working trees (objects, refs)."""
         self.index_file = Path(os.environ.get("GIT_INDEX_FILE") or (self.git_dir / "index"))
         """The index file git commands in this process read and write."""
-        self._loose = LooseObjectDB(os.path.join(self._repo.common_dir, "objects"))
+        self.objects_dir = self.common_dir / "objects"
+        """Where loose objects live (``xx/yyyy…`` fan-out folders)."""
         self._config_reader: Any = None
         self._identity: dict[str, str] | None = None
 
@@ -167,8 +182,16 @@ class Git:
             proc.wait()
 
     def gc_auto(self) -> None:
-        """Let git pack loose objects when it thinks it should (`git gc --auto`)."""
-        self.try_run("gc", "--auto", "--quiet")
+        """Let git pack loose objects when it thinks it should (`git gc --auto`).
+
+        In the foreground: by default git detaches the work into a background process,
+        which then prunes and repacks while our next step writes objects and moves
+        refs. Run here, it finishes before the caller goes on.
+        """
+        self.try_run(
+            "-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false",
+            "gc", "--auto", "--quiet",
+        )  # fmt: skip
 
     # -------------------------------------------------------------------- refs
 
@@ -219,9 +242,51 @@ class Git:
         """Store an object of ``kind`` (blob, tree, commit) and return its id."""
         # Written as a loose object in-process (what `git hash-object -w` does), which
         # saves a process per object; git reads loose objects like any other.
-        stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
-        sha = stream.hexsha
-        return sha.decode() if isinstance(sha, bytes) else str(sha)
+        raw = f"{kind} {len(data)}\0".encode() + data
+        sha = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+        folder = self.objects_dir / sha[:2]
+        target = folder / sha[2:]
+        if target.is_file():
+            # Already stored (objects are immutable). Freshen it as git does, so that a
+            # prune of old unreachable objects spares what we are about to reference.
+            with contextlib.suppress(OSError):
+                os.utime(target)
+            return sha
+        compressed = zlib.compress(raw, 1)  # git's core.looseCompression default
+        for _ in range(WRITE_ATTEMPTS):
+            if self._place_object(folder, target, compressed):
+                return sha
+        # Our own writes kept losing the race: let git write it (it retries likewise).
+        written = self.run("hash-object", "-w", "-t", kind, "--stdin", input=data).strip()
+        if written != sha:  # cannot happen unless git hashes differently (sha256 repo)
+            raise GitFailure(f"git stored the {kind} as {written}, expected {sha}.")
+        return sha
+
+    def _place_object(self, folder: Path, target: Path, compressed: bytes) -> bool:
+        """One try at writing a loose object; False when its folder vanished meanwhile."""
+        try:
+            folder.mkdir(exist_ok=True)
+            # The temporary file lives in the fan-out folder itself: a folder that holds a
+            # file is not empty, so `prune-packed` (which removes emptied folders) leaves
+            # it alone from here on.
+            fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+        except FileNotFoundError:
+            return False  # the folder was removed between mkdir and mkstemp
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(compressed)
+            os.chmod(tmp, 0o444)  # loose objects are read-only, as git makes them
+            _before_rename(tmp, target)
+            os.replace(tmp, target)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return False
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return True
 
     # ------------------------------------------------------------------ config
 
