@@ -106,6 +106,8 @@ class SandboxStatus:
     notice: str
     capture: CaptureRoute = "copy"
     """How a captured command's changes are held apart: on an overlay, or on a copy."""
+    capture_fallback: bool = False
+    """Whether the configuration asked for the overlay and it cannot work here."""
 
 
 _NO_SANDBOX = "Commands run without a sandbox: "
@@ -360,7 +362,8 @@ class CommandRunner:
         status = self._detect_sandbox()
         route, sentence = self._detect_capture(status.active)
         notice = status.notice.rstrip(".") + "; " + sentence
-        return SandboxStatus(status.active, status.kind, notice, route)
+        fallback = self.capture == "overlay" and route != "overlay"
+        return SandboxStatus(status.active, status.kind, notice, route, fallback)
 
     def _detect_capture(self, sandboxed: bool) -> tuple[CaptureRoute, str]:
         """The capture route in force and the clause that says so."""

@@ -214,7 +214,9 @@ def open_session(
 
         def warmup() -> None:
             status = commands.sandbox_status  # probes bubblewrap once: a process or two
-            if not status.active or status.capture != "overlay":
+            # Copy capture under auto is said in the status sentence; only a configured
+            # overlay that cannot work here is worth a warning of its own.
+            if not status.active or status.capture_fallback:
                 emit(Notice(status.notice))
 
         rewards = _Rewards(history, settings, commands)

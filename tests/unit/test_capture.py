@@ -439,8 +439,9 @@ def test_no_overlay_falls_back_to_a_copy_and_says_why(
         "; a command's changes are captured on a copy of the workspace "
         "(slower: no overlay here because an overlay mount is not possible here)."
     )
+    assert status.capture_fallback is False  # auto: no warning of its own
     forced = CommandRunner(ws, sandbox=False, capture="overlay").sandbox_status
-    assert forced.capture == "copy"
+    assert forced.capture == "copy" and forced.capture_fallback is True
     assert forced.notice.endswith(
         "; a command's changes are captured on a copy of the workspace (the configured "
         "overlay cannot work here: an overlay mount is not possible here)."
