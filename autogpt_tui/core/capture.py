@@ -28,6 +28,7 @@ import secrets
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -214,6 +215,47 @@ def git_file_for_copy(root: Path) -> bytes | None:
 
 # ---------------------------------------------------------------------------------------
 # Probing
+
+
+def choose_route(
+    wanted: str, inner: tuple[str, ...], temp_dir: Path | None
+) -> tuple[CaptureRoute, str, str | None]:
+    """The route for ``[sandbox] capture = wanted``, the clause saying which (for the
+    sandbox's notice), and the ``unshare`` the overlay route runs."""
+    if wanted == "copy":
+        clause = "a command's changes are captured on a copy of the workspace"
+        return "copy", clause + " (as the configuration asks).", None
+    reason: str | None
+    unshare = shutil.which("unshare")
+    if not sys.platform.startswith("linux"):
+        reason = "overlay mounts need Linux"
+    elif unshare is None:
+        reason = "unshare is not installed"
+    else:
+        reason = probe_overlay(unshare, inner, temp_dir)
+    if reason is None:
+        return (
+            "overlay",
+            "a command's changes are captured on an overlay of the workspace.",
+            unshare,
+        )
+    if wanted == "overlay":
+        return (
+            "copy",
+            (
+                "a command's changes are captured on a copy of the workspace (the configured "
+                f"overlay cannot work here: {reason})."
+            ),
+            None,
+        )
+    return (
+        "copy",
+        (
+            "a command's changes are captured on a copy of the workspace "
+            f"(slower: no overlay here because {reason})."
+        ),
+        None,
+    )
 
 
 @functools.cache

@@ -9,6 +9,9 @@ Two lines of defence keep the agent inside its workspace:
   system read-only except the workspace, ``.git`` read-only too, no network, its own PID
   namespace. When bubblewrap is missing or cannot work here, commands still run, but
   :attr:`CommandRunner.sandbox_status` says so in a sentence the UI always shows.
+
+:meth:`CommandRunner.run_captured` runs the agent's commands on an overlay or a copy of
+the workspace, so that exactly their changes can be applied (:mod:`.capture`).
 """
 
 from __future__ import annotations
@@ -367,36 +370,14 @@ class CommandRunner:
 
     def _detect_capture(self, sandboxed: bool) -> tuple[CaptureRoute, str]:
         """The capture route in force and the clause that says so."""
-        from autogpt_tui.core.capture import probe_overlay
+        from autogpt_tui.core.capture import choose_route
 
-        if self.capture == "copy":
-            return "copy", (
-                "a command's changes are captured on a copy of the workspace "
-                "(as the configuration asks)."
-            )
-        reason: str | None
-        if not sys.platform.startswith("linux"):
-            reason = "overlay mounts need Linux"
-        elif (unshare := shutil.which("unshare")) is None:
-            reason = "unshare is not installed"
-        else:
-            inner: tuple[str, ...] = ()
-            if sandboxed:
-                bwrap = shutil.which("bwrap") or "bwrap"
-                inner = tuple(bwrap_argv(bwrap, "{root}", "{root}", git_dir=None))
-            reason = probe_overlay(unshare, inner, self.capture_temp_dir)
-            self._unshare = unshare
-        if reason is None:
-            return "overlay", "a command's changes are captured on an overlay of the workspace."
-        if self.capture == "overlay":
-            return "copy", (
-                "a command's changes are captured on a copy of the workspace (the configured "
-                f"overlay cannot work here: {reason})."
-            )
-        return "copy", (
-            "a command's changes are captured on a copy of the workspace "
-            f"(slower: no overlay here because {reason})."
-        )
+        inner: tuple[str, ...] = ()
+        if sandboxed:
+            bwrap = shutil.which("bwrap") or "bwrap"
+            inner = tuple(bwrap_argv(bwrap, "{root}", "{root}", git_dir=None))
+        route, sentence, self._unshare = choose_route(self.capture, inner, self.capture_temp_dir)
+        return route, sentence
 
     def _detect_sandbox(self) -> SandboxStatus:
         if not self.sandbox:
