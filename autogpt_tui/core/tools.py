@@ -90,7 +90,8 @@ class ToolResult:
     ok: bool
     output: str
     changed_paths: list[str] | None
-    """Workspace-relative paths written or deleted; [] for none; None when unknown."""
+    """Workspace-relative paths written or deleted; [] for none; None when unknown (no
+    tool of this runner leaves it unknown: run_command's changes are captured exactly)."""
     error: str | None = None
     command_result: CommandResult | None = None
     clashes: list[str] = field(default_factory=list)

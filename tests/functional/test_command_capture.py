@@ -7,6 +7,7 @@ plays the user's editor; both capture routes, with and without bubblewrap.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 
 from autogpt_tui.core.agent import Budget
 from autogpt_tui.core.events import ActionExecuted, StepCommitted
+from autogpt_tui.core.session import open_session
+from autogpt_tui.core.settings import load_settings
 from autogpt_tui.core.tools import ToolRunner
 from tests.conftest import git
 from tests.functional.test_agent import Harness, call
@@ -80,3 +83,27 @@ def test_a_command_step_holds_only_the_commands_changes(harness: Harness, editor
     assert (root / "notes.txt").read_text() == "the user's notes\n"
     assert (root / "plan.txt").read_text() == "plan v2\n"
     assert git(root, "status", "--porcelain").split("\n")[:2] == [" M notes.txt", " M plan.txt"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_reward_check_leaves_nothing_in_the_workspace(
+    route: str, workspace: Path, tmp_path: Path, llm_server: ScriptedLLM
+) -> None:
+    marker = tmp_path / "check-ran"
+    make_runner(workspace, route, False)  # skips (fails on CI) where the route cannot work
+    settings = load_settings(
+        workspace,
+        overrides={
+            "model": {"base_url": llm_server.base_url, "api_key": "sk-test"},
+            "sandbox": {"enabled": False, "capture": route},
+            # Outside the workspace, so we know it ran; inside, a file it must not leave.
+            "rewards": {"check": f"echo ran >> {shlex.quote(str(marker))}; echo x > leaked.txt"},
+        },
+    )
+    session = open_session(workspace, settings, goal="Check.", watch=False)
+    try:
+        assert marker.read_text() == "ran\n"  # the baseline check ran at open
+        assert not (workspace / "leaked.txt").exists()
+        assert git(workspace, "status", "--porcelain") == ""
+    finally:
+        session.close()
