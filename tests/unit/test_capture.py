@@ -461,3 +461,11 @@ def test_the_overlay_notice(ws: Path) -> None:
         "; a command's changes are captured on an overlay of the workspace."
     )
     assert sandbox.CAPTURE_CHOICES == ("auto", "overlay", "copy")
+
+
+def test_the_command_sees_the_real_repository(runner: CommandRunner, ws: Path) -> None:
+    # On the copy route .git is not copied: the copy is given the real repository.
+    with runner.run_captured("git log -1 --format=%s && git status --porcelain") as run:
+        assert (run.result.exit_code, run.result.stdout) == (0, "start\n"), run.result.stderr
+        assert run.apply().paths == []
+    assert status_porcelain(ws) == ""
