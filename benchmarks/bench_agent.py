@@ -163,8 +163,9 @@ def prepare(base: Path, shape: Shape, seed: int) -> Path:
 
 
 @contextmanager
-def server_process() -> Iterator[str]:
-    """The scripted server answering ``write_file`` steps, in its own process: its URL."""
+def server_process(responder: str = "writes") -> Iterator[str]:
+    """The scripted server answering ``write_file`` steps (or, with ``responder``
+    "commands", ``run_command`` steps), in its own process: its URL."""
     command = [
         sys.executable,
         "-m",
@@ -172,7 +173,7 @@ def server_process() -> Iterator[str]:
         "--port",
         "0",
         "--responder",
-        "writes",
+        responder,
         "--quiet",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -744,7 +745,7 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         meta_ws[name] = {"tracked_files": tracked, "racy_after_settle": racy}
         print(f"{name}: {meta_ws[name]}", file=sys.stderr, flush=True)
     report: dict[str, Any] = {}
-    with no_user_config(base) as missing, server_process() as url:
+    with no_user_config(base) as missing, server_process(RESPONDER_OF[args.tool]) as url:
         print("timing the model round trip alone", file=sys.stderr, flush=True)
         report["model_floor"] = model_floor(url, args.repeat)
         print("timing the loop", file=sys.stderr, flush=True)
@@ -775,15 +776,19 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         "warmup": args.warmup,
         "chunk": args.chunk,
         "startup_repeat": args.startup_repeat,
+        "tool": args.tool,
         "shapes": {s.name: s.files for s in shapes},
         "workspaces": meta_ws,
     }
     return report
 
 
+RESPONDER_OF = {"write_file": "writes", "run_command": "commands"}
+"""The scripted server's responder for each ``--tool``."""
+
 PHASES = (
     ("propose", "propose: user edits, model request"),
-    ("execute", "execute: the write_file tool"),
+    ("execute", "execute: the step's tool"),
     ("commit", "commit: commit, note, index"),
 )
 """The phases of a step (between its events) and their labels in the table."""
@@ -801,7 +806,8 @@ def print_table(report: dict[str, Any]) -> bool:
     print()
     print(
         f"Agent loop benchmark: small = {shapes['small']} files, big = {shapes['big']} files; "
-        f"{meta['repeat']} write_file steps each after {meta['warmup']} warm-ups"
+        f"{meta['repeat']} {meta.get('tool', 'write_file')} steps each after "
+        f"{meta['warmup']} warm-ups"
     )
     load = ", ".join(f"{a:.2f}" for a in meta["load_before"])
     print(
@@ -936,6 +942,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         metavar="N",
         help="also profile N steps per workspace (cProfile, processes spawned)",
+    )
+    parser.add_argument(
+        "--tool",
+        choices=sorted(RESPONDER_OF),
+        default="write_file",
+        help="the tool every timed step calls (run_command: a command writing one file)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)

@@ -9,6 +9,9 @@ Two lines of defence keep the agent inside its workspace:
   system read-only except the workspace, ``.git`` read-only too, no network, its own PID
   namespace. When bubblewrap is missing or cannot work here, commands still run, but
   :attr:`CommandRunner.sandbox_status` says so in a sentence the UI always shows.
+
+:meth:`CommandRunner.run_captured` runs the agent's commands on an overlay or a copy of
+the workspace, so that exactly their changes can be applied (:mod:`.capture`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from autogpt_tui.core.errors import PathOutsideWorkspace
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.capture import CapturedRun, CaptureRoute
 
 __all__ = [
     "CommandResult",
@@ -100,6 +107,10 @@ class SandboxStatus:
     active: bool
     kind: str | None
     notice: str
+    capture: CaptureRoute = "copy"
+    """How a captured command's changes are held apart: on an overlay, or on a copy."""
+    capture_fallback: bool = False
+    """Whether the configuration asked for the overlay and it cannot work here."""
 
 
 _NO_SANDBOX = "Commands run without a sandbox: "
@@ -129,6 +140,20 @@ def _probe_bwrap(bwrap: str) -> str | None:
     detail = next((line for line in result.stderr.splitlines() if line.strip()), "")
     detail = f" ({detail.strip()})" if detail else ""
     return f"bubblewrap (bwrap) cannot create namespaces here{detail}."
+
+
+CAPTURE_CHOICES = ("auto", "overlay", "copy")
+"""The values of ``[sandbox] capture``."""
+
+
+def bwrap_argv(bwrap: str, source: str, root: str, *, git_dir: str | None) -> list[str]:
+    """bubblewrap's arguments up to ``--``: ``source`` mounted writable at ``root``, the
+    rest of the file system read-only, and ``git_dir`` (when given) read-only on top."""
+    args = [bwrap, *_BASE_BWRAP_ARGS, "--dir", "/tmp/home", "--bind", source, root]
+    if git_dir is not None:
+        # After the workspace bind, so this read-only mount lies on top of it.
+        args += ["--ro-bind", git_dir, git_dir]
+    return [*args, "--chdir", root, "--"]
 
 
 _BASE_BWRAP_ARGS: tuple[str, ...] = (
@@ -308,7 +333,11 @@ class CommandRunner:
         default_timeout_s: float = 60,
         max_timeout_s: float = 600,
         max_output_chars: int = 20000,
+        capture: str = "auto",
+        capture_temp_dir: Path | None = None,
     ) -> None:
+        if capture not in CAPTURE_CHOICES:
+            raise ValueError(f"capture must be one of {', '.join(CAPTURE_CHOICES)}")
         if not default_timeout_s > 0 or not max_timeout_s > 0:
             raise ValueError("timeout_s must be positive")
         if max_output_chars < 1:
@@ -318,7 +347,12 @@ class CommandRunner:
         self.default_timeout_s = float(default_timeout_s)
         self.max_timeout_s = float(max_timeout_s)
         self.max_output_chars = max_output_chars
+        self.capture = capture
+        """How run_captured holds a command's changes apart: auto, overlay or copy."""
+        self.capture_temp_dir = capture_temp_dir
+        """Where run_captured's temporary folders go (None: the system's temp folder)."""
         self._status: SandboxStatus | None = None
+        self._unshare: str | None = None
 
     @property
     def sandbox_status(self) -> SandboxStatus:
@@ -328,6 +362,24 @@ class CommandRunner:
         return self._status
 
     def _detect(self) -> SandboxStatus:
+        status = self._detect_sandbox()
+        route, sentence = self._detect_capture(status.active)
+        notice = status.notice.rstrip(".") + "; " + sentence
+        fallback = self.capture == "overlay" and route != "overlay"
+        return SandboxStatus(status.active, status.kind, notice, route, fallback)
+
+    def _detect_capture(self, sandboxed: bool) -> tuple[CaptureRoute, str]:
+        """The capture route in force and the clause that says so."""
+        from autogpt_tui.core.capture import choose_route
+
+        inner: tuple[str, ...] = ()
+        if sandboxed:
+            bwrap = shutil.which("bwrap") or "bwrap"
+            inner = tuple(bwrap_argv(bwrap, "{root}", "{root}", git_dir=None))
+        route, sentence, self._unshare = choose_route(self.capture, inner, self.capture_temp_dir)
+        return route, sentence
+
+    def _detect_sandbox(self) -> SandboxStatus:
         if not self.sandbox:
             return SandboxStatus(
                 False, None, _NO_SANDBOX + "the sandbox is turned off in the configuration."
@@ -355,17 +407,17 @@ class CommandRunner:
 
     def argv(self, command: str) -> list[str]:
         """The argument vector that runs ``command`` (inside bubblewrap when active)."""
+        return self._argv(command, self.root)
+
+    def _argv(self, command: str, source: Path) -> list[str]:
+        """``argv`` with ``source`` mounted at the workspace's place (a copy of it, say)."""
         shell = ["bash", "-c", command]
         if not self.sandbox_status.active:
             return shell
         bwrap = shutil.which("bwrap") or "bwrap"
-        root = str(self.root)
-        args = [bwrap, *_BASE_BWRAP_ARGS, "--dir", "/tmp/home", "--bind", root, root]
         git_dir = self.root / ".git"
-        if git_dir.exists():
-            # After the workspace bind, so this read-only mount lies on top of it.
-            args += ["--ro-bind", str(git_dir), str(git_dir)]
-        return [*args, "--chdir", root, "--", *shell]
+        git = str(git_dir) if git_dir.exists() else None
+        return [*bwrap_argv(bwrap, str(source), str(self.root), git_dir=git), *shell]
 
     def environment(self) -> dict[str, str]:
         """The environment commands see: ours, minus secrets, with a usable HOME and TMPDIR."""
@@ -393,16 +445,64 @@ class CommandRunner:
         sandbox they die with its PID namespace anyway; unsandboxed we match that).
         Raises ValueError for a non-positive timeout or a command containing a NUL byte.
         """
+        timeout = self._checked(command, timeout_s)
+        return self._execute(command, self.argv(command), self.root, timeout)
+
+    def run_captured(self, command: str, timeout_s: float | None = None) -> CapturedRun:
+        """Run ``command`` like :meth:`run`, but with its changes held apart.
+
+        The command works on an overlay of the workspace (or, where none is possible, on a
+        copy of it); the workspace itself is untouched until :meth:`CapturedRun.apply`.
+        Use the result as a context manager so its temporary folder is always removed.
+        """
+        from autogpt_tui.core import capture
+
+        timeout = self._checked(command, timeout_s)
+        status = self.sandbox_status
+        if status.capture == "overlay" and self._unshare is not None:
+            layers, start = capture.prepare_overlay(self.root, self.capture_temp_dir)
+            try:
+                argv = capture.overlay_argv(self._unshare, layers, self.root, self.argv(command))
+                result = self._execute(command, argv, self.root, timeout)
+            except BaseException:
+                capture.remove_tree(layers)
+                raise
+            return capture.CapturedRun(
+                root=self.root, route="overlay", temp=layers, start_ns=start, result=result
+            )
+        temp, copy, start, baseline = capture.prepare_copy(self.root, self.capture_temp_dir)
+        try:
+            if status.active and (self.root / ".git").is_dir():
+                (copy / ".git").mkdir()  # the mount point for the real one, read-only
+            elif (pointer := capture.git_file_for_copy(self.root)) is not None:
+                (copy / ".git").write_bytes(pointer)
+            result = self._execute(command, self._argv(command, copy), copy, timeout)
+        except BaseException:
+            capture.remove_tree(temp)
+            raise
+        return capture.CapturedRun(
+            root=self.root,
+            route="copy",
+            temp=temp,
+            start_ns=start,
+            result=result,
+            copy=copy,
+            baseline=baseline,
+        )
+
+    def _checked(self, command: str, timeout_s: float | None) -> float:
         timeout = self.effective_timeout(timeout_s)
         if "\0" in command:
             raise ValueError("The command contains a NUL byte.")
+        return timeout
+
+    def _execute(self, command: str, argv: list[str], cwd: Path, timeout: float) -> CommandResult:
         sandboxed = self.sandbox_status.active
-        argv = self.argv(command)
         env = self.environment()
         start = time.monotonic()
         proc = subprocess.Popen(
             argv,
-            cwd=self.root,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

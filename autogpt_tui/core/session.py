@@ -215,6 +215,7 @@ def open_session(
             default_timeout_s=sandbox.command_timeout_s,
             max_timeout_s=sandbox.max_command_timeout_s,
             max_output_chars=sandbox.max_output_chars,
+            capture=sandbox.capture,
         )
         tools = ToolRunner(history.root, commands, max_read_chars=sandbox.max_output_chars)
         model = settings.model
@@ -229,7 +230,9 @@ def open_session(
 
         def warmup() -> None:
             status = commands.sandbox_status  # probes bubblewrap once: a process or two
-            if not status.active:
+            # Copy capture under auto is said in the status sentence; only a configured
+            # overlay that cannot work here is worth a warning of its own.
+            if not status.active or status.capture_fallback:
                 emit(Notice(status.notice))
 
         rewards = _Rewards(history, settings, commands)
@@ -311,7 +314,9 @@ class _Rewards:
 
     def _run_check(self) -> bool:
         assert self._check is not None
-        return self._commands.run(self._check).exit_code == 0
+        # On an overlay (or a copy), then dropped: the check never leaves changes behind.
+        with self._commands.run_captured(self._check) as run:
+            return run.result.exit_code == 0
 
 
 def _cost(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -208,6 +208,10 @@ class SandboxSettings(BaseModel):
     """Longest timeout the agent may ask for; longer requests are cut to this."""
     max_output_chars: int = Field(default=20_000, ge=1)
     """Characters of a command's output shown to the agent; the rest is elided."""
+    capture: Literal["auto", "overlay", "copy"] = "auto"
+    """How a command's changes are held apart from the user's: on an overlay of the
+    workspace (Linux), or on a copy of it (slower, works anywhere); auto picks the overlay
+    where it works. A command's step then holds exactly what the command changed."""
 
 
 class UISettings(BaseModel):

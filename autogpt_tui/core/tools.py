@@ -18,7 +18,7 @@ import secrets
 import stat
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -92,9 +92,13 @@ class ToolResult:
     ok: bool
     output: str
     changed_paths: list[str] | None
-    """Workspace-relative paths written or deleted; [] for none; None when unknown."""
+    """Workspace-relative paths written or deleted; [] for none; None when unknown (no
+    tool of this runner leaves it unknown: run_command's changes are captured exactly)."""
     error: str | None = None
     command_result: CommandResult | None = None
+    clashes: list[str] = field(default_factory=list)
+    """Paths the user changed while a command ran: the user's version was kept and the
+    command's version of them was not applied."""
 
     @classmethod
     def failure(cls, message: str) -> ToolResult:
@@ -160,10 +164,10 @@ class ToolRunner:
         before_change: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.root = root.resolve()
-        self.before_change = before_change
-        """Called with the paths an action is about to change, right before it does; a
-        UserError it raises stops the change (the tool fails with its sentence)."""
         self.runner = runner
+        self.before_change = before_change
+        """Called with the workspace-relative paths a tool is about to change, right before
+        it changes them; a UserError it raises fails the tool and nothing is changed."""
         self.max_read_chars = max_read_chars
         self.max_list_entries = max_list_entries
         self.max_search_matches = max_search_matches
@@ -555,22 +559,30 @@ class ToolRunner:
 
     def _run_command(self, args: RunCommandArgs) -> ToolResult:
         try:
-            result = self.runner.run(args.command, args.timeout_s)
+            run = self.runner.run_captured(args.command, args.timeout_s)
         except ValueError as error:
             return ToolResult.failure(f"run_command: {str(error).rstrip('.')}.")
         except OSError as error:
             return ToolResult.failure(f"The command could not be started: {error}.")
+        with run:
+            result = run.result
+            # Even a command that failed or timed out keeps what it did, as it would
+            # have in the live workspace. A UserError from before_change propagates:
+            # execute() turns it into a failure that changed nothing.
+            applied = run.apply(self.before_change)
         error_text: str | None = None
         if result.timed_out:
             error_text = f"The command timed out after {result.timeout_s:g} s."
         elif result.exit_code != 0:
             error_text = f"The command failed with exit status {result.exit_code}."
+        output = "\n".join([result.observation(), *applied.notes()])
         return ToolResult(
             ok=error_text is None,
-            output=result.observation(),
-            changed_paths=None,
+            output=output,
+            changed_paths=applied.paths,
             error=error_text,
             command_result=result,
+            clashes=applied.clashes,
         )
 
 

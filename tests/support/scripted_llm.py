@@ -1077,7 +1077,28 @@ def writes_responder() -> Responder:
     return respond
 
 
-RESPONDERS: dict[str, Callable[[], Responder]] = {"writes": writes_responder}
+def commands_responder() -> Responder:
+    """A responder answering request ``n`` (from 1) with a ``run_command`` that writes
+    ``bench/c{n}.txt`` (a command step, for the benchmark of exact capture)."""
+    lock = threading.Lock()
+    counter = [0]
+
+    def respond(request: RecordedRequest) -> Turn:
+        with lock:
+            counter[0] += 1
+            n = counter[0]
+        command = f"mkdir -p bench && echo step {n} > bench/c{n}.txt"
+        return Reply(
+            f"Running step {n}.", tool_calls=[ToolCall("run_command", {"command": command})]
+        )
+
+    return respond
+
+
+RESPONDERS: dict[str, Callable[[], Responder]] = {
+    "writes": writes_responder,
+    "commands": commands_responder,
+}
 """Responders the command line can use (``--responder NAME``), by name."""
 
 

@@ -157,9 +157,15 @@ def plain(root: Path) -> CommandRunner:
 def test_turning_the_sandbox_off_is_reported(plain: CommandRunner) -> None:
     status = plain.sandbox_status
     assert status.active is False and status.kind is None
-    assert status.notice == (
-        "Commands run without a sandbox: the sandbox is turned off in the configuration."
-    )
+    base = "Commands run without a sandbox: the sandbox is turned off in the configuration; "
+    if status.capture == "overlay":
+        assert status.notice == (
+            base + "a command's changes are captured on an overlay of the workspace."
+        )
+    else:  # the reason there is no overlay depends on the machine
+        assert status.notice.startswith(
+            base + "a command's changes are captured on a copy of the workspace (slower: "
+        )
     assert plain.run("true").sandboxed is False
 
 
@@ -316,7 +322,9 @@ def test_missing_bwrap_falls_back_and_says_so(root: Path, monkeypatch: pytest.Mo
     runner = CommandRunner(root, sandbox=True)
     assert runner.sandbox_status.active is False
     assert runner.sandbox_status.notice == (
-        "Commands run without a sandbox: bubblewrap (bwrap) is not installed."
+        "Commands run without a sandbox: bubblewrap (bwrap) is not installed; a command's "
+        "changes are captured on a copy of the workspace (slower: no overlay here because "
+        "unshare is not installed)."
     )
     result = runner.run("echo still runs")
     assert (result.stdout, result.sandboxed) == ("still runs\n", False)
@@ -327,7 +335,7 @@ def test_a_bwrap_that_cannot_work_here_falls_back_and_says_why(
 ) -> None:
     if not sys.platform.startswith("linux"):
         pytest.skip("bubblewrap detection only runs on Linux")
-    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/bwrap")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/bwrap" if name == "bwrap" else None)
     monkeypatch.setattr(
         sandbox,
         "_probe_bwrap",
@@ -337,7 +345,8 @@ def test_a_bwrap_that_cannot_work_here_falls_back_and_says_why(
     assert status.active is False
     assert status.notice == (
         "Commands run without a sandbox: bubblewrap (bwrap) cannot create namespaces here "
-        "(no permission)."
+        "(no permission); a command's changes are captured on a copy of the workspace "
+        "(slower: no overlay here because unshare is not installed)."
     )
 
 

@@ -703,7 +703,8 @@ def test_search_without_git(tmp_path: Path) -> None:
 def test_run_command_success(tools: ToolRunner) -> None:
     result = call(tools, "run_command", command="echo hi > made.txt; cat made.txt")
     assert result.ok and result.error is None
-    assert result.changed_paths is None
+    # Exactly what the command changed (captured on an overlay or a copy), never None.
+    assert result.changed_paths == ["made.txt"]
     assert result.output == "Exit status: 0\n--- stdout ---\nhi"
     assert result.command_result is not None and result.command_result.exit_code == 0
 
@@ -713,7 +714,7 @@ def test_run_command_failure_and_stderr(tools: ToolRunner) -> None:
     assert result.ok is False
     assert result.error == "The command failed with exit status 2."
     assert result.output == "Exit status: 2\n--- stderr ---\noops"
-    assert result.changed_paths is None
+    assert result.changed_paths == []
 
 
 def test_run_command_timeout(tools: ToolRunner) -> None:
