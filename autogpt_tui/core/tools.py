@@ -9,12 +9,8 @@ back as a :class:`ToolResult` with ``ok=False``, never as an exception. ``ask_us
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import hashlib
 import os
 import re
-import secrets
 import stat
 import subprocess
 from collections.abc import Callable, Iterator
@@ -25,6 +21,16 @@ from pydantic import BaseModel
 
 from autogpt_tui.core.constants import ToolKind
 from autogpt_tui.core.errors import GitDirectoryRefused, ToolError, UserError
+from autogpt_tui.core.file_text import (
+    MAX_TEXT_FILE_BYTES,
+    check_utf8,
+    cut_at_line,
+    decode_text,
+    digest,
+    occurrences,
+    replace_file,
+    split_lines,
+)
 from autogpt_tui.core.git.worktree import enclosing_repository
 from autogpt_tui.core.sandbox import (
     CommandResult,
@@ -68,11 +74,8 @@ __all__ = [
     "tool_schemas",
 ]
 
-# Files bigger than this are not loaded whole; the model can use run_command (head, sed).
-_MAX_TEXT_FILE_BYTES = 32 * 1024 * 1024
 # search skips bigger files (and says how many it skipped).
 _MAX_SEARCH_FILE_BYTES = 8 * 1024 * 1024
-_BINARY_SNIFF_BYTES = 8192
 _MAX_MATCH_LINE_CHARS = 300
 
 
@@ -270,7 +273,7 @@ class ToolRunner:
             raise ToolError(f"{rel} is a folder; use list_files to see what it holds.")
         if not stat.S_ISREG(info.st_mode):
             raise ToolError(f"{rel} is not a regular file.")
-        if info.st_size > _MAX_TEXT_FILE_BYTES:
+        if info.st_size > MAX_TEXT_FILE_BYTES:
             raise ToolError(
                 f"{rel} is too large to {purpose} ({info.st_size:,} bytes); "
                 "use run_command with head, sed or grep instead."
@@ -279,7 +282,7 @@ class ToolRunner:
             data = target.read_bytes()
         except OSError as error:
             raise ToolError(f"{rel} cannot be read ({error.strerror}).") from None
-        text = _decode_text(data)
+        text = decode_text(data)
         if text is None:
             raise ToolError(f"{rel} is a binary file of {len(data):,} bytes.")
         return text
@@ -297,7 +300,7 @@ class ToolRunner:
                 f"read_file: end_line ({args.end_line}) is before start_line ({args.start_line})."
             )
         text = self._load_text(target, rel, purpose="read")
-        lines = _split_lines(text)
+        lines = split_lines(text)
         if not lines:
             return ToolResult(ok=True, output=f"[{rel} is empty]", changed_paths=[])
         ranged = args.start_line is not None or args.end_line is not None
@@ -311,7 +314,7 @@ class ToolRunner:
         body = "".join(selected)
         notes: list[str] = []
         if len(body) > self.max_read_chars:
-            shown, shown_lines = _cut_at_line(selected, self.max_read_chars)
+            shown, shown_lines = cut_at_line(selected, self.max_read_chars)
             end = first + shown_lines - 1
             where = f"lines {first}–{end} of {len(lines)}" if shown_lines else "part of a line"
             notes.append(
@@ -338,27 +341,27 @@ class ToolRunner:
     def _plan_write(self, target: Path, rel: str, content: str) -> _WritePlan:
         if target.is_dir():
             raise ToolError(f"{rel} is a folder; write_file needs a file path.")
-        _check_utf8(content, "content")
+        check_utf8(content, "content")
         existed = target.exists()
         old_text: str | None = None
-        if existed and target.stat().st_size <= _MAX_TEXT_FILE_BYTES:
+        if existed and target.stat().st_size <= MAX_TEXT_FILE_BYTES:
             try:
-                old_text = _decode_text(target.read_bytes())
+                old_text = decode_text(target.read_bytes())
             except OSError:
                 old_text = None
         size = len(content.encode("utf-8"))
         verb = "Overwrote" if existed else "Created"
         message = f"{verb} {rel} ({size} bytes)."
-        return _WritePlan(target, rel, old_text, content, existed, message, _digest(target))
+        return _WritePlan(target, rel, old_text, content, existed, message, digest(target))
 
     def _plan_edit(self, target: Path, rel: str, old: str, new: str) -> _WritePlan:
         text = self._load_text(target, rel, purpose="edit")
-        _check_utf8(new, "new_text")
-        positions = _occurrences(text, old)
+        check_utf8(new, "new_text")
+        positions = occurrences(text, old)
         if not positions and "\r\n" in text and "\n" in old and "\r\n" not in old:
             # The model writes "\n"; a file with Windows line endings should still match.
             old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
-            positions = _occurrences(text, old)
+            positions = occurrences(text, old)
         if not positions:
             raise ToolError(f"old_text was not found in {rel}.")
         if len(positions) > 1:
@@ -377,7 +380,7 @@ class ToolRunner:
         else:
             where = f"new text at lines {first}–{first + count - 1}"
         return _WritePlan(
-            target, rel, text, result, True, f"Edited {rel}: {where}.", _digest(target)
+            target, rel, text, result, True, f"Edited {rel}: {where}.", digest(target)
         )
 
     def _apply(self, plan: _WritePlan, expected: FilePreview | None = None) -> ToolResult:
@@ -398,7 +401,7 @@ class ToolRunner:
             self.before_change([plan.rel])
         try:
             plan.target.parent.mkdir(parents=True, exist_ok=True)
-            _replace_file(plan.target, data)
+            replace_file(plan.target, data)
         except OSError as error:
             reason = error.strerror or str(error)
             if isinstance(error, FileExistsError | NotADirectoryError):
@@ -514,7 +517,7 @@ class ToolRunner:
                 if path.stat().st_size > _MAX_SEARCH_FILE_BYTES:
                     skipped_large += 1
                     continue
-                text = _decode_text(path.read_bytes())
+                text = decode_text(path.read_bytes())
             except OSError:
                 continue
             if text is None:
@@ -584,129 +587,3 @@ class ToolRunner:
             command_result=result,
             clashes=applied.clashes,
         )
-
-
-# ---------------------------------------------------------------------------------------
-# Writing
-
-_TEMP_PREFIX = ".autogpt-tui-write-"
-
-
-def _replace_file(target: Path, data: bytes) -> None:
-    """Give ``target`` the content ``data`` by writing a new file and renaming it over.
-
-    Never written in place: a hard-linked twin of ``target`` keeps its content, and a
-    reader never sees half a file. An existing file's permission bits are kept; a new
-    one gets 0o666 minus the umask. The temporary file sits in the same folder (a rename
-    across file systems is not atomic) and is removed whatever fails.
-    """
-    mode: int | None = None
-    try:
-        info = target.lstat()
-    except FileNotFoundError:
-        pass
-    else:
-        if stat.S_ISLNK(info.st_mode):
-            # The path was resolved, so a symlink here appeared since; it is neither
-            # followed nor replaced. ELOOP gives the same sentence as O_NOFOLLOW did.
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
-        mode = stat.S_IMODE(info.st_mode)
-    fd, temp = _create_temp(target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if mode is not None:
-                os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-
-
-def _create_temp(folder: Path) -> tuple[int, Path]:
-    """A new, empty file in ``folder``, open for writing, with the usual 0o666-minus-umask mode.
-
-    Made with O_EXCL (not :func:`tempfile.mkstemp`, whose files are 0o600) so that the
-    kernel applies the umask: a new file gets the mode any editor would give it.
-    """
-    for _ in range(100):
-        temp = folder / f"{_TEMP_PREFIX}{secrets.token_hex(6)}"
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-        except FileExistsError:
-            continue
-        return fd, temp
-    raise OSError(errno.EEXIST, "no free temporary file name", str(folder))
-
-
-# ---------------------------------------------------------------------------------------
-# Text helpers
-
-
-def _digest(target: Path) -> str | None:
-    """A hash of what ``target`` holds now (None when nothing is there): its bytes, or
-    for a file too big to read whole, its size, time and inode."""
-    try:
-        info = target.lstat()
-    except OSError:
-        return None
-    if stat.S_ISREG(info.st_mode) and info.st_size <= _MAX_TEXT_FILE_BYTES:
-        try:
-            return hashlib.sha256(target.read_bytes()).hexdigest()
-        except OSError:
-            return None
-    return f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
-
-
-def _decode_text(data: bytes) -> str | None:
-    """``data`` as text, or None when it looks binary (a NUL early on, or not UTF-8)."""
-    if b"\0" in data[:_BINARY_SNIFF_BYTES]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _check_utf8(text: str, field: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ToolError(f"'{field}' is not valid UTF-8 text (it holds a lone surrogate).") from None
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines with their "\\n" kept; only "\\n" separates lines (unlike str.splitlines)."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
-def _cut_at_line(lines: list[str], limit: int) -> tuple[str, int]:
-    """As many whole lines as fit in ``limit`` characters (or a cut first line)."""
-    used = 0
-    count = 0
-    for line in lines:
-        if used + len(line) > limit:
-            break
-        used += len(line)
-        count += 1
-    if count == 0:
-        return lines[0][:limit], 0
-    return "".join(lines[:count]), count
-
-
-def _occurrences(text: str, needle: str) -> list[int]:
-    """Every index where ``needle`` starts, overlapping ones included (they are ambiguous
-    too)."""
-    found: list[int] = []
-    at = text.find(needle)
-    while at != -1:
-        found.append(at)
-        at = text.find(needle, at + 1)
-    return found
