@@ -598,6 +598,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(request, turn)
         except _Closing:
             self._drop_connection()
+        else:
+            self.owner.answered_now()
 
     # ----------------------------------------------------------------- turns
 
@@ -911,6 +913,7 @@ class ScriptedLLM:
         self._requests: list[RecordedRequest] = []
         self._all_requests: list[RecordedRequest] = []
         self._errors: list[str] = []
+        self._answered: list[float] = []
         self._stalls = 0
         self._call_counter = 0
         self._completion_counter = 0
@@ -977,6 +980,22 @@ class ScriptedLLM:
                     )
                 self._lock.wait(remaining)
             return list(self._requests)
+
+    @property
+    def answered(self) -> list[float]:
+        """``time.monotonic()`` when each chat answer had been written in full (a copy).
+
+        One entry per turn played to its end (a dropped or cut connection counts when
+        the turn itself ended it); benchmarks time the client from here.
+        """
+        with self._lock:
+            return list(self._answered)
+
+    def answered_now(self) -> None:
+        """Note that a chat answer has been written in full (called by the handler)."""
+        with self._lock:
+            self._answered.append(time.monotonic())
+            self._lock.notify_all()
 
     def stalled(self) -> None:
         """Note that a ``Stall`` has sent its chunks and now keeps silent."""

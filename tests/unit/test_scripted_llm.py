@@ -628,3 +628,25 @@ def test_dialect_turns_load_from_json() -> None:
     ) == Reply("t", reasoning="r", reasoning_style="mistral")
     with pytest.raises(ValueError, match="reasoning_style"):
         Reply("t", reasoning_style="nonsense")  # type: ignore[arg-type]
+
+
+def answers(server: ScriptedLLM, n: int) -> list[float]:
+    """Wait (generously) until ``n`` answers have been sent in full; their times."""
+    deadline = time.monotonic() + 30
+    while len(server.answered) < n:
+        assert time.monotonic() < deadline, "the answers were never recorded"
+        time.sleep(0.01)
+    return server.answered
+
+
+def test_answered_records_when_each_answer_was_sent_in_full(llm_server: ScriptedLLM) -> None:
+    llm_server.script(Reply("one"), Reply("two", json_body=True), Fault(503))
+    client = client_for(llm_server)
+    before = time.monotonic()
+    collect(client)
+    (first,) = answers(llm_server, 1)
+    client.chat.completions.create(model="test-model", messages=MESSAGES)
+    with pytest.raises(openai.InternalServerError):
+        collect(client)
+    times = answers(llm_server, 3)
+    assert times[0] == first and before <= times[0] <= times[1] <= times[2]
