@@ -21,6 +21,11 @@ LM Studio). What servers get wrong is handled here rather than in the loop:
 - a stalled stream times out after ``idle_timeout_s`` of silence;
 - token usage comes from the server (asked for with ``stream_options``) or is estimated.
 
+The request goes through the ``openai`` client (its raw streaming response), but the
+server-sent events are read here, as plain JSON: the client builds a typed object per
+chunk, which costs about half a millisecond each, and a reply with megabytes of tool-call
+arguments comes in hundreds of thousands of chunks.
+
 ``openai`` is imported lazily, on the first request, so start-up stays fast.
 """
 
@@ -33,7 +38,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -388,31 +393,23 @@ class ModelClient:
             kwargs["stream_options"] = {"include_usage": True}
         turn = _Turn(sinks, ToolCallAssembler(max_bytes=self.max_tool_args_bytes))
         try:
-            stream = client.chat.completions.create(**kwargs)
-            with self._lock:
-                self._current = stream
-            try:
-                if self._cancel.is_set():
-                    raise ModelCancelled()  # cancelled before there was a stream to close
-                content_type = stream.response.headers.get("content-type", "").lower()
-                if "json" in content_type and "event-stream" not in content_type:
-                    # A server or proxy that ignores "stream": true answers with one
-                    # chat.completion body: read it whole instead of as (no) events.
-                    turn.add_body(json.loads(stream.response.read()))
-                else:
-                    for chunk in stream:
-                        if self._cancel.is_set():
-                            raise ModelCancelled()
-                        turn.add_chunk(chunk)
-                        if turn.assembler.over_limit:
-                            # Stop reading: the rest is refused anyway, and a server
-                            # streaming arguments for ever must not hang the step.
-                            turn.finish_reason = turn.finish_reason or "tool_calls"
-                            break
-            finally:
+            with client.chat.completions.with_streaming_response.create(**kwargs) as response:
+                http = response.http_response
                 with self._lock:
-                    self._current = None
-                stream.close()
+                    self._current = http
+                try:
+                    if self._cancel.is_set():
+                        raise ModelCancelled()  # cancelled before there was a stream to close
+                    content_type = response.headers.get("content-type", "").lower()
+                    if "json" in content_type and "event-stream" not in content_type:
+                        # A server or proxy that ignores "stream": true answers with one
+                        # chat.completion body: read it whole instead of as (no) events.
+                        turn.add_body(json.loads(response.read()))
+                    else:
+                        self._read_events(turn, http.iter_bytes())
+                finally:
+                    with self._lock:
+                        self._current = None
         except (ModelCancelled, ModelError, _Retryable):
             raise
         except openai.APIStatusError as err:
@@ -438,8 +435,8 @@ class ModelClient:
                 raise ModelCancelled() from None
             raise _Retryable(f"the server sent a response that is not valid ({err})") from None
         except openai.APIError as err:
-            # What is left is the client's "error inside the stream": ``data: {"error":
-            # …}`` or ``event: error`` after a 200 (Groq, OpenAI, SGLang, proxies).
+            # Any other error the client raises carries the server's error object, as
+            # an error sent inside a stream does.
             if self._cancel.is_set():
                 raise ModelCancelled() from None
             body_error = err.body if isinstance(err.body, Mapping) else {"message": err.message}
@@ -447,12 +444,34 @@ class ModelClient:
         except Exception as err:
             if self._cancel.is_set():
                 raise ModelCancelled() from None
-            # Transport errors raised mid-stream (the connection dropped while reading)
-            # come from the HTTP library underneath openai (httpx or httpx2).
+            # Transport errors raised mid-stream (the connection dropped or went silent
+            # while reading) come from the HTTP library underneath openai (httpx/httpx2).
             if type(err).__module__.split(".")[0].startswith("httpx"):
+                if "Timeout" in type(err).__name__:
+                    url = self.base_url or "api.openai.com"
+                    raise _Retryable(f"the request timed out ({url})") from None
                 raise _Retryable(f"the stream broke off ({type(err).__name__})") from None
             raise
         return turn.completion(messages)
+
+    def _read_events(self, turn: _Turn, raw: Iterable[bytes]) -> None:
+        """Fold the stream's events into ``turn`` until ``[DONE]``, the end, or the cap."""
+        for event, data in _sse_events(raw):
+            if self._cancel.is_set():
+                raise ModelCancelled()
+            if data.startswith("[DONE]"):
+                return
+            chunk = json.loads(data)
+            if event == "error":
+                # ``event: error``: the data is the error, wrapped in "error" or not.
+                error = chunk.get("error", chunk) if isinstance(chunk, dict) else chunk
+                raise _stream_error(error if isinstance(error, dict) else {"message": data})
+            turn.add_chunk(chunk)
+            if turn.assembler.over_limit:
+                # Stop reading: the rest is refused anyway, and a server streaming
+                # arguments for ever must not hang the step.
+                turn.finish_reason = turn.finish_reason or "tool_calls"
+                return
 
 
 @dataclass(frozen=True)
@@ -488,37 +507,51 @@ class _Turn:
             if self.sinks.reasoning is not None:
                 self.sinks.reasoning(piece)
 
-    def add_chunk(self, chunk: Any) -> None:
-        """Fold one ``chat.completion.chunk`` (an openai object) into the answer."""
-        extra = chunk.model_extra or {}
-        if getattr(chunk, "object", None) == "error" or (
-            getattr(chunk, "choices", None) is None and "message" in extra
-        ):
+    def add_chunk(self, chunk: object) -> None:
+        """Fold one ``chat.completion.chunk`` (its JSON) into the answer."""
+        if not isinstance(chunk, dict):
+            raise ValueError("an event's data is not a JSON object")
+        error = chunk.get("error")
+        if error:
+            # OpenAI, Groq and SGLang: ``data: {"error": {...}}`` after a 200.
+            raise _stream_error(error if isinstance(error, dict) else {"message": str(error)})
+        choices = chunk.get("choices")
+        if chunk.get("object") == "error" or (choices is None and "message" in chunk):
             # vLLM (and servers copying it) send their ErrorResponse as a bare chunk:
-            # {"object": "error", "message": …, "type": …, "code": …}; some proxies send
-            # ``event: error`` with the error object itself as the data.
-            raise _stream_error(extra)
-        if getattr(chunk, "usage", None) is not None and chunk.usage is not None:
+            # {"object": "error", "message": …, "type": …, "code": …}.
+            raise _stream_error(chunk)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
             self.usage = TokenUsage(
-                prompt_tokens=chunk.usage.prompt_tokens or 0,
-                completion_tokens=chunk.usage.completion_tokens or 0,
+                prompt_tokens=_int(usage.get("prompt_tokens")),
+                completion_tokens=_int(usage.get("completion_tokens")),
             )
-        for choice in chunk.choices or []:
-            delta = choice.delta
-            if delta is not None:
-                extra = delta.model_extra or {}
-                self._reasoning_fields(extra)
-                self._content(delta.content)
-                for tc in delta.tool_calls or []:
-                    fn = tc.function
+        if choices is None:
+            return
+        if not isinstance(choices, list):
+            raise ValueError("a chunk's choices are not a list")
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise ValueError("a chunk's choice is not an object")
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                self._reasoning_fields(delta)
+                self._content(delta.get("content"))
+                for tc in delta.get("tool_calls") or ():
+                    if not isinstance(tc, dict):
+                        raise ValueError("a tool-call delta is not an object")
+                    fn = tc.get("function")
+                    fn = fn if isinstance(fn, dict) else {}
+                    index, call_id, name = tc.get("index"), tc.get("id"), fn.get("name")
                     self.assembler.add(
-                        getattr(tc, "index", None),
-                        tc.id,
-                        fn.name if fn else None,
-                        _arguments_text(fn.arguments) if fn else None,
+                        index if isinstance(index, int) else None,
+                        call_id if isinstance(call_id, str) else None,
+                        name if isinstance(name, str) else None,
+                        _arguments_text(fn.get("arguments")),
                     )
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self.finish_reason = reason
 
     def add_body(self, data: object) -> None:
         """Take a whole ``chat.completion`` JSON body as the answer."""
@@ -607,6 +640,50 @@ class _Turn:
         )
 
 
+def _sse_events(raw: Iterable[bytes]) -> Iterator[tuple[str | None, str]]:
+    """The ``(event name, data)`` of each server-sent event in a byte stream.
+
+    Linear in the stream's size: a line that spans many reads is gathered in a list
+    and joined once. Comments and fields other than ``event`` and ``data`` are skipped;
+    an event still open when the stream ends is given too.
+    """
+    event: str | None = None
+    data: list[str] = []
+    partial: list[bytes] = []
+    for block in raw:
+        lines = block.split(b"\n")
+        tail = lines.pop()  # the part after the last newline: a line not yet ended
+        for n, piece in enumerate(lines):
+            line = piece
+            if n == 0 and partial:
+                partial.append(piece)
+                line = b"".join(partial)
+                partial = []
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield event, "\n".join(data)
+                event, data = None, []
+                continue
+            name, _, value = line.partition(b":")
+            if value.startswith(b" "):
+                value = value[1:]
+            if name == b"data":
+                data.append(value.decode("utf-8"))
+            elif name == b"event":
+                event = value.decode("utf-8", "replace").strip()
+        if tail:
+            partial.append(tail)
+    if partial:
+        line = b"".join(partial).rstrip(b"\r")
+        name, _, value = line.partition(b":")
+        if name == b"data":
+            data.append(value[1:].decode("utf-8") if value.startswith(b" ") else value.decode())
+    if data:
+        yield event, "\n".join(data)
+
+
 def _parts_text(value: object) -> str:
     """The text of a string or of a list of ``{"type": "text", "text": …}`` parts."""
     if isinstance(value, str):
@@ -661,10 +738,10 @@ def _stream_error(error: Mapping[str, Any]) -> _Retryable | ModelError:
     return ModelError(f"The model server sent an error instead of an answer: {text}")
 
 
-def _shutdown_socket(stream: Any) -> None:
-    """Shut down the socket under an openai stream, waking a blocked read."""
+def _shutdown_socket(response: Any) -> None:
+    """Shut down the socket under an HTTP response, waking a blocked read."""
     with contextlib.suppress(Exception):
-        network_stream = stream.response.extensions.get("network_stream")
+        network_stream = response.extensions.get("network_stream")
         sock = network_stream.get_extra_info("socket") if network_stream is not None else None
         if isinstance(sock, socket.socket):
             sock.shutdown(socket.SHUT_RDWR)

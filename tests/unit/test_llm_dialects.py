@@ -395,3 +395,40 @@ def test_the_cap_is_a_model_setting_of_4_mb_by_default() -> None:
     assert ModelSettings(max_tool_args_bytes=2_000_000).max_tool_args_bytes == 2_000_000
     with pytest.raises(ValueError, match="max_tool_args_bytes"):
         ModelSettings(max_tool_args_bytes=0)
+
+
+# --------------------------------------------------------------------------- raw SSE
+
+
+def test_an_error_event_with_a_bare_error_object(
+    llm_server: ScriptedLLM, client: ModelClient
+) -> None:
+    # Some proxies send ``event: error`` with the error object itself as the data.
+    body = 'event: error\ndata: {"message": "Quota exceeded.", "type": "insufficient_quota"}\n\n'
+    llm_server.script(Garbage(body, raw=True))
+    with pytest.raises(ModelError, match="Quota exceeded"):
+        client.complete(MESSAGES)
+
+
+def test_an_error_that_is_a_string(llm_server: ScriptedLLM, client: ModelClient) -> None:
+    llm_server.script(Garbage('data: {"error": "upstream model crashed"}\n\n', raw=True))
+    with pytest.raises(ModelError, match="upstream model crashed"):
+        client.complete(MESSAGES)
+
+
+def test_sse_lines_split_anywhere_are_read_whole() -> None:
+    from autogpt_tui.core.llm import _sse_events
+
+    stream = (
+        b": a comment\r\n"
+        b'data: {"a": 1}\r\n\r\n'
+        b"event: error\n"
+        b'data: {"b":\n'
+        b"data:  2}\n\n"
+        b'id: 7\ndata: {"c": "\xc3\xa9"}\n\n'
+        b"data: [DONE]"  # no blank line at the very end
+    )
+    expected = [(None, '{"a": 1}'), ("error", '{"b":\n 2}'), (None, '{"c": "é"}'), (None, "[DONE]")]
+    for size in (1, 2, 3, 7, len(stream)):
+        blocks = [stream[i : i + size] for i in range(0, len(stream), size)]
+        assert list(_sse_events(blocks)) == expected, size
