@@ -377,6 +377,8 @@ class Agent:
             call = completion.tool_calls[0]
             ignored = len(completion.tool_calls) - 1
             try:
+                if call.error is not None:
+                    raise ToolError(call.error)  # refused while streaming (too big)
                 args_model = parse_call(call.name, call.arguments)
                 args = args_model.model_dump(exclude_none=True)
                 kind = TOOLS[call.name].kind
@@ -454,6 +456,10 @@ class Agent:
             self._request_started()  # text streaming back: the request is on its way
             self.emit(ThoughtDelta(step_no, text))
 
+        def on_reasoning(text: str) -> None:
+            self._request_started()
+            self.emit(ThoughtDelta(step_no, text, reasoning=True))
+
         completion = self.model.complete(
             self.messages(policy) + extra_messages,
             tool_schemas(),
@@ -461,6 +467,7 @@ class Agent:
             model=policy.model,
             on_text=on_text,
             on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
+            on_reasoning=on_reasoning,
         )
         self._request_started()
         return completion

@@ -31,6 +31,7 @@ class ModelBackend(Protocol):
         model: str | None = None,
         on_text: Callable[[str], None] | None = None,
         on_retry: Callable[[int, float, str], None] | None = None,
+        on_reasoning: Callable[[str], None] | None = None,
     ) -> Completion:
         """Stream one model turn."""
         ...

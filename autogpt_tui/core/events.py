@@ -64,11 +64,16 @@ class Notice(Event):
 
 @dataclass(frozen=True)
 class ThoughtDelta(Event):
-    """A piece of the model's text as it streams in."""
+    """A piece of the model's text as it streams in.
+
+    ``reasoning`` marks the model's reasoning (sent apart from its answer by reasoning
+    models): shown muted, never part of the thought that goes with the action.
+    """
 
     type: ClassVar[str] = "thought_delta"
     step: int
     text: str
+    reasoning: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,27 @@ Works with any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp's serve
 LM Studio). What servers get wrong is handled here rather than in the loop:
 
 - tool-call deltas without an ``index``, or repeating the call's ``id`` and name on
-  every fragment, are assembled into the same calls;
+  every fragment, are assembled into the same calls, in linear time (fragments are
+  joined once); arguments over ``max_tool_args_bytes`` end the read and the call is
+  refused to the model with a sentence (``ToolCallRequest.error``);
+- ``delta.content`` as a list of parts keeps its text parts; reasoning (Mistral's
+  ``thinking`` parts, ``reasoning_content``/``reasoning`` fields of DeepSeek, vLLM,
+  llama.cpp, Groq and Ollama) goes to ``on_reasoning``, never into the answer text;
+- a complete ``chat.completion`` JSON body sent in answer to a streaming request is
+  the answer;
+- an error sent inside the stream (``data: {"error": …}``, ``event: error``, vLLM's
+  ``{"object": "error", …}``) is retried when it says it may be (a 408/409/429/5xx code
+  or a server/rate-limit/overload type), else ends the turn quoting the server;
 - connection errors, 408/409/429/5xx (honouring ``retry-after``), bodies that are not
   what was promised, and streams that end without a ``finish_reason`` are retried with
   backoff — a cut-short stream is never acted on;
 - a stalled stream times out after ``idle_timeout_s`` of silence;
 - token usage comes from the server (asked for with ``stream_options``) or is estimated.
+
+The request goes through the ``openai`` client (its raw streaming response), but the
+server-sent events are read here, as plain JSON: the client builds a typed object per
+chunk, which costs about half a millisecond each, and a reply with megabytes of tool-call
+arguments comes in hundreds of thousands of chunks.
 
 ``openai`` is imported lazily, on the first request, so start-up stays fast.
 """
@@ -23,7 +38,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +50,22 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
+DEFAULT_MAX_TOOL_ARGS_BYTES = 4 * 1024 * 1024
+"""The default cap on one reply's streamed tool-call arguments (``[model] max_tool_args_bytes``)."""
+_RETRYABLE_ERROR_WORDS = (
+    "server_error",
+    "internal",
+    "rate_limit",
+    "overloaded",
+    "unavailable",
+    "timeout",
+    "too_many_requests",
+)
+"""Words in an in-stream error's ``type`` or ``code`` that mean "try again".
+
+From the documented error objects: OpenAI's ``server_error``/``rate_limit_exceeded``,
+Groq's ``internal_server_error``/``rate_limit_exceeded``, Mistral's and Anthropic-style
+proxies' ``overloaded_error``/``service_unavailable``, vLLM's ``InternalServerError``."""
 
 
 class ModelError(UserError):
@@ -56,11 +87,16 @@ class _Retryable(Exception):
 
 @dataclass
 class ToolCallRequest:
-    """One tool call the model made, with its raw JSON arguments."""
+    """One tool call the model made, with its raw JSON arguments.
+
+    ``error``, when set, is why the call is refused before it is parsed (its arguments
+    were over the size cap and were dropped): the loop answers the call with it.
+    """
 
     id: str
     name: str
     arguments: str
+    error: str | None = None
 
 
 @dataclass
@@ -86,20 +122,37 @@ class Completion:
     finish_reason: str
     usage: TokenUsage
     attempts: int = 1
+    reasoning: str = ""
+    """The model's reasoning, when the server sent it apart from the answer."""
 
 
 @dataclass
 class _CallBuilder:
     id: str = ""
     name: str = ""
-    arguments: str = ""
+    # Fragments are kept in a list and joined once: ``str +=`` on an attribute copies
+    # the whole string each time, which made 1 MB of arguments take 35 s.
+    parts: list[str] = field(default_factory=list)
+    oversized: bool = False
+
+    @property
+    def arguments(self) -> str:
+        return "".join(self.parts)
 
 
 @dataclass
 class ToolCallAssembler:
-    """Builds complete tool calls from streamed deltas, whatever the server's dialect."""
+    """Builds complete tool calls from streamed deltas, whatever the server's dialect.
 
+    ``max_bytes`` caps the arguments of all the calls together (UTF-8 bytes); the call
+    whose fragment crosses it is marked oversized, its arguments are dropped, and
+    ``over_limit`` tells the reader to stop reading.
+    """
+
+    max_bytes: int = DEFAULT_MAX_TOOL_ARGS_BYTES
     calls: list[_CallBuilder] = field(default_factory=list)
+    over_limit: bool = False
+    _size: int = 0
     _by_index: dict[int, _CallBuilder] = field(default_factory=dict)
     _by_id: dict[str, _CallBuilder] = field(default_factory=dict)
 
@@ -127,17 +180,53 @@ class ToolCallAssembler:
         if name and name != builder.name:
             # Servers that repeat the name send it whole each time; others never split it.
             builder.name = name if not builder.name else builder.name + name
-        if args:
-            builder.arguments += args
+        if args and not self.over_limit:
+            self._size += len(args) if args.isascii() else len(args.encode("utf-8", "replace"))
+            if self._size > self.max_bytes:
+                self.over_limit = True
+                builder.oversized = True
+                builder.parts = []  # free the memory now: the call is refused anyway
+            else:
+                builder.parts.append(args)
 
     def result(self) -> list[ToolCallRequest]:
-        """The assembled calls, each with an id (made up when the server sent none)."""
+        """The assembled calls, each with an id (made up when the server sent none).
+
+        Once over the cap, the oversized call is the last one: later ones were never read.
+        """
         out = []
         for n, b in enumerate(self.calls):
-            if not b.name and not b.arguments:
+            call_id = b.id or f"call_{n}"
+            if b.oversized:
+                out.append(
+                    ToolCallRequest(
+                        id=call_id, name=b.name, arguments="{}", error=_oversized(b.name, self)
+                    )
+                )
+                break
+            arguments = b.arguments
+            if not b.name and not arguments:
                 continue
-            out.append(ToolCallRequest(id=b.id or f"call_{n}", name=b.name, arguments=b.arguments))
+            out.append(ToolCallRequest(id=call_id, name=b.name, arguments=arguments))
         return out
+
+
+def _oversized(name: str, assembler: ToolCallAssembler) -> str:
+    """The sentence that refuses a call whose arguments were over the cap."""
+    what = f"The arguments of {name}" if name else "The tool call's arguments"
+    return (
+        f"{what} were larger than {_size_text(assembler.max_bytes)} "
+        "(the [model] max_tool_args_bytes limit), so the call was refused; "
+        "send smaller pieces, e.g. write a big file in several edits."
+    )
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024 and size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MB"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024} KB"
+    return f"{size} bytes"
 
 
 def estimate_tokens(text: str) -> int:
@@ -163,8 +252,10 @@ class ModelClient:
         max_retries: int = 4,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
+        max_tool_args_bytes: int = DEFAULT_MAX_TOOL_ARGS_BYTES,
     ) -> None:
         self.model = model
+        self.max_tool_args_bytes = max_tool_args_bytes
         self.base_url = base_url
         self._api_key = api_key
         self.request_timeout_s = request_timeout_s
@@ -233,11 +324,13 @@ class ModelClient:
         model: str | None = None,
         on_text: Callable[[str], None] | None = None,
         on_retry: Callable[[int, float, str], None] | None = None,
+        on_reasoning: Callable[[str], None] | None = None,
     ) -> Completion:
         """Stream one model turn, retrying what is worth retrying.
 
-        ``on_text`` receives text deltas as they arrive; ``on_retry(attempt, delay,
-        reason)`` is told before each retry, so a UI can discard partial text.
+        ``on_text`` receives text deltas as they arrive, ``on_reasoning`` the model's
+        reasoning deltas (kept out of the text); ``on_retry(attempt, delay, reason)`` is
+        told before each retry, so a UI can discard partial text.
         Raises ModelError when the retries are spent or the request is refused.
         """
         attempt = 0
@@ -245,7 +338,9 @@ class ModelClient:
             if self._cancel.is_set():
                 raise ModelCancelled()
             try:
-                result = self._attempt(messages, tools, temperature, model, on_text)
+                result = self._attempt(
+                    messages, tools, temperature, model, _Sinks(on_text, on_reasoning)
+                )
                 result.attempts = attempt + 1
                 return result
             except _Retryable as err:
@@ -274,7 +369,7 @@ class ModelClient:
         tools: Sequence[dict[str, Any]] | None,
         temperature: float | None,
         model: str | None,
-        on_text: Callable[[str], None] | None,
+        sinks: _Sinks,
     ) -> Completion:
         import openai
 
@@ -296,47 +391,26 @@ class ModelClient:
             kwargs["temperature"] = temperature
         if self._stream_options:
             kwargs["stream_options"] = {"include_usage": True}
-        text_parts: list[str] = []
-        assembler = ToolCallAssembler()
-        finish_reason: str | None = None
-        usage: TokenUsage | None = None
+        turn = _Turn(sinks, ToolCallAssembler(max_bytes=self.max_tool_args_bytes))
         try:
-            stream = client.chat.completions.create(**kwargs)
-            with self._lock:
-                self._current = stream
-            try:
-                if self._cancel.is_set():
-                    raise ModelCancelled()  # cancelled before there was a stream to close
-                for chunk in stream:
-                    if self._cancel.is_set():
-                        raise ModelCancelled()
-                    if getattr(chunk, "usage", None) is not None and chunk.usage is not None:
-                        usage = TokenUsage(
-                            prompt_tokens=chunk.usage.prompt_tokens or 0,
-                            completion_tokens=chunk.usage.completion_tokens or 0,
-                        )
-                    for choice in chunk.choices or []:
-                        delta = choice.delta
-                        if delta is not None:
-                            if delta.content:
-                                text_parts.append(delta.content)
-                                if on_text is not None:
-                                    on_text(delta.content)
-                            for tc in delta.tool_calls or []:
-                                fn = tc.function
-                                assembler.add(
-                                    getattr(tc, "index", None),
-                                    tc.id,
-                                    fn.name if fn else None,
-                                    fn.arguments if fn else None,
-                                )
-                        if choice.finish_reason:
-                            finish_reason = choice.finish_reason
-            finally:
+            with client.chat.completions.with_streaming_response.create(**kwargs) as response:
+                http = response.http_response
                 with self._lock:
-                    self._current = None
-                stream.close()
-        except ModelCancelled:
+                    self._current = http
+                try:
+                    if self._cancel.is_set():
+                        raise ModelCancelled()  # cancelled before there was a stream to close
+                    content_type = response.headers.get("content-type", "").lower()
+                    if "json" in content_type and "event-stream" not in content_type:
+                        # A server or proxy that ignores "stream": true answers with one
+                        # chat.completion body: read it whole instead of as (no) events.
+                        turn.add_body(json.loads(response.read()))
+                    else:
+                        self._read_events(turn, http.iter_bytes())
+                finally:
+                    with self._lock:
+                        self._current = None
+        except (ModelCancelled, ModelError, _Retryable):
             raise
         except openai.APIStatusError as err:
             if self._cancel.is_set():
@@ -360,31 +434,314 @@ class ModelClient:
             if self._cancel.is_set():
                 raise ModelCancelled() from None
             raise _Retryable(f"the server sent a response that is not valid ({err})") from None
+        except openai.APIError as err:
+            # Any other error the client raises carries the server's error object, as
+            # an error sent inside a stream does.
+            if self._cancel.is_set():
+                raise ModelCancelled() from None
+            body_error = err.body if isinstance(err.body, Mapping) else {"message": err.message}
+            raise _stream_error(body_error) from None
         except Exception as err:
             if self._cancel.is_set():
                 raise ModelCancelled() from None
-            # Transport errors raised mid-stream (the connection dropped while reading)
-            # come from the HTTP library underneath openai (httpx or httpx2).
+            # Transport errors raised mid-stream (the connection dropped or went silent
+            # while reading) come from the HTTP library underneath openai (httpx/httpx2).
             if type(err).__module__.split(".")[0].startswith("httpx"):
+                if "Timeout" in type(err).__name__:
+                    url = self.base_url or "api.openai.com"
+                    raise _Retryable(f"the request timed out ({url})") from None
                 raise _Retryable(f"the stream broke off ({type(err).__name__})") from None
             raise
-        if finish_reason is None:
+        return turn.completion(messages)
+
+    def _read_events(self, turn: _Turn, raw: Iterable[bytes]) -> None:
+        """Fold the stream's events into ``turn`` until ``[DONE]``, the end, or the cap."""
+        for event, data in _sse_events(raw):
+            if self._cancel.is_set():
+                raise ModelCancelled()
+            if data.startswith("[DONE]"):
+                return
+            chunk = json.loads(data)
+            if event == "error":
+                # ``event: error``: the data is the error, wrapped in "error" or not.
+                error = chunk.get("error", chunk) if isinstance(chunk, dict) else chunk
+                raise _stream_error(error if isinstance(error, dict) else {"message": data})
+            turn.add_chunk(chunk)
+            if turn.assembler.over_limit:
+                # Stop reading: the rest is refused anyway, and a server streaming
+                # arguments for ever must not hang the step.
+                turn.finish_reason = turn.finish_reason or "tool_calls"
+                return
+
+
+@dataclass(frozen=True)
+class _Sinks:
+    """Where streamed text and reasoning go as they arrive."""
+
+    text: Callable[[str], None] | None = None
+    reasoning: Callable[[str], None] | None = None
+
+
+@dataclass
+class _Turn:
+    """One attempt's answer as it is read: text, reasoning, tool calls, finish, usage."""
+
+    sinks: _Sinks
+    assembler: ToolCallAssembler
+    text_parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: TokenUsage | None = None
+
+    def text(self, piece: str) -> None:
+        """Add a piece of the answer's text."""
+        if piece:
+            self.text_parts.append(piece)
+            if self.sinks.text is not None:
+                self.sinks.text(piece)
+
+    def reasoning(self, piece: str) -> None:
+        """Add a piece of the model's reasoning (never part of the answer)."""
+        if piece:
+            self.reasoning_parts.append(piece)
+            if self.sinks.reasoning is not None:
+                self.sinks.reasoning(piece)
+
+    def add_chunk(self, chunk: object) -> None:
+        """Fold one ``chat.completion.chunk`` (its JSON) into the answer."""
+        if not isinstance(chunk, dict):
+            raise ValueError("an event's data is not a JSON object")
+        error = chunk.get("error")
+        if error:
+            # OpenAI, Groq and SGLang: ``data: {"error": {...}}`` after a 200.
+            raise _stream_error(error if isinstance(error, dict) else {"message": str(error)})
+        choices = chunk.get("choices")
+        if chunk.get("object") == "error" or (choices is None and "message" in chunk):
+            # vLLM (and servers copying it) send their ErrorResponse as a bare chunk:
+            # {"object": "error", "message": …, "type": …, "code": …}.
+            raise _stream_error(chunk)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = TokenUsage(
+                prompt_tokens=_int(usage.get("prompt_tokens")),
+                completion_tokens=_int(usage.get("completion_tokens")),
+            )
+        if choices is None:
+            return
+        if not isinstance(choices, list):
+            raise ValueError("a chunk's choices are not a list")
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise ValueError("a chunk's choice is not an object")
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                self._reasoning_fields(delta)
+                self._content(delta.get("content"))
+                for tc in delta.get("tool_calls") or ():
+                    if not isinstance(tc, dict):
+                        raise ValueError("a tool-call delta is not an object")
+                    fn = tc.get("function")
+                    fn = fn if isinstance(fn, dict) else {}
+                    index, call_id, name = tc.get("index"), tc.get("id"), fn.get("name")
+                    self.assembler.add(
+                        index if isinstance(index, int) else None,
+                        call_id if isinstance(call_id, str) else None,
+                        name if isinstance(name, str) else None,
+                        _arguments_text(fn.get("arguments")),
+                    )
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self.finish_reason = reason
+
+    def add_body(self, data: object) -> None:
+        """Take a whole ``chat.completion`` JSON body as the answer."""
+        if not isinstance(data, Mapping):
+            raise ValueError("the JSON body is not an object")
+        if isinstance(data.get("error"), Mapping):
+            raise _stream_error(data["error"])
+        if data.get("object") == "error":
+            raise _stream_error(data)
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+            raise ValueError("the JSON body holds no choices")
+        choice = choices[0]
+        message = choice.get("message")
+        if not isinstance(message, Mapping):
+            raise ValueError("the JSON body's choice holds no message")
+        self._reasoning_fields(message)
+        self._content(message.get("content"))
+        for n, call in enumerate(message.get("tool_calls") or []):
+            if not isinstance(call, Mapping):
+                continue
+            fn = call.get("function")
+            fn = fn if isinstance(fn, Mapping) else {}
+            name = fn.get("name")
+            self.assembler.add(
+                call.get("index", n) if isinstance(call.get("index", n), int) else n,
+                str(call["id"]) if call.get("id") else None,
+                name if isinstance(name, str) else None,
+                _arguments_text(fn.get("arguments")),
+            )
+            if self.assembler.over_limit:
+                break
+        reason = choice.get("finish_reason")
+        # A whole body is complete by definition; some servers leave the reason out.
+        self.finish_reason = reason if isinstance(reason, str) and reason else "stop"
+        usage = data.get("usage")
+        if isinstance(usage, Mapping):
+            self.usage = TokenUsage(
+                prompt_tokens=_int(usage.get("prompt_tokens")),
+                completion_tokens=_int(usage.get("completion_tokens")),
+            )
+
+    def _reasoning_fields(self, fields: Mapping[str, Any]) -> None:
+        # DeepSeek and llama.cpp send ``reasoning_content``; vLLM (newer), Groq and
+        # Ollama's OpenAI-compatible endpoint send ``reasoning``. One server sends one.
+        for key in ("reasoning_content", "reasoning"):
+            value = fields.get(key)
+            if isinstance(value, str):
+                self.reasoning(value)
+                return
+
+    def _content(self, content: object) -> None:
+        if isinstance(content, str):
+            self.text(content)
+        elif isinstance(content, list):
+            # Mistral's reasoning models: [{"type": "thinking", "thinking": [{"type":
+            # "text", "text": …}]}, {"type": "text", "text": …}].
+            for part in content:
+                if not isinstance(part, Mapping):
+                    continue
+                kind = part.get("type")
+                if kind in ("thinking", "reasoning"):
+                    self.reasoning(_parts_text(part.get(kind, part.get("text"))))
+                elif kind in (None, "text", "output_text") and isinstance(part.get("text"), str):
+                    self.text(part["text"])
+
+    def completion(self, messages: Sequence[dict[str, Any]]) -> Completion:
+        """The finished answer; a stream that never finished is retried, never acted on."""
+        if self.finish_reason is None:
             raise _Retryable("the stream ended without a finish_reason (cut short)")
-        text = "".join(text_parts)
-        calls = assembler.result()
+        text = "".join(self.text_parts)
+        calls = self.assembler.result()
+        usage = self.usage
         if usage is None:
             usage = TokenUsage(
                 prompt_tokens=estimate_tokens(_messages_text(messages)),
                 completion_tokens=estimate_tokens(text + "".join(c.arguments for c in calls)),
                 estimated=True,
             )
-        return Completion(text=text, tool_calls=calls, finish_reason=finish_reason, usage=usage)
+        return Completion(
+            text=text,
+            tool_calls=calls,
+            finish_reason=self.finish_reason,
+            usage=usage,
+            reasoning="".join(self.reasoning_parts),
+        )
 
 
-def _shutdown_socket(stream: Any) -> None:
-    """Shut down the socket under an openai stream, waking a blocked read."""
+def _sse_events(raw: Iterable[bytes]) -> Iterator[tuple[str | None, str]]:
+    """The ``(event name, data)`` of each server-sent event in a byte stream.
+
+    Linear in the stream's size: a line that spans many reads is gathered in a list
+    and joined once. Comments and fields other than ``event`` and ``data`` are skipped;
+    an event still open when the stream ends is given too.
+    """
+    event: str | None = None
+    data: list[str] = []
+    partial: list[bytes] = []
+    for block in raw:
+        lines = block.split(b"\n")
+        tail = lines.pop()  # the part after the last newline: a line not yet ended
+        for n, piece in enumerate(lines):
+            line = piece
+            if n == 0 and partial:
+                partial.append(piece)
+                line = b"".join(partial)
+                partial = []
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield event, "\n".join(data)
+                event, data = None, []
+                continue
+            name, _, value = line.partition(b":")
+            if value.startswith(b" "):
+                value = value[1:]
+            if name == b"data":
+                data.append(value.decode("utf-8"))
+            elif name == b"event":
+                event = value.decode("utf-8", "replace").strip()
+        if tail:
+            partial.append(tail)
+    if partial:
+        line = b"".join(partial).rstrip(b"\r")
+        name, _, value = line.partition(b":")
+        if name == b"data":
+            data.append(value[1:].decode("utf-8") if value.startswith(b" ") else value.decode())
+    if data:
+        yield event, "\n".join(data)
+
+
+def _parts_text(value: object) -> str:
+    """The text of a string or of a list of ``{"type": "text", "text": …}`` parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(_parts_text(item) for item in value)
+    if isinstance(value, Mapping):
+        return _parts_text(value.get("text"))
+    return ""
+
+
+def _arguments_text(value: object) -> str | None:
+    """Tool-call arguments as JSON text (a few servers send an object, not a string)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _stream_error(error: Mapping[str, Any]) -> _Retryable | ModelError:
+    """What an error object sent with a 200 means: try again, or one sentence.
+
+    Retried when its ``code``/``status`` is 408/409/429/5xx or its ``type``/``code``
+    names a server-side, rate-limit or overload failure; anything else (a bad request,
+    a context too long, content refused) ends the turn quoting the server's message.
+    """
+    message = error.get("message")
+    text = message.strip() if isinstance(message, str) and message.strip() else ""
+    text = text or "no message"
+    if len(text) > 500:
+        text = text[:497] + "..."
+    status: int | None = None
+    for key in ("code", "status", "status_code"):
+        value = error.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            status = value
+        elif isinstance(value, str) and value.isdigit():
+            status = int(value)
+        if status is not None:
+            break
+    words = " ".join(
+        str(error.get(key, "")) for key in ("type", "code") if isinstance(error.get(key), str)
+    ).lower()
+    retryable = (status is not None and (status in RETRY_STATUSES or status >= 500)) or any(
+        word in words for word in _RETRYABLE_ERROR_WORDS
+    )
+    if retryable:
+        return _Retryable(f"the server sent an error in the stream: {text}")
+    return ModelError(f"The model server sent an error instead of an answer: {text}")
+
+
+def _shutdown_socket(response: Any) -> None:
+    """Shut down the socket under an HTTP response, waking a blocked read."""
     with contextlib.suppress(Exception):
-        network_stream = stream.response.extensions.get("network_stream")
+        network_stream = response.extensions.get("network_stream")
         sock = network_stream.get_extra_info("socket") if network_stream is not None else None
         if isinstance(sock, socket.socket):
             sock.shutdown(socket.SHUT_RDWR)

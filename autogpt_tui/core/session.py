@@ -226,6 +226,7 @@ def open_session(
             request_timeout_s=model.request_timeout_s,
             idle_timeout_s=model.idle_timeout_s,
             max_retries=model.max_retries,
+            max_tool_args_bytes=model.max_tool_args_bytes,
         )
 
         def warmup() -> None:

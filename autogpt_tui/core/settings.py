@@ -155,6 +155,11 @@ class ModelSettings(BaseModel):
     """How many times a failed request (429, 5xx, timeout, …) is retried with backoff."""
     context_window: int = Field(default=128_000, ge=1)
     """Tokens the model can attend to; the conversation is trimmed to fit."""
+    max_tool_args_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    """Largest size (UTF-8 bytes) of the tool-call arguments one model reply may stream.
+
+    Bigger arguments are not read further: the call is refused to the model with a
+    sentence asking for smaller pieces, so a runaway reply can never hang a step."""
 
     @field_validator("api_key", "base_url", mode="before")
     @classmethod

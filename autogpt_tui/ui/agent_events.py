@@ -63,7 +63,14 @@ async def dispatch(app: WorkstationApp, event: Event) -> None:
 
 @handles(ThoughtDelta)
 async def _thought_delta(app: WorkstationApp, event: ThoughtDelta) -> None:
-    await app.query_one(ActionLog).append_thought(event.step, event.text)
+    log = app.query_one(ActionLog)
+    if not event.reasoning:
+        await log.append_thought(event.step, event.text)
+        return
+    await log.append_thought(event.step, "")  # opens the step's thought, writes nothing
+    thought = log.thought(event.step)
+    if thought is not None:
+        await thought.write_reasoning(event.text)
 
 
 @handles(ThoughtReset)

@@ -25,7 +25,15 @@ one model. Turns:
   ``data: [DONE]`` when the request asks for ``"stream": true``, else one
   ``chat.completion`` JSON body. Knobs for the dialects of real servers: ``chunk_size``,
   ``omit_index`` (tool-call deltas without ``index``), ``repeat_id`` (``id`` and name on
-  every argument fragment), ``delay_s`` between chunks, ``usage``.
+  every argument fragment), ``delay_s`` between chunks, ``usage``; and for reasoning
+  models and odd servers: ``reasoning`` with ``reasoning_style`` (``reasoning_content``
+  as DeepSeek and llama.cpp send it, ``reasoning`` as vLLM, Groq and Ollama do, or
+  ``mistral``: ``thinking`` parts in a ``content`` list), ``content_parts`` (the text
+  as a list of ``{"type": "text"}`` parts, as Mistral sends it) and ``json_body`` (one
+  ``chat.completion`` JSON body even when a stream was asked for, as some proxies do).
+- ``StreamError`` — a 200 stream that sends some chunks, then an error object in the
+  stream (``data: {"error": …}`` as OpenAI and Groq send it, ``event: error`` as
+  proxies do, or vLLM's bare ``{"object": "error", …}``), then ends.
 - ``Fault`` — an HTTP error with an OpenAI-style JSON error body, ``Retry-After`` and
   ``retry-after-ms`` headers when ``retry_after`` is given.
 - ``CutStream`` — a valid stream cut off after some chunks: no ``finish_reason``, no
@@ -52,6 +60,7 @@ request. ``script.json`` is a list of turns, each an object with a ``type``::
       {"type": "cut_stream", "after_chunks": 2, "text": "partial"},
       {"type": "garbage", "body": "<html>not json</html>"},
       {"type": "stall", "after_chunks": 1, "seconds": 30},
+      {"type": "stream_error", "after_chunks": 2, "message": "overloaded"},
       {"type": "reply", "text": "Done.", "usage": {"prompt_tokens": 10, "completion_tokens": 2}}
     ]
 
@@ -92,6 +101,7 @@ __all__ = [
     "Responder",
     "ScriptedLLM",
     "Stall",
+    "StreamError",
     "ToolCall",
     "Turn",
     "Usage",
@@ -171,10 +181,19 @@ class Reply:
     omit_index: bool = False
     repeat_id: bool = False
     delay_s: float = 0.0
+    reasoning: str = ""
+    """Reasoning streamed before the text, in the shape ``reasoning_style`` names."""
+    reasoning_style: Literal["reasoning_content", "reasoning", "mistral"] = "reasoning_content"
+    content_parts: bool = False
+    """Send the text as ``[{"type": "text", "text": …}]`` parts (Mistral's shape)."""
+    json_body: bool = False
+    """Answer with one ``chat.completion`` JSON body even when a stream was asked for."""
 
     def __post_init__(self) -> None:
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
+        if self.reasoning_style not in ("reasoning_content", "reasoning", "mistral"):
+            raise ValueError(f"unknown reasoning_style {self.reasoning_style!r}")
         object.__setattr__(self, "tool_calls", tuple(self.tool_calls))
 
     @property
@@ -246,7 +265,37 @@ class Stall:
     chunk_size: int = 8
 
 
-Turn: TypeAlias = Reply | Fault | CutStream | Garbage | Stall
+@dataclass(frozen=True)
+class StreamError:
+    """A 200 stream that sends ``after_chunks`` chunks, then an error object, then ends.
+
+    ``style`` is the dialect: ``"data"`` sends ``data: {"error": {...}}`` (OpenAI, Groq,
+    SGLang); ``"event"`` sends ``event: error`` then ``data: {"error": {...}}`` (proxies,
+    and Groq's SDK reads it too); ``"vllm"`` sends vLLM's ``ErrorResponse`` as the data:
+    ``{"object": "error", "message": …, "type": …, "code": …}``. ``code`` is the error
+    object's ``code`` (an HTTP status for vLLM and Groq, a word for OpenAI) and may be
+    left out. The body then ends without ``[DONE]``. A non-streaming request gets the
+    error object as a 200 JSON body.
+    """
+
+    message: str = "The server had an error while processing your request."
+    error_type: str = "server_error"
+    code: int | str | None = None
+    after_chunks: int = 2
+    text: str = "partial"
+    style: Literal["data", "event", "vllm"] = "data"
+
+    def error_object(self) -> dict[str, Any]:
+        """The JSON object the server sends as the error event's data."""
+        error: dict[str, Any] = {"message": self.message, "type": self.error_type}
+        if self.code is not None:
+            error["code"] = self.code
+        if self.style == "vllm":
+            return {"object": "error", **error}
+        return {"error": error}
+
+
+Turn: TypeAlias = Reply | Fault | CutStream | Garbage | Stall | StreamError
 """Anything a scripted request can be answered with."""
 
 
@@ -549,6 +598,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(request, turn)
         except _Closing:
             self._drop_connection()
+        else:
+            self.owner.answered_now()
 
     # ----------------------------------------------------------------- turns
 
@@ -563,6 +614,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._garbage(turn)
         elif isinstance(turn, Stall):
             self._stall(request, turn)
+        elif isinstance(turn, StreamError):
+            self._stream_error(request, turn)
         else:  # pragma: no cover - guarded by the type
             raise TypeError(f"not a turn: {turn!r}")
 
@@ -575,12 +628,13 @@ class _Handler(BaseHTTPRequestHandler):
         usage = _usage_for(request, reply, calls)
         completion_id = self.owner.next_completion_id()
         model = self._model(request)
-        if not request.stream:
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": reply.text if (reply.text or not calls) else None,
-                "refusal": None,
-            }
+        if not request.stream or reply.json_body:
+            content: Any = reply.text if (reply.text or not calls) else None
+            if reply.content_parts or (reply.reasoning and reply.reasoning_style == "mistral"):
+                content = _content_parts(reply.reasoning, reply.text, reply.reasoning_style)
+            message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+            if reply.reasoning and reply.reasoning_style != "mistral":
+                message[reply.reasoning_style] = reply.reasoning
             if calls:
                 message["tool_calls"] = [
                     {
@@ -678,6 +732,20 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._drop_connection()
 
+    def _stream_error(self, request: RecordedRequest, error: StreamError) -> None:
+        if not request.stream:
+            self._send_json(200, error.error_object())
+            return
+        chunks = self._partial_chunks(request, error.text, (), 8, error.after_chunks)
+        self._start_stream()
+        for chunk in chunks:
+            self._send_event(chunk)
+        data = json.dumps(error.error_object()).encode()
+        prefix = b"event: error\n" if error.style == "event" else b""
+        self._write_chunk(prefix + b"data: " + data + b"\n\n")
+        self._end_stream()
+        self.close_connection = True
+
     def _garbage(self, garbage: Garbage) -> None:
         if garbage.content_type.startswith("text/event-stream") and not garbage.raw:
             lines = garbage.body.splitlines() or [""]
@@ -726,6 +794,20 @@ def _usage_for(request: RecordedRequest, reply: Reply, calls: Sequence[ToolCall]
     )
 
 
+def _content_parts(reasoning: str, text: str, style: str) -> list[dict[str, Any]]:
+    """A ``content`` list of parts as Mistral's reasoning models send it.
+
+    Reasoning is a ``thinking`` part holding its own list of text parts; the answer is
+    a ``text`` part. (Mistral's documented ThinkChunk and TextChunk.)
+    """
+    parts: list[dict[str, Any]] = []
+    if reasoning and style == "mistral":
+        parts.append({"type": "thinking", "thinking": [{"type": "text", "text": reasoning}]})
+    if text:
+        parts.append({"type": "text", "text": text})
+    return parts
+
+
 def _pieces(text: str, size: int) -> list[str]:
     return [text[start : start + size] for start in range(0, len(text), size)]
 
@@ -768,7 +850,16 @@ def _stream_chunks(
         return {"tool_calls": [part]}
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
-    chunks += [chunk({"content": piece}) for piece in _pieces(reply.text, reply.chunk_size)]
+    for piece in _pieces(reply.reasoning, reply.chunk_size):
+        if reply.reasoning_style == "mistral":
+            chunks.append(chunk({"content": _content_parts(piece, "", "mistral")}))
+        else:
+            chunks.append(chunk({"content": None, reply.reasoning_style: piece}))
+    for piece in _pieces(reply.text, reply.chunk_size):
+        if reply.content_parts:
+            chunks.append(chunk({"content": [{"type": "text", "text": piece}]}))
+        else:
+            chunks.append(chunk({"content": piece}))
     for index, call in enumerate(calls):
         header = {
             "id": call.id,
@@ -822,6 +913,7 @@ class ScriptedLLM:
         self._requests: list[RecordedRequest] = []
         self._all_requests: list[RecordedRequest] = []
         self._errors: list[str] = []
+        self._answered: list[float] = []
         self._stalls = 0
         self._call_counter = 0
         self._completion_counter = 0
@@ -846,7 +938,7 @@ class ScriptedLLM:
     def script(self, *turns: Turn) -> ScriptedLLM:
         """Append turns to the script; each chat request consumes the next one."""
         for turn in turns:
-            if not isinstance(turn, Reply | Fault | CutStream | Garbage | Stall):
+            if not isinstance(turn, Reply | Fault | CutStream | Garbage | Stall | StreamError):
                 raise TypeError(f"not a turn: {turn!r}")
         with self._lock:
             self._turns.extend(turns)
@@ -888,6 +980,22 @@ class ScriptedLLM:
                     )
                 self._lock.wait(remaining)
             return list(self._requests)
+
+    @property
+    def answered(self) -> list[float]:
+        """``time.monotonic()`` when each chat answer had been written in full (a copy).
+
+        One entry per turn played to its end (a dropped or cut connection counts when
+        the turn itself ended it); benchmarks time the client from here.
+        """
+        with self._lock:
+            return list(self._answered)
+
+    def answered_now(self) -> None:
+        """Note that a chat answer has been written in full (called by the handler)."""
+        with self._lock:
+            self._answered.append(time.monotonic())
+            self._lock.notify_all()
 
     def stalled(self) -> None:
         """Note that a ``Stall`` has sent its chunks and now keeps silent."""
@@ -951,7 +1059,7 @@ class ScriptedLLM:
         if responder is None:
             return None
         turn = responder(request)
-        if not isinstance(turn, Reply | Fault | CutStream | Garbage | Stall):
+        if not isinstance(turn, Reply | Fault | CutStream | Garbage | Stall | StreamError):
             raise TypeError(f"responder returned {turn!r}, not a turn")
         return turn
 
@@ -982,13 +1090,14 @@ def llm_server() -> Iterator[ScriptedLLM]:
 
 # --------------------------------------------------------------------------- scripts as JSON
 
-_TURN_TYPES: dict[str, type[Reply | Fault | CutStream | Garbage | Stall]] = {
+_TURN_TYPES: dict[str, type[Turn]] = {
     "reply": Reply,
     "fault": Fault,
     "cut_stream": CutStream,
     "cut": CutStream,
     "garbage": Garbage,
     "stall": Stall,
+    "stream_error": StreamError,
 }
 
 

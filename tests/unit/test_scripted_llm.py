@@ -39,6 +39,7 @@ from tests.support.scripted_llm import (
     Reply,
     ScriptedLLM,
     Stall,
+    StreamError,
     ToolCall,
     Turn,
     Usage,
@@ -493,3 +494,159 @@ def test_command_line_serves_until_interrupted() -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=5.0)
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+def raw_post(server: ScriptedLLM, body: dict[str, Any]) -> tuple[str, str]:
+    """POST a chat request over plain HTTP; the response's content type and body text."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            "/v1/chat/completions",
+            json.dumps({"model": "test-model", "messages": MESSAGES, **body}),
+            {"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        return response.getheader("Content-Type", ""), response.read().decode()
+    finally:
+        connection.close()
+
+
+def sse_data(body: str) -> list[Any]:
+    """The JSON of each ``data:`` line of an SSE body ([DONE] as the string)."""
+    out: list[Any] = []
+    for line in body.splitlines():
+        if line.startswith("data: "):
+            data = line[len("data: ") :]
+            out.append(data if data == "[DONE]" else json.loads(data))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("style", "event_line", "data"),
+    [
+        # OpenAI, Groq, SGLang: the error object as an unnamed event's data.
+        ("data", False, {"error": {"message": "boom", "type": "server_error", "code": 503}}),
+        # Proxies (and Groq's SDK reads this too): a named ``error`` event.
+        ("event", True, {"error": {"message": "boom", "type": "server_error", "code": 503}}),
+        # vLLM's ErrorResponse.
+        (
+            "vllm",
+            False,
+            {"object": "error", "message": "boom", "type": "server_error", "code": 503},
+        ),
+    ],
+)
+def test_stream_error_sends_chunks_then_the_error_object(
+    llm_server: ScriptedLLM, style: Any, event_line: bool, data: dict[str, Any]
+) -> None:
+    llm_server.script(StreamError("boom", "server_error", code=503, after_chunks=2, style=style))
+    content_type, body = raw_post(llm_server, {"stream": True})
+    assert content_type.startswith("text/event-stream")
+    events = sse_data(body)
+    assert [e["object"] for e in events[:2]] == ["chat.completion.chunk"] * 2
+    assert events[2:] == [data]  # no [DONE] after the error
+    assert ("event: error\n" in body) is event_line
+
+
+def test_stream_error_reaches_the_openai_client_as_an_api_error(llm_server: ScriptedLLM) -> None:
+    llm_server.script(StreamError("bad things", after_chunks=1, style="event"))
+    with pytest.raises(openai.APIError, match="bad things"):
+        collect(client_for(llm_server))
+
+
+def test_stream_error_on_a_non_streamed_request_is_a_json_body(llm_server: ScriptedLLM) -> None:
+    llm_server.script(StreamError("boom"))
+    content_type, body = raw_post(llm_server, {})
+    assert content_type == "application/json"
+    assert json.loads(body) == {"error": {"message": "boom", "type": "server_error"}}
+
+
+@pytest.mark.parametrize("style", ["reasoning_content", "reasoning"])
+def test_reasoning_fields_stream_before_the_text(llm_server: ScriptedLLM, style: Any) -> None:
+    # DeepSeek/llama.cpp (reasoning_content) and vLLM/Groq/Ollama (reasoning) send the
+    # reasoning in its own delta field, with content null.
+    llm_server.script(Reply("answer", reasoning="abcdefghij", reasoning_style=style, chunk_size=4))
+    _, body = raw_post(llm_server, {"stream": True})
+    deltas = [e["choices"][0]["delta"] for e in sse_data(body) if isinstance(e, dict)]
+    reasoning = [d[style] for d in deltas if style in d]
+    assert reasoning == ["abcd", "efgh", "ij"]
+    assert all(d["content"] is None for d in deltas if style in d)
+    assert "".join(d.get("content") or "" for d in deltas) == "answer"
+
+
+def test_mistral_thinking_and_text_parts(llm_server: ScriptedLLM) -> None:
+    llm_server.script(
+        Reply("ok", reasoning="hmm", reasoning_style="mistral", content_parts=True, chunk_size=8)
+    )
+    _, body = raw_post(llm_server, {"stream": True})
+    contents = [e["choices"][0]["delta"].get("content") for e in sse_data(body)[:-1]]  # [DONE]
+    assert contents[1:] == [
+        [{"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]}],
+        [{"type": "text", "text": "ok"}],
+        None,  # the finishing chunk's empty delta
+    ]
+
+
+def test_reasoning_in_a_non_streamed_reply(llm_server: ScriptedLLM) -> None:
+    llm_server.script(
+        Reply("ok", reasoning="why", reasoning_style="reasoning_content"),
+        Reply("ok", reasoning="why", reasoning_style="mistral"),
+    )
+    _, first = raw_post(llm_server, {})
+    assert json.loads(first)["choices"][0]["message"]["reasoning_content"] == "why"
+    _, second = raw_post(llm_server, {})
+    assert json.loads(second)["choices"][0]["message"]["content"] == [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "why"}]},
+        {"type": "text", "text": "ok"},
+    ]
+
+
+def test_json_body_answers_a_stream_request_with_one_completion(llm_server: ScriptedLLM) -> None:
+    llm_server.script(
+        Reply("whole", tool_calls=[ToolCall("write_file", {"path": "a"})], json_body=True)
+    )
+    content_type, body = raw_post(llm_server, {"stream": True})
+    assert content_type == "application/json"
+    completion = json.loads(body)
+    assert completion["object"] == "chat.completion"
+    assert completion["choices"][0]["message"]["content"] == "whole"
+    assert completion["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_dialect_turns_load_from_json() -> None:
+    assert turn_from_dict(
+        {"type": "stream_error", "message": "m", "code": 429, "style": "event"}
+    ) == StreamError("m", code=429, style="event")
+    assert turn_from_dict(
+        {"type": "reply", "text": "t", "reasoning": "r", "reasoning_style": "mistral"}
+    ) == Reply("t", reasoning="r", reasoning_style="mistral")
+    with pytest.raises(ValueError, match="reasoning_style"):
+        Reply("t", reasoning_style="nonsense")  # type: ignore[arg-type]
+
+
+def answers(server: ScriptedLLM, n: int) -> list[float]:
+    """Wait (generously) until ``n`` answers have been sent in full; their times."""
+    deadline = time.monotonic() + 30
+    while len(server.answered) < n:
+        assert time.monotonic() < deadline, "the answers were never recorded"
+        time.sleep(0.01)
+    return server.answered
+
+
+def test_answered_records_when_each_answer_was_sent_in_full(llm_server: ScriptedLLM) -> None:
+    llm_server.script(Reply("one"), Reply("two", json_body=True), Fault(503))
+    client = client_for(llm_server)
+    before = time.monotonic()
+    collect(client)
+    (first,) = answers(llm_server, 1)
+    client.chat.completions.create(model="test-model", messages=MESSAGES)
+    with pytest.raises(openai.InternalServerError):
+        collect(client)
+    times = answers(llm_server, 3)
+    assert times[0] == first and before <= times[0] <= times[1] <= times[2]

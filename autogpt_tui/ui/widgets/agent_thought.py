@@ -12,6 +12,8 @@ from textual.widgets.markdown import MarkdownBlock, MarkdownStream
 
 # Control characters (bar newline and tab) would reach the terminal as raw bytes.
 _CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+REASONING_TAIL_CHARS = 1_000
+"""Most characters of a reasoning model's reasoning shown (the latest); it can run long."""
 
 
 class AgentThought(Markdown):
@@ -23,6 +25,9 @@ class AgentThought(Markdown):
     most `max_blocks` blocks stay mounted: older ones give way to a one-line note (the
     reader follows the end of a stream; a click on the note shows everything once the
     stream is done). Text is parsed as Markdown only: Textual markup in it shows as typed.
+
+    A reasoning model's reasoning (sent apart from its answer) is shown above the answer,
+    muted and as plain text, and is not part of `text`.
     """
 
     DEFAULT_CSS = """
@@ -36,6 +41,12 @@ class AgentThought(Markdown):
             height: 1;
             color: $foreground-muted;
             text-style: italic;
+        }
+        & > .thought-reasoning {
+            height: auto;
+            color: $foreground-muted;
+            text-style: italic;
+            margin: 0 0 1 0;
         }
     }
     """
@@ -61,6 +72,10 @@ class AgentThought(Markdown):
         self._flush_timer: Timer | None = None
         self._hidden_blocks = 0
         self._note: Static | None = None
+        self._reasoning: list[str] = []
+        self._reasoning_shown = 0
+        self._reasoning_view: Static | None = None
+        self._reasoning_timer: Timer | None = None
 
     @property
     def streaming(self) -> bool:
@@ -71,6 +86,11 @@ class AgentThought(Markdown):
     def text(self) -> str:
         """All the text written so far, including fragments not yet rendered."""
         return self.source + "".join(self._pending)
+
+    @property
+    def reasoning(self) -> str:
+        """All the reasoning written so far (shown muted; not part of `text`)."""
+        return "".join(self._reasoning)
 
     @property
     def folded(self) -> bool:
@@ -91,6 +111,39 @@ class AgentThought(Markdown):
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(self.FLUSH_INTERVAL, self._flush)
 
+    async def write_reasoning(self, fragment: str) -> None:
+        """Append a fragment of the model's reasoning; shown muted above the answer."""
+        fragment = fragment.translate(_CONTROL)
+        if not fragment:
+            return
+        self._reasoning.append(fragment)
+        if self._reasoning_timer is None:
+            self._reasoning_timer = self.set_timer(self.FLUSH_INTERVAL, self._show_reasoning)
+
+    async def _show_reasoning(self) -> None:
+        self._reasoning_timer = None
+        if not self._reasoning:
+            if self._reasoning_view is not None:
+                await self._reasoning_view.remove()
+                self._reasoning_view = None
+            return
+        # Only the tail is rendered: re-rendering all of a long reasoning on each
+        # update would grow with its length. The fragments are joined once per update.
+        text = "".join(self._reasoning)
+        self._reasoning = [text]
+        if len(text) > REASONING_TAIL_CHARS:
+            text = "…" + text[-REASONING_TAIL_CHARS:]
+        content = Content(text.strip())
+        if self._reasoning_view is None:
+            self._reasoning_view = Static(content, classes="thought-reasoning")
+            first = next(iter(self.query_children(MarkdownBlock)), None)
+            if first is not None:
+                await self.mount(self._reasoning_view, before=first)
+            else:
+                await self.mount(self._reasoning_view)
+        else:
+            self._reasoning_view.update(content)
+
     async def stop(self) -> None:
         """Render what is pending and close the stream; a later `write` opens a new one."""
         if self._flush_timer is not None:
@@ -105,6 +158,10 @@ class AgentThought(Markdown):
     async def clear(self) -> None:
         """Close the stream and remove all text (the model's answer is being retried)."""
         self._pending.clear()
+        self._reasoning.clear()
+        if self._reasoning_timer is not None:
+            self._reasoning_timer.stop()
+        await self._show_reasoning()  # removes the reasoning shown
         await self.stop()
         await self.update("")
         await self._set_hidden(0)
