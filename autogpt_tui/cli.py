@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.records import StepCommit
 
-SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export")
+SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export", "trust")
 
 
 class UsageError(UserError):
@@ -107,6 +107,12 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
     elif name in ("undo", "redo"):
         parser.description = f"{name.capitalize()} the last N steps (default 1)."
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] [N]")
+    elif name == "trust":
+        parser.description = (
+            "Let the workspace's .autogpt-tui.toml steer the agent (its policy arms, their "
+            "instructions and models, and its model), as the file is now."
+        )
+        parser.add_argument("workspace", nargs="?", default=".")
     elif name == "rate":
         parser.description = "Rate a step +1, -1, or 0 to clear its rating."
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV {+1,-1,0}")
@@ -173,14 +179,12 @@ def _run_tui(options: argparse.Namespace) -> int:
     with History.open(Path(options.workspace), create=True) as history:
         workspace = history.root
         notices = [history.kept_out_notice] if history.kept_out_notice else []
-    settings = load_settings(
-        workspace,
-        overrides={
-            "model": {"model": options.model, "base_url": options.base_url},
-            "agent": {"mode": options.mode},
-            "ui": {"theme": options.theme},
-        },
-    )
+    overrides = {
+        "model": {"model": options.model, "base_url": options.base_url},
+        "agent": {"mode": options.mode},
+        "ui": {"theme": options.theme},
+    }
+    settings = load_settings(workspace, overrides=overrides)
     for warning in settings.warnings:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
     from autogpt_tui.ui.app import run_app
@@ -191,6 +195,8 @@ def _run_tui(options: argparse.Namespace) -> int:
         theme_name=settings.ui.theme,
         settings=settings,
         notices=notices,
+        # Read again, with the same flags, once the user trusts the workspace's file.
+        reload_settings=lambda: load_settings(workspace, overrides=overrides),
     )
 
 
@@ -338,6 +344,24 @@ def cmd_rate(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_trust(options: argparse.Namespace) -> int:
+    """``trust [WORKSPACE]``."""
+    from autogpt_tui.core.settings import WORKSPACE_CONFIG_NAME, trust_workspace
+
+    folder = Path(options.workspace).expanduser()
+    if not folder.is_dir():
+        raise UsageError(f"{str(folder)!r} is not a folder.")
+    path = trust_workspace(folder.resolve())
+    if path is None:
+        print(f"{folder} has no {WORKSPACE_CONFIG_NAME}; there is nothing to trust.")
+        return EXIT_OK
+    print(
+        f"Trusted {path}: its policy arms, their instructions and its model now apply. "
+        "If the file changes, it is ignored again until you trust it again."
+    )
+    return EXIT_OK
+
+
 def cmd_run(options: argparse.Namespace) -> int:
     """``run [WORKSPACE] --goal TEXT ...``: the agent without the TUI."""
     from autogpt_tui.headless import run_headless
@@ -436,4 +460,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "undo": cmd_undo,
     "redo": cmd_redo,
     "rate": cmd_rate,
+    "trust": cmd_trust,
 }
