@@ -46,7 +46,8 @@ async def test_the_tui_asks_whether_to_trust_the_workspaces_config(
     app = app_for(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt))
-        assert "policy.arms" in app.screen.question
+        screen = app.screen
+        assert isinstance(screen, ConfirmPrompt) and "policy.arms" in screen.question
         await pilot.press(answer)
         await until(pilot, lambda: not isinstance(app.screen, ConfirmPrompt))
         assert [arm.name for arm in app.settings.policy.arms] == arms
