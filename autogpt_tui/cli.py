@@ -28,7 +28,18 @@ if TYPE_CHECKING:
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.records import StepCommit
 
-SUBCOMMANDS = ("run", "log", "show", "undo", "redo", "rate", "rewards", "export", "recover")
+SUBCOMMANDS = (
+    "run",
+    "log",
+    "show",
+    "undo",
+    "redo",
+    "rate",
+    "rewards",
+    "export",
+    "recover",
+    "trust",
+)
 
 
 class UsageError(UserError):
@@ -118,6 +129,12 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] [SNAPSHOT]")
         parser.add_argument("--list", action="store_true", help="list the snapshots")
         parser.add_argument("--json", action="store_true", help="list them as a JSON array")
+    elif name == "trust":
+        parser.description = (
+            "Let the workspace's .autogpt-tui.toml steer the agent (its policy arms, their "
+            "instructions and models, and its model), as the file is now."
+        )
+        parser.add_argument("workspace", nargs="?", default=".")
     elif name == "rate":
         parser.description = "Rate a step +1, -1, or 0 to clear its rating."
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV {+1,-1,0}")
@@ -199,14 +216,12 @@ def _open_tui(
 ) -> int:
     from autogpt_tui.core.settings import load_settings
 
-    settings = load_settings(
-        workspace,
-        overrides={
-            "model": {"model": options.model, "base_url": options.base_url},
-            "agent": {"mode": options.mode},
-            "ui": {"theme": options.theme},
-        },
-    )
+    overrides = {
+        "model": {"model": options.model, "base_url": options.base_url},
+        "agent": {"mode": options.mode},
+        "ui": {"theme": options.theme},
+    }
+    settings = load_settings(workspace, overrides=overrides)
     for warning in settings.warnings:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
     from autogpt_tui.ui.app import run_app
@@ -218,6 +233,8 @@ def _open_tui(
         settings=settings,
         notices=notices,
         lock=lock,
+        # Read again, with the same flags, once the user trusts the workspace's file.
+        reload_settings=lambda: load_settings(workspace, overrides=overrides),
     )
 
 
@@ -444,6 +461,24 @@ def _names(paths: list[str]) -> str:
     return shown + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
 
 
+def cmd_trust(options: argparse.Namespace) -> int:
+    """``trust [WORKSPACE]``."""
+    from autogpt_tui.core.settings import WORKSPACE_CONFIG_NAME, trust_workspace
+
+    folder = Path(options.workspace).expanduser()
+    if not folder.is_dir():
+        raise UsageError(f"{str(folder)!r} is not a folder.")
+    path = trust_workspace(folder.resolve())
+    if path is None:
+        print(f"{folder} has no {WORKSPACE_CONFIG_NAME}; there is nothing to trust.")
+        return EXIT_OK
+    print(
+        f"Trusted {path}: its policy arms, their instructions and its model now apply. "
+        "If the file changes, it is ignored again until you trust it again."
+    )
+    return EXIT_OK
+
+
 def cmd_run(options: argparse.Namespace) -> int:
     """``run [WORKSPACE] --goal TEXT ...``: the agent without the TUI."""
     from autogpt_tui.headless import run_headless
@@ -543,4 +578,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "redo": cmd_redo,
     "rate": cmd_rate,
     "recover": cmd_recover,
+    "trust": cmd_trust,
 }

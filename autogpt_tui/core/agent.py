@@ -69,6 +69,7 @@ from autogpt_tui.core.events import (
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled
 from autogpt_tui.core.records import RejectedProposal, StepCommit, StepRecord, Usage
+from autogpt_tui.core.redact import Redactor
 
 __all__ = [
     "Agent",
@@ -148,6 +149,7 @@ class Agent:
         policy: PolicySource | None = None,
         hooks: StepHooks | None = None,
         session: str | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         """Resume the branch's session (``session``, or one with this goal) or start one.
 
@@ -166,6 +168,8 @@ class Agent:
         self.profile = profile or ModelProfile()
         self.policy = policy or PolicySource()
         self.hooks = hooks or StepHooks()
+        self.redactor = redactor or Redactor()
+        """Masks secrets in what a step records, reports and tells the model."""
         self._on_first_request = self.hooks.on_first_request
         self._steps_taken = 0
         self._pause = threading.Event()
@@ -595,11 +599,14 @@ class Agent:
                 f"\n[{ignored_calls} more tool call(s) in your reply were ignored: "
                 "one action per step.]"
             )
+        # Whatever a command printed or a file held, no secret goes on to the model, the
+        # notes or the events (the sandbox should have kept it away; this is the backstop).
+        output = self.redactor.text(output)
         self.emit(ActionExecuted(action, ok=ok, output=output, changed_paths=changed))
         record = StepRecord(
-            thought=action.thought,
+            thought=self.redactor.text(action.thought),
             tool=action.tool,
-            arguments=action.arguments,
+            arguments=self.redactor.value(action.arguments),
             tool_call_id=action.call_id,
             observation=output,
             usage=usage,

@@ -7,6 +7,7 @@ The budget comes from the settings here too (``budget_from``), for both.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.lock import WorkspaceLock
 from autogpt_tui.core.records import StepCommit
+from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.sandbox import CommandRunner
 from autogpt_tui.core.tools import ToolRunner
 
@@ -259,6 +261,7 @@ def open_session(
                 price=lambda name, i, o: _cost(settings, name, i, o),
             ),
             policy=PolicySource(choose=rewards.choose, lessons=rewards.prompt_section),
+            redactor=Redactor([settings.api_key_value()], environ=os.environ),
             hooks=StepHooks(
                 changed_by_user=changes,
                 on_first_request=changes.begin,

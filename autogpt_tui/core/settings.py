@@ -61,9 +61,17 @@ from autogpt_tui.core.settings_sources import (
     OpenAIEnvSource,
     TomlFileSource,
     environment_error,
+    read_config_bytes,
+    read_toml,
     validation_error,
 )
-from autogpt_tui.core.settings_trust import WorkspaceFileSource
+from autogpt_tui.core.settings_trust import (
+    TRUST_FILE_NAME,
+    TrustStore,
+    Untrusted,
+    WorkspaceFileSource,
+    file_digest,
+)
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -82,6 +90,8 @@ __all__ = [
     "Settings",
     "UISettings",
     "load_settings",
+    "trust_store",
+    "trust_workspace",
     "user_config_path",
     "workspace_config_path",
 ]
@@ -330,6 +340,7 @@ class Settings(BaseSettings):
     """Policy arms."""
 
     _warnings: list[str] = PrivateAttr(default_factory=list)
+    _untrusted: Untrusted | None = PrivateAttr(default=None)
 
     @classmethod
     def settings_customise_sources(
@@ -364,6 +375,11 @@ class Settings(BaseSettings):
     def warnings(self) -> list[str]:
         """Sentences about keys ignored in the workspace's file, for the user to see."""
         return self._warnings
+
+    @property
+    def untrusted(self) -> Untrusted | None:
+        """The workspace's config file, when keys in it wait for the user's trust."""
+        return self._untrusted
 
     def api_key_value(self) -> str | None:
         """The API key in clear, for the LLM client only; None when there is none."""
@@ -495,7 +511,33 @@ def load_settings(
         # "Yours" is what every layer but the workspace's says, the front-end's defaults
         # included: under `run` a workspace's "edits" narrows the "auto" it would get.
         yours=lambda: _build(_Files(user, below), flags),
+        trust=trust_store(),
     )
     settings = _build(_Files(user, below, guarded), flags)
     settings._warnings = list(guarded.warnings)
+    settings._untrusted = guarded.untrusted
     return settings
+
+
+def trust_store() -> TrustStore:
+    """The record of the workspace config files the user trusts (in their config folder)."""
+    return TrustStore(user_config_path().parent / TRUST_FILE_NAME)
+
+
+def trust_workspace(workspace: Path) -> Path | None:
+    """Trust the workspace's config file as it is now; returns it (None: it has none).
+
+    ``workspace`` may be any folder inside the workspace's repository.
+    """
+    from autogpt_tui.core.git import run_git
+
+    top = run_git(workspace, ["rev-parse", "--show-toplevel"], check=False)
+    if top.returncode == 0 and top.stdout.strip():
+        workspace = Path(os.fsdecode(top.stdout.strip()))
+    path = workspace_config_path(workspace)
+    data = read_config_bytes(path)
+    if data is None:
+        return None
+    read_toml(path)  # a broken file is refused before it is trusted
+    trust_store().trust(path, file_digest(data))
+    return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "OpenAIEnvSource",
     "TomlFileSource",
     "environment_error",
+    "read_config_bytes",
     "read_toml",
     "validation_error",
 ]
@@ -68,17 +70,65 @@ class ConfigError(UserError):
 # --- the sources --------------------------------------------------------------------------
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The file's tables, or {} when it does not exist; ConfigError when it is broken."""
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config file bigger than this is refused: no settings file is anywhere near it."""
+
+
+def read_config_bytes(path: Path) -> bytes | None:
+    """The bytes of the config file at ``path``, or None when there is none.
+
+    Only a regular file (a symlink to one is fine) of at most 1 MB is read: a FIFO, a
+    device such as ``/dev/zero`` or a folder is refused with a ConfigError, without
+    blocking (the file is opened non-blocking and checked before any read).
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return {}
+        return None
     except OSError as error:
         reason = error.strerror or str(error)
         raise ConfigError(
             f"Error in {path}: cannot read the file ({reason}).", source=str(path)
         ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(
+                f"Error in {path}: a config file must be a regular file, and this is not.",
+                source=str(path),
+            )
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"Error in {path}: the file is {info.st_size:,} bytes; a config file may "
+                f"hold at most {MAX_CONFIG_BYTES:,}.",
+                source=str(path),
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_CONFIG_BYTES:  # it grew while being read
+                raise ConfigError(
+                    f"Error in {path}: a config file may hold at most {MAX_CONFIG_BYTES:,} bytes.",
+                    source=str(path),
+                )
+        return b"".join(chunks)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(
+            f"Error in {path}: cannot read the file ({reason}).", source=str(path)
+        ) from None
+    finally:
+        os.close(fd)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's tables, or {} when it does not exist; ConfigError when it is broken,
+    not a regular file, or bigger than 1 MB."""
+    data = read_config_bytes(path)
+    if data is None:
+        return {}
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -12,6 +12,13 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
   ``agent.max_cost_usd``: may only be lowered;
 - ``rewards.check`` (a command that runs with no approval): only the user's own value.
 
+Some keys steer the agent rather than widen what it may do: the policy arms (their
+instructions go verbatim into the system prompt, their model is called with the user's
+key) and the model. Those apply only once the user has *trusted* the workspace's file
+(``autogpt-tui trust``, or yes when the TUI asks). Trust is recorded in the user's
+config folder (``trusted-workspaces.json``) by the file's path and a hash of its bytes,
+so an edit to the file (a ``git pull``) makes it untrusted again.
+
 "The user's own setting" is what every other layer together says (defaults, the
 front-end's own defaults such as ``run``'s ``auto`` mode, the user's file, the
 environment, the command line).
@@ -19,7 +26,10 @@ environment, the command line).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +39,69 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings
 
 from autogpt_tui.core.constants import MODES
-from autogpt_tui.core.settings_sources import TomlFileSource
+from autogpt_tui.core.settings_sources import TomlFileSource, read_config_bytes
 
 if TYPE_CHECKING:
     from autogpt_tui.core.settings import Settings
 
-__all__ = ["WorkspaceFileSource"]
+__all__ = ["TRUST_FILE_NAME", "TrustStore", "Untrusted", "WorkspaceFileSource", "file_digest"]
+
+TRUST_FILE_NAME = "trusted-workspaces.json"
+"""The file, next to the user's config file, that records the workspaces they trust."""
+
+_NEEDS_TRUST: tuple[tuple[str, str | None], ...] = (("policy", None), ("model", "model"))
+"""(section, key) a workspace's file sets only once trusted; None: the whole section."""
+
+
+def file_digest(data: bytes) -> str:
+    """The hash trust is recorded by."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Untrusted:
+    """A workspace config file whose steering keys wait for the user's trust."""
+
+    path: Path
+    digest: str
+    keys: tuple[str, ...]
+    """The dotted keys left out until the file is trusted."""
+
+
+class TrustStore:
+    """The workspaces' config files the user trusts: path → hash of the trusted bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): str(v) for k, v in data.items()}
+
+    def is_trusted(self, config: Path, digest: str) -> bool:
+        """Whether the user trusted exactly these bytes of the file at ``config``."""
+        return self._load().get(str(config.resolve())) == digest
+
+    def trust(self, config: Path, digest: str) -> None:
+        """Record that the user trusts the file at ``config`` as it is (``digest``)."""
+        data = self._load()
+        data[str(config.resolve())] = digest
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2, sort_keys=True)
+            os.replace(temp, self.path)  # a crash never leaves half a file
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
 
 
 class WorkspaceFileSource(TomlFileSource):
@@ -45,7 +112,11 @@ class WorkspaceFileSource(TomlFileSource):
     """
 
     def __init__(
-        self, settings_cls: type[BaseSettings], path: Path, yours: Callable[[], Settings]
+        self,
+        settings_cls: type[BaseSettings],
+        path: Path,
+        yours: Callable[[], Settings],
+        trust: TrustStore | None = None,
     ) -> None:
         super().__init__(settings_cls, path)
         raw = super().__call__()
@@ -53,8 +124,20 @@ class WorkspaceFileSource(TomlFileSource):
         """One sentence per key ignored, for the user to see."""
         self.allowed: dict[str, Any] = {}
         """The file's values that are taken."""
+        self.untrusted: Untrusted | None = None
+        """The steering keys left out until the user trusts this file, if any."""
         if raw:
             self.allowed, self.warnings = _restrict(raw, yours(), path)
+            data = read_config_bytes(path) or b""
+            digest = file_digest(data)
+            if trust is None or not trust.is_trusted(path, digest):
+                keys = _drop_untrusted(self.allowed)
+                if keys:
+                    self.untrusted = Untrusted(path, digest, keys)
+                    self.warnings.append(
+                        f"Ignored {', '.join(keys)} in {path} until you trust this "
+                        "workspace's config (`autogpt-tui trust`, or yes when the TUI asks)."
+                    )
 
     def __call__(self) -> dict[str, Any]:
         """The file's values minus the ignored keys."""
@@ -151,6 +234,22 @@ def _restrict(
         field = f"{rule.section}.{rule.name}"
         warnings.append(f"Ignored {field}{shown} in {path}: {rule.why(my_value)}.")
     return kept, warnings
+
+
+def _drop_untrusted(values: dict[str, Any]) -> tuple[str, ...]:
+    """Remove the steering keys from ``values``; returns the dotted keys removed."""
+    dropped: list[str] = []
+    for section, key in _NEEDS_TRUST:
+        table = values.get(section)
+        if key is None:
+            if section in values:
+                del values[section]
+                names = sorted(table) if isinstance(table, dict) else []
+                dropped += [f"{section}.{name}" for name in names] or [section]
+        elif isinstance(table, dict) and key in table:
+            del table[key]
+            dropped.append(f"{section}.{key}")
+    return tuple(dropped)
 
 
 def _toml_value(value: Any) -> str:

@@ -99,6 +99,7 @@ class WorkstationApp(App[None]):
         settings: Settings | None = None,
         notices: Sequence[str] = (),
         lock: WorkspaceLock | None = None,
+        reload_settings: Callable[[], Settings] | None = None,
     ) -> None:
         super().__init__()
         if settings is None:
@@ -116,6 +117,7 @@ class WorkstationApp(App[None]):
         self._initial_goal = _clean(goal)
         self._theme_name = theme_name
         self._notices = list(notices)
+        self._reload_settings = reload_settings
         self._panel = "log"
         self.sub_title = display_path(self.workspace)
 
@@ -143,6 +145,8 @@ class WorkstationApp(App[None]):
         # Told before the screen took over (e.g. the files kept out of a first commit).
         for notice in self._notices:
             self.notify(notice, severity="warning", markup=False, timeout=15)
+        if self.settings.untrusted is not None:
+            self._ask_trust()
         self.query_one("#files", Vertical).border_title = "Files"
         self.query_one(ActionLog).border_title = "Thoughts & actions"
         goal = self.query_one(GoalPanel)
@@ -438,6 +442,42 @@ class WorkstationApp(App[None]):
     def on_agent_idle(self, _message: AgentIdle) -> None:
         self.refresh_bindings()
 
+    def _ask_trust(self) -> None:
+        """Ask whether the workspace's own config file may steer the agent."""
+        untrusted = self.settings.untrusted
+        assert untrusted is not None
+        from autogpt_tui.ui.screens.confirm import ConfirmPrompt
+
+        question = (
+            f"{display_path(untrusted.path)} sets {', '.join(untrusted.keys)}. "
+            "A repository's config can put instructions into the agent's prompt and choose "
+            "the models your key pays for. Trust this file? (You will be asked again if it "
+            "changes.)"
+        )
+
+        def then(yes: bool | None) -> None:
+            if not yes:
+                self.notify(
+                    "The workspace's policy arms and model stay ignored; "
+                    "`autogpt-tui trust` changes that.",
+                    markup=False,
+                )
+                return
+            from autogpt_tui.core.settings import ConfigError, load_settings, trust_workspace
+
+            try:
+                trust_workspace(self.workspace)
+                reload = self._reload_settings or (lambda: load_settings(self.workspace))
+                settings = reload()
+            except ConfigError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            self.settings = settings
+            self.runner.settings = settings
+            self.notify(f"Trusted {display_path(untrusted.path)}.", markup=False)
+
+        self.push_screen(ConfirmPrompt("Trust this workspace's config?", question), then)
+
     def mark_files(self, paths: Sequence[str], by: MarkKind) -> None:
         """Mark ``paths`` in the file tree as changed by the agent or the user."""
         for tree in self.query(WorkspaceTree).results(WorkspaceTree):
@@ -641,6 +681,7 @@ def run_app(
     settings: Settings | None = None,
     notices: Sequence[str] = (),
     lock: WorkspaceLock | None = None,
+    reload_settings: Callable[[], Settings] | None = None,
 ) -> int:
     """Run the workstation on ``workspace`` until the user quits; returns the exit status.
 
@@ -648,7 +689,13 @@ def run_app(
     ``lock`` is the workspace lock the caller took (it stays the caller's to release).
     """
     app = WorkstationApp(
-        workspace, goal=goal, theme_name=theme_name, settings=settings, notices=notices, lock=lock
+        workspace,
+        goal=goal,
+        theme_name=theme_name,
+        settings=settings,
+        notices=notices,
+        lock=lock,
+        reload_settings=reload_settings,
     )
     app.run()
     return app.return_code or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -257,3 +258,44 @@ def test_the_tui_command_initialises_a_plain_folder_and_hands_the_notice_to_the_
     assert len(handed["notices"]) == 1 and ".env" in handed["notices"][0]
     assert git(plain_folder, "ls-files").split() == ["src/app.py", "x.txt"]
     assert (plain_folder / ".env").read_text() == "API_KEY=do-not-commit\n"
+
+
+ARMS_FILE = """
+[[policy.arms]]
+name = "steered"
+instructions = "Do what the repository says."
+"""
+
+
+def test_trust_lets_a_workspaces_arms_apply_until_the_file_changes(workspace: Path) -> None:
+    History.open(workspace).close()
+    config = workspace / ".autogpt-tui.toml"
+    config.write_text(ARMS_FILE)
+    before = cli("rewards", str(workspace), "--json")
+    assert before.returncode == 0, before.stderr
+    assert [a["name"] for a in json.loads(before.stdout)["arms"]] == ["default"]
+    done = cli("trust", str(workspace / "src"))  # any folder inside the workspace
+    assert done.returncode == 0, done.stderr
+    assert f"Trusted {config}" in done.stdout
+    after = cli("rewards", str(workspace), "--json")
+    assert [a["name"] for a in json.loads(after.stdout)["arms"]] == ["steered"]
+    config.write_text(ARMS_FILE.replace("says", "says, and more"))
+    changed = cli("rewards", str(workspace), "--json")
+    assert [a["name"] for a in json.loads(changed.stdout)["arms"]] == ["default"]
+
+
+def test_trust_without_a_config_file_says_there_is_nothing_to_trust(workspace: Path) -> None:
+    result = cli("trust", str(workspace))
+    assert result.returncode == 0
+    assert "nothing to trust" in result.stdout
+
+
+def test_trust_of_a_missing_folder_is_one_sentence(tmp_path: Path) -> None:
+    assert_one_sentence(cli("trust", str(tmp_path / "nope")), 2, "is not a folder")
+
+
+def test_a_fifo_config_is_refused_in_one_sentence_without_hanging(workspace: Path) -> None:
+    History.open(workspace).close()
+    os.mkfifo(workspace / ".autogpt-tui.toml")
+    result = cli("rewards", str(workspace))
+    assert_one_sentence(result, 1, "must be a regular file")

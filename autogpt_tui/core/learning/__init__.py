@@ -16,8 +16,6 @@ This package never imports the agent loop (``core/agent.py``, ``core/session.py`
 
 from autogpt_tui.core.learning.bandit import ArmStats, ArmTally, thompson_choice, to_unit
 from autogpt_tui.core.learning.export import (
-    KEY_PATTERNS,
-    REDACTED,
     ChatMessage,
     DPOInput,
     DPOLine,
@@ -28,7 +26,6 @@ from autogpt_tui.core.learning.export import (
     ToolSpec,
     export_dpo,
     export_sft,
-    scrub_keys,
 )
 from autogpt_tui.core.learning.lessons import (
     AVOID_HEADING,
@@ -51,6 +48,7 @@ from autogpt_tui.core.learning.policy import (
     rate_check,
 )
 from autogpt_tui.core.learning.reward_model import RewardModel
+from autogpt_tui.core.redact import KEY_PATTERNS, REDACTED, scrub_keys
 
 __all__ = [
     "AVOID_HEADING",

@@ -7,7 +7,8 @@ Every line is validated against its pydantic model (:class:`SFTLine`, :class:`DP
 before it is written.
 
 Exports never carry a secret: every string is scrubbed of the given secrets, of
-``$OPENAI_API_KEY`` and of anything that looks like an API key (:data:`KEY_PATTERNS`).
+``$OPENAI_API_KEY``, of the parent environment's other values and of anything that looks
+like a credential (:mod:`autogpt_tui.core.redact`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
@@ -25,31 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from autogpt_tui.core.conversation import SYSTEM_PROMPT, step_messages
 from autogpt_tui.core.history import UNDONE_REFS, History
 from autogpt_tui.core.records import TRAILER_REDO, TRAILER_UNDO, RejectedProposal, StepCommit
+from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.tools import tool_schemas
 
-REDACTED = "[redacted]"
-"""What a secret becomes in an export (and in a lesson)."""
-
-KEY_PATTERNS = (
-    r"sk-[A-Za-z0-9_-]{16,}",  # OpenAI (sk-..., sk-proj-...), Anthropic (sk-ant-...)
-    r"Bearer\s+[A-Za-z0-9._~+/=-]{8,}",
-    r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
-    r"github_pat_[A-Za-z0-9_]{20,}",
-    r"AKIA[0-9A-Z]{16}",  # AWS access key ids
-    r"xox[abposr]-[A-Za-z0-9-]{10,}",  # Slack
-    r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
-)
-"""Regular expressions of things that look like credentials, whatever the caller said."""
-_KEYS = re.compile("|".join(KEY_PATTERNS))
 _SECRET_ENV = ("OPENAI_API_KEY",)
 """Environment variables whose values are scrubbed from exports even if not passed in."""
-_MIN_SECRET = 4
-"""Shorter 'secrets' are ignored: redacting every 'ab' would ruin the data, not guard it."""
-
-
-def scrub_keys(text: str) -> str:
-    """``text`` with everything that looks like a credential replaced by :data:`REDACTED`."""
-    return _KEYS.sub(REDACTED, text)
 
 
 # ------------------------------------------------------------ export formats
@@ -210,34 +190,11 @@ class DPOLine(BaseModel):
 # ------------------------------------------------------------------ export
 
 
-class _Scrubber:
-    """Replaces secrets and key-looking tokens in every string of a JSON value."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        found = [s for s in secrets if s and len(s) >= _MIN_SECRET]
-        found += [v for name in _SECRET_ENV if len(v := os.environ.get(name, "")) >= _MIN_SECRET]
-        variants: set[str] = set()
-        for secret in found:
-            variants.add(secret)
-            # As it appears inside a JSON string (tool call arguments are JSON text).
-            variants.add(json.dumps(secret)[1:-1])
-            variants.add(json.dumps(secret, ensure_ascii=False)[1:-1])
-        literal = [re.escape(v) for v in sorted(variants, key=len, reverse=True)]
-        self._pattern = re.compile("|".join([*literal, *KEY_PATTERNS]))
-
-    def text(self, value: str) -> str:
-        """``value`` with every secret replaced."""
-        return self._pattern.sub(REDACTED, value)
-
-    def value(self, value: Any) -> Any:
-        """``value`` (any JSON value) with every secret in its strings replaced."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        return value
+def _scrubber(secrets: Sequence[str]) -> Redactor:
+    """The secrets named, ``$OPENAI_API_KEY`` and the parent environment's other values,
+    plus everything that looks like a credential."""
+    named = [*secrets, *(os.environ.get(name) for name in _SECRET_ENV)]
+    return Redactor(named, environ=os.environ)
 
 
 class _Link:
@@ -386,7 +343,7 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     Every string is scrubbed of ``secrets``, of ``$OPENAI_API_KEY`` and of anything that
     looks like an API key (each becomes ``[redacted]``). Returns the number of lines.
     """
-    scrub = _Scrubber(secrets)
+    scrub = _scrubber(secrets)
     tools = tool_schemas()
     line = _Timeline.read(history)
     count = 0
@@ -423,7 +380,7 @@ def export_dpo(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     Pairs whose two outputs make the same tool call are skipped. Secrets are scrubbed as
     in :func:`export_sft`.
     """
-    scrub = _Scrubber(secrets)
+    scrub = _scrubber(secrets)
     tools = tool_schemas()
     line = _Timeline.read(history)
     count = 0

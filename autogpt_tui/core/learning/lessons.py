@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from autogpt_tui.core.learning.export import scrub_keys
 from autogpt_tui.core.records import Rating, one_line
+from autogpt_tui.core.redact import scrub_keys
 
 LESSONS_HEADING = "## Lessons from the user's ratings"
 """The heading of the prompt section the lessons go under."""
