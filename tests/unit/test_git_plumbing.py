@@ -227,3 +227,31 @@ def test_closing_stops_the_cat_file_helpers(workspace: Path) -> None:
     assert _cat_file_children() > before
     handle.close()
     assert _cat_file_children() == before
+
+
+def test_head_is_read_right_in_every_shape_git_stores_it(repo: Git, tmp_path: Path) -> None:
+    root = repo.root
+
+    def agrees(g: Git) -> None:
+        assert g.head() == git(g.root, "rev-parse", "HEAD").strip()
+
+    agrees(repo)  # a loose branch ref
+    git(root, "pack-refs", "--all")
+    assert not any((root / ".git" / "refs" / "heads").iterdir())  # no loose branch left
+    agrees(repo)  # a packed one
+    git(root, "checkout", "-q", "--detach")
+    agrees(repo)  # detached
+    git(root, "checkout", "-q", "-b", "feature/x")
+    write(root, "f.txt", "f\n")
+    git(root, "add", "f.txt")
+    git(root, "commit", "-qm", "f")
+    agrees(repo)  # a branch in a folder
+    other = tmp_path / "other-tree"
+    git(root, "worktree", "add", "-q", "-b", "wt", str(other))
+    linked = Git(other)
+    try:
+        agrees(linked)  # HEAD in the worktree's git dir, the branch in the common one
+    finally:
+        linked.close()
+    git(root, "checkout", "-q", "--orphan", "unborn")
+    assert repo.head_or_none() is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 import zlib
@@ -108,6 +109,9 @@ def find_repository(folder: Path, *, create: bool) -> tuple[Path, bool]:
     return Path(top.stdout.decode().strip()), False
 
 
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 class Git:
     """One repository: its git commands, its object database, its refs and config.
 
@@ -197,11 +201,35 @@ class Git:
 
     def head_or_none(self) -> str | None:
         """The commit HEAD names, or None on an unborn branch."""
-        # GitPython resolves HEAD by reading the ref files: no process per call.
+        # Called several times a step: read the ref files directly (no process, no object
+        # lookup, no path resolution); anything unusual goes to GitPython.
+        fast = self._read_head_files()
+        if fast is not None:
+            return fast
         try:
-            return str(self._repo.head.commit.hexsha)
+            return str(SymbolicReference.dereference_recursive(self._repo, "HEAD"))
         except ValueError:  # an unborn branch: no commit yet
             return None
+
+    def _read_head_files(self) -> str | None:
+        """HEAD's commit from ``HEAD`` and a loose ref file, or None when that is not
+        enough to tell (a packed or unborn branch, a symbolic chain)."""
+        try:
+            text = (self.git_dir / "HEAD").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not text.startswith("ref: "):
+            return text if _SHA.fullmatch(text) else None
+        ref = text[5:]
+        if not ref.startswith("refs/") or ".." in ref:
+            return None
+        for base in (self.git_dir, self.common_dir):
+            try:
+                value = (base / ref).read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            return value if _SHA.fullmatch(value) else None
+        return None
 
     def head(self) -> str:
         """The commit HEAD names."""
@@ -218,7 +246,7 @@ class Git:
     def ref_value(self, ref: str) -> str | None:
         """The commit a ref points at, or None when the ref does not exist."""
         try:
-            return str(SymbolicReference(self._repo, ref).commit.hexsha)
+            return str(SymbolicReference.dereference_recursive(self._repo, ref))
         except (ValueError, OSError):
             return None
 
