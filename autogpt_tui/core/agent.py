@@ -402,9 +402,10 @@ class Agent:
                 arguments=args,
                 call_id=call.id,
                 thought=completion.text,
-                needs_approval=kind not in RUNS_WITHOUT_APPROVAL[self.mode],
+                needs_approval=(needs := kind not in RUNS_WITHOUT_APPROVAL[self.mode]),
                 kind=kind,
-                preview=self._preview(call.name, args_model),
+                # Only what waits for the user needs binding to the content they see.
+                preview=self._preview(call.name, args_model) if needs else None,
             )
             self.emit(ActionProposed(action))
             decision, action = self._decide_on_content(action, args_model)
