@@ -146,7 +146,16 @@ def prepare(base: Path, shape: Shape, seed: int) -> Path:
         reusable = False
     if reusable:
         print(f"Reusing {shape.name} workspace at {root}", file=sys.stderr, flush=True)
-        shutil.rmtree(root / "bench", ignore_errors=True)  # the files earlier runs wrote
+        # The files earlier runs wrote go, committed: a left-over deletion would be the
+        # "user's" uncommitted work, snapshotted before every step, in every later run.
+        subprocess.run(["git", "rm", "-rq", "--ignore-unmatch", "bench"], cwd=root, check=True)
+        shutil.rmtree(root / "bench", ignore_errors=True)
+        subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com",
+             "commit", "-qm", "bench: drop the files of earlier runs", "--allow-empty"],
+            cwd=root,
+            check=True,
+        )  # fmt: skip
     else:
         print(
             f"Building {shape.name} workspace ({shape.files} files) at {root}",

@@ -91,6 +91,8 @@ class Snapshots:
         self._head: str | None = None
         # path -> (stat stamp, entry) of the last hashing, so unchanged files cost no read.
         self._hashed: dict[str, tuple[_Stamp, TreeEntry]] = {}
+        # The work the last snapshot this object wrote (or found) holds, and that snapshot.
+        self._written: tuple[dict[str, TreeEntry | None], Snapshot] | None = None
 
     # ---------------------------------------------------------------- taking
 
@@ -122,11 +124,22 @@ class Snapshots:
                     user_changed.append(path)
         if not dirty:
             return Taken(None, [], user_changed, skipped)
+        written = self._written
+        if (
+            written is not None
+            and written[0] == dirty
+            and self._git.ref_value(written[1].ref) == written[1].sha
+        ):
+            # The same work as the snapshot this session last wrote (only HEAD moved, by
+            # steps that did not touch it): that snapshot still holds every byte.
+            return Taken(written[1], sorted(dirty), user_changed, skipped)
         tree = self._objects.rewrite_tree(self._objects.tree_of(head), dirty) or EMPTY_TREE
         newest = self.newest()
         if newest is not None and newest.head == head and self._objects.tree_of(newest.sha) == tree:
+            self._written = (dict(dirty), newest)
             return Taken(newest, sorted(dirty), user_changed, skipped)
         snapshot = self._write(tree, head, reason, sorted(dirty), skipped)
+        self._written = (dict(dirty), snapshot)
         return Taken(snapshot, sorted(dirty), user_changed, skipped)
 
     def take_paths(self, reason: str, paths: Sequence[str]) -> Snapshot | None:
@@ -304,7 +317,7 @@ class Snapshots:
             temp.write_bytes(data)
             os.chmod(temp, 0o755 if entry.mode == "100755" else 0o644)
             os.replace(temp, target)
-        self._dirty, self._head = {}, None  # the next look scans afresh
+        self._dirty, self._head, self._written = {}, None, None  # the next look scans afresh
         return Recovered(paths, saved)
 
 

@@ -153,3 +153,19 @@ def test_protecting_a_file_commits_only_that_file_as_the_users(history: History)
     assert git(root, "log", "-1", "--format=%s%n%an").splitlines()[0] == "User edits: README.md"
     assert "?? other.txt" in git(root, "status", "--porcelain")
     assert history.protect_user_work(["README.md"]) is None  # nothing left to protect
+
+
+def test_steps_that_leave_the_users_work_alone_write_no_new_snapshot(history: History) -> None:
+    write(history.root, "README.md", "# the user's work\n")
+    first = history.snapshot("before step 1").snapshot
+    for n in (1, 2, 3):
+        agent_write(history, n, f"agent{n}.txt", "agent\n")
+        assert history.snapshot(f"before step {n + 1}").snapshot == first
+    assert len(history.snapshots()) == 1
+    # A snapshot that was dropped meanwhile is written again rather than relied on.
+    assert first is not None
+    git(history.root, "update-ref", "-d", first.ref)
+    agent_write(history, 4, "agent4.txt", "agent\n")
+    again = history.snapshot("before step 5").snapshot
+    assert again is not None and again != first
+    assert git(history.root, "show", f"{again.sha}:README.md") == "# the user's work\n"
