@@ -402,7 +402,10 @@ class Agent:
                 arguments=args,
                 call_id=call.id,
                 thought=completion.text,
-                needs_approval=(needs := kind not in RUNS_WITHOUT_APPROVAL[self.mode]),
+                needs_approval=(
+                    needs := kind not in RUNS_WITHOUT_APPROVAL[self.mode]
+                    or (kind == "command" and self._command_approval_reason() is not None)
+                ),
                 kind=kind,
                 # Only what waits for the user needs binding to the content they see.
                 preview=self._preview(call.name, args_model) if needs else None,
@@ -514,6 +517,14 @@ class Agent:
         if not action.needs_approval:
             return Approval.approve()
         if self.user is None:
+            why = self._command_approval_reason() if action.kind == "command" else None
+            if why is not None and action.kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
+                why = None  # the mode asks anyway: say that, as ever
+            if why is not None:
+                return Approval.reject(
+                    f"{why} No user is available to approve {action.tool} (headless run). "
+                    "Do without this action."
+                )
             return Approval.reject(
                 f"The {self.mode} mode needs the user's approval for {action.tool}, and no "
                 "user is available to give it (headless run). Do without this action."
@@ -521,6 +532,14 @@ class Agent:
         self._set_status("waiting")
         self.emit(ApprovalWanted(action))
         return self.user.approve(action)
+
+    def _command_approval_reason(self) -> str | None:
+        """Why every command needs approval here whatever the mode (the sandbox cannot
+        hide the API key from commands), or None."""
+        runner = getattr(self.tools, "runner", None)
+        status = getattr(runner, "sandbox_status", None)
+        reason = getattr(status, "approval_reason", None)
+        return reason if isinstance(reason, str) else None
 
     def _preview(self, tool: str, args: Any) -> Any:
         """The proposed change to a file (``FilePreview``), when the tools can tell."""

@@ -5,10 +5,13 @@ Two lines of defence keep the agent inside its workspace:
 * :func:`resolve_in_workspace` confines the file tools: every path is resolved (symlinks
   included) and must land inside the workspace; :func:`is_git_internal` keeps them out of
   ``.git``, which only the history engine may change.
-* :class:`CommandRunner` runs ``run_command`` under bubblewrap when it can: the whole file
-  system read-only except the workspace, ``.git`` read-only too, no network, its own PID
-  namespace. When bubblewrap is missing or cannot work here, commands still run, but
-  :attr:`CommandRunner.sandbox_status` says so in a sentence the UI always shows.
+* :class:`CommandRunner` runs ``run_command`` under bubblewrap when it can: the system
+  directories read-only, the workspace writable (``.git`` read-only), no home, no network,
+  its own PID namespace (:mod:`.sandbox_layout`). When bubblewrap is missing or cannot work
+  here, commands still run, but :attr:`CommandRunner.sandbox_status` says so in a sentence
+  the UI always shows; they still get their own PID namespace where user namespaces work,
+  so that no ancestor's environment (the API key) can be read; where even that fails, every
+  command waits for approval (:attr:`SandboxStatus.approval_reason`).
 
 :meth:`CommandRunner.run_captured` runs the agent's commands on an overlay or a copy of
 the workspace, so that exactly their changes can be applied (:mod:`.capture`).
@@ -16,23 +19,31 @@ the workspace, so that exactly their changes can be applied (:mod:`.capture`).
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import errno
 import functools
 import os
-import re
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from autogpt_tui.core.errors import PathOutsideWorkspace
+from autogpt_tui.core.sandbox_io import OutputCapture, PipeReader
+from autogpt_tui.core.sandbox_layout import (
+    PID_NAMESPACE_FLAGS,
+    PRIVATE_HOME,
+    command_environment,
+    layout_args,
+    pid_namespace_route,
+    sanitized_git_config,
+)
 
 if TYPE_CHECKING:
     from autogpt_tui.core.capture import CapturedRun, CaptureRoute
@@ -111,12 +122,16 @@ class SandboxStatus:
     """How a captured command's changes are held apart: on an overlay, or on a copy."""
     capture_fallback: bool = False
     """Whether the configuration asked for the overlay and it cannot work here."""
+    approval_reason: str | None = None
+    """Why every command waits for the user's approval, even in auto mode (a sentence);
+    None when commands may run unasked. Set when nothing here can hide this program's
+    environment (the API key) from a command."""
 
 
 _NO_SANDBOX = "Commands run without a sandbox: "
 _ACTIVE_NOTICE = (
-    "Commands run in a bubblewrap sandbox: no network, and only the workspace "
-    "(not its .git folder) is writable."
+    "Commands run in a bubblewrap sandbox: no network, no home folder, and only the "
+    "workspace (not its .git folder) is writable."
 )
 
 
@@ -128,11 +143,12 @@ def _probe_bwrap(bwrap: str) -> str | None:
     the needed privileges a bare ``--ro-bind / /`` may work while ``--proc`` or
     ``--unshare-net`` fail.
     """
-    argv = [bwrap, *_BASE_BWRAP_ARGS, "true"]
     try:
-        result = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10
-        )
+        with tempfile.TemporaryDirectory(prefix="autogpt-tui-bwrap-") as ws:
+            argv = [*bwrap_argv(bwrap, ws, ws, git_dir=None), "true"]
+            result = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10
+            )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap (bwrap) could not be started ({error})."
     if result.returncode == 0:
@@ -146,30 +162,22 @@ CAPTURE_CHOICES = ("auto", "overlay", "copy")
 """The values of ``[sandbox] capture``."""
 
 
-def bwrap_argv(bwrap: str, source: str, root: str, *, git_dir: str | None) -> list[str]:
+def bwrap_argv(
+    bwrap: str, source: str, root: str, *, git_dir: str | None, allow_read: Sequence[str] = ()
+) -> list[str]:
     """bubblewrap's arguments up to ``--``: ``source`` mounted writable at ``root``, the
-    rest of the file system read-only, and ``git_dir`` (when given) read-only on top."""
-    args = [bwrap, *_BASE_BWRAP_ARGS, "--dir", "/tmp/home", "--bind", source, root]
-    if git_dir is not None:
-        # After the workspace bind, so this read-only mount lies on top of it.
-        args += ["--ro-bind", git_dir, git_dir]
-    return [*args, "--chdir", root, "--"]
+    system read-only, ``git_dir`` (when given) read-only on top, and no home
+    (:func:`.sandbox_layout.layout_args`)."""
+    mounts = layout_args(source, root, git_dir=git_dir, allow_read=allow_read)
+    return [bwrap, *_BASE_BWRAP_ARGS, *mounts, "--chdir", root, "--"]
 
 
 _BASE_BWRAP_ARGS: tuple[str, ...] = (
-    "--ro-bind", "/", "/",
-    "--dev", "/dev",
-    "--proc", "/proc",
-    "--tmpfs", "/tmp",
     "--unshare-net",
     "--unshare-pid",
     "--die-with-parent",
     "--new-session",
 )  # fmt: skip
-
-# Environment variables whose names suggest a secret: a command's output becomes an
-# observation stored in git notes, and secrets must never land there.
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^OPENAI_", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,91 +235,6 @@ def _signal_name(number: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Output capture
-
-
-class _Capture:
-    """Decodes a stream incrementally, keeping only its head and tail.
-
-    Memory stays bounded however much a command prints, and the total is still counted
-    so the marker can say how much was cut.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._head_cap = limit // 2
-        self._tail_cap = limit - self._head_cap
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._head = ""
-        self._tail = ""
-        self.total = 0
-
-    def feed(self, data: bytes, final: bool = False) -> None:
-        text = self._decoder.decode(data, final=final)
-        self.total += len(text)
-        if len(self._head) < self._head_cap:
-            take = self._head_cap - len(self._head)
-            self._head += text[:take]
-            text = text[take:]
-        if text:
-            self._tail += text
-            # Trim in batches, not on every chunk, so a flood of output stays linear.
-            if len(self._tail) > 2 * self._tail_cap + 65536:
-                self._tail = self._tail[-self._tail_cap :] if self._tail_cap else ""
-
-    def result(self) -> tuple[str, bool]:
-        """The kept text (with a marker where it was cut) and whether anything was cut."""
-        tail = self._tail[-self._tail_cap :] if self._tail_cap else ""
-        cut = self.total - len(self._head) - len(tail)
-        if cut <= 0:
-            return self._head + self._tail, False
-        return f"{self._head}\n[... {cut} characters cut ...]\n{tail}", True
-
-
-class _PipeReader:
-    """Reads a process's stdout and stderr together, so neither can fill up and block it."""
-
-    def __init__(self, streams: dict[int, _Capture]) -> None:
-        self._selector = selectors.DefaultSelector()
-        self._captures = streams
-        for fd in streams:
-            self._selector.register(fd, selectors.EVENT_READ)
-        self._open = set(streams)
-
-    @property
-    def done(self) -> bool:
-        return not self._open
-
-    def pump(self, timeout: float) -> None:
-        """Read whatever is available within ``timeout`` seconds."""
-        if not self._open:
-            time.sleep(max(0.0, timeout))
-            return
-        for key, _ in self._selector.select(max(0.0, timeout)):
-            fd = int(key.fd)
-            data = os.read(fd, 65536)
-            if data:
-                self._captures[fd].feed(data)
-            else:
-                self._finish(fd)
-
-    def drain(self, seconds: float) -> None:
-        """Read until every pipe is closed or ``seconds`` have passed."""
-        deadline = time.monotonic() + seconds
-        while self._open and (remaining := deadline - time.monotonic()) > 0:
-            self.pump(remaining)
-
-    def close(self) -> None:
-        for fd in list(self._open):
-            self._finish(fd)
-        self._selector.close()
-
-    def _finish(self, fd: int) -> None:
-        self._selector.unregister(fd)
-        self._open.discard(fd)
-        self._captures[fd].feed(b"", final=True)
-
-
-# ---------------------------------------------------------------------------------------
 # The runner
 
 
@@ -335,6 +258,9 @@ class CommandRunner:
         max_output_chars: int = 20000,
         capture: str = "auto",
         capture_temp_dir: Path | None = None,
+        allow_read: Sequence[str] = (),
+        env: Sequence[str] = (),
+        user_namespaces: bool = True,
     ) -> None:
         if capture not in CAPTURE_CHOICES:
             raise ValueError(f"capture must be one of {', '.join(CAPTURE_CHOICES)}")
@@ -351,8 +277,17 @@ class CommandRunner:
         """How run_captured holds a command's changes apart: auto, overlay or copy."""
         self.capture_temp_dir = capture_temp_dir
         """Where run_captured's temporary folders go (None: the system's temp folder)."""
+        self.allow_read = tuple(allow_read)
+        """Paths the user's own config lets commands read (under bubblewrap)."""
+        self.env_names = tuple(env)
+        """Variables beyond the allowlist the user's own config passes to commands."""
+        self.user_namespaces = user_namespaces
+        """False: act as if user namespaces were unavailable (no overlay, no PID
+        namespace without bubblewrap); a seam for tests and odd kernels."""
         self._status: SandboxStatus | None = None
         self._unshare: str | None = None
+        self._pid_unshare: str | None = None
+        self._home: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def sandbox_status(self) -> SandboxStatus:
@@ -366,12 +301,27 @@ class CommandRunner:
         route, sentence = self._detect_capture(status.active)
         notice = status.notice.rstrip(".") + "; " + sentence
         fallback = self.capture == "overlay" and route != "overlay"
-        return SandboxStatus(status.active, status.kind, notice, route, fallback)
+        reason = None if status.active else self._detect_pid_namespace()
+        return SandboxStatus(status.active, status.kind, notice, route, fallback, reason)
+
+    def _detect_pid_namespace(self) -> str | None:
+        """Without bubblewrap: None when commands get their own PID namespace (no
+        ancestor's environment readable), else why every command needs approval."""
+        self._pid_unshare, problem = pid_namespace_route(self.user_namespaces)
+        if problem is None:
+            return None
+        return (
+            "Every command waits for your approval, even in auto mode: without bubblewrap, "
+            f"nothing here can hide this program's API key from a command ({problem})."
+        )
 
     def _detect_capture(self, sandboxed: bool) -> tuple[CaptureRoute, str]:
         """The capture route in force and the clause that says so."""
         from autogpt_tui.core.capture import choose_route
 
+        if not self.user_namespaces and self.capture != "copy":
+            why = "user namespaces are not available here"
+            return "copy", f"a command's changes are captured on a copy of the workspace ({why})."
         inner: tuple[str, ...] = ()
         if sandboxed:
             bwrap = shutil.which("bwrap") or "bwrap"
@@ -412,29 +362,44 @@ class CommandRunner:
     def _argv(self, command: str, source: Path) -> list[str]:
         """``argv`` with ``source`` mounted at the workspace's place (a copy of it, say)."""
         shell = ["bash", "-c", command]
-        if not self.sandbox_status.active:
-            return shell
+        status = self.sandbox_status
+        if not status.active:
+            if self._pid_unshare is None:
+                return shell
+            # Its own PID namespace and /proc: this process and its ancestors, which
+            # still hold the API key in their initial environment, are out of sight.
+            return [self._pid_unshare, "-Ur", *PID_NAMESPACE_FLAGS, *shell]
         bwrap = shutil.which("bwrap") or "bwrap"
         git_dir = self.root / ".git"
         git = str(git_dir) if git_dir.exists() else None
-        return [*bwrap_argv(bwrap, str(source), str(self.root), git_dir=git), *shell]
+        argv = bwrap_argv(
+            bwrap, str(source), str(self.root), git_dir=git, allow_read=self.allow_read
+        )
+        if git_dir.is_dir() and (
+            clean := sanitized_git_config(git_dir / "config", self._scratch())
+        ):
+            # Over the read-only .git, before "--": a token in a remote URL stays unseen.
+            argv[-3:-3] = ["--ro-bind", str(clean), str(git_dir / "config")]
+        return [*argv, *shell]
 
     def environment(self) -> dict[str, str]:
-        """The environment commands see: ours, minus secrets, with a usable HOME and TMPDIR."""
-        env = {name: value for name, value in os.environ.items() if not _SECRET_NAME.search(name)}
-        env.setdefault("PAGER", "cat")
-        env.setdefault("GIT_PAGER", "cat")
+        """The environment commands see: the allowlisted variables only
+        (:func:`.redact.is_allowlisted`, plus the user's ``[sandbox] env``), with a private,
+        empty HOME and, under bubblewrap, TMPDIR=/tmp (a private tmpfs)."""
         if self.sandbox_status.active:
-            # /tmp is a fresh tmpfs inside; a HOME under /tmp is gone in there, and a
-            # missing HOME breaks many tools. A read-only HOME elsewhere is kept so
-            # toolchains installed there (~/.cargo, ~/.local) keep working; caches go to
-            # the writable /tmp.
-            env["TMPDIR"] = "/tmp"
-            home = env.get("HOME", "")
-            if not home or not os.path.isdir(home) or _under(Path(home), Path("/tmp")):
-                env["HOME"] = "/tmp/home"
-            env["XDG_CACHE_HOME"] = "/tmp/.cache"
-        return env
+            return command_environment(
+                os.environ, home=PRIVATE_HOME, extra=self.env_names, tmpdir="/tmp"
+            )
+        home = self._scratch() / "home"
+        home.mkdir(exist_ok=True)
+        return command_environment(os.environ, home=str(home), extra=self.env_names, tmpdir=None)
+
+    def _scratch(self) -> Path:
+        """This runner's private folder (HOME without bubblewrap, a clean .git/config)."""
+        if self._home is None:
+            # Removed when the runner is garbage collected or the program exits.
+            self._home = tempfile.TemporaryDirectory(prefix="autogpt-tui-runner-")
+        return Path(self._home.name)
 
     def run(self, command: str, timeout_s: float | None = None) -> CommandResult:
         """Run ``command`` with ``bash -c`` in the workspace and wait for it.
@@ -510,9 +475,9 @@ class CommandRunner:
             start_new_session=True,
         )
         assert proc.stdout is not None and proc.stderr is not None
-        out = _Capture(self.max_output_chars)
-        err = _Capture(self.max_output_chars)
-        reader = _PipeReader({proc.stdout.fileno(): out, proc.stderr.fileno(): err})
+        out = OutputCapture(self.max_output_chars)
+        err = OutputCapture(self.max_output_chars)
+        reader = PipeReader({proc.stdout.fileno(): out, proc.stderr.fileno(): err})
         timed_out = False
         try:
             deadline = start + timeout
@@ -555,7 +520,7 @@ class CommandRunner:
             timeout_s=timeout,
         )
 
-    def _stop_group(self, proc: subprocess.Popen[bytes], reader: _PipeReader) -> None:
+    def _stop_group(self, proc: subprocess.Popen[bytes], reader: PipeReader) -> None:
         """SIGTERM the command's process group, then SIGKILL it after a short grace."""
         _signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.kill_grace_s
@@ -565,13 +530,6 @@ class CommandRunner:
         # is not reaped yet, so the group id cannot have been reused by now.
         _signal_group(proc.pid, signal.SIGKILL)
         reader.drain(0.5)
-
-
-def _under(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except OSError:
-        return False
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -218,6 +218,8 @@ def open_session(
             max_timeout_s=sandbox.max_command_timeout_s,
             max_output_chars=sandbox.max_output_chars,
             capture=sandbox.capture,
+            allow_read=sandbox.allow_read,
+            env=sandbox.env,
         )
         tools = ToolRunner(history.root, commands, max_read_chars=sandbox.max_output_chars)
         model = settings.model
@@ -237,6 +239,8 @@ def open_session(
             # overlay that cannot work here is worth a warning of its own.
             if not status.active or status.capture_fallback:
                 emit(Notice(status.notice))
+            if status.approval_reason is not None:
+                emit(Notice(status.approval_reason))
 
         rewards = _Rewards(history, settings, commands)
         changes = UserChanges(

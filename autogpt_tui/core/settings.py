@@ -227,6 +227,12 @@ class SandboxSettings(BaseModel):
     """How a command's changes are held apart from the user's: on an overlay of the
     workspace (Linux), or on a copy of it (slower, works anywhere); auto picks the overlay
     where it works. A command's step then holds exactly what the command changed."""
+    allow_read: list[str] = Field(default_factory=list)
+    """More paths commands may read (read-only), such as ``"~/.cargo"``; only from your own
+    config, never a workspace's. The home folder itself and credentials stay hidden."""
+    env: list[str] = Field(default_factory=list)
+    """Names of more environment variables commands get, such as ``"CARGO_HOME"``, beyond
+    PATH, HOME, LANG, LC_*, TERM, TZ, USER, SHELL and TMPDIR; only from your own config."""
 
 
 class UISettings(BaseModel):

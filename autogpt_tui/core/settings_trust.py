@@ -8,6 +8,8 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
 - ``model.api_key``, ``model.base_url`` and ``agent.prices``: never taken from it;
 - ``agent.mode``: only as strict as the user's own or stricter (step < edits < auto);
 - ``sandbox.enabled``: may not turn the sandbox off;
+- ``sandbox.allow_read`` and ``sandbox.env`` (more paths and variables a command sees):
+  only the user's own value;
 - ``sandbox.max_command_timeout_s``, ``agent.max_steps``, ``agent.max_tokens`` and
   ``agent.max_cost_usd``: may only be lowered;
 - ``rewards.check`` (a command that runs with no approval): only the user's own value.
@@ -196,6 +198,18 @@ _RULES = (
         "sandbox", "enabled", _own("turn the sandbox off"), lambda theirs, mine: mine and not theirs
     ),
     _Rule("sandbox", "max_command_timeout_s", _no_higher, lambda theirs, mine: theirs > mine),
+    _Rule(
+        "sandbox",
+        "allow_read",
+        _own("let commands read more of your files"),
+        lambda theirs, mine: theirs != mine,
+    ),
+    _Rule(
+        "sandbox",
+        "env",
+        _own("pass more of your environment to commands"),
+        lambda theirs, mine: theirs != mine,
+    ),
     _Rule("agent", "max_steps", _no_higher, _raises_limit),
     _Rule("agent", "max_tokens", _no_higher, _raises_limit),
     _Rule("agent", "max_cost_usd", _no_higher, _raises_limit),

@@ -71,5 +71,7 @@ def test_no_canary_leaves_the_machine(
     ):
         for canary in (KEY, DB_PASSWORD, PAT, REMOTE_TOKEN, DOTENV):
             assert canary not in text, f"{canary} reached the {where}"
-    # The observation still says something useful.
-    assert "DATABASE_URL=[redacted]" in requests and "OPENAI_API_KEY=[redacted]" in requests
+    # The command's environment is an allowlist: DATABASE_URL is not even named in it
+    # (issue 10, item 2). The workspace's own .env is readable, and masked.
+    assert "DATABASE_URL" not in requests and "GITHUB_PAT" not in requests
+    assert "OPENAI_API_KEY=[redacted]" in requests

@@ -43,7 +43,7 @@ def harness(
 
 @pytest.fixture
 def editor_dir(harness: Harness, tmp_path: Path) -> Iterator[Path]:
-    folder = fifo_dir(tmp_path, harness.tools.runner.sandbox_status.active)
+    folder = fifo_dir(tmp_path, harness.tools.runner)
     yield folder
     if folder != tmp_path:
         shutil.rmtree(folder, ignore_errors=True)

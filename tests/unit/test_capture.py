@@ -206,14 +206,18 @@ def test_the_temporary_folder_goes_away(ws: Path, tmp_path: Path) -> None:
 # The user's saves while the command runs
 
 
-def fifo_dir(tmp_path: Path, boxed: bool) -> Path:
+def fifo_dir(tmp_path: Path, runner: CommandRunner) -> Path:
     """A folder for the handshake FIFOs that the command can reach: under bubblewrap /tmp
-    is a fresh tmpfs, so a folder elsewhere (read-only inside is fine for a FIFO)."""
-    if not boxed:
+    is a fresh tmpfs and the rest of the host is hidden, so a folder elsewhere that the
+    runner is told to show (read-only inside is fine for a FIFO), as a user's
+    ``[sandbox] allow_read`` would."""
+    if not runner.sandbox_status.active:
         return tmp_path
     for base in ("/var/tmp", str(Path.home())):
         if os.path.isdir(base) and os.access(base, os.W_OK) and not base.startswith("/tmp"):
-            return Path(tempfile.mkdtemp(prefix="autogpt-tui-fifo-", dir=base))
+            folder = Path(tempfile.mkdtemp(prefix="autogpt-tui-fifo-", dir=base))
+            runner.allow_read = (*runner.allow_read, str(folder))
+            return folder
     pytest.skip("no writable folder outside /tmp for the handshake FIFOs")
 
 
@@ -267,7 +271,7 @@ class UserEditor:
 
 @pytest.fixture
 def editor_dir(tmp_path: Path, runner: CommandRunner) -> Iterator[Path]:
-    folder = fifo_dir(tmp_path, runner.sandbox_status.active)
+    folder = fifo_dir(tmp_path, runner)
     yield folder
     if folder != tmp_path:
         shutil.rmtree(folder, ignore_errors=True)

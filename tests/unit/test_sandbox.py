@@ -311,8 +311,15 @@ def test_secrets_are_not_passed_to_commands(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret")
     monkeypatch.setenv("HARMLESS_SETTING", "visible")
-    result = plain.run('echo "${OPENAI_API_KEY:-unset} ${GITHUB_TOKEN:-unset} $HARMLESS_SETTING"')
-    assert result.stdout == "unset unset visible\n"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    probe = (
+        'echo "${OPENAI_API_KEY:-unset} ${GITHUB_TOKEN:-unset} ${HARMLESS_SETTING:-unset} $LANG"'
+    )
+    # An allowlist, not a name filter: a harmless-looking name is not passed either...
+    assert plain.run(probe).stdout == "unset unset unset C.UTF-8\n"
+    # ...unless the user's own config names it ([sandbox] env).
+    named = CommandRunner(plain.root, sandbox=False, env=["HARMLESS_SETTING"])
+    assert named.run(probe).stdout == "unset unset visible C.UTF-8\n"
 
 
 def test_missing_bwrap_falls_back_and_says_so(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -418,14 +425,18 @@ def test_writes_outside_the_workspace_do_not_reach_the_real_file_system(
     assert not beside.exists()
     assert not (root.parent / "also.txt").exists()
     assert (root.parent / "outside" / "secret.txt").read_text() == "secret\n"
-    # A folder that is really writable outside /tmp is read-only inside.
+    # A folder that is really writable outside /tmp is not even there inside (/var is no
+    # system directory), and a system directory is read-only.
     var_tmp = Path("/var/tmp")
     if var_tmp.is_dir() and os.access(var_tmp, os.W_OK):
         target = var_tmp / f"autogpt-tui-test-{uuid.uuid4().hex}"
         try:
             result = boxed.run(f"echo leak > {target}")
             assert result.exit_code != 0
-            assert "Read-only file system" in result.stderr
+            assert "No such file or directory" in result.stderr
+            etc = boxed.run(f"echo leak > /etc/{target.name}")
+            assert etc.exit_code != 0
+            assert "Read-only file system" in etc.stderr
             assert not target.exists()
         finally:
             target.unlink(missing_ok=True)

@@ -660,6 +660,29 @@ def test_workspace_cannot_disable_sandbox(workspace: Path, write: WriteFile) -> 
     assert "sandbox.enabled" in settings.warnings[0]
 
 
+def test_workspace_cannot_widen_what_commands_see(
+    user_file: Path, workspace: Path, write: WriteFile
+) -> None:
+    write(user_file, '[sandbox]\nallow_read = ["~/.cargo"]\nenv = ["CARGO_HOME"]\n')
+    write(ws_file(workspace), '[sandbox]\nallow_read = ["~/.ssh"]\nenv = ["OPENAI_API_KEY"]\n')
+    settings = load_settings(workspace)
+    assert settings.sandbox.allow_read == ["~/.cargo"]
+    assert settings.sandbox.env == ["CARGO_HOME"]
+    assert len(settings.warnings) == 2
+    assert settings.warnings[0].startswith("Ignored sandbox.allow_read = ")
+    assert "cannot let commands read more of your files" in settings.warnings[0]
+    assert "cannot pass more of your environment to commands" in settings.warnings[1]
+
+
+def test_user_may_widen_what_commands_see(
+    user_file: Path, workspace: Path, write: WriteFile
+) -> None:
+    write(user_file, '[sandbox]\nallow_read = ["~/.cargo"]\nenv = ["CARGO_HOME"]\n')
+    settings = load_settings(workspace)
+    assert (settings.sandbox.allow_read, settings.sandbox.env) == (["~/.cargo"], ["CARGO_HOME"])
+    assert settings.warnings == []
+
+
 def test_user_may_disable_sandbox(user_file: Path, workspace: Path, write: WriteFile) -> None:
     write(user_file, "[sandbox]\nenabled = false\n")
     write(ws_file(workspace), "[sandbox]\nenabled = false\n")
