@@ -63,6 +63,14 @@ class Notice(Event):
 
 
 @dataclass(frozen=True)
+class CommandsNeedApproval(Notice):
+    """Every command waits for the user's approval, whatever the mode; ``message`` says
+    why (no sandbox here can keep the API key from a command)."""
+
+    type: ClassVar[str] = "commands_need_approval"
+
+
+@dataclass(frozen=True)
 class ThoughtDelta(Event):
     """A piece of the model's text as it streams in.
 

@@ -23,7 +23,7 @@ from autogpt_tui.core.agent import (
     StepHooks,
     UserChannel,
 )
-from autogpt_tui.core.events import Event, Notice
+from autogpt_tui.core.events import CommandsNeedApproval, Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.lock import WorkspaceLock
@@ -240,7 +240,7 @@ def open_session(
             if not status.active or status.capture_fallback:
                 emit(Notice(status.notice))
             if status.approval_reason is not None:
-                emit(Notice(status.approval_reason))
+                emit(CommandsNeedApproval(status.approval_reason))
 
         rewards = _Rewards(history, settings, commands)
         changes = UserChanges(

@@ -15,6 +15,7 @@ from autogpt_tui.core.events import (
     ActionExecuted,
     ActionProposed,
     ActionRejected,
+    CommandsNeedApproval,
     ErrorOccurred,
     Event,
     Finished,
@@ -140,6 +141,12 @@ async def _retrying(app: WorkstationApp, event: Retrying) -> None:
 async def _error_occurred(app: WorkstationApp, event: ErrorOccurred) -> None:
     await app.query_one(ActionLog).notice(event.message, severity="error")
     app.notify(event.message, severity="error", markup=False)
+
+
+@handles(CommandsNeedApproval)
+async def _commands_need_approval(app: WorkstationApp, event: CommandsNeedApproval) -> None:
+    app.query_one(GoalPanel).commands_ask = True
+    await _notice(app, event)
 
 
 @handles(Notice)

@@ -66,3 +66,22 @@ async def test_a_trusted_config_is_not_asked_about(workspace: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmPrompt)
+
+
+async def test_the_goal_panel_says_when_every_command_waits_for_approval(
+    workspace: Path,
+) -> None:
+    from autogpt_tui.core.events import CommandsNeedApproval
+    from autogpt_tui.ui.messages import AgentEventMessage
+    from autogpt_tui.ui.widgets.goal_panel import GoalPanel, GoalState
+
+    History.open(workspace).close()
+    app = WorkstationApp(workspace, goal="g", settings=load_settings(workspace))
+    async with app.run_test(size=(150, 36)) as pilot:
+        state = app.query_one("#goal-state", GoalState)
+        app.query_one(GoalPanel).mode = "auto"
+        await until(pilot, lambda: "mode auto" in state.plain)
+        assert "commands ask" not in state.plain
+        reason = "Every command waits for your approval, even in auto mode: no sandbox here."
+        app.post_message(AgentEventMessage(CommandsNeedApproval(reason)))
+        await until(pilot, lambda: "mode auto · commands ask" in state.plain)

@@ -343,6 +343,9 @@ class GoalPanel(Vertical):
     or done (see :data:`STATUSES`); sets the panel's ``-status-<status>`` class."""
     policy: reactive[str] = reactive("default", init=False)
     """The name of the policy arm the agent follows now."""
+    commands_ask: reactive[bool] = reactive(False, init=False)
+    """Whether every command waits for approval whatever the mode (no sandbox can keep
+    the API key from commands here); the mode then reads ``auto · commands ask``."""
     steps_used: reactive[int] = reactive(0, init=False)
     """Steps taken in this session."""
     steps_max: reactive[int | None] = reactive(None, init=False)
@@ -402,6 +405,9 @@ class GoalPanel(Vertical):
     def watch_policy(self) -> None:
         self._show_state()
 
+    def watch_commands_ask(self) -> None:
+        self._show_state()
+
     def watch_steps_used(self) -> None:
         self._show_meters()
 
@@ -429,7 +435,10 @@ class GoalPanel(Vertical):
 
     def _show_state(self) -> None:
         for state in self.query("#goal-state").results(GoalState):
-            state.show(self.status, self.mode, self.policy)
+            mode = self.mode
+            if self.commands_ask and mode != "step":
+                mode += " · commands ask"
+            state.show(self.status, mode, self.policy)
 
     def _show_meters(self) -> None:
         meters = {meter.id: meter for meter in self.query(BudgetMeter)}
