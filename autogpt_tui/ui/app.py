@@ -419,7 +419,10 @@ class WorkstationApp(App[None]):
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
         preview = message.preview
-        diff = self.query_one(DiffViewer)
+        try:
+            diff = self.query_one(DiffViewer)
+        except NoMatches:
+            return  # the app is closing (the agent's thread asked meanwhile)
         if preview is not None and preview.error is None:
             diff.show_proposed(preview.path, preview.old_text, preview.new_text)
         else:
@@ -514,7 +517,10 @@ class WorkstationApp(App[None]):
             self.post_message(HistoryLoaded(root, steps))
 
     async def on_history_loaded(self, message: HistoryLoaded) -> None:
-        history = self.query_one(StepHistory)
+        try:
+            history = self.query_one(StepHistory)
+        except NoMatches:
+            return  # the app is closing: the worker's answer came after the panels went
         history.show_steps(message.steps)
         if self.runner.goal is None and message.steps:
             self.resume_goal()
@@ -616,7 +622,10 @@ class WorkstationApp(App[None]):
         if self.runner.awaiting_approval:
             return  # the pending action's proposed change stays on screen
         step = message.step
-        viewer = self.query_one(DiffViewer)
+        try:
+            viewer = self.query_one(DiffViewer)
+        except NoMatches:
+            return  # the app is closing: the panels went before this worker's answer came
         title = f"step {step.step} · {step.tool} · {step.short_sha}"
         if message.diff.strip():
             viewer.show_diff(title, message.diff)
