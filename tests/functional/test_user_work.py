@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from autogpt_tui.core.events import (
 )
 from tests.conftest import git
 from tests.functional.test_agent import Harness, all_text, call
+from tests.functional.test_cli import cli as run_cli
 from tests.support.scripted_llm import ScriptedLLM
 
 TEXTUTIL = "".join(f"line {n}\n" for n in range(1, 16))
@@ -192,14 +192,8 @@ def test_an_ignored_file_the_agent_overwrites_can_be_recovered(harness: Harness)
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "autogpt_tui", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    """The real command line, run in the workspace as a user would."""
+    return run_cli(*args, cwd=root)
 
 
 def test_recover_brings_back_a_snapshot_and_saves_what_it_replaces(harness: Harness) -> None:
