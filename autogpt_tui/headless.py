@@ -141,9 +141,20 @@ def run_headless(
             printer(Notice(warning))
         if not settings.has_model():
             raise UserError(NO_MODEL_SENTENCE)
+        # The `finished` event is the last line, always: it is held back until the
+        # session has closed, so a notice from its side thread (the sandbox probe, which
+        # runs while the first request is under way) still comes before it.
+        held: list[Event] = []
+
+        def emit(event: Event) -> None:
+            if isinstance(event, Finished):
+                held.append(event)
+            else:
+                printer(event)
+
         # Headless: no user channel, and the budget is the settings' (flags included).
         session = open_session(
-            history, settings, goal=goal, mode=settings.agent.mode, emit=printer, lock=lock
+            history, settings, goal=goal, mode=settings.agent.mode, emit=emit, lock=lock
         )
     except BaseException:
         history.close()
@@ -155,9 +166,11 @@ def run_headless(
             result = session.agent.run()
         except KeyboardInterrupt:
             session.agent.cancel()
-            printer(Finished(outcome="cancelled", message="Interrupted.", steps=0))
+            held.append(Finished(outcome="cancelled", message="Interrupted.", steps=0))
             return EXIT_ERROR
     finally:
         session.close()
+        for event in held:
+            printer(event)
         lock.release()
     return EXIT_CODES.get(result.outcome, EXIT_ERROR)

@@ -431,3 +431,22 @@ def test_odd_file_names_and_lone_surrogates_are_listed_recorded_and_printed(
     assert refused["record"]["arguments"]["content"] == "lone \\ud800 here"
     text_log = subprocess.run([*cli, "log", str(workspace)], capture_output=True, text=True)
     assert text_log.returncode == 0 and "Traceback" not in text_log.stderr
+
+
+def test_finished_is_the_last_line_even_after_a_late_notice(
+    workspace: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    """The sandbox notice comes from a side thread started with the first request; a
+    one-step run can end before it is printed. `finished` must still be the last line."""
+    config = tmp_path / "config.toml"
+    config.write_text("[sandbox]\nenabled = false\n")
+    llm_server.script(call("finish", summary="done at once"))
+    result = run(
+        str(workspace), "--goal", "g", "--base-url", llm_server.base_url, "--json",
+        extra_env={"AUTOGPT_TUI_CONFIG": str(config)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = events(result)
+    assert lines[-1]["type"] == "finished" and lines[-1]["outcome"] == "finished"
+    notices = [e["message"] for e in lines if e["type"] == "notice"]
+    assert any("without a sandbox" in m for m in notices), notices
