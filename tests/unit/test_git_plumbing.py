@@ -255,3 +255,17 @@ def test_head_is_read_right_in_every_shape_git_stores_it(repo: Git, tmp_path: Pa
         linked.close()
     git(root, "checkout", "-q", "--orphan", "unborn")
     assert repo.head_or_none() is None
+
+
+def test_the_tree_cache_is_bounded_by_entries_not_by_trees(
+    repo: Git, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autogpt_tui.core.git import objects as objects_module
+
+    monkeypatch.setattr(objects_module, "_TREE_CACHE_ENTRIES", 3)
+    store = ObjectStore(repo)
+    root_tree = store.tree_of(repo.head())
+    for _ in range(3):
+        for sha in (root_tree, store.read_tree(root_tree)["docs"].sha):
+            assert store.read_tree(sha)  # read again and again: answers stay right
+            assert store._tree_entries <= 3

@@ -27,7 +27,9 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO_SHA = "0" * 40
 """The id `git update-ref` takes for "this ref must not exist yet"."""
 
-_TREE_CACHE = 4096
+_TREE_CACHE_ENTRIES = 200_000
+"""Parsed tree entries kept at most (about 200 bytes each: some 40 MB), whatever the count
+of trees: a few huge folders weigh as much as thousands of small ones."""
 
 
 @dataclass
@@ -78,6 +80,7 @@ class ObjectStore:
     def __init__(self, git: Git) -> None:
         self._git = git
         self._trees: dict[str, dict[str, TreeEntry]] = {}
+        self._tree_entries = 0
 
     # ------------------------------------------------------------------ reading
 
@@ -93,9 +96,11 @@ class ObjectStore:
         if cached is None:
             # Trees never change (they are named by their content), so caching is safe.
             cached = parse_tree(self._git.read_object(sha))
-            if len(self._trees) >= _TREE_CACHE:
+            if self._tree_entries + len(cached) > _TREE_CACHE_ENTRIES:
                 self._trees.clear()
+                self._tree_entries = 0
             self._trees[sha] = cached
+            self._tree_entries += len(cached)
         return dict(cached)
 
     def read_commit(self, sha: str) -> LogEntry:
