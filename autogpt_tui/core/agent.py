@@ -14,12 +14,10 @@ and undoing steps rewinds it (the loop notices HEAD moved and rebuilds).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from autogpt_tui.core.collaborators import (
@@ -68,8 +66,14 @@ from autogpt_tui.core.events import (
 )
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled
-from autogpt_tui.core.records import RejectedProposal, StepCommit, StepRecord, Usage
+from autogpt_tui.core.records import RejectedProposal, StepRecord, Usage
 from autogpt_tui.core.redact import Redactor
+from autogpt_tui.core.session_state import (
+    LoopDetector,
+    SessionState,
+    StepOutcome,
+    new_session_id,
+)
 
 __all__ = [
     "Agent",
@@ -87,8 +91,6 @@ __all__ = [
     "new_session_id",
 ]
 
-LOOP_REPEATS = 3
-"""The same action with the same result this many times in a row is a loop."""
 NO_ACTION_LIMIT = 3
 """Replies without a tool call in a row before the run stops."""
 MAINTAIN_EVERY = 100
@@ -97,38 +99,6 @@ REAPPROVALS = 3
 """Times a proposal is shown again because its file changed before it runs."""
 HEADLESS_REFUSALS = 3
 """Proposals refused in a row, headless, before the run stops."""
-
-
-@dataclass
-class SessionState:
-    """What the loop knows of its session: id, goal, steps, usage, cost."""
-
-    session: str
-    conversation: Conversation
-    """What the model is told: the goal, the steps, the notes for the next one."""
-    step: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-    @property
-    def goal(self) -> str:
-        """The session's goal."""
-        return self.conversation.goal
-
-    def rebuild(self, steps: list[StepCommit]) -> None:
-        """Take the step number, usage and conversation from the session's live steps."""
-        self.conversation.rebuild(steps)
-        self.step = steps[-1].step if steps else 0
-        records = [s.record for s in steps if s.record is not None]
-        self.prompt_tokens = sum(r.usage.prompt_tokens for r in records)
-        self.completion_tokens = sum(r.usage.completion_tokens for r in records)
-        self.cost_usd = sum(r.cost_usd for r in records)
-
-
-def new_session_id() -> str:
-    """A short unique session id."""
-    return uuid.uuid4().hex[:10]
 
 
 class Agent:
@@ -176,8 +146,7 @@ class Agent:
         self._cancel = threading.Event()
         self._status: Status = "idle"
         self._known_head: str | None = None
-        self._repeats: list[str] = []
-        self._nudged_loop = False
+        self._loops = LoopDetector()
         self._no_action = 0
         self._committed_for_user: list[str] = []
         if hasattr(tools, "before_change"):
@@ -668,47 +637,13 @@ class Agent:
             )
         )
         self._set_status("idle")
-        loop = self._check_loop(action, output)
+        loop, nudge = self._loops.check(action.tool, action.arguments, output)
+        if nudge:
+            self.conversation.note(nudge)
         if finished is None and loop:
             finished, summary = "loop", None
         message = "The agent finished." if finished == "finished" else loop or ""
         return StepOutcome(committed=True, finished=finished, message=message, summary=summary)
-
-    def _check_loop(self, action: PendingAction, output: str) -> str | None:
-        """Nudge the model after a repeated action; stop if it repeats once more."""
-        key = hashlib.sha1(
-            json.dumps([action.tool, action.arguments, output], sort_keys=True).encode()
-        ).hexdigest()
-        self._repeats = [*self._repeats[-(LOOP_REPEATS):], key]
-        run = 0
-        for k in reversed(self._repeats):
-            if k != key:
-                break
-            run += 1
-        if run >= LOOP_REPEATS + 1 and self._nudged_loop:
-            return (
-                f"Stopped: the agent repeated {action.tool} with the same result "
-                f"{run} times in a row."
-            )
-        if run >= LOOP_REPEATS:
-            self._nudged_loop = True
-            self.conversation.note(
-                f"You have run {action.tool} with the same arguments {run} times and got the "
-                "same result each time. That is a loop: change course, or call finish."
-            )
-        else:
-            self._nudged_loop = False
-        return None
-
-
-@dataclass
-class StepOutcome:
-    """What one call of ``Agent.step`` did."""
-
-    committed: bool = False
-    finished: Outcome | None = None
-    message: str = ""
-    summary: str | None = None
 
 
 def _loads_or_raw(text: str) -> Any:
