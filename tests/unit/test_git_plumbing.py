@@ -151,7 +151,7 @@ def test_notes_are_git_notes_at_either_level(repo: Git) -> None:
     assert notes.read(ref, head) is None
     git(repo.root, "notes", f"--ref={ref}", "add", "-m", "flat, by git", head)
     assert notes.read(ref, head) == "flat, by git\n"
-    notes.write(ref, head, "ours")
+    notes.apply([notes.stage(ref, head, "ours")], "test")
     assert git(repo.root, "notes", f"--ref={ref}", "show", head) == "ours"
     assert len(git(repo.root, "notes", f"--ref={ref}", "list").splitlines()) == 1
     assert notes.read(ref, head) == "ours"
@@ -165,9 +165,11 @@ def test_a_note_and_other_refs_move_in_one_transaction(repo: Git) -> None:
     before = git(repo.root, "for-each-ref")
     with pytest.raises(GitFailure, match="update-ref"):
         # The other ref's old value is wrong, so nothing may move, the note neither.
-        notes.write("refs/notes/test", head, "x", also=[f"update HEAD {head} {'1' * 40}"])
+        notes.apply(
+            [f"update HEAD {head} {'1' * 40}", notes.stage("refs/notes/test", head, "x")], "t"
+        )
     assert git(repo.root, "for-each-ref") == before
-    notes.write("refs/notes/test", head, "x", also=[f"update refs/heads/copy {head}"])
+    notes.apply([f"update refs/heads/copy {head}", notes.stage("refs/notes/test", head, "x")], "t")
     assert repo.ref_value("refs/heads/copy") == head
     assert notes.read("refs/notes/test", head) == "x"
 
@@ -175,7 +177,8 @@ def test_a_note_and_other_refs_move_in_one_transaction(repo: Git) -> None:
 def test_the_log_streams_entries_with_their_notes(repo: Git) -> None:
     for n in range(3):
         git(repo.root, "commit", "-q", "--allow-empty", "-m", f"c{n}\n\nAgent-Step: {n}")
-    Notes(repo, ObjectStore(repo)).write("refs/notes/test", repo.head(), '["note"]')
+    notes = Notes(repo, ObjectStore(repo))
+    notes.apply([notes.stage("refs/notes/test", repo.head(), '["note"]')], "test")
     entries = list(read_log(repo, ["HEAD"], notes=["refs/notes/test"], max_count=2))
     assert [e.subject for e in entries] == ["c2", "c1"]
     assert entries[0].note.strip() == '["note"]' and entries[1].note == ""

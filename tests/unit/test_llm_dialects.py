@@ -31,6 +31,7 @@ from tests.support.scripted_llm import (
     ToolCall,
     Usage,
 )
+from tests.unit.test_llm import make_client as base_client
 
 llm_server = scripted_llm.llm_server
 
@@ -42,13 +43,9 @@ WRITE_ARGS = {"path": "a.txt", "content": "hello there"}
 
 
 def make_client(server: ScriptedLLM, **kwargs: Any) -> ModelClient:
-    """A client pointed at the scripted server with fast backoff."""
-    kwargs.setdefault("api_key", "test-key")
-    kwargs.setdefault("backoff_base_s", 0.01)
-    kwargs.setdefault("backoff_max_s", 0.05)
-    kwargs.setdefault("max_retries", 3)
+    """test_llm's client, with a longer idle timeout (some shapes stream slowly here)."""
     kwargs.setdefault("idle_timeout_s", 10.0)
-    return ModelClient(model="m", base_url=server.base_url, **kwargs)
+    return base_client(server, **kwargs)
 
 
 @pytest.fixture

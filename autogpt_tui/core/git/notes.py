@@ -3,8 +3,9 @@
 A note is a blob in the notes ref's tree, named by the commit it annotates. Notes are
 written the way git lays out large notes trees (two levels, ``ab/cdef…``) and read at
 either level, so notes git itself wrote (flat) are found and replaced, never doubled.
-Writing a note and moving other refs happen in one `git update-ref` transaction, so a
-commit and its note land together or not at all.
+A note is staged (:meth:`Notes.stage`: its objects written, the ref not moved) and the
+ref moved with other refs in one `git update-ref` transaction, so a commit and its note
+land together or not at all.
 """
 
 from __future__ import annotations
@@ -60,17 +61,6 @@ class Notes:
         message = f"autogpt-tui: note on {names}\n"
         commit = self._objects.write_commit(new_tree, old, message, self._git.user_identity())
         return f"update {ref} {commit} {old or ZERO_SHA}"
-
-    def write(
-        self, ref: str, sha: str, text: str, *, also: Sequence[str] = (), reason: str = ""
-    ) -> None:
-        """Set the note on ``sha`` in ``ref`` to ``text``.
-
-        ``also`` holds more `git update-ref --stdin` commands (moving HEAD, say), applied
-        in the same atomic transaction as the note.
-        """
-        update = self.stage(ref, sha, text)
-        self.apply([*also, update], reason or f"note on {sha[:12]}")
 
     def apply(self, commands: Sequence[str], reason: str) -> None:
         """Apply `update-ref --stdin` commands (from :meth:`stage`) in one transaction."""
