@@ -414,7 +414,7 @@ def test_an_error_that_is_a_string(llm_server: ScriptedLLM, client: ModelClient)
 
 
 def test_sse_lines_split_anywhere_are_read_whole() -> None:
-    from autogpt_tui.core.llm import _sse_events
+    from autogpt_tui.core.llm_reply import sse_events
 
     stream = (
         b": a comment\r\n"
@@ -428,4 +428,4 @@ def test_sse_lines_split_anywhere_are_read_whole() -> None:
     expected = [(None, '{"a": 1}'), ("error", '{"b":\n 2}'), (None, '{"c": "é"}'), (None, "[DONE]")]
     for size in (1, 2, 3, 7, len(stream)):
         blocks = [stream[i : i + size] for i in range(0, len(stream), size)]
-        assert list(_sse_events(blocks)) == expected, size
+        assert list(sse_events(blocks)) == expected, size
