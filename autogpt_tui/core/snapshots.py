@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autogpt_tui.core.errors import UserError
+from autogpt_tui.core.file_text import replace_file
 from autogpt_tui.core.git import EMPTY_TREE, Git, ObjectStore, TreeEntry, WorkTree
 from autogpt_tui.core.records import escape_surrogates
 
@@ -293,32 +294,44 @@ class Snapshots:
         saved = self.take(f"before recovering snapshot {snapshot.number}").snapshot
         root = self._worktree.root.resolve()
         for path in paths:
-            entry = self._objects.entry_at(snapshot.sha, path)
-            target = root / path
-            _check_inside(root, target)
-            if entry is None:
-                if target.is_file() or target.is_symlink():
-                    target.unlink()
-                continue
-            data = self._objects.read_blob(entry.sha)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or (target.exists() and not target.is_file()):
-                if target.is_dir() and not target.is_symlink():
-                    raise UserError(
-                        f"Can't recover {escape_surrogates(path)}: a folder stands there now."
-                    )
-                target.unlink()
-            if entry.mode == "120000":
-                if target.exists():
-                    target.unlink()
-                os.symlink(os.fsdecode(data), target)
-                continue
-            temp = target.with_name(f".autogpt-tui-recover-{os.getpid()}-{target.name}")
-            temp.write_bytes(data)
-            os.chmod(temp, 0o755 if entry.mode == "100755" else 0o644)
-            os.replace(temp, target)
+            try:
+                self._restore(root, path, self._objects.entry_at(snapshot.sha, path))
+            except OSError as error:
+                kept = f" (what it replaced is in snapshot {saved.number})" if saved else ""
+                raise UserError(
+                    f"Can't recover {escape_surrogates(path)}: {error.strerror or error}; "
+                    f"the files listed before it were recovered{kept}."
+                ) from None
         self._dirty, self._head, self._written = {}, None, None  # the next look scans afresh
         return Recovered(paths, saved)
+
+    def _restore(self, root: Path, path: str, entry: TreeEntry | None) -> None:
+        """Give the working-tree file ``path`` the snapshot's ``entry`` (None: no file)."""
+        target = root / path
+        _check_inside(root, target)
+        if entry is None:
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+            return
+        data = self._objects.read_blob(entry.sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir() and not target.is_symlink():
+            raise UserError(f"Can't recover {escape_surrogates(path)}: a folder stands there now.")
+        if (
+            entry.mode == "120000"
+            or target.is_symlink()
+            or (target.exists() and not target.is_file())
+        ):
+            target.unlink(missing_ok=True)
+        if entry.mode == "120000":
+            os.symlink(os.fsdecode(data), target)
+            return
+        replace_file(target, data)  # a new file renamed over: never half written
+        mode = target.stat().st_mode
+        # Executable where readable, as git checks out a 100755 file.
+        wanted = mode | (mode & 0o444) >> 2 if entry.mode == "100755" else mode & ~0o111
+        if wanted != mode:
+            os.chmod(target, wanted)
 
 
 _ABSENT = TreeEntry("", "")

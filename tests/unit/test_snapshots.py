@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autogpt_tui.core import snapshots as snapshots_module
+from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.history import History
 from autogpt_tui.core.snapshots import SnapshotNotFound
 from tests.conftest import git
@@ -169,3 +170,17 @@ def test_steps_that_leave_the_users_work_alone_write_no_new_snapshot(history: Hi
     again = history.snapshot("before step 5").snapshot
     assert again is not None and again != first
     assert git(history.root, "show", f"{again.sha}:README.md") == "# the user's work\n"
+
+
+def test_a_recover_that_cannot_write_a_file_says_so_in_one_sentence(history: History) -> None:
+    root = history.root
+    write(root, "notes/today.txt", "mine\n")
+    snap = history.snapshot("work").snapshot
+    assert snap is not None
+    (root / "notes" / "today.txt").unlink()
+    (root / "notes").rmdir()
+    (root / "notes").write_text("a file where the folder was\n")
+    with pytest.raises(UserError, match=r"^Can't recover notes/today.txt: ") as caught:
+        history.recover(snap)
+    assert "\n" not in str(caught.value)
+    assert (root / "notes").read_text() == "a file where the folder was\n"
