@@ -40,8 +40,10 @@ imports: $(STAMP)
 
 check: lint typecheck imports test
 
+# Every benchmark, one at a time, then one PASS/FAIL table (benchmarks/run_all.py).
+# BENCH_ARGS passes options through, e.g. `make bench BENCH_ARGS="--quick"`.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_history
+	$(BIN)/python -m benchmarks.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
