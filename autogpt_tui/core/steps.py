@@ -372,6 +372,15 @@ class StepLog:
                 yield from _branch_step(entry, actions)
             batch = min(batch * 4, 4000)
 
+    def ensure_index(self) -> None:
+        """Rebuild the step index if it is missing or does not hold for HEAD (one walk
+        of the whole history)."""
+        *_, top = self.index_for_reading()
+        if top is not None and self._fresh(top, self._git.head(), records=False) is not None:
+            return
+        for _ in self.steps_on_branch():
+            pass  # walking to the end rebuilds it
+
     def index_for_reading(self) -> tuple[str, str | None, Node | None]:
         """The current branch's index ref, its value and its top node (None: none)."""
         ref = self.index.ref()
