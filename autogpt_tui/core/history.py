@@ -226,14 +226,16 @@ class History:
         made); then `git gc --auto` does whatever else git thinks due. The step index's
         single-step nodes are folded into one (see core/step_index.py), and an index
         that is missing or no longer holds for HEAD (an old repository, a rewritten
-        branch) is rebuilt here, off the step path.
+        branch) is rebuilt here, off the step path. The step index is tidied first, so
+        that what it writes is packed too.
         """
+        # The index first: its new objects go into the pack too.
+        self._steps.index.compact()
+        self._steps.ensure_index()
         self._repository.try_run(
             "-c", "repack.writeBitmaps=false", "repack", "--geometric=2", "-d", "-q"
         )  # fmt: skip
         self._repository.gc_auto()
-        self._steps.index.compact()
-        self._steps.ensure_index()
 
     # ------------------------------------------------------------------ steps
 

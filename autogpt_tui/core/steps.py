@@ -107,6 +107,8 @@ class StepLog:
         message = "Start the autogpt-tui workspace\n"
         sha = self._objects.write_commit(tree, None, message, self._git.user_identity())
         self._git.run("update-ref", "-m", "autogpt-tui: first commit", "HEAD", sha, "")
+        # The step index starts here, empty, so every step from now on is added to it.
+        self.index.store(self.index.ref(), self.index.build([], sha), None)
         return [path.decode("utf-8", "backslashreplace") for path in kept_out]
 
     def _exclude_secret_files(self) -> list[bytes]:
