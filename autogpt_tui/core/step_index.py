@@ -26,11 +26,14 @@ branch, a missing index) falls back to the full walk, which rebuilds the index.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from autogpt_tui.core.errors import GitFailure
 from autogpt_tui.core.git import ZERO_SHA, Git, ObjectStore, TreeEntry
+from autogpt_tui.core.journal import write_atomically
 from autogpt_tui.core.records import TRAILER_REDO, TRAILER_UNDO, LogEntry
 
 INDEX_REFS = "refs/autogpt-tui/index"
@@ -77,6 +80,32 @@ class StepIndex:
     def __init__(self, git: Git, objects: ObjectStore) -> None:
         self._git = git
         self._objects = objects
+        self._rebuilt = git.common_dir / "autogpt-tui" / "step-index.json"
+
+    def rebuilt(self, ref: str) -> str | None:
+        """The node a reader last rebuilt for ``ref`` (see :meth:`remember`), or None."""
+        try:
+            value = json.loads(self._rebuilt.read_text()).get(ref)
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+
+    def remember(self, ref: str, node: str) -> None:
+        """Keep an index a reader rebuilt, without moving any ref.
+
+        Reading the history (`log`, `show`, the TUI's list, a refused undo) changes no
+        ref: the rebuilt node waits in a file of the git directory until the next step,
+        undo or redo moves the ref to it (or to what it adds on top) in its own
+        transaction. Nothing is lost if the file goes: the next walk rebuilds it.
+        """
+        try:
+            data = json.loads(self._rebuilt.read_text())
+        except (OSError, ValueError):
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        data[ref] = node
+        with contextlib.suppress(OSError):  # a read-only repository: just walk next time
+            write_atomically(self._rebuilt, json.dumps(data).encode())
 
     # ---------------------------------------------------------------- reading
 

@@ -9,6 +9,7 @@ Step commits are built by rewriting only the trees on the paths a step touched.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from itertools import islice
 from pydantic import ValidationError
 
 from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, SECRET_FILE_PATTERNS
-from autogpt_tui.core.errors import NotAnAgentStep
+from autogpt_tui.core.errors import GitFailure, NotAnAgentStep
 from autogpt_tui.core.git import (
     EMPTY_TREE,
     ZERO_SHA,
@@ -310,8 +311,7 @@ class StepLog:
         """
         actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
         head = self._git.head()
-        ref, old, top = self.index_for_reading()
-        fresh = self._fresh(top, head, records=records) if top is not None else None
+        ref, _, top, fresh = self.usable_index(head, records=records)
         if top is not None and fresh is not None:
             for entry in fresh:
                 yield from _branch_step(entry, actions)
@@ -338,8 +338,10 @@ class StepLog:
                     agent.append(entry.sha)
                 if entry.sha not in shown:
                     yield from _branch_step(entry, actions)
-        # The whole history was read: that is the index, ready for the next listing.
-        self.index.store(ref, self.index.build(agent, head), old)
+        # The whole history was read: that is the index, ready for the next listing
+        # (kept aside: a reader moves no ref; the next step or maintain() will).
+        with contextlib.suppress(OSError, GitFailure):  # read-only: walk again next time
+            self.index.remember(ref, self.index.build(agent, head))
 
     def _fresh(self, top: Node, head: str, *, records: bool) -> list[LogEntry] | None:
         """The commits made since the index's HEAD, newest first, or None when the index
@@ -375,19 +377,33 @@ class StepLog:
             batch = min(batch * 4, 4000)
 
     def ensure_index(self) -> None:
-        """Rebuild the step index if it is missing or does not hold for HEAD (one walk
-        of the whole history)."""
-        *_, top = self.index_for_reading()
-        if top is not None and self._fresh(top, self._git.head(), records=False) is not None:
-            return
-        for _ in self.steps_on_branch():
-            pass  # walking to the end rebuilds it
+        """Make the index ref hold for HEAD: rebuilt (one walk of the whole history) if
+        neither the ref nor a reader's rebuild does."""
+        head = self._git.head()
+        ref, old, top, _ = self.usable_index(head, records=False)
+        if top is None:
+            for _ in self.steps_on_branch():
+                pass  # walking to the end rebuilds it
+            ref, old, top, _ = self.usable_index(head, records=False)
+        if top is not None and top.sha != old:
+            self.index.store(ref, top.sha, old)
 
-    def index_for_reading(self) -> tuple[str, str | None, Node | None]:
-        """The current branch's index ref, its value and its top node (None: none)."""
+    def usable_index(
+        self, head: str, *, records: bool
+    ) -> tuple[str, str | None, Node | None, list[LogEntry] | None]:
+        """The current branch's index ref and its value, and the index that holds for
+        ``head`` with the commits made since it (None, None: no index holds).
+
+        The ref is tried first, then what a reader last rebuilt (StepIndex.remember).
+        """
         ref = self.index.ref()
         old = self._git.ref_value(ref)
-        return ref, old, self.index.node(old) if old else None
+        rebuilt = self.index.rebuilt(ref)
+        for sha in (old, rebuilt if rebuilt != old else None):
+            top = self.index.node(sha) if sha else None
+            if top is not None and (fresh := self._fresh(top, head, records=records)) is not None:
+                return ref, old, top, fresh
+        return ref, old, None, None
 
     def index_for(self, head: str) -> tuple[str, str | None, Node | None]:
         """The current branch's index ref, its value, and a node describing ``head``
@@ -397,11 +413,8 @@ class StepLog:
         commits among those (if any) are added to it here: a short walk of the new
         commits only.
         """
-        ref, old, top = self.index_for_reading()
-        if top is None or top.head == head:
-            return ref, old, top
-        fresh = self._fresh(top, head, records=False)
-        if fresh is None:
+        ref, old, top, fresh = self.usable_index(head, records=False)
+        if top is None or fresh is None:
             return ref, old, None
         node: Node | None = top
         for entry in reversed(fresh):
@@ -428,9 +441,7 @@ class StepLog:
         return StepCommit(**{**step.__dict__, "undone": undone, "record": record})
 
     def _is_undone(self, sha: str) -> bool:
-        head = self._git.head()
-        *_, top = self.index_for_reading()
-        fresh = self._fresh(top, head, records=False) if top is not None else None
+        *_, top, fresh = self.usable_index(self._git.head(), records=False)
         if top is not None and fresh is not None:
             # The index lists every agent commit above the step: its undo or redo is
             # among them, and a step it does not list is not on the branch.

@@ -51,9 +51,19 @@ def full_walk(root: Path, tmp: Path) -> View:
 
 
 def index_head(history: History) -> str | None:
-    """The HEAD the current branch's index describes (None: no index)."""
+    """The HEAD the current branch's index ref describes (None: no index ref)."""
     top = StepIndex(history._repository, history._objects).top()
     return top.head if top else None
+
+
+def usable_head(history: History) -> str | None:
+    """The HEAD of the index a listing would use: the ref's, or a reader's rebuild."""
+    top = history._steps.usable_index(head(history.root), records=False)[2]
+    return top.head if top else None
+
+
+def index_refs(root: Path) -> str:
+    return git(root, "for-each-ref", INDEX_REFS)
 
 
 def head(root: Path) -> str:
@@ -131,9 +141,11 @@ def test_an_amend_a_reset_and_a_rebase_by_the_user_are_detected_and_rebuilt(
     for n in range(1, 6):
         agent_write(history, n, f"f{n}.txt", f"{n}\n")
     git(root, "commit", "-q", "--amend", "-m", "step 5, amended by the user")
+    refs = index_refs(root)
     listed = check(history, tmp_path)
     assert [s[1] for s in listed] == [4, 3, 2, 1]  # the amended commit has no trailers
-    assert index_head(history) == head(root)  # rebuilt by the walk
+    assert usable_head(history) == head(root)  # rebuilt by the walk...
+    assert index_refs(root) == refs  # ...and kept aside: reading moves no ref
 
     git(root, "reset", "-q", "--hard", "HEAD~2")
     assert [s[1] for s in check(history, tmp_path)] == [3, 2, 1]  # 4 is not shown
@@ -146,7 +158,11 @@ def test_an_amend_a_reset_and_a_rebase_by_the_user_are_detected_and_rebuilt(
     listed = check(history, tmp_path)
     assert [s[1] for s in listed] == [5, 3, 2, 1]
     assert listed[0][0] != old5
+    # An index holds again: the one rebuilt after the reset, with the copied step on top.
+    assert usable_head(history) in (head(root), listed[1][0])
+    agent_write(history, 6, "g6.txt", "6\n")  # the step takes up the rebuilt index
     assert index_head(history) == head(root)
+    check(history, tmp_path)
 
 
 def test_a_missing_or_damaged_index_is_rebuilt(history: History, tmp_path: Path) -> None:
@@ -159,12 +175,17 @@ def test_a_missing_or_damaged_index_is_rebuilt(history: History, tmp_path: Path)
     agent_write(history, 4, "f4.txt", "4\n")  # no index: the step writes none
     assert index_head(history) is None
     assert [s[1] for s in check(history, tmp_path)] == [4, 3, 2, 1]
+    assert index_head(history) is None and usable_head(history) == head(root)
+    agent_write(history, 5, "f5.txt", "5\n")
     assert index_head(history) == head(root)
 
     # An index ref naming something that is not a node is ignored, then replaced.
     blob = git(root, "hash-object", "-w", "--stdin", input="not an index\n").strip()
     git(root, "update-ref", ref[0], blob)
-    assert [s[1] for s in check(history, tmp_path)] == [4, 3, 2, 1]
+    (root / ".git" / "autogpt-tui" / "step-index.json").unlink()
+    assert [s[1] for s in check(history, tmp_path)] == [5, 4, 3, 2, 1]
+    assert usable_head(history) == head(root)
+    history.undo(1)
     assert index_head(history) == head(root)
 
     # maintain() rebuilds it too, off the step path.
@@ -224,7 +245,7 @@ def test_a_crash_between_writing_and_moving_refs_leaves_an_index_that_agrees(
             "undo:refs": [(2, True), (1, False)],
         }[checkpoint]
         assert [(s[1], s[2]) for s in listed] == expected
-        assert index_head(reopened) == head(root)
+        assert usable_head(reopened) == head(root)
 
 
 def test_listing_a_few_steps_reads_only_the_index_not_the_history(
@@ -269,7 +290,7 @@ def test_log_n_on_a_sparse_history_through_the_cli(workspace: Path, tmp_path: Pa
         ).stdout
         assert [entry["step"] for entry in json.loads(out)] == [3, 2]
     with History.open(workspace) as h:
-        assert index_head(h) == head(workspace)
+        assert usable_head(h) == head(workspace)
         assert [s[1] for s in view(h.steps(50))] == [3, 2, 1]
         assert view(h.steps()) == full_walk(workspace, tmp_path)
 
