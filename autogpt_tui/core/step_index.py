@@ -21,7 +21,15 @@ The index is a cache and is never trusted blindly: a node describes the HEAD ``h
 written for, and it is used for the current HEAD only when ``h`` is HEAD, or a short,
 merge-free run of commits leads from ``h`` to HEAD (the user's own commits, read
 directly). Anything else (a reset, rebase or amend by the user, another tool moving the
-branch, a missing index) falls back to the full walk, which rebuilds the index.
+branch, a missing index) falls back to the full walk, which rebuilds the index. A reader
+moves no ref: what it rebuilt is kept in ``.git/autogpt-tui/step-index.json`` and taken
+up by the next step, undo or redo (in its transaction) or by History.maintain.
+
+Crash safety is the journal's: the index ref moves in the same transaction as HEAD, so
+recovery rolls it forward or back with everything else. It is moved unchecked (see
+RefMove.check): the index is a cache that says itself which HEAD it describes, so a
+reader rebuilding it at the same moment can never make a step fail, and whichever
+write lands last is still right for the HEAD it names.
 """
 
 from __future__ import annotations
