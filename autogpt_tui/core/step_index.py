@@ -89,6 +89,7 @@ class StepIndex:
         self._git = git
         self._objects = objects
         self._rebuilt = git.common_dir / "autogpt-tui" / "step-index.json"
+        self._last: Node | None = None  # the node written last: the next step's base
 
     def rebuilt(self, ref: str) -> str | None:
         """The node a reader last rebuilt for ``ref`` (see :meth:`remember`), or None."""
@@ -128,6 +129,8 @@ class StepIndex:
 
     def node(self, sha: str) -> Node | None:
         """The node stored as tree ``sha``, or None when it is not one."""
+        if self._last is not None and self._last.sha == sha:
+            return self._last  # trees never change: no need to read it back
         try:
             entries = self._objects.read_tree(sha)
             commits: tuple[str, ...] = ()
@@ -167,7 +170,9 @@ class StepIndex:
         entries = {"c": TreeEntry(GITLINK, commit), "h": TreeEntry(GITLINK, head)}
         if below is not None:
             entries["p"] = TreeEntry("40000", below.sha)
-        return self._objects.write_tree(entries)
+        sha = self._objects.write_tree(entries)
+        self._last = Node(sha, head, (commit,), below.sha if below else None)
+        return sha
 
     def rehead(self, node: Node, head: str) -> str:
         """``node``'s copy describing ``head`` (commits the index does not list were made)."""
