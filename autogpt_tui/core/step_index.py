@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ GITLINK = "160000"
 RANGE_CAP = 2000
 """The most commits read between an index's HEAD and the current HEAD before giving up on
 the index for a full walk (a user who rebased onto a big upstream, say)."""
+
+_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 COMPACT_AT = 64
 """Single-commit nodes on top of the index that :meth:`StepIndex.compact` folds into one."""
@@ -118,13 +121,23 @@ class StepIndex:
 
     # ---------------------------------------------------------------- reading
 
-    def ref(self) -> str:
-        """The index ref of the branch HEAD is on."""
-        return index_ref(self._git.branch_key())
+    def ref(self, branch_key: str | None = None) -> str:
+        """The index ref of ``branch_key`` (by default the branch HEAD is on)."""
+        return index_ref(branch_key or self._git.branch_key())
+
+    def ref_value(self, ref: str) -> str | None:
+        """What the index ref points at, or None when it does not exist."""
+        # Read on every step: the loose ref file first (no object lookup); a packed ref,
+        # or anything unusual, goes through the general path.
+        try:
+            value = (self._git.common_dir / ref).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return self._git.ref_value(ref)
+        return value if _HEX.fullmatch(value) else self._git.ref_value(ref)
 
     def top(self, ref: str | None = None) -> Node | None:
         """The index's top node, or None when there is none (or it is unreadable)."""
-        sha = self._git.ref_value(ref or self.ref())
+        sha = self.ref_value(ref or self.ref())
         return self.node(sha) if sha else None
 
     def node(self, sha: str) -> Node | None:

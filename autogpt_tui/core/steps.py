@@ -174,7 +174,8 @@ class StepLog:
         # new action empties the redo stack, as in any editor.
         records = self._notes.stage(RECORDS_REF, sha, record.model_dump_json())
         # The index gains the step in the same transaction (when it is in use at all).
-        ref, old, base = self.index_for(head)
+        branch = self._git.branch_key()
+        ref, old, base = self.index_for(head, branch)
         index = [] if base is None else [index_move(ref, old, self.index.push(base, sha, sha))]
         Journal(self._git, self._objects, self._worktree).run(
             Intent(
@@ -183,7 +184,7 @@ class StepLog:
                 refs=[RefMove("HEAD", head, sha), RefMove.parse(records), *index],
                 paths=[c.path for c in changes],
                 restore=False,
-                branch=self._git.branch_key(),
+                branch=branch,
                 redo_after=[],
             )
         )
@@ -230,7 +231,8 @@ class StepLog:
         # Journalled like a step: a crash between HEAD's move and the index update is
         # finished by the next open. The redo stack is left alone. The step index lists
         # no user commit, but says it holds for the new HEAD.
-        ref, old, base = self.index_for(head)
+        branch = self._git.branch_key()
+        ref, old, base = self.index_for(head, branch)
         index = [] if base is None else [index_move(ref, old, self.index.rehead(base, sha))]
         Journal(self._git, self._objects, worktree).run(
             Intent(
@@ -239,7 +241,7 @@ class StepLog:
                 refs=[RefMove("HEAD", head, sha), *index],
                 paths=names,
                 restore=False,
-                branch=self._git.branch_key(),
+                branch=branch,
                 redo_after=None,
             )
         )
@@ -389,23 +391,28 @@ class StepLog:
             self.index.store(ref, top.sha, old)
 
     def usable_index(
-        self, head: str, *, records: bool
+        self, head: str, *, records: bool, branch: str | None = None
     ) -> tuple[str, str | None, Node | None, list[LogEntry] | None]:
         """The current branch's index ref and its value, and the index that holds for
         ``head`` with the commits made since it (None, None: no index holds).
 
         The ref is tried first, then what a reader last rebuilt (StepIndex.remember).
         """
-        ref = self.index.ref()
-        old = self._git.ref_value(ref)
-        rebuilt = self.index.rebuilt(ref)
-        for sha in (old, rebuilt if rebuilt != old else None):
-            top = self.index.node(sha) if sha else None
+        ref = self.index.ref(branch)
+        old = self.index.ref_value(ref)
+        for source in ("ref", "rebuilt"):
+            # What a reader rebuilt is read only when the ref does not hold.
+            sha = old if source == "ref" else self.index.rebuilt(ref)
+            if sha is None or (source == "rebuilt" and sha == old):
+                continue
+            top = self.index.node(sha)
             if top is not None and (fresh := self._fresh(top, head, records=records)) is not None:
                 return ref, old, top, fresh
         return ref, old, None, None
 
-    def index_for(self, head: str) -> tuple[str, str | None, Node | None]:
+    def index_for(
+        self, head: str, branch: str | None = None
+    ) -> tuple[str, str | None, Node | None]:
         """The current branch's index ref, its value, and a node describing ``head``
         exactly (None when the index is missing or does not hold for ``head``).
 
@@ -413,7 +420,7 @@ class StepLog:
         commits among those (if any) are added to it here: a short walk of the new
         commits only.
         """
-        ref, old, top, fresh = self.usable_index(head, records=False)
+        ref, old, top, fresh = self.usable_index(head, records=False, branch=branch)
         if top is None or fresh is None:
             return ref, old, None
         node: Node | None = top
