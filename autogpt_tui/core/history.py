@@ -211,12 +211,30 @@ class History:
         ensure_quiet(self._repository, before)
 
     def maintain(self) -> None:
-        """Let git pack loose objects when it thinks it should (`git gc --auto`).
+        """Pack the loose objects of the last steps and tidy the step index.
 
-        Step commits are written with plumbing, which never triggers git's automatic
-        housekeeping; without it a long session leaves tens of thousands of loose
-        objects and every git command slows down.
+        The agent calls this every MAINTAIN_EVERY (100) steps. Step commits are written
+        with plumbing, which never triggers git's automatic housekeeping; without it a
+        long session leaves tens of thousands of loose objects, every git command slows
+        down, and each step costs its loose objects in full: above all the notes trees'
+        256-entry fan-out root, rewritten by every step (some 7 KiB a step loose, a few
+        dozen bytes as a delta in a pack).
+
+        So the loose objects go into a small pack (`git repack --geometric=2 -d`: small
+        packs are rolled into bigger ones in a geometric progression, so the pack count
+        stays logarithmic and the big history pack is left alone, and no history walk is
+        made); then `git gc --auto` does whatever else git thinks due. The step index's
+        single-step nodes are folded into one (see core/step_index.py), and an index
+        that is missing or no longer holds for HEAD (an old repository, a rewritten
+        branch) is rebuilt here, off the step path. The step index is tidied first, so
+        that what it writes is packed too.
         """
+        # The index first: its new objects go into the pack too.
+        self._steps.index.compact()
+        self._steps.ensure_index()
+        self._repository.try_run(
+            "-c", "repack.writeBitmaps=false", "repack", "--geometric=2", "-d", "-q"
+        )  # fmt: skip
         self._repository.gc_auto()
 
     # ------------------------------------------------------------------ steps

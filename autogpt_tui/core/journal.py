@@ -183,6 +183,10 @@ class RefMove:
     ref: str
     old: str
     new: str
+    check: bool = True
+    """Whether the move requires the ref to hold ``old``. A cache ref (the step index,
+    which says itself which HEAD it describes) is moved unchecked, so that a reader
+    rebuilding it at the same moment can never make a step fail."""
 
     @classmethod
     def parse(cls, command: str) -> RefMove:
@@ -195,12 +199,14 @@ class RefMove:
     def forward(self) -> str:
         """The `update-ref --stdin` command making this move, checking the old value."""
         if self.new == ZERO_SHA:
-            return f"delete {self.ref} {self.old}"
+            return f"delete {self.ref} {self.old}" if self.check else f"delete {self.ref}"
+        if not self.check:
+            return f"update {self.ref} {self.new}"
         return f"update {self.ref} {self.new} {self.old}"
 
     def backward(self) -> str:
         """The command undoing this move, checking that the ref still has its new value."""
-        return RefMove(self.ref, self.new, self.old).forward()
+        return RefMove(self.ref, self.new, self.old, self.check).forward()
 
 
 @dataclass
@@ -376,7 +382,8 @@ class Journal:
     def _complete(self, intent: Intent) -> bool:
         """Run the journalled transaction, if all it needs is there; True when it ran."""
         new = [m.new for m in intent.refs if m.new != ZERO_SHA]
-        old = [m.old for m in intent.refs if m.old != ZERO_SHA]
+        # An unchecked move's old value may be gone already (a cache ref moved since).
+        old = [m.old for m in intent.refs if m.old != ZERO_SHA and m.check]
         check = self._git.try_run("rev-list", "--objects", "--quiet", *new, "--not", *old)
         if check.returncode != 0:
             return False

@@ -9,15 +9,19 @@ Step commits are built by rewriting only the trees on the paths a step touched.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from pydantic import ValidationError
 
 from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, SECRET_FILE_PATTERNS
-from autogpt_tui.core.errors import NotAnAgentStep
+from autogpt_tui.core.errors import GitFailure, NotAnAgentStep
 from autogpt_tui.core.git import (
     EMPTY_TREE,
+    ZERO_SHA,
     Git,
     Notes,
     ObjectStore,
@@ -41,6 +45,7 @@ from autogpt_tui.core.records import (
     escaped_record,
     one_line,
 )
+from autogpt_tui.core.step_index import RANGE_CAP, Node, StepIndex, is_agent_commit
 
 RECORDS_REF = "refs/notes/autogpt-tui/records"
 """Notes ref holding each step's record (JSON)."""
@@ -80,6 +85,8 @@ class StepLog:
         self._notes = notes
         self._worktree = worktree
         self._agent = agent
+        self.index = StepIndex(git, objects)
+        """The step index (see core/step_index.py): listing steps without walking history."""
 
     # ---------------------------------------------------------------- writing
 
@@ -101,6 +108,8 @@ class StepLog:
         message = "Start the autogpt-tui workspace\n"
         sha = self._objects.write_commit(tree, None, message, self._git.user_identity())
         self._git.run("update-ref", "-m", "autogpt-tui: first commit", "HEAD", sha, "")
+        # The step index starts here, empty, so every step from now on is added to it.
+        self.index.store(self.index.ref(), self.index.build([], sha), None)
         return [path.decode("utf-8", "backslashreplace") for path in kept_out]
 
     def _exclude_secret_files(self) -> list[bytes]:
@@ -164,14 +173,18 @@ class StepLog:
         # journalled: a crash anywhere is finished or rolled back by the next open. A
         # new action empties the redo stack, as in any editor.
         records = self._notes.stage(RECORDS_REF, sha, record.model_dump_json())
+        # The index gains the step in the same transaction (when it is in use at all).
+        branch = self._git.branch_key()
+        ref, old, base = self.index_for(head, branch)
+        index = [] if base is None else [index_move(ref, old, self.index.push(base, sha, sha))]
         Journal(self._git, self._objects, self._worktree).run(
             Intent(
                 op="step",
                 reason=f"step {step} ({tool})",
-                refs=[RefMove("HEAD", head, sha), RefMove.parse(records)],
+                refs=[RefMove("HEAD", head, sha), RefMove.parse(records), *index],
                 paths=[c.path for c in changes],
                 restore=False,
-                branch=self._git.branch_key(),
+                branch=branch,
                 redo_after=[],
             )
         )
@@ -216,15 +229,19 @@ class StepLog:
             tree or EMPTY_TREE, head, message, self._git.user_identity()
         )
         # Journalled like a step: a crash between HEAD's move and the index update is
-        # finished by the next open. The redo stack is left alone.
+        # finished by the next open. The redo stack is left alone. The step index lists
+        # no user commit, but says it holds for the new HEAD.
+        branch = self._git.branch_key()
+        ref, old, base = self.index_for(head, branch)
+        index = [] if base is None else [index_move(ref, old, self.index.rehead(base, sha))]
         Journal(self._git, self._objects, worktree).run(
             Intent(
                 op="user",
                 reason="user edits",
-                refs=[RefMove("HEAD", head, sha)],
+                refs=[RefMove("HEAD", head, sha), *index],
                 paths=names,
                 restore=False,
-                branch=self._git.branch_key(),
+                branch=branch,
                 redo_after=None,
             )
         )
@@ -288,20 +305,129 @@ class StepLog:
         """Steps reachable from HEAD newest first, each marked undone if reverted.
 
         With ``records`` each step carries its record, read in the same git call.
-        ``expect`` says how many steps the caller wants: git is first asked for a
-        bounded number of commits (so it stops early instead of filling a pipe buffer
-        nobody reads), and the walk only goes on past that if it has to.
+        ``expect`` says how many steps the caller wants: the step index is read that
+        far (and further only if the caller goes on), so the cost follows the steps
+        asked, not the commits in the history. Without a usable index, git is asked for
+        a bounded number of commits first, and a walk that reaches the root rebuilds
+        the index on the way.
         """
         actions: dict[str, bool] = {}  # step sha -> undone, from the newest undo/redo commit
+        head = self._git.head()
+        ref, _, top, fresh = self.usable_index(head, records=records)
+        if top is not None and fresh is not None:
+            for entry in fresh:
+                yield from _branch_step(entry, actions)
+            shown = {entry.sha for entry in fresh}
+            try:
+                yield from self._indexed(top, actions, shown, records=records, expect=expect)
+                return
+            except LookupError:
+                pass  # a damaged index: the walk below shows what it could not
+        else:
+            shown = set()
         window = expect * 2 + 20 if expect else None
         seen = 0
-        for entry in self.log_entries("HEAD", records=records, max_count=window):
+        agent: list[str] = []
+        for entry in self.log_entries(head, records=records, max_count=window):
             seen += 1
-            yield from _branch_step(entry, actions)
-        if window is None or seen < window:
-            return
-        for entry in self.log_entries("HEAD", records=records, skip=window):
-            yield from _branch_step(entry, actions)
+            if is_agent_commit(entry):
+                agent.append(entry.sha)
+            if entry.sha not in shown:
+                yield from _branch_step(entry, actions)
+        if window is not None and seen >= window:
+            for entry in self.log_entries(head, records=records, skip=window):
+                if is_agent_commit(entry):
+                    agent.append(entry.sha)
+                if entry.sha not in shown:
+                    yield from _branch_step(entry, actions)
+        # The whole history was read: that is the index, ready for the next listing
+        # (kept aside: a reader moves no ref; the next step or maintain() will).
+        with contextlib.suppress(OSError, GitFailure):  # read-only: walk again next time
+            self.index.remember(ref, self.index.build(agent, head))
+
+    def _fresh(self, top: Node, head: str, *, records: bool) -> list[LogEntry] | None:
+        """The commits made since the index's HEAD, newest first, or None when the index
+        does not hold for ``head`` (the branch was reset, rebased, amended, merged)."""
+        if top.head == head:
+            return []
+        fresh = list(
+            self.log_entries(f"{top.head}..{head}", records=records, max_count=RANGE_CAP + 1)
+        )
+        # One straight line of commits on top of the index's HEAD, or nothing.
+        if not fresh or len(fresh) > RANGE_CAP or any(len(e.parents) != 1 for e in fresh):
+            return None
+        return fresh if fresh[-1].parents[0] == top.head else None
+
+    def _indexed(
+        self,
+        top: Node,
+        actions: dict[str, bool],
+        shown: set[str],
+        *,
+        records: bool,
+        expect: int | None,
+    ) -> Iterator[StepCommit]:
+        """The steps the index lists, read from git in batches that grow as the caller
+        goes on (one `git log --no-walk` each)."""
+        chain = self.index.commits(top)
+        batch = expect * 2 + 20 if expect else 500
+        while taken := list(islice(chain, batch)):
+            shas = [sha for sha in taken if sha not in shown]
+            for entry in self.log_entries("--no-walk=unsorted", *shas, records=records):
+                shown.add(entry.sha)
+                yield from _branch_step(entry, actions)
+            batch = min(batch * 4, 4000)
+
+    def ensure_index(self) -> None:
+        """Make the index ref hold for HEAD: rebuilt (one walk of the whole history) if
+        neither the ref nor a reader's rebuild does."""
+        head = self._git.head()
+        ref, old, top, _ = self.usable_index(head, records=False)
+        if top is None:
+            for _ in self.steps_on_branch():
+                pass  # walking to the end rebuilds it
+            ref, old, top, _ = self.usable_index(head, records=False)
+        if top is not None and top.sha != old:
+            self.index.store(ref, top.sha, old)
+
+    def usable_index(
+        self, head: str, *, records: bool, branch: str | None = None
+    ) -> tuple[str, str | None, Node | None, list[LogEntry] | None]:
+        """The current branch's index ref and its value, and the index that holds for
+        ``head`` with the commits made since it (None, None: no index holds).
+
+        The ref is tried first, then what a reader last rebuilt (StepIndex.remember).
+        """
+        ref = self.index.ref(branch)
+        old = self.index.ref_value(ref)
+        for source in ("ref", "rebuilt"):
+            # What a reader rebuilt is read only when the ref does not hold.
+            sha = old if source == "ref" else self.index.rebuilt(ref)
+            if sha is None or (source == "rebuilt" and sha == old):
+                continue
+            top = self.index.node(sha)
+            if top is not None and (fresh := self._fresh(top, head, records=records)) is not None:
+                return ref, old, top, fresh
+        return ref, old, None, None
+
+    def index_for(
+        self, head: str, branch: str | None = None
+    ) -> tuple[str, str | None, Node | None]:
+        """The current branch's index ref, its value, and a node describing ``head``
+        exactly (None when the index is missing or does not hold for ``head``).
+
+        When the user committed outside this tool since the index was written, the agent
+        commits among those (if any) are added to it here: a short walk of the new
+        commits only.
+        """
+        ref, old, top, fresh = self.usable_index(head, records=False, branch=branch)
+        if top is None or fresh is None:
+            return ref, old, None
+        node: Node | None = top
+        for entry in reversed(fresh):
+            if node is not None and is_agent_commit(entry):
+                node = self.index.node(self.index.push(node, entry.sha, entry.sha))
+        return ref, old, None if node is None else self.index.node(self.index.rehead(node, head))
 
     def resolve(self, rev: str) -> StepCommit:
         """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
@@ -322,6 +448,20 @@ class StepLog:
         return StepCommit(**{**step.__dict__, "undone": undone, "record": record})
 
     def _is_undone(self, sha: str) -> bool:
+        *_, top, fresh = self.usable_index(self._git.head(), records=False)
+        if top is not None and fresh is not None:
+            # The index lists every agent commit above the step: its undo or redo is
+            # among them, and a step it does not list is not on the branch.
+            actions: dict[str, bool] = {}
+            try:
+                later = (self._objects.read_commit(c) for c in self.index.commits(top))
+                for entry in itertools.chain(fresh, later):
+                    _note_action(entry, actions)
+                    if entry.sha == sha:
+                        return actions.get(sha, False)
+                return True
+            except LookupError:
+                pass  # a damaged index: ask git
         on_branch = self._git.try_run("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0
         if not on_branch:
             return True
@@ -347,12 +487,22 @@ class StepLog:
         return self._git.run("diff-tree", "-p", "--root", "--no-color", "--no-commit-id", "-M", sha)
 
 
-def _branch_step(entry: LogEntry, actions: dict[str, bool]) -> Iterator[StepCommit]:
-    """The step ``entry`` is, if any, noting the undo/redo commits on the way."""
+def index_move(ref: str, old: str | None, new: str) -> RefMove:
+    """The unchecked move of index ref ``ref`` (a cache: see RefMove.check)."""
+    return RefMove(ref, old or ZERO_SHA, new, check=False)
+
+
+def _note_action(entry: LogEntry, actions: dict[str, bool]) -> None:
+    """Note which step ``entry`` undoes or redoes (the newest such commit wins)."""
     if undo := entry.trailers.get(TRAILER_UNDO):
         actions.setdefault(undo, True)
     if redo := entry.trailers.get(TRAILER_REDO):
         actions.setdefault(redo, False)
+
+
+def _branch_step(entry: LogEntry, actions: dict[str, bool]) -> Iterator[StepCommit]:
+    """The step ``entry`` is, if any, noting the undo/redo commits on the way."""
+    _note_action(entry, actions)
     step = entry.as_step(undone=actions.get(entry.sha, False))
     if step is not None:
         yield step

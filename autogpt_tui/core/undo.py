@@ -25,7 +25,8 @@ from autogpt_tui.core.git import EMPTY_TREE, ZERO_SHA, Git, ObjectStore, TreeEnt
 from autogpt_tui.core.journal import Intent, Journal, Operation, RedoEntry, RedoStack, RefMove
 from autogpt_tui.core.ratings import Ratings
 from autogpt_tui.core.records import SUMMARY_MAX, TRAILER_REDO, TRAILER_UNDO, StepCommit
-from autogpt_tui.core.steps import UNDONE_REFS, AgentIdentity, StepLog
+from autogpt_tui.core.step_index import Node
+from autogpt_tui.core.steps import UNDONE_REFS, AgentIdentity, StepLog, index_move
 
 __all__ = ["RedoEntry", "RedoStack", "Undo"]
 
@@ -40,6 +41,14 @@ class _Plan:
     """Where HEAD will be once the moves planned so far are made."""
     refs: list[RefMove] = field(default_factory=list)
     """The other refs to move with HEAD (undone-step refs)."""
+    index: Node | None = None
+    """The step index for the planned head, kept in step with it; None once unknown (the
+    index is then left as it was, which no longer holds for HEAD, so the next listing
+    rebuilds it)."""
+    index_ref: str = ""
+    """The step index's ref."""
+    index_old: str | None = None
+    """The step index's ref value when the plan began."""
 
 
 class Undo:
@@ -100,7 +109,7 @@ class Undo:
                 f"Only {have} step{'s' if have != 1 else ''} can be undone, not {count}."
             )
         start = self._git.head()
-        plan = _Plan(start, start)
+        plan = self._plan(start)
         stack = self._redo.load()
         for target in targets:
             if plan.head == target.sha and target.parent:
@@ -108,6 +117,7 @@ class Undo:
                 ref = f"{UNDONE_REFS}/{target.sha}"
                 plan.refs.append(RefMove(ref, self._git.ref_value(ref) or ZERO_SHA, target.sha))
                 plan.head = target.parent
+                self._index_pop(plan, target.sha)
                 stack.append(RedoEntry(target.sha, "reset"))
             else:
                 plan.head = self._revert(
@@ -136,7 +146,7 @@ class Undo:
                 f"not {count}."
             )
         start = self._git.head()
-        plan = _Plan(start, start)
+        plan = self._plan(start)
         done: list[StepCommit] = []
         for _ in range(count):
             entry = stack.pop()
@@ -153,11 +163,13 @@ class Undo:
                 if (kept := self._git.ref_value(ref)) is not None:
                     plan.refs.append(RefMove(ref, kept, ZERO_SHA))
                 plan.head = entry.sha
+                self._index_push(plan, entry.sha)
             elif entry.revert and plan.head == entry.revert:
                 # Our own revert commit is on top: drop it rather than pile on another.
                 parent = self._objects.parent_of(entry.revert)
                 self._check(plan, parent, why=why)
                 plan.head = parent
+                self._index_pop(plan, entry.revert)
             else:
                 plan.head = self._revert(
                     plan,
@@ -194,6 +206,8 @@ class Undo:
         objects = self._objects
         paths = objects.diff_trees(objects.tree_of(plan.start), objects.tree_of(plan.head))
         moves = [RefMove("HEAD", plan.start, plan.head), *plan.refs]
+        if plan.index is not None and plan.index.sha != plan.index_old:
+            moves.append(index_move(plan.index_ref, plan.index_old, plan.index.sha))
         ratings = self._ratings.stage_implicit(rewards)
         if ratings is not None:
             moves.append(RefMove.parse(ratings))
@@ -267,7 +281,25 @@ class Undo:
             + "".join(f"{k}: {v}\n" for k, v in trailers.items())
         )
         env = self._agent.commit_env(self._git.user_identity())
-        return self._objects.write_commit(tree, head, message, env)
+        commit = self._objects.write_commit(tree, head, message, env)
+        self._index_push(plan, commit)
+        return commit
+
+    # The step index follows the planned head move by move: a reset takes the step off
+    # its top, a new commit goes on top. Only objects are written here.
+
+    def _plan(self, start: str) -> _Plan:
+        ref, old, node = self._steps.index_for(start)
+        return _Plan(start, start, index=node, index_ref=ref, index_old=old)
+
+    def _index_pop(self, plan: _Plan, commit: str) -> None:
+        if plan.index is not None:
+            plan.index = self._steps.index.pop(plan.index, commit, plan.head)
+
+    def _index_push(self, plan: _Plan, commit: str) -> None:
+        if plan.index is not None:
+            index = self._steps.index
+            plan.index = index.node(index.push(plan.index, commit, commit))
 
 
 def _count(op: str, steps: Sequence[StepCommit]) -> str:

@@ -76,7 +76,11 @@ def test_undo_keeps_undone_steps_reachable_and_redo_restores_the_same_commits(
     assert (root / "f2.txt").exists() and not (root / "f3.txt").exists()
     history.redo(1)
     assert git(root, "rev-parse", "HEAD").strip() == steps[2].sha
-    assert git(root, "for-each-ref", "refs/autogpt-tui/") == ""
+    # No undone-step ref is left (the step index, a cache ref, lives beside them).
+    assert git(root, "for-each-ref", "refs/autogpt-tui/undone/") == ""
+    assert git(root, "for-each-ref", "--format=%(refname)", "refs/autogpt-tui/") == (
+        "refs/autogpt-tui/index/heads/master\n"
+    )
 
 
 def test_undo_refuses_to_touch_a_file_the_user_changed_and_changes_nothing(
