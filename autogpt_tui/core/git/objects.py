@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -43,6 +44,10 @@ CPython 3.11: the object id as hex text 89, the entry 48, the name's string head
 the dict slot the rest); the estimate of a tree adds its raw size, names included."""
 _DICT_BYTES = 240
 """The memory of an empty dict and its first table."""
+_OBJECT_ID = re.compile("[0-9a-f]{40}")
+COMMIT_TREES_KEPT = 4096
+"""Commits whose tree id is remembered (some 200 bytes each: under a MiB). A step asks
+for the tree of the same few commits (HEAD, its parent, the notes tip) a dozen times."""
 
 
 @dataclass(slots=True)
@@ -141,10 +146,12 @@ class ObjectStore:
     """Reads and writes a repository's objects through :class:`Git`, without processes
     except where git's own rules are needed (dates, merges)."""
 
-    def __init__(self, git: Git, *, tree_cache_bytes: int = TREE_CACHE_BYTES) -> None:
+    def __init__(self, git: Git, *, tree_cache_bytes: int | None = None) -> None:
         self._git = git
-        self.trees = TreeCache(tree_cache_bytes)
+        bound = TREE_CACHE_BYTES if tree_cache_bytes is None else tree_cache_bytes
+        self.trees = TreeCache(bound)
         """The parsed trees kept, bounded in bytes."""
+        self._commit_trees: OrderedDict[str, str] = OrderedDict()
 
     # ------------------------------------------------------------------ reading
 
@@ -182,8 +189,16 @@ class ObjectStore:
         return LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
 
     def tree_of(self, commit: str) -> str:
-        """The tree id of a commit."""
-        return self.read_commit(commit).tree
+        """The tree id of a commit (remembered: a commit never changes)."""
+        known = self._commit_trees
+        tree = known.get(commit)
+        if tree is None:
+            tree = self.read_commit(commit).tree
+            if _OBJECT_ID.fullmatch(commit):  # an id, not a name such as HEAD that moves
+                known[commit] = tree
+                if len(known) > COMMIT_TREES_KEPT:
+                    known.popitem(last=False)
+        return tree
 
     def parent_of(self, sha: str) -> str:
         """The first parent of a commit; GitFailure for a root commit."""
