@@ -936,12 +936,10 @@ def print_table(report: dict[str, Any]) -> bool:
     rows = result_rows(report)
     report["rows"] = rows
     print()
-    print(f"{'measure':<44}{'value':<44}{'goal':<12}verdict")
-    print("-" * 108)
     for row in rows:
-        print(f"{row['measure']:<44}{row['value']:<44}{row['goal']:<12}{verdict(row['pass'])}")
-        if row["baseline"]:
-            print(f"{'':<44}  against {row['baseline']}")
+        print(f"{verdict(row['pass'])}  {row['measure']}: {row['value']}")
+        against = f"; against {row['baseline']}" if row["baseline"] else ""
+        print(f"      goal {row['goal']}{against}")
     all_pass = all(row["pass"] for row in rows)
     print(f"\nAll requirements: {verdict(all_pass)}")
     return all_pass
