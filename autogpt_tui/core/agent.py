@@ -149,6 +149,7 @@ class Agent:
         self._loops = LoopDetector()
         self._no_action = 0
         self._committed_for_user: list[str] = []
+        self._tool_schemas: list[dict[str, Any]] | None = None
         if hasattr(tools, "before_change"):
             # The tools call back before they change files, so the user's version of a
             # file the agent is about to change is committed as theirs first.
@@ -427,6 +428,10 @@ class Agent:
         """
         from autogpt_tui.core.tools import tool_schemas
 
+        if self._tool_schemas is None:
+            # Made once per loop: a fresh deep copy per request cost ~2 ms a step, and
+            # nothing changes them (the client only serialises them).
+            self._tool_schemas = tool_schemas()
         self._set_status("thinking")
 
         def on_text(text: str) -> None:
@@ -439,7 +444,7 @@ class Agent:
 
         completion = self.model.complete(
             self.messages(policy) + extra_messages,
-            tool_schemas(),
+            self._tool_schemas,
             temperature=policy.temperature,
             model=policy.model,
             on_text=on_text,

@@ -19,7 +19,7 @@ from autogpt_tui.core.git import (
     read_log,
     run_git,
 )
-from autogpt_tui.core.git.objects import blob_id, parse_tree
+from autogpt_tui.core.git.objects import TreeCache, blob_id, parse_tree, tree_bytes
 from tests.conftest import git
 from tests.unit.history_support import write
 
@@ -260,15 +260,57 @@ def test_head_is_read_right_in_every_shape_git_stores_it(repo: Git, tmp_path: Pa
     assert repo.head_or_none() is None
 
 
-def test_the_tree_cache_is_bounded_by_entries_not_by_trees(
-    repo: Git, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from autogpt_tui.core.git import objects as objects_module
-
-    monkeypatch.setattr(objects_module, "_TREE_CACHE_ENTRIES", 3)
-    store = ObjectStore(repo)
-    root_tree = store.tree_of(repo.head())
+def test_the_tree_cache_stays_under_its_byte_bound_and_answers_stay_right(repo: Git) -> None:
+    root = repo.root
+    for n in range(40):  # a folder that grows by a file per commit, as a session's does
+        write(root, f"grow/f{n:03d}.txt", f"{n}\n")
+        git(root, "add", "grow")
+        git(root, "commit", "-qm", f"grow {n}")
+    commits = git(root, "rev-list", "HEAD", "-40").split()
+    expected: dict[str, dict[str, TreeEntry]] = {}
+    for commit in commits:
+        sha = git(root, "rev-parse", f"{commit}:grow").strip()
+        expected[sha] = {
+            line.split("\t")[1]: TreeEntry(line.split()[0], line.split()[2])
+            for line in git(root, "ls-tree", sha).splitlines()
+        }
+    bound = 30_000  # a few of the bigger trees at most
+    store = ObjectStore(repo, tree_cache_bytes=bound)
     for _ in range(3):
-        for sha in (root_tree, store.read_tree(root_tree)["docs"].sha):
-            assert store.read_tree(sha)  # read again and again: answers stay right
-            assert store._tree_entries <= 3
+        for sha, entries in expected.items():
+            assert store.read_tree(sha) == entries  # evicted and read again: still right
+            assert store.trees.bytes <= bound
+            assert 0 < len(store.trees) < len(expected)
+
+
+def test_a_tree_cache_entry_is_estimated_at_no_less_than_it_weighs() -> None:
+    import hashlib
+    import tracemalloc
+
+    data = b"".join(
+        b"100644 some-file-%d.py\0" % i + hashlib.sha1(b"%d" % i).digest() for i in range(2_000)
+    )
+    parse_tree(data)  # the interned modes are made once, outside the measure
+    tracemalloc.start()
+    try:
+        parsed = parse_tree(data)
+        weighed, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parsed) == 2_000
+    assert weighed <= tree_bytes(data, len(parsed))
+
+
+def test_the_tree_cache_drops_the_least_recently_used_tree_first() -> None:
+    cache = TreeCache(max_bytes=300)
+    a, b, c = ({"x": TreeEntry("100644", str(n) * 40)} for n in range(3))
+    cache.put("a", a, 100)
+    cache.put("b", b, 100)
+    cache.put("c", c, 100)
+    assert cache.get("a") is a  # "a" is now the most recently used
+    cache.put("d", a, 100)  # one must go: "b", the least recently used
+    assert cache.get("b") is None
+    assert cache.get("a") is a and cache.get("c") is c and cache.get("d") is a
+    assert cache.bytes == 300
+    cache.put("huge", a, 301)  # bigger than the whole bound: not kept, nothing dropped
+    assert cache.get("huge") is None and len(cache) == 3

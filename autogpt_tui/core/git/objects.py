@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import sys
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +30,27 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO_SHA = "0" * 40
 """The id `git update-ref` takes for "this ref must not exist yet"."""
 
-_TREE_CACHE_ENTRIES = 200_000
-"""Parsed tree entries kept at most (about 200 bytes each: some 40 MB), whatever the count
-of trees: a few huge folders weigh as much as thousands of small ones."""
+TREE_CACHE_BYTES = 24 * 2**20
+"""What the parsed trees an :class:`ObjectStore` keeps may weigh at most (estimated).
+
+Every step makes new trees (the folders it touched, the notes fan-out), so a cache
+bounded by a count of trees or entries grows with the size of the folders a session
+writes into; a bound in bytes keeps a long headless run flat. 24 MiB holds some 100,000
+entries: the paths from the root to the files of a step, on a 20,000-file tree, many
+times over."""
+ENTRY_BYTES = 200
+"""The memory of one parsed entry besides its name (measured with tracemalloc on
+CPython 3.11: the object id as hex text 89, the entry 48, the name's string header 49,
+the dict slot the rest); the estimate of a tree adds its raw size, names included."""
+_DICT_BYTES = 240
+"""The memory of an empty dict and its first table."""
+_OBJECT_ID = re.compile("[0-9a-f]{40}")
+COMMIT_TREES_KEPT = 4096
+"""Commits whose tree id is remembered (some 200 bytes each: under a MiB). A step asks
+for the tree of the same few commits (HEAD, its parent, the notes tip) a dozen times."""
 
 
-@dataclass
+@dataclass(slots=True)
 class TreeEntry:
     """One entry of a tree: its mode (``100644``, ``40000``, …) and object id."""
 
@@ -45,6 +63,17 @@ class TreeEntry:
         return self.mode == "40000"
 
 
+_MODES: dict[bytes, str] = {}
+"""One shared string per mode seen (a handful), so cached entries do not each hold one."""
+
+
+def _mode(raw: bytes) -> str:
+    mode = _MODES.get(raw)
+    if mode is None:
+        mode = _MODES.setdefault(raw, sys.intern(raw.decode()))
+    return mode
+
+
 def parse_tree(data: bytes) -> dict[str, TreeEntry]:
     """Entries of a raw tree object: ``<mode> <name>\\0<20-byte id>`` repeated."""
     entries: dict[str, TreeEntry] = {}
@@ -53,9 +82,49 @@ def parse_tree(data: bytes) -> dict[str, TreeEntry]:
         space = data.index(b" ", i)
         nul = data.index(b"\0", space)
         name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
-        entries[name] = TreeEntry(data[i:space].decode(), data[nul + 1 : nul + 21].hex())
+        entries[name] = TreeEntry(_mode(data[i:space]), data[nul + 1 : nul + 21].hex())
         i = nul + 21
     return entries
+
+
+def tree_bytes(data: bytes, entries: int) -> int:
+    """An estimate (on the high side) of the memory of a tree parsed from ``data``."""
+    return _DICT_BYTES + entries * ENTRY_BYTES + len(data)
+
+
+class TreeCache:
+    """Parsed trees by id, bounded by an estimate of their memory: the least recently
+    used go first. Trees are named by their content and never change, so an entry is
+    never stale; the bound only decides how often one is read again."""
+
+    def __init__(self, max_bytes: int = TREE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        """The most the kept trees may weigh (estimated by :func:`tree_bytes`)."""
+        self.bytes = 0
+        """What the kept trees weigh now (estimated)."""
+        self._trees: OrderedDict[str, tuple[dict[str, TreeEntry], int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._trees)
+
+    def get(self, sha: str) -> dict[str, TreeEntry] | None:
+        """The parsed tree ``sha`` (shared: not to be changed), or None."""
+        kept = self._trees.get(sha)
+        if kept is None:
+            return None
+        self._trees.move_to_end(sha)
+        return kept[0]
+
+    def put(self, sha: str, entries: dict[str, TreeEntry], size: int) -> None:
+        """Keep ``entries`` (weighing ``size``), dropping the least recently used trees
+        to stay within the bound; a tree bigger than the whole bound is not kept."""
+        if size > self.max_bytes or sha in self._trees:
+            return
+        while self._trees and self.bytes + size > self.max_bytes:
+            _, (_, dropped) = self._trees.popitem(last=False)
+            self.bytes -= dropped
+        self._trees[sha] = (entries, size)
+        self.bytes += size
 
 
 def blob_id(data: bytes) -> str:
@@ -77,10 +146,12 @@ class ObjectStore:
     """Reads and writes a repository's objects through :class:`Git`, without processes
     except where git's own rules are needed (dates, merges)."""
 
-    def __init__(self, git: Git) -> None:
+    def __init__(self, git: Git, *, tree_cache_bytes: int | None = None) -> None:
         self._git = git
-        self._trees: dict[str, dict[str, TreeEntry]] = {}
-        self._tree_entries = 0
+        bound = TREE_CACHE_BYTES if tree_cache_bytes is None else tree_cache_bytes
+        self.trees = TreeCache(bound)
+        """The parsed trees kept, bounded in bytes."""
+        self._commit_trees: OrderedDict[str, str] = OrderedDict()
 
     # ------------------------------------------------------------------ reading
 
@@ -92,15 +163,11 @@ class ObjectStore:
         """The entries of a tree (a copy the caller may change); ``{}`` for None."""
         if sha is None:
             return {}
-        cached = self._trees.get(sha)
+        cached = self.trees.get(sha)
         if cached is None:
-            # Trees never change (they are named by their content), so caching is safe.
-            cached = parse_tree(self._git.read_object(sha))
-            if self._tree_entries + len(cached) > _TREE_CACHE_ENTRIES:
-                self._trees.clear()
-                self._tree_entries = 0
-            self._trees[sha] = cached
-            self._tree_entries += len(cached)
+            data = self._git.read_object(sha)
+            cached = parse_tree(data)
+            self.trees.put(sha, cached, tree_bytes(data, len(cached)))
         return dict(cached)
 
     def read_commit(self, sha: str) -> LogEntry:
@@ -122,8 +189,16 @@ class ObjectStore:
         return LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
 
     def tree_of(self, commit: str) -> str:
-        """The tree id of a commit."""
-        return self.read_commit(commit).tree
+        """The tree id of a commit (remembered: a commit never changes)."""
+        known = self._commit_trees
+        tree = known.get(commit)
+        if tree is None:
+            tree = self.read_commit(commit).tree
+            if _OBJECT_ID.fullmatch(commit):  # an id, not a name such as HEAD that moves
+                known[commit] = tree
+                if len(known) > COMMIT_TREES_KEPT:
+                    known.popitem(last=False)
+        return tree
 
     def parent_of(self, sha: str) -> str:
         """The first parent of a commit; GitFailure for a root commit."""
