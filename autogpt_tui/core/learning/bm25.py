@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from itertools import compress
+from itertools import compress, islice
 from typing import Any
 
 from autogpt_tui.core.learning.packing import pack_ints, unpack_ints
@@ -46,7 +46,12 @@ class TermIndex:
     def __init__(self) -> None:
         self.alive: list[bool] = []
         self.lengths: list[int] = []
-        self.rank: list[Recency] = []
+        # Each document's recency, column by column: tens of thousands of tuples would
+        # each be an object for the garbage collector to walk.
+        self.times: list[int] = []
+        self.steps: list[int] = []
+        self.orders: list[int] = []
+        self.shas: list[str] = []
         self.postings: dict[str, list[int]] = {}
         """Per term, the documents holding it (alive or not), oldest first once sorted."""
         self.repeats: dict[str, dict[int, int]] = {}
@@ -61,19 +66,26 @@ class TermIndex:
 
     # ------------------------------------------------------------- changing
 
+    def rank(self, doc: int) -> Recency:
+        """Document ``doc``'s recency: larger is newer."""
+        return (self.times[doc], self.steps[doc], self.orders[doc], self.shas[doc])
+
     def add(self, counts: Mapping[str, int], rank: Recency) -> int:
         """Add a document (its terms with their counts); returns its id."""
         doc = len(self.alive)
         self.alive.append(True)
         length = sum(counts.values())
         self.lengths.append(length)
-        self.rank.append(rank)
+        self.times.append(rank[0])
+        self.steps.append(rank[1])
+        self.orders.append(rank[2])
+        self.shas.append(rank[3])
         postings, members, df = self.postings, self._members, self.df
         for term, tf in counts.items():
             ids = postings.get(term)
             if ids is None:
                 ids = postings[term] = []
-            elif rank < self.rank[ids[-1]]:
+            elif rank < self.rank(ids[-1]):
                 self._unsorted.add(term)
             ids.append(doc)
             if tf > 1:
@@ -100,7 +112,7 @@ class TermIndex:
     def _sorted(self, term: str) -> list[int]:
         ids = self.postings.get(term, [])
         if term in self._unsorted:
-            ids.sort(key=self.rank.__getitem__)
+            ids.sort(key=self.rank)
             self._unsorted.discard(term)
         return ids
 
@@ -113,14 +125,7 @@ class TermIndex:
 
     def newest(self, term: str, limit: int = CANDIDATES_PER_TERM) -> list[int]:
         """The ``limit`` newest alive documents holding ``term``, newest first."""
-        out: list[int] = []
-        alive = self.alive
-        for doc in reversed(self._sorted(term)):
-            if alive[doc]:
-                out.append(doc)
-                if len(out) >= limit:
-                    break
-        return out
+        return list(islice(filter(self.alive.__getitem__, reversed(self._sorted(term))), limit))
 
     def scores(self, query: Iterable[str]) -> dict[int, float]:
         """The candidates for ``query`` (a list of terms) with their exact BM25 scores.
@@ -185,8 +190,13 @@ class TermIndex:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], rank: list[Recency]) -> TermIndex:
-        """The index :meth:`to_json` wrote; ``rank`` is each document's recency.
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        recency: tuple[list[int], list[int], list[int], list[str]],
+    ) -> TermIndex:
+        """The index :meth:`to_json` wrote; ``recency`` the documents' (commit times,
+        step numbers, orders within the step, step ids).
 
         Raises ValueError, KeyError or TypeError on data it did not write.
         """
@@ -195,11 +205,11 @@ class TermIndex:
         lengths = unpack_ints(data["lengths"])
         if not isinstance(alive, str):
             raise ValueError("not an index")
-        if not len(alive) == len(lengths) == len(rank):
+        if any(len(column) != len(alive) for column in (lengths, *recency)):
             raise ValueError("the index's columns differ in length")
         index.alive = list(map("1".__eq__, alive))
         index.lengths = lengths
-        index.rank = rank
+        index.times, index.steps, index.orders, index.shas = recency
         for term, row in data["terms"].items():
             ids = unpack_ints(row[1])
             index.df[str(term)] = int(row[0])

@@ -120,9 +120,10 @@ class LessonIndex:
         return len(self._docs.sha)
 
     @property
-    def recency(self) -> list[Recency]:
-        """Each lesson's (commit time, step number, order within the step, step id)."""
-        return self._bm25.rank
+    def recency(self) -> tuple[list[int], list[int], list[int], list[str]]:
+        """The lessons' commit times, step numbers, orders within the step and step ids."""
+        bm25 = self._bm25
+        return (bm25.times, bm25.steps, bm25.orders, bm25.shas)
 
     def add(
         self,
@@ -168,8 +169,8 @@ class LessonIndex:
     def _text(self, doc: int) -> LessonText:
         found = self._docs.described.get(doc)
         if found is None:
-            rank = self._bm25.rank[doc]
-            found = self._docs.described[doc] = self._describe(rank[3], rank[2])
+            bm25 = self._bm25
+            found = self._docs.described[doc] = self._describe(bm25.shas[doc], bm25.orders[doc])
         return found
 
     def _changed(self) -> None:
@@ -196,7 +197,7 @@ class LessonIndex:
         docs, rank_of = self._docs, self._bm25.rank
 
         def rank(item: tuple[int, float]) -> tuple[float, Recency]:
-            return (item[1], rank_of[item[0]])
+            return (item[1], rank_of(item[0]))
 
         def ranked(items: list[tuple[int, float]]) -> list[tuple[int, float]]:
             return sorted(items, key=rank, reverse=True)
@@ -246,7 +247,7 @@ class LessonIndex:
         if self._recent_avoid is None or self._recent_avoid[0] != self._version:
             alive, kinds, rank = self._bm25.alive, self._docs.kind, self._bm25.rank
             ids = [i for i, kind in enumerate(kinds) if alive[i] and kind == "avoid"]
-            ids.sort(key=rank.__getitem__, reverse=True)
+            ids.sort(key=rank, reverse=True)
             self._recent_avoid = (self._version, ids)
         return self._recent_avoid[1]
 
@@ -283,9 +284,12 @@ class LessonIndex:
 
     @classmethod
     def from_json(
-        cls, data: Mapping[str, Any], recency: list[Recency], describe: Describe
+        cls,
+        data: Mapping[str, Any],
+        recency: tuple[list[int], list[int], list[int], list[str]],
+        describe: Describe,
     ) -> LessonIndex:
-        """The index :meth:`to_json` wrote; ``recency`` is each lesson's, step id last.
+        """The index :meth:`to_json` wrote; ``recency`` is as :attr:`recency` gives it.
 
         Raises ValueError, KeyError or TypeError on data it did not write.
         """
@@ -293,11 +297,11 @@ class LessonIndex:
         kinds, rewards = data["kind"], data["reward"]
         if not (isinstance(kinds, str) and isinstance(rewards, list)):
             raise ValueError("not a lesson index")
-        if not len(kinds) == len(rewards) == len(recency):
+        if not len(kinds) == len(rewards) == len(recency[3]):
             raise ValueError("the lesson columns differ in length")
         index._bm25 = TermIndex.from_json(data["bm25"], recency)
         index._docs.kind = ["avoid" if c == "a" else "exemplar" for c in kinds]
-        index._docs.sha = [r[3] for r in recency]
+        index._docs.sha = list(recency[3])  # its own list: add() appends to both
         index._docs.reward = [float(r) for r in rewards]
         return index
 

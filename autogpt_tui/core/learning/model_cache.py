@@ -281,16 +281,15 @@ def _parse(body: dict[str, Any]) -> Snapshot:
     if len(links) != len(commits):
         raise ValueError("the commits' columns differ in length")
     outside = body["outside"]
-    parents: dict[str, str | None] = dict(
-        zip(
-            commits,
-            [
-                commits[n] if n >= 0 else (None if n == -1 else str(outside[sha]))
-                for sha, n in zip(commits, links, strict=True)
-            ],
-            strict=True,
-        )
-    )
+    # Index -1 is None, -2 a marker for a parent outside the list (C-speed lookups).
+    ends: list[str | None] = [*commits, "", None]
+    parents: dict[str, str | None] = dict(zip(commits, map(ends.__getitem__, links), strict=True))
+    for sha, parent in outside.items():
+        if parents.get(sha) != "":
+            raise ValueError("an outside parent of a commit that has one inside")
+        parents[str(sha)] = str(parent)
+    if "" in parents.values():
+        raise ValueError("a commit whose parent is outside but not named")
     shas = [commits[n] for n in unpack_ints(body["steps"])]
     columns: dict[str, list[Any]] = {}
     for name in _COLUMNS:

@@ -35,6 +35,7 @@ from autogpt_tui.core.errors import GitFailure
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
 from autogpt_tui.core.learning import model_cache
 from autogpt_tui.core.learning.bandit import ArmStats, ArmTally
+from autogpt_tui.core.learning.git_reader import NotLoose, StepReader
 from autogpt_tui.core.learning.lessons import (
     COMMENT_CHARS,
     Lesson,
@@ -104,6 +105,7 @@ class RewardModel:
     ) -> None:
         self._arm_names = configured_arms(arm_names)
         self._rng = rng if rng is not None else policy_rng()
+        self._step_reader: StepReader | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -186,10 +188,13 @@ class RewardModel:
             self._arms[name] = ArmTally(int(steps), int(rated), reward_sum, unit_sum)
         columns, shas = snapshot.rows.columns, snapshot.step_shas
         times, numbers = columns["timestamp"], columns["step"]
-        recency = [
-            (times[row], numbers[row], order, shas[row])
-            for row, order in zip(snapshot.lesson_steps, snapshot.lesson_orders, strict=True)
-        ]
+        rows = snapshot.lesson_steps
+        recency = (
+            list(map(times.__getitem__, rows)),
+            list(map(numbers.__getitem__, rows)),
+            snapshot.lesson_orders,
+            list(map(shas.__getitem__, rows)),
+        )
         self._lessons = LessonIndex.from_json(snapshot.lessons, recency, self._describe)
         read = 0
         if (tips.head, tips.undone) != (was.head, was.undone):
@@ -235,8 +240,8 @@ class RewardModel:
                 arms,
                 self._all_steps(),
                 self._lessons.to_json(),
-                [r[3] for r in recency],
-                [r[2] for r in recency],
+                recency[3],
+                recency[2],
             )
 
     @property
@@ -326,17 +331,21 @@ class RewardModel:
         """
         entries: list[LogEntry] = []
         sha: str | None = head
+        reader = self._reader(history)
+        tips: dict[str, str | None] = {}
         while sha is not None and sha not in self._parents:
             if len(entries) >= _WALK_IN_PROCESS:
                 return None
             try:
-                entry = history.read_commit(sha)
+                entry = reader.commit(sha)
             except (ValueError, KeyError, OSError):
                 return None
             if len(entry.parents) > 1:
                 return None
             if TRAILER_STEP in entry.trailers:
-                notes = (history.read_note(ref, sha) for ref in (RECORDS_REF, RATINGS_REF))
+                if not tips:
+                    tips = {ref: history.ref_value(ref) for ref in (RECORDS_REF, RATINGS_REF)}
+                notes = (self._note(history, ref, tip, sha) for ref, tip in tips.items())
                 entry.note = "\n".join(n.strip() for n in notes if n)
             entries.append(entry)
             sha = entry.parents[0] if entry.parents else None
@@ -344,7 +353,26 @@ class RewardModel:
 
     def _update_ratings(self, history: History, old: str | None, new: str | None) -> bool:
         """Apply the notes that differ between two commits of the ratings notes ref."""
-        return self._apply_ratings(history, _changed_notes(history, old, new), new)
+        return self._apply_ratings(history, self._changed_notes(history, old, new), new)
+
+    def _reader(self, history: History) -> StepReader:
+        if self._step_reader is None or not self._step_reader.reads(history):
+            self._step_reader = StepReader(history)
+        return self._step_reader
+
+    def _note(self, history: History, ref: str, tip: str | None, sha: str) -> str | None:
+        """The note on ``sha`` in notes commit ``tip`` of ``ref``."""
+        try:
+            return self._reader(history).note(tip, sha)
+        except NotLoose:
+            return history.read_note(ref, sha)
+
+    def _changed_notes(self, history: History, old: str | None, new: str | None) -> list[str]:
+        """The commits whose notes differ between two commits of a notes ref."""
+        try:
+            return self._reader(history).changed_notes(old, new)
+        except NotLoose:
+            return _changed_notes(history, old, new)
 
     def _apply_ratings(self, history: History, shas: Iterable[str], new: str | None) -> bool:
         """Read again the ratings of steps ``shas`` (their notes in ``new`` changed)."""
@@ -356,7 +384,7 @@ class RewardModel:
                 if len(sha) == 40 and sha not in self._parents:
                     unknown.append(sha)
                 continue
-            note = history.read_note(RATINGS_REF, sha) if new else None
+            note = self._note(history, RATINGS_REF, new, sha) if new else None
             rating = effective_rating(parse_ratings(note or ""))
             if rating != step.rating:
                 self._set_rating(step, rating)
@@ -542,10 +570,18 @@ def _tips(history: History, cached: Tips | None) -> Tips:
 
 
 def _changed_notes(history: History, old: str | None, new: str | None) -> list[str]:
-    """The commits whose notes differ between two commits of a notes ref."""
-    old_tree = history.tree_of(old) if old else None
-    new_tree = history.tree_of(new) if new else None
-    return [p.replace("/", "") for p in history.diff_trees(old_tree, new_tree)]
+    """The commits whose notes differ between two commits of a notes ref.
+
+    One ``git diff-tree`` (or ``ls-tree`` from nothing): after many steps most of the
+    notes trees involved are packed, which git reads far faster than we could.
+    """
+    if old == new:
+        return []
+    if old is None or new is None:  # every note of the one there is
+        out = history.git("ls-tree", "-r", "-z", "--name-only", old or new or "")
+    else:
+        out = history.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
+    return [path.replace("/", "") for path in out.split("\0") if path]
 
 
 def _undone_stamp(history: History) -> tuple[int, int]:

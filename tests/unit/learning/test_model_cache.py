@@ -293,7 +293,7 @@ def test_lesson_candidates_do_not_depend_on_reading_order(
             rank = (n, n, 0, f"{n:040x}")
             index.retire(ids[rank], ["src", "py", f"file{n}"])
         scores = index.scores(["src", "kubernetes", "file5"])
-        results.append({index.rank[doc]: round(score, 9) for doc, score in scores.items()})
+        results.append({index.rank(doc): round(score, 9) for doc, score in scores.items()})
         assert (0, 0, 1, "f" * 40) in results[-1]  # found through its rare word
         assert (5, 5, 0, f"{5:040x}") in results[-1]
         assert (39, 39, 0, f"{39:040x}") not in results[-1]
