@@ -11,33 +11,28 @@ it, with the user's reason as comment.
 Undone steps still teach: the model reads the steps taken off the branch by undo as well
 as the ones on it.
 
-The model is built once from the repository (one ``git log`` over the branch and the
-undone steps, records and ratings together) and then kept current cheaply:
-:meth:`RewardModel.refresh` compares HEAD and the ratings notes ref with what it saw,
-reads only the new commits when HEAD moved, and only the notes that changed (an
-in-process tree diff) when ratings did.
+The model is built once from the repository and then kept current cheaply. Built: from
+the cache file the last load left (:mod:`.model_cache`) plus what changed in git since,
+or, without a usable cache, from one ``git log`` over the branch and the undone steps,
+records and ratings together. Kept current: :meth:`RewardModel.refresh` compares HEAD
+and the ratings notes ref with what it saw, reads only the new commits when HEAD moved,
+and only the notes that changed (an in-process tree diff) when ratings did, reading the
+objects a step just wrote straight from the object folder (:mod:`.git_reader`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
-import json
-import os
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from autogpt_tui.core.conversation import summarize_action
 from autogpt_tui.core.errors import GitFailure
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
 from autogpt_tui.core.learning import model_cache
 from autogpt_tui.core.learning.bandit import ArmStats, ArmTally
 from autogpt_tui.core.learning.git_reader import NotLoose, StepReader
 from autogpt_tui.core.learning.lessons import (
-    COMMENT_CHARS,
     Lesson,
     LessonIndex,
     LessonKind,
@@ -49,7 +44,6 @@ from autogpt_tui.core.learning.lessons import (
 )
 from autogpt_tui.core.learning.model_cache import (
     ModelStep,
-    Rejection,
     Snapshot,
     StepRows,
     Tips,
@@ -61,16 +55,20 @@ from autogpt_tui.core.learning.policy import (
     configured_arms,
     policy_rng,
 )
+from autogpt_tui.core.learning.reading import (
+    State,
+    changed_notes,
+    collector_paused,
+    observe,
+    read_tips,
+    step_from_entry,
+)
 from autogpt_tui.core.records import (
-    TRAILER_POLICY,
-    TRAILER_SESSION,
     TRAILER_STEP,
-    TRAILER_TOOL,
     TRAILER_UNDO,
     LogEntry,
     Rating,
     effective_rating,
-    one_line,
     parse_ratings,
 )
 
@@ -83,13 +81,6 @@ _PREVIOUS_HOPS = 64
 REWRITE_CACHE_AFTER = 256
 """A load that had to read more than this many new commits or changed notes past the
 cache writes it again; fewer are cheaper to read each time than to write the cache."""
-
-
-@dataclass
-class _State:
-    head: str | None = None
-    ratings: str | None = None
-    undone: tuple[int, int] | None = None
 
 
 class RewardModel:
@@ -115,7 +106,7 @@ class RewardModel:
         self._undo_of: dict[str, str] = {}  # revert commit -> the step it took back
         self._arms: dict[str, ArmTally] = {}
         self._lessons = LessonIndex(self._describe)
-        self._state = _State()
+        self._state = State()
 
     # --------------------------------------------------------------- loading
 
@@ -141,7 +132,7 @@ class RewardModel:
         :func:`~autogpt_tui.core.learning.policy.policy_rng`).
         """
         model = cls(arm_names, rng=rng)
-        with _collector_paused():
+        with collector_paused():
             if cache:
                 model._load_cached(history)
             else:
@@ -150,14 +141,14 @@ class RewardModel:
 
     def _load(self, history: History) -> None:
         self._reset()
-        state = _observe(history)
+        state = observe(history)
         self._ingest(history.log_entries("HEAD", f"--glob={UNDONE_REFS}/*", records=True))
         self._state = state
 
     def _load_cached(self, history: History) -> None:
         path = model_cache.path_in(history.common_dir)
         snapshot = model_cache.read(path)
-        tips = _tips(history, snapshot.tips if snapshot else None)
+        tips = read_tips(history, snapshot.tips if snapshot else None)
         read: int | None = None
         if snapshot is not None:
             try:
@@ -177,7 +168,7 @@ class RewardModel:
         was = snapshot.tips
         if was.records != tips.records:
             # A step's record changed (not a new step's added): start over.
-            changed = _changed_notes(history, was.records, tips.records)
+            changed = changed_notes(history, was.records, tips.records)
             if any(sha in snapshot.rows.index for sha in changed):
                 return None
         self._reset()
@@ -204,10 +195,10 @@ class RewardModel:
             self._ingest(new)
             read += len(new)
         if was.ratings != tips.ratings:
-            notes = set(_changed_notes(history, was.ratings, tips.ratings))
+            notes = set(changed_notes(history, was.ratings, tips.ratings))
             self._apply_ratings(history, notes, tips.ratings)
             read += len(notes)
-        self._state = _State(tips.head, tips.ratings, tips.undone_stamp)
+        self._state = State(tips.head, tips.ratings, tips.undone_stamp)
         return read
 
     def _new_since(self, history: History, was: Tips, tips: Tips) -> list[LogEntry] | None:
@@ -257,7 +248,7 @@ class RewardModel:
         ``git log``); when undone refs came or went, one ``git log`` over them; when the
         ratings notes ref moved, only the notes that changed are read, in-process.
         """
-        state = _observe(history)
+        state = observe(history)
         old = self._state
         if state == old:
             return False
@@ -291,7 +282,7 @@ class RewardModel:
             self._parents[entry.sha] = entry.parents[0] if entry.parents else None
             if undo := entry.trailers.get(TRAILER_UNDO):
                 self._undo_of[entry.sha] = undo
-            step = _step_from_entry(entry)
+            step = step_from_entry(entry)
             if step is not None:
                 self._steps[step.sha] = step
                 new.append(step)
@@ -372,7 +363,7 @@ class RewardModel:
         try:
             return self._reader(history).changed_notes(old, new)
         except NotLoose:
-            return _changed_notes(history, old, new)
+            return changed_notes(history, old, new)
 
     def _apply_ratings(self, history: History, shas: Iterable[str], new: str | None) -> bool:
         """Read again the ratings of steps ``shas`` (their notes in ``new`` changed)."""
@@ -523,123 +514,3 @@ class RewardModel:
         ``token_budget`` covers the whole section, headings included.
         """
         return self._lessons.prompt_section(goal, recent, k=k, token_budget=token_budget)
-
-
-# ------------------------------------------------------------ reading git
-
-
-def _observe(history: History) -> _State:
-    """What :meth:`RewardModel.refresh` compares: HEAD, the ratings ref, undone refs."""
-    return _State(history.head(), history.ref_value(RATINGS_REF), _undone_stamp(history))
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the model is read.
-
-    Reading makes hundreds of thousands of small objects, none of them garbage; each
-    few thousand would start a collection that walks all those made before (a third of
-    a 30,000-step load went to that). Reference counting still frees what is dropped.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _tips(history: History, cached: Tips | None) -> Tips:
-    """HEAD, the undone steps' commits and the notes refs, as the cache is keyed."""
-    stamp = _undone_stamp(history)
-    if stamp == (0, 0):
-        undone: tuple[str, ...] = ()  # neither loose nor packed refs: none
-    elif cached is not None and cached.undone_stamp == stamp:
-        undone = cached.undone  # no undone ref came or went since
-    else:
-        listed = history.git("for-each-ref", "--format=%(objectname)", f"{UNDONE_REFS}/")
-        undone = tuple(sorted(set(listed.split())))
-    return Tips(
-        head=history.head(),
-        undone=undone,
-        undone_stamp=stamp,
-        ratings=history.ref_value(RATINGS_REF),
-        records=history.ref_value(RECORDS_REF),
-    )
-
-
-def _changed_notes(history: History, old: str | None, new: str | None) -> list[str]:
-    """The commits whose notes differ between two commits of a notes ref.
-
-    One ``git diff-tree`` (or ``ls-tree`` from nothing): after many steps most of the
-    notes trees involved are packed, which git reads far faster than we could.
-    """
-    if old == new:
-        return []
-    if old is None or new is None:  # every note of the one there is
-        out = history.git("ls-tree", "-r", "-z", "--name-only", old or new or "")
-    else:
-        out = history.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
-    return [path.replace("/", "") for path in out.split("\0") if path]
-
-
-def _undone_stamp(history: History) -> tuple[int, int]:
-    """A stamp that changes when refs under ``UNDONE_REFS`` are added or removed."""
-    common = history.common_dir
-    stamps = []
-    for path in (common / UNDONE_REFS, common / "packed-refs"):
-        try:
-            stamps.append(os.stat(path).st_mtime_ns)
-        except OSError:
-            stamps.append(0)
-    return (stamps[0], stamps[1])
-
-
-def _step_from_entry(entry: LogEntry) -> ModelStep | None:
-    """The light view of a step from a log entry (its record read without pydantic)."""
-    t = entry.trailers
-    number = entry.step_number
-    if number is None:
-        return None
-    record: dict[str, Any] = {}
-    ratings = ""
-    for line in entry.note.splitlines():
-        if line.startswith("{") and not record:
-            try:
-                loaded = json.loads(line)
-            except ValueError:
-                loaded = None
-            record = loaded if isinstance(loaded, dict) else {}
-        elif line.startswith("[") and not ratings:
-            ratings = line
-    rejected: list[Rejection] = []
-    for item in record.get("rejected") or []:
-        if not isinstance(item, dict):
-            continue
-        tool = str(item.get("tool") or "")
-        args = item.get("arguments")
-        rejected.append(
-            Rejection(
-                tool=tool,
-                summary=one_line(
-                    summarize_action(tool, args if isinstance(args, dict) else {}),
-                    _SUMMARY_CHARS,
-                ),
-                reason=one_line(str(item.get("reason") or "no reason given"), COMMENT_CHARS),
-            )
-        )
-    goal = str(record.get("goal") or "")
-    return ModelStep(
-        sha=entry.sha,
-        parent=entry.parents[0] if entry.parents else None,
-        session=t.get(TRAILER_SESSION, "") or str(record.get("session") or ""),
-        step=number,
-        policy=t.get(TRAILER_POLICY, "") or str(record.get("policy") or "") or DEFAULT_ARM,
-        tool=t.get(TRAILER_TOOL, "") or str(record.get("tool") or ""),
-        summary=one_line(entry.subject, _SUMMARY_CHARS),
-        goal=one_line(goal, _GOAL_CHARS) if goal else "",
-        timestamp=entry.timestamp,
-        rejected=tuple(rejected),
-        rating=effective_rating(parse_ratings(ratings)),
-    )
