@@ -62,6 +62,8 @@ class TermIndex:
         self.total_length = 0
         self._unsorted: set[str] = set()
         self._members: dict[str, set[int]] = {}
+        self._repeated: dict[str, set[int]] = {}
+        """Per queried term, the documents holding it more than once, as a set."""
         """Per queried term, its postings as a set (kept while terms are added)."""
 
     # ------------------------------------------------------------- changing
@@ -90,6 +92,8 @@ class TermIndex:
             ids.append(doc)
             if tf > 1:
                 self.repeats.setdefault(term, {})[doc] = tf
+                if (known := self._repeated.get(term)) is not None:
+                    known.add(doc)
             df[term] = df.get(term, 0) + 1
             if (known := members.get(term)) is not None:
                 known.add(doc)
@@ -157,8 +161,10 @@ class TermIndex:
             held = candidates.intersection(self.members(term))
             repeats = self.repeats.get(term)
             if repeats:
-                # (Not held.intersection(repeats): that walks the whole dict.)
-                more = [doc for doc in held if doc in repeats]
+                repeated = self._repeated.get(term)
+                if repeated is None:
+                    repeated = self._repeated[term] = set(repeats)
+                more = held.intersection(repeated)
                 held.difference_update(more)
                 for doc in more:
                     tf = repeats[doc]

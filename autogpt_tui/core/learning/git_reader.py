@@ -13,6 +13,9 @@ it through :class:`History` as before.
 from __future__ import annotations
 
 import re
+from itertools import compress
+from operator import itemgetter
+from typing import NamedTuple
 
 from autogpt_tui.core.git.loose import read_loose
 from autogpt_tui.core.history import History
@@ -22,21 +25,29 @@ _TREES_KEPT = 64
 """Parsed trees kept (a step makes two or three new notes trees)."""
 
 
-_ENTRY = re.compile(rb"([0-7]+) ([^\0]*)\0(.{20})", re.DOTALL)
-"""One tree entry: mode, name, NUL, the 20-byte id (entries follow each other)."""
+# Two passes over the same entries, each matching every entry in turn (so they stay
+# aligned): names with ids, then modes. Both build their results in C; a notes fan-out
+# tree has 256 entries and a step parses several.
+_NAMES = re.compile(rb"[0-7]+ ([^\0]*)\0(.{20})", re.DOTALL)
+_MODES = re.compile(rb"([0-7]+) [^\0]*\0.{20}", re.DOTALL)
 _TREE_MODE = b"40000"
 
-Entry = tuple[bytes, bytes]
-"""A tree entry as (mode, 20-byte id): compared as is, made hex only when followed."""
+
+class Tree(NamedTuple):
+    """A tree's entries: name -> 20-byte id, and which names are subtrees."""
+
+    ids: dict[bytes, bytes]
+    subtrees: frozenset[bytes]
 
 
-def parse_entries(data: bytes) -> dict[str, Entry]:
-    """A raw tree's entries by name (the matching runs in C: a notes fan-out tree has
-    256 entries, parsed each step)."""
-    return {
-        name.decode("utf-8", "surrogateescape"): (mode, sha)
-        for mode, name, sha in _ENTRY.findall(data)
-    }
+def parse_entries(data: bytes) -> Tree:
+    """A raw tree's entries (names and ids as bytes: made text only when needed)."""
+    pairs = _NAMES.findall(data)
+    modes = _MODES.findall(data)
+    if len(modes) != len(pairs):
+        raise ValueError("a malformed tree")
+    subtrees = frozenset(compress(map(itemgetter(0), pairs), map(_TREE_MODE.__eq__, modes)))
+    return Tree(dict(pairs), subtrees)
 
 
 class NotLoose(Exception):
@@ -49,7 +60,7 @@ class StepReader:
     def __init__(self, history: History) -> None:
         self._history = history
         self._objects = str(history.common_dir / "objects")
-        self._trees: dict[str, dict[str, Entry]] = {}
+        self._trees: dict[str, Tree] = {}
         self._commit_trees: dict[str, str] = {}
 
     def reads(self, history: History) -> bool:
@@ -89,19 +100,22 @@ class StepReader:
         if tree is None:
             tree = self.commit(commit).tree
             if len(self._commit_trees) >= _TREES_KEPT:
-                self._commit_trees.clear()
+                del self._commit_trees[next(iter(self._commit_trees))]  # the oldest
             self._commit_trees[commit] = tree
         return tree
 
-    def tree(self, sha: str | None) -> dict[str, Entry]:
-        """The entries of tree ``sha`` (``{}`` for None); NotLoose when it is packed."""
+    def tree(self, sha: str | None) -> Tree:
+        """The entries of tree ``sha`` (empty for None); NotLoose when it is packed."""
         if sha is None:
-            return {}
+            return _EMPTY
         entries = self._trees.get(sha)
         if entries is None:
-            entries = parse_entries(self._raw(sha, "tree"))
+            try:
+                entries = parse_entries(self._raw(sha, "tree"))
+            except ValueError as err:
+                raise NotLoose(sha) from err
             if len(self._trees) >= _TREES_KEPT:
-                self._trees.clear()
+                del self._trees[next(iter(self._trees))]  # the oldest
             self._trees[sha] = entries
         return entries
 
@@ -110,14 +124,19 @@ class StepReader:
         if tip is None:
             return None
         root = self.tree(self.tree_of(tip))
-        entry = root.get(sha)
-        if entry is None:
-            fan = root.get(sha[:2])
-            if fan is not None and fan[0] == _TREE_MODE:
-                entry = self.tree(fan[1].hex()).get(sha[2:])
-        if entry is None or entry[0] == _TREE_MODE:
+        name = sha.encode("ascii", "replace")
+        found = root.ids.get(name)
+        if found is not None and name in root.subtrees:
             return None
-        return self._raw(entry[1].hex(), "blob").decode("utf-8", "replace")
+        if found is None:
+            fan = root.ids.get(name[:2])
+            if fan is None or name[:2] not in root.subtrees:
+                return None
+            sub = self.tree(fan.hex())
+            found = sub.ids.get(name[2:])
+            if found is None or name[2:] in sub.subtrees:
+                return None
+        return self._raw(found.hex(), "blob").decode("utf-8", "replace")
 
     def changed_notes(self, old: str | None, new: str | None) -> list[str]:
         """The commits whose notes differ between notes commits ``old`` and ``new``."""
@@ -128,16 +147,27 @@ class StepReader:
     def _diff(self, a: str | None, b: str | None, prefix: str) -> list[str]:
         if a == b:
             return []
-        left, right = self.tree(a), self.tree(b)
+        try:
+            left, right = self.tree(a), self.tree(b)
+        except NotLoose:
+            # A packed tree (one no note changed in since git last packed): History
+            # reads it, through its own cache of trees.
+            return self._history.diff_trees(a, b, prefix)
         out: list[str] = []
-        for name in sorted(left.keys() | right.keys()):
-            x, y = left.get(name), right.get(name)
-            if x == y:
-                continue
-            x_tree = x[1].hex() if x is not None and x[0] == _TREE_MODE else None
-            y_tree = y[1].hex() if y is not None and y[0] == _TREE_MODE else None
+        # Only the names whose id or kind differ (set operations in C, not a walk of
+        # every entry of a 256-entry fan-out in Python).
+        changed = {name for name, _ in left.ids.items() ^ right.ids.items()}
+        changed |= left.subtrees ^ right.subtrees
+        for name in sorted(changed):
+            x, y = left.ids.get(name), right.ids.get(name)
+            x_tree = x.hex() if x is not None and name in left.subtrees else None
+            y_tree = y.hex() if y is not None and name in right.subtrees else None
+            path = prefix + name.decode("utf-8", "surrogateescape")
             if (x is not None and x_tree is None) or (y is not None and y_tree is None):
-                out.append(prefix + name)
+                out.append(path)
             if x_tree or y_tree:
-                out.extend(self._diff(x_tree, y_tree, prefix + name + "/"))
+                out.extend(self._diff(x_tree, y_tree, path + "/"))
         return out
+
+
+_EMPTY = Tree({}, frozenset())

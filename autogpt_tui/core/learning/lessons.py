@@ -10,7 +10,6 @@ looks like a credential is scrubbed from it.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter
@@ -230,7 +229,8 @@ class LessonIndex:
         # Duplicates and long lines can use up candidates: take a few times k first.
         scores = self._bm25.scores(query)
         wanted = k * 4 + 16
-        cutoff = heapq.nlargest(wanted, scores.values())[-1] if len(scores) > wanted else 0.0
+        ordered = sorted(scores.values(), reverse=True) if len(scores) > wanted else []
+        cutoff = ordered[wanted - 1] if ordered else 0.0
         first = ranked([(d, s) for d, s in scores.items() if s > 0 and s >= cutoff])
         done = any(take(doc_id, score) for doc_id, score in first)
         if not done and cutoff > 0:

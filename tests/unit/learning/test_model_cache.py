@@ -315,3 +315,21 @@ def test_packed_columns_round_trip_and_refuse_garbage() -> None:
             unpack_ints(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         unpack_shas("AAAA")
+
+
+def test_refresh_and_load_after_git_packed_everything(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step reader reads loose objects; packed ones go through History instead."""
+    corpus(history)
+    model = RewardModel.load(history, ARMS)
+    history.git("gc", "-q", "--prune=now")  # every object packed: nothing loose left
+    steps = [make_step(history, n, "search", {"pattern": f"needle{n}"}) for n in (50, 51)]
+    history.rate(steps[0].sha, -1, "needle 50 was the wrong search")
+    history.rate(steps[1].sha, 1, "needle 51 found it")
+    assert model.refresh(history)
+    assert model.reward(steps[0].sha) == -1 and model.reward(steps[1].sha) == 1
+    assert_same_as_git(model, history)
+    cached, rebuilds = load_counting_rebuilds(history, monkeypatch)
+    assert rebuilds == 0
+    assert_same_as_git(cached, history)
