@@ -10,14 +10,14 @@ looks like a credential is scrubbed from it.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from autogpt_tui.core.learning.bm25 import Recency, TermIndex
 from autogpt_tui.core.records import Rating, one_line
 from autogpt_tui.core.redact import scrub_keys
 
@@ -34,11 +34,6 @@ CHARS_PER_TOKEN = 4
 
 COMMENT_CHARS = 200
 """A comment or a rejection reason is quoted in a lesson up to this many characters."""
-
-BM25_K1 = 1.2
-"""BM25's term-frequency saturation."""
-BM25_B = 0.75
-"""BM25's document-length normalisation."""
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOPWORD_TEXT = (
@@ -70,185 +65,112 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if len(t) > 1 and t not in _STOPWORDS]
 
 
-class _BM25:
-    """An incremental Okapi BM25 index: documents can be added and retired.
+class LessonText(NamedTuple):
+    """What a lesson says and how it is found, built when first needed."""
 
-    Scoring walks the postings of the query's terms, so it costs what the query
-    matches. Most terms occur once in a lesson; for those the per-document factor
-    (k1 + 1) / (1 + k1 (1 - b + b dl / avgdl)) is computed once per corpus state for
-    every document, which keeps the inner loop to a multiply and an add.
-    """
-
-    def __init__(self) -> None:
-        self.alive: list[bool] = []
-        self.lengths: list[int] = []
-        self.terms: list[tuple[str, ...]] = []
-        """Each document's distinct terms (tuples of strings: the garbage collector skips
-        them, which matters with tens of thousands of documents)."""
-        self.once: dict[str, list[int]] = {}
-        """Per term, the documents it occurs in once."""
-        self.more: dict[str, tuple[list[int], list[int]]] = {}
-        """Per term, the documents it occurs in more than once, and how often."""
-        self.df: Counter[str] = Counter()
-        self.live = 0
-        self.total_length = 0
-        self._unit: tuple[tuple[int, int, int], list[float]] | None = None
-
-    def add(self, text: str) -> int:
-        counts = Counter(tokenize(text))
-        doc = len(self.alive)
-        self.alive.append(True)
-        self.lengths.append(sum(counts.values()))
-        self.terms.append(tuple(counts))
-        for term, tf in counts.items():
-            if tf == 1:
-                self.once.setdefault(term, []).append(doc)
-            else:
-                ids, tfs = self.more.setdefault(term, ([], []))
-                ids.append(doc)
-                tfs.append(tf)
-            self.df[term] += 1
-        self.live += 1
-        self.total_length += self.lengths[doc]
-        return doc
-
-    def retire(self, doc: int) -> None:
-        if not self.alive[doc]:
-            return
-        self.alive[doc] = False
-        self.live -= 1
-        self.total_length -= self.lengths[doc]
-        for term in self.terms[doc]:
-            self.df[term] -= 1
-        self.terms[doc] = ()  # its postings are skipped from now on
-
-    def _unit_weights(self, c1: float, c2: float) -> list[float]:
-        """Each document's weight for a term it holds once (0 for retired ones)."""
-        key = (len(self.alive), self.live, self.total_length)
-        if self._unit is None or self._unit[0] != key:
-            k1p1 = BM25_K1 + 1
-            weights = [
-                k1p1 / (1 + c1 + c2 * length) if alive else 0.0
-                for length, alive in zip(self.lengths, self.alive, strict=True)
-            ]
-            self._unit = (key, weights)
-        return self._unit[1]
-
-    def scores(self, query: Iterable[str]) -> list[float]:
-        """The BM25 score of every document (by id) for ``query`` (a list of terms).
-
-        Terms are added rarest first, so equal inputs give bit-equal scores.
-        """
-        n = self.live
-        acc = [0.0] * len(self.alive)
-        if n == 0:
-            return acc
-        avgdl = self.total_length / n or 1.0
-        c1, c2 = BM25_K1 * (1 - BM25_B), BM25_K1 * BM25_B / avgdl
-        k1p1 = BM25_K1 + 1
-        terms = sorted(
-            (math.log(1 + (n - df + 0.5) / (df + 0.5)), term)
-            for term in set(query)
-            if (df := self.df.get(term, 0)) > 0
-        )
-        unit = self._unit_weights(c1, c2)
-        alive, lengths = self.alive, self.lengths
-        for idf, term in reversed(terms):
-            for doc in self.once.get(term, ()):
-                acc[doc] += idf * unit[doc]
-            ids, tfs = self.more.get(term, ((), ()))
-            for doc, tf in zip(ids, tfs, strict=True):
-                if alive[doc]:
-                    acc[doc] += idf * tf * k1p1 / (tf + c1 + c2 * lengths[doc])
-        return acc
-
-
-class _Doc(NamedTuple):
-    """A lesson in the index."""
-
-    kind: LessonKind
     text: str
-    sha: str
-    reward: float
-    recency: tuple[int, int, int]
-    """(commit time, step number, order within the step): larger is newer."""
+    """The line the prompt shows."""
     key: str
     """Lessons with the same key say the same thing; only the best one is shown."""
+    search: str
+    """What it is found by (the index's text)."""
+
+
+Describe = Callable[[str, int], LessonText]
+"""Builds the text of the lesson of step ``sha`` with order ``order`` within the step."""
 
 
 class _Docs:
     """The lessons in the index, kept column by column.
 
-    Plain lists of strings, numbers and tuples of numbers: the garbage collector does
-    not have to visit tens of thousands of objects on every full collection.
+    Plain lists of strings and numbers: the garbage collector does not have to visit
+    tens of thousands of objects on every full collection. A lesson's text is built only
+    when it is about to be shown (``described``), as most never are.
     """
 
     def __init__(self) -> None:
         self.kind: list[LessonKind] = []
-        self.text: list[str] = []
         self.sha: list[str] = []
         self.reward: list[float] = []
-        self.recency: list[tuple[int, int, int]] = []
-        self.key: list[str] = []
-
-    def append(self, doc: _Doc) -> None:
-        self.kind.append(doc.kind)
-        self.text.append(doc.text)
-        self.sha.append(doc.sha)
-        self.reward.append(doc.reward)
-        self.recency.append(doc.recency)
-        self.key.append(doc.key)
-
-    def __getitem__(self, i: int) -> _Doc:
-        return _Doc(
-            self.kind[i], self.text[i], self.sha[i], self.reward[i], self.recency[i], self.key[i]
-        )
-
-    def __len__(self) -> int:
-        return len(self.sha)
+        self.described: dict[int, LessonText] = {}
 
 
 class LessonIndex:
     """Every lesson in effect, searchable by relevance to a goal and recent actions.
 
     Lessons are added and retired as ratings come and go; a retired lesson is never
-    chosen again. Choosing is cached until the index changes, so asking again for the
-    same query costs nothing.
+    chosen again. ``describe(sha, order)`` gives a lesson's text, key and index text when
+    they are needed (a lesson is identified by its step and its order within the step).
+    Choosing is cached until the index changes, so asking again for the same query
+    costs nothing. Search: :class:`~autogpt_tui.core.learning.bm25.TermIndex`.
     """
 
-    def __init__(self) -> None:
-        self._bm25 = _BM25()
+    def __init__(self, describe: Describe) -> None:
+        self._describe = describe
+        self._bm25 = TermIndex()
         self._docs = _Docs()
         self._version = 0
         self._cache: tuple[Any, list[Lesson]] | None = None
         self._recent_avoid: tuple[int, list[int]] | None = None
+        self._tokens: dict[str, tuple[str, ...]] = {}
+
+    def __len__(self) -> int:
+        """How many lessons were ever added (retired ones included)."""
+        return len(self._docs.sha)
+
+    @property
+    def recency(self) -> tuple[list[int], list[int], list[int], list[str]]:
+        """The lessons' commit times, step numbers, orders within the step and step ids."""
+        bm25 = self._bm25
+        return (bm25.times, bm25.steps, bm25.orders, bm25.shas)
 
     def add(
         self,
         kind: LessonKind,
-        text: str,
-        index_text: str,
+        index_parts: Sequence[str],
         *,
         sha: str,
         reward: float,
         recency: tuple[int, int, int],
-        key: str,
     ) -> int:
         """Add a lesson; returns its id, for :meth:`retire`.
 
-        ``text`` is what the prompt shows; ``index_text`` what it is found by.
-        ``recency`` is (commit time, step number, order within the step): larger is
-        newer. Lessons with the same ``key`` say the same thing: only the best is shown.
+        ``index_parts`` are what it is found by (joined by spaces). ``recency`` is
+        (commit time, step number, order within the step): larger is newer.
         """
-        doc = self._bm25.add(index_text)
-        self._docs.append(_Doc(kind, text, sha, reward, recency, key))
+        counts: Counter[str] = Counter()
+        for part in index_parts:
+            counts.update(self._tokenize(part))
+        doc = self._bm25.add(counts, (*recency, sha))
+        self._docs.kind.append(kind)
+        self._docs.sha.append(sha)
+        self._docs.reward.append(reward)
         self._changed()
         return doc
 
+    def _tokenize(self, part: str) -> tuple[str, ...]:
+        # Goals, summaries and comments repeat across steps: tokenize each once.
+        found = self._tokens.get(part)
+        if found is None:
+            if len(self._tokens) > 65_536:
+                self._tokens.clear()
+            found = self._tokens[part] = tuple(tokenize(part))
+        return found
+
     def retire(self, doc: int) -> None:
         """Take the lesson ``doc`` out: it is never chosen again."""
-        self._bm25.retire(doc)
+        if not self._bm25.alive[doc]:
+            return
+        terms = set(tokenize(self._text(doc).search))
+        self._bm25.retire(doc, terms)
         self._changed()
+
+    def _text(self, doc: int) -> LessonText:
+        found = self._docs.described.get(doc)
+        if found is None:
+            bm25 = self._bm25
+            found = self._docs.described[doc] = self._describe(bm25.shas[doc], bm25.orders[doc])
+        return found
 
     def _changed(self) -> None:
         self._version += 1
@@ -271,12 +193,10 @@ class LessonIndex:
         key = (self._version, frozenset(query), k, token_budget)
         if self._cache is not None and self._cache[0] == key:
             return list(self._cache[1])
-        docs = self._docs
+        docs, rank_of = self._docs, self._bm25.rank
 
-        recency, shas = docs.recency, docs.sha
-
-        def rank(item: tuple[int, float]) -> tuple[float, tuple[int, int, int], str]:
-            return (item[1], recency[item[0]], shas[item[0]])
+        def rank(item: tuple[int, float]) -> tuple[float, Recency]:
+            return (item[1], rank_of(item[0]))
 
         def ranked(items: list[tuple[int, float]]) -> list[tuple[int, float]]:
             return sorted(items, key=rank, reverse=True)
@@ -287,39 +207,47 @@ class LessonIndex:
 
         def take(doc_id: int, score: float) -> bool:
             nonlocal used
-            doc = docs[doc_id]
-            if doc.key in seen:
+            text = self._text(doc_id)
+            if text.key in seen:
                 return False
-            cost = tokens("- " + doc.text + "\n")
+            cost = tokens("- " + text.text + "\n")
             if used + cost > token_budget:
                 return False
-            seen.add(doc.key)
+            seen.add(text.key)
             used += cost
-            chosen.append(Lesson(doc.kind, doc.text, doc.sha, round(score, 4), doc.reward))
+            chosen.append(
+                Lesson(
+                    docs.kind[doc_id],
+                    text.text,
+                    docs.sha[doc_id],
+                    round(score, 4),
+                    docs.reward[doc_id],
+                )
+            )
             return len(chosen) >= k
 
         # Duplicates and long lines can use up candidates: take a few times k first.
         scores = self._bm25.scores(query)
         wanted = k * 4 + 16
-        cutoff = heapq.nlargest(wanted, scores)[-1] if len(scores) > wanted else 0.0
-        first = ranked([(d, s) for d, s in enumerate(scores) if s > 0 and s >= cutoff])
+        ordered = sorted(scores.values(), reverse=True) if len(scores) > wanted else []
+        cutoff = ordered[wanted - 1] if ordered else 0.0
+        first = ranked([(d, s) for d, s in scores.items() if s > 0 and s >= cutoff])
         done = any(take(doc_id, score) for doc_id, score in first)
         if not done and cutoff > 0:
-            rest = ranked([(d, s) for d, s in enumerate(scores) if 0 < s < cutoff])
+            rest = ranked([(d, s) for d, s in scores.items() if 0 < s < cutoff])
             done = any(take(doc_id, score) for doc_id, score in rest)
         if not done:
             for doc_id in self._avoid_newest_first():
-                if scores[doc_id] == 0 and take(doc_id, 0.0):
+                if not self._bm25.holds_any(doc_id, query) and take(doc_id, 0.0):
                     break
         self._cache = (key, chosen)
         return list(chosen)
 
     def _avoid_newest_first(self) -> list[int]:
         if self._recent_avoid is None or self._recent_avoid[0] != self._version:
-            alive = self._bm25.alive
-            docs = self._docs
-            ids = [i for i, kind in enumerate(docs.kind) if alive[i] and kind == "avoid"]
-            ids.sort(key=lambda i: (docs.recency[i], docs.sha[i]), reverse=True)
+            alive, kinds, rank = self._bm25.alive, self._docs.kind, self._bm25.rank
+            ids = [i for i, kind in enumerate(kinds) if alive[i] and kind == "avoid"]
+            ids.sort(key=rank, reverse=True)
             self._recent_avoid = (self._version, ids)
         return self._recent_avoid[1]
 
@@ -343,6 +271,39 @@ class LessonIndex:
                 lines.append(heading)
                 lines += [f"- {lesson.text}" for lesson in group]
         return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------ the cache
+
+    def to_json(self) -> dict[str, Any]:
+        """The index as plain data, for :meth:`from_json` (texts are not kept)."""
+        return {
+            "kind": "".join("a" if kind == "avoid" else "e" for kind in self._docs.kind),
+            "reward": self._docs.reward,
+            "bm25": self._bm25.to_json(),
+        }
+
+    @classmethod
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        recency: tuple[list[int], list[int], list[int], list[str]],
+        describe: Describe,
+    ) -> LessonIndex:
+        """The index :meth:`to_json` wrote; ``recency`` is as :attr:`recency` gives it.
+
+        Raises ValueError, KeyError or TypeError on data it did not write.
+        """
+        index = cls(describe)
+        kinds, rewards = data["kind"], data["reward"]
+        if not (isinstance(kinds, str) and isinstance(rewards, list)):
+            raise ValueError("not a lesson index")
+        if not len(kinds) == len(rewards) == len(recency[3]):
+            raise ValueError("the lesson columns differ in length")
+        index._bm25 = TermIndex.from_json(data["bm25"], recency)
+        index._docs.kind = ["avoid" if c == "a" else "exemplar" for c in kinds]
+        index._docs.sha = list(recency[3])  # its own list: add() appends to both
+        index._docs.reward = [float(r) for r in rewards]
+        return index
 
 
 # ------------------------------------------------------------ lesson text

@@ -11,34 +11,42 @@ it, with the user's reason as comment.
 Undone steps still teach: the model reads the steps taken off the branch by undo as well
 as the ones on it.
 
-The model is built once from the repository (one ``git log`` over the branch and the
-undone steps, records and ratings together) and then kept current cheaply:
-:meth:`RewardModel.refresh` compares HEAD and the ratings notes ref with what it saw,
-reads only the new commits when HEAD moved, and only the notes that changed (an
-in-process tree diff) when ratings did.
+The model is built once from the repository and then kept current cheaply. Built: from
+the cache file the last load left (:mod:`.model_cache`) plus what changed in git since,
+or, without a usable cache, from one ``git log`` over the branch and the undone steps,
+records and ratings together. Kept current: :meth:`RewardModel.refresh` compares HEAD
+and the ratings notes ref with what it saw, reads only the new commits when HEAD moved,
+and only the notes that changed (an in-process tree diff) when ratings did, reading the
+objects a step just wrote straight from the object folder (:mod:`.git_reader`).
 """
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
-from autogpt_tui.core.conversation import summarize_action
+from autogpt_tui.core.errors import GitFailure
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
+from autogpt_tui.core.learning import model_cache
 from autogpt_tui.core.learning.bandit import ArmStats, ArmTally
+from autogpt_tui.core.learning.git_reader import NotLoose, StepReader
 from autogpt_tui.core.learning.lessons import (
-    COMMENT_CHARS,
     Lesson,
     LessonIndex,
     LessonKind,
+    LessonText,
     avoid_text,
     comment_of,
     exemplar_text,
     rejection_text,
+)
+from autogpt_tui.core.learning.model_cache import (
+    ModelStep,
+    Snapshot,
+    StepRows,
+    Tips,
 )
 from autogpt_tui.core.learning.policy import (
     DEFAULT_ARM,
@@ -47,16 +55,20 @@ from autogpt_tui.core.learning.policy import (
     configured_arms,
     policy_rng,
 )
+from autogpt_tui.core.learning.reading import (
+    State,
+    changed_notes,
+    collector_paused,
+    observe,
+    read_tips,
+    step_from_entry,
+)
 from autogpt_tui.core.records import (
-    TRAILER_POLICY,
-    TRAILER_SESSION,
     TRAILER_STEP,
-    TRAILER_TOOL,
     TRAILER_UNDO,
     LogEntry,
     Rating,
     effective_rating,
-    one_line,
     parse_ratings,
 )
 
@@ -66,45 +78,9 @@ _WALK_IN_PROCESS = 32
 """New commits read in-process on refresh; more than this and ``git log`` reads them."""
 _PREVIOUS_HOPS = 64
 """How many non-step commits (user edits, reverts) to look through for a previous step."""
-
-
-@dataclass(frozen=True)
-class _Rejection:
-    tool: str
-    summary: str
-    reason: str
-
-
-@dataclass(slots=True)
-class _Step:
-    """What the reward model keeps of one step (not its observation or thought)."""
-
-    sha: str
-    parent: str | None
-    session: str
-    step: int
-    policy: str
-    tool: str
-    summary: str
-    goal: str
-    timestamp: int
-    rejected: tuple[_Rejection, ...]
-    rating: Rating | None = None
-    previous: str | None = None
-    """The summary of the step before it in its session; None at the session's start."""
-    doc: int | None = None
-    """Its lesson's id in the index, while it has one."""
-
-    @property
-    def reward(self) -> float | None:
-        return self.rating.value if self.rating else None
-
-
-@dataclass
-class _State:
-    head: str | None = None
-    ratings: str | None = None
-    undone: tuple[int, int] | None = None
+REWRITE_CACHE_AFTER = 256
+"""A load that had to read more than this many new commits or changed notes past the
+cache writes it again; fewer are cheaper to read each time than to write the cache."""
 
 
 class RewardModel:
@@ -120,37 +96,144 @@ class RewardModel:
     ) -> None:
         self._arm_names = configured_arms(arm_names)
         self._rng = rng if rng is not None else policy_rng()
+        self._step_reader: StepReader | None = None
         self._reset()
 
     def _reset(self) -> None:
-        self._steps: dict[str, _Step] = {}
+        self._steps: dict[str, ModelStep] = {}
+        self._rows = StepRows()  # steps read from the cache, made objects when asked for
         self._parents: dict[str, str | None] = {}
         self._undo_of: dict[str, str] = {}  # revert commit -> the step it took back
         self._arms: dict[str, ArmTally] = {}
-        self._lessons = LessonIndex()
-        self._state = _State()
+        self._lessons = LessonIndex(self._describe)
+        self._state = State()
 
     # --------------------------------------------------------------- loading
 
     @classmethod
     def load(
-        cls, history: History, arm_names: Sequence[str], *, rng: random.Random | None = None
+        cls,
+        history: History,
+        arm_names: Sequence[str],
+        *,
+        rng: random.Random | None = None,
+        cache: bool = True,
     ) -> RewardModel:
         """Read every agent step, on the branch and undone, with records and ratings.
 
-        One ``git log`` over HEAD and the undone steps' refs reads commits, records and
-        ratings together. ``rng`` is where :meth:`choose_arm` draws from by default
-        (else :func:`~autogpt_tui.core.learning.policy.policy_rng`).
+        With ``cache`` (the default) it starts from the cache file the last load left
+        (:mod:`.model_cache`) and reads only what changed in git since: new commits, and
+        the notes that differ (an in-process tree diff). When the cache is missing,
+        damaged, of another version, or git no longer holds what it was built from (a
+        rewritten history, a record changed behind it), it reads everything, as without
+        ``cache``: one ``git log`` over HEAD and the undone steps' refs reads commits,
+        records and ratings together; then the cache is written (atomically). ``rng`` is
+        where :meth:`choose_arm` draws from by default (else
+        :func:`~autogpt_tui.core.learning.policy.policy_rng`).
         """
         model = cls(arm_names, rng=rng)
-        model._load(history)
+        with collector_paused():
+            if cache:
+                model._load_cached(history)
+            else:
+                model._load(history)
         return model
 
     def _load(self, history: History) -> None:
         self._reset()
-        state = _observe(history)
+        state = observe(history)
         self._ingest(history.log_entries("HEAD", f"--glob={UNDONE_REFS}/*", records=True))
         self._state = state
+
+    def _load_cached(self, history: History) -> None:
+        path = model_cache.path_in(history.common_dir)
+        snapshot = model_cache.read(path)
+        tips = read_tips(history, snapshot.tips if snapshot else None)
+        read: int | None = None
+        if snapshot is not None:
+            try:
+                read = self._restore(history, snapshot, tips)
+            except (GitFailure, ValueError, KeyError, IndexError, TypeError, OSError):
+                read = None  # the cache names what git no longer has: start over
+        if read is None:
+            self._load(history)
+        if read is None or read > REWRITE_CACHE_AFTER:
+            self._save(path, tips)
+
+    def _restore(self, history: History, snapshot: Snapshot, tips: Tips) -> int | None:
+        """Take the cache's state and read what changed since; None to start over.
+
+        Returns how many commits and notes had to be read past the cache.
+        """
+        was = snapshot.tips
+        if was.records != tips.records:
+            # A step's record changed (not a new step's added): start over.
+            changed = changed_notes(history, was.records, tips.records)
+            if any(sha in snapshot.rows.index for sha in changed):
+                return None
+        self._reset()
+        self._parents = snapshot.parents
+        self._undo_of = snapshot.undo_of
+        self._rows = snapshot.rows
+        for name, (steps, rated, reward_sum, unit_sum) in snapshot.arms.items():
+            self._arms[name] = ArmTally(int(steps), int(rated), reward_sum, unit_sum)
+        columns, shas = snapshot.rows.columns, snapshot.step_shas
+        times, numbers = columns["timestamp"], columns["step"]
+        rows = snapshot.lesson_steps
+        recency = (
+            list(map(times.__getitem__, rows)),
+            list(map(numbers.__getitem__, rows)),
+            snapshot.lesson_orders,
+            list(map(shas.__getitem__, rows)),
+        )
+        self._lessons = LessonIndex.from_json(snapshot.lessons, recency, self._describe)
+        read = 0
+        if (tips.head, tips.undone) != (was.head, was.undone):
+            new = self._new_since(history, was, tips)
+            if new is None:
+                return None
+            self._ingest(new)
+            read += len(new)
+        if was.ratings != tips.ratings:
+            notes = set(changed_notes(history, was.ratings, tips.ratings))
+            self._apply_ratings(history, notes, tips.ratings)
+            read += len(notes)
+        self._state = State(tips.head, tips.ratings, tips.undone_stamp)
+        return read
+
+    def _new_since(self, history: History, was: Tips, tips: Tips) -> list[LogEntry] | None:
+        """The commits reachable now that were not then; None when some that were are
+        no longer (a rewritten history, undone steps dropped)."""
+        if tips.undone == was.undone and tips.head is not None:
+            # The usual case: a few steps on top of the cached HEAD, read in-process.
+            new = self._new_commits(history, tips.head)
+            if new and new[-1].parents[:1] == [was.head]:
+                return new
+        old = [sha for sha in (was.head, *was.undone) if sha]
+        now = [sha for sha in (tips.head, *tips.undone) if sha]
+        if old and history.git("rev-list", "--max-count=1", *old, "--not", *now, "--"):
+            return None
+        return list(history.log_entries(*now, "--not", *old, records=True))
+
+    def _save(self, path: Path, tips: Tips) -> None:
+        """Write the cache; a repository we cannot write to just goes without."""
+        recency = self._lessons.recency
+        arms = {
+            name: [arm.steps, arm.rated, arm.reward_sum, arm.unit_sum]
+            for name, arm in self._arms.items()
+        }
+        with contextlib.suppress(OSError):
+            model_cache.write(
+                path,
+                tips,
+                self._parents,
+                self._undo_of,
+                arms,
+                self._all_steps(),
+                self._lessons.to_json(),
+                recency[3],
+                recency[2],
+            )
 
     @property
     def arm_names(self) -> list[str]:
@@ -165,7 +248,7 @@ class RewardModel:
         ``git log``); when undone refs came or went, one ``git log`` over them; when the
         ratings notes ref moved, only the notes that changed are read, in-process.
         """
-        state = _observe(history)
+        state = observe(history)
         old = self._state
         if state == old:
             return False
@@ -192,36 +275,43 @@ class RewardModel:
 
     def _ingest(self, entries: Iterable[LogEntry]) -> bool:
         """Take in commits not seen before; True if any was a step."""
-        new: list[_Step] = []
+        new: list[ModelStep] = []
         for entry in entries:
             if entry.sha in self._parents:
                 continue
             self._parents[entry.sha] = entry.parents[0] if entry.parents else None
             if undo := entry.trailers.get(TRAILER_UNDO):
                 self._undo_of[entry.sha] = undo
-            step = _step_from_entry(entry)
+            step = step_from_entry(entry)
             if step is not None:
                 self._steps[step.sha] = step
                 new.append(step)
         for step in new:
             step.previous = self._previous_summary(step)
-        for step in new:
+        # Oldest first (git log reads newest first): the lesson index's word lists then
+        # grow in recency order and need no sorting.
+        for step in reversed(new):
             arm = self._arm(step.policy)
             arm.steps += 1
             for n, rejection in enumerate(step.rejected):
                 arm.observe(REJECTION_REWARD)
-                self._add_lesson(
-                    "avoid",
-                    rejection_text(rejection.summary, step.goal, rejection.reason),
-                    " ".join((step.goal, rejection.summary, rejection.reason)),
-                    step,
-                    REJECTION_REWARD,
-                    order=n,
-                    key=f"avoid\0{rejection.summary}\0{rejection.reason}",
-                )
+                parts = (step.goal, rejection.summary, rejection.reason)
+                self._add_lesson("avoid", parts, step, REJECTION_REWARD, order=n)
             rating, step.rating = step.rating, None
             self._set_rating(step, rating)
         return bool(new)
+
+    def _step(self, sha: str) -> ModelStep | None:
+        step = self._steps.get(sha)
+        if step is None and self._rows.index:
+            step = self._rows.take(sha)
+            if step is not None:
+                self._steps[sha] = step
+        return step
+
+    def _all_steps(self) -> Iterator[ModelStep]:
+        yield from self._steps.values()
+        yield from self._rows.remaining()
 
     def _new_commits(self, history: History, head: str) -> list[LogEntry] | None:
         """The commits from ``head`` back to one already known, read in-process.
@@ -232,17 +322,21 @@ class RewardModel:
         """
         entries: list[LogEntry] = []
         sha: str | None = head
+        reader = self._reader(history)
+        tips: dict[str, str | None] = {}
         while sha is not None and sha not in self._parents:
             if len(entries) >= _WALK_IN_PROCESS:
                 return None
             try:
-                entry = history.read_commit(sha)
+                entry = reader.commit(sha)
             except (ValueError, KeyError, OSError):
                 return None
             if len(entry.parents) > 1:
                 return None
             if TRAILER_STEP in entry.trailers:
-                notes = (history.read_note(ref, sha) for ref in (RECORDS_REF, RATINGS_REF))
+                if not tips:
+                    tips = {ref: history.ref_value(ref) for ref in (RECORDS_REF, RATINGS_REF)}
+                notes = (self._note(history, ref, tip, sha) for ref, tip in tips.items())
                 entry.note = "\n".join(n.strip() for n in notes if n)
             entries.append(entry)
             sha = entry.parents[0] if entry.parents else None
@@ -250,18 +344,38 @@ class RewardModel:
 
     def _update_ratings(self, history: History, old: str | None, new: str | None) -> bool:
         """Apply the notes that differ between two commits of the ratings notes ref."""
-        old_tree = history.tree_of(old) if old else None
-        new_tree = history.tree_of(new) if new else None
-        shas = {p.replace("/", "") for p in history.diff_trees(old_tree, new_tree)}
+        return self._apply_ratings(history, self._changed_notes(history, old, new), new)
+
+    def _reader(self, history: History) -> StepReader:
+        if self._step_reader is None or not self._step_reader.reads(history):
+            self._step_reader = StepReader(history)
+        return self._step_reader
+
+    def _note(self, history: History, ref: str, tip: str | None, sha: str) -> str | None:
+        """The note on ``sha`` in notes commit ``tip`` of ``ref``."""
+        try:
+            return self._reader(history).note(tip, sha)
+        except NotLoose:
+            return history.read_note(ref, sha)
+
+    def _changed_notes(self, history: History, old: str | None, new: str | None) -> list[str]:
+        """The commits whose notes differ between two commits of a notes ref."""
+        try:
+            return self._reader(history).changed_notes(old, new)
+        except NotLoose:
+            return changed_notes(history, old, new)
+
+    def _apply_ratings(self, history: History, shas: Iterable[str], new: str | None) -> bool:
+        """Read again the ratings of steps ``shas`` (their notes in ``new`` changed)."""
         unknown: list[str] = []
         changed = False
         for sha in sorted(shas):
-            step = self._steps.get(sha)
+            step = self._step(sha)
             if step is None:
                 if len(sha) == 40 and sha not in self._parents:
                     unknown.append(sha)
                 continue
-            note = history.read_note(RATINGS_REF, sha) if new else None
+            note = self._note(history, RATINGS_REF, new, sha) if new else None
             rating = effective_rating(parse_ratings(note or ""))
             if rating != step.rating:
                 self._set_rating(step, rating)
@@ -271,7 +385,7 @@ class RewardModel:
             changed |= self._ingest(history.log_entries("--no-walk", *unknown, records=True))
         return changed
 
-    def _previous_summary(self, step: _Step) -> str | None:
+    def _previous_summary(self, step: ModelStep) -> str | None:
         skip: set[str] = set()
         sha = step.parent
         for _ in range(_PREVIOUS_HOPS):
@@ -279,7 +393,7 @@ class RewardModel:
                 return None
             if undone := self._undo_of.get(sha):
                 skip.add(undone)
-            found = self._steps.get(sha)
+            found = self._step(sha)
             if found is not None and sha not in skip:
                 return found.summary if found.session == step.session else None
             sha = self._parents[sha]
@@ -291,7 +405,7 @@ class RewardModel:
             arm = self._arms[name] = ArmTally()
         return arm
 
-    def _set_rating(self, step: _Step, rating: Rating | None) -> None:
+    def _set_rating(self, step: ModelStep, rating: Rating | None) -> None:
         """Put ``rating`` in effect for ``step``: the arm's sums and the step's lesson."""
         arm = self._arm(step.policy)
         if step.rating is not None:
@@ -303,54 +417,66 @@ class RewardModel:
         if rating is None or rating.value == 0:
             return
         arm.observe(rating.value)
-        kind: LessonKind = "avoid" if rating.value < 0 else "exemplar"
         comment = comment_of(rating)
-        if kind == "avoid":
-            text = avoid_text(step.summary, step.goal, rating)
-            index = " ".join((step.goal, step.summary, comment))
+        if rating.value < 0:
+            parts: tuple[str, ...] = (step.goal, step.summary, comment)
+            step.doc = self._add_lesson("avoid", parts, step, rating.value)
         else:
-            text = exemplar_text(step.summary, step.goal, step.previous, rating)
-            index = " ".join((step.goal, step.previous or "", step.summary, comment))
-        step.doc = self._add_lesson(
-            kind,
-            text,
-            index,
-            step,
-            rating.value,
-            order=len(step.rejected),
-            key=f"{kind}\0{step.summary}\0{comment}",
-        )
+            parts = (step.goal, step.previous or "", step.summary, comment)
+            step.doc = self._add_lesson("exemplar", parts, step, rating.value)
 
     def _add_lesson(
         self,
         kind: LessonKind,
-        text: str,
-        index: str,
-        step: _Step,
+        parts: tuple[str, ...],
+        step: ModelStep,
         reward: float,
         *,
-        order: int,
-        key: str,
+        order: int | None = None,
     ) -> int:
+        """Index a lesson of ``step``: a rejection (``order`` < its rejections), else its
+        rating's (order: the number of rejections). Its text is made when it is shown."""
+        if order is None:
+            order = len(step.rejected)
         return self._lessons.add(
-            kind,
-            text,
-            index,
-            sha=step.sha,
-            reward=reward,
-            recency=(step.timestamp, step.step, order),
-            key=key,
+            kind, parts, sha=step.sha, reward=reward, recency=(step.timestamp, step.step, order)
+        )
+
+    def _describe(self, sha: str, order: int) -> LessonText:
+        """The text, key and index text of the lesson ``order`` of step ``sha``."""
+        step = self._step(sha)
+        assert step is not None, "a lesson of a step the model does not know"
+        if order < len(step.rejected):
+            r = step.rejected[order]
+            return LessonText(
+                rejection_text(r.summary, step.goal, r.reason),
+                f"avoid\0{r.summary}\0{r.reason}",
+                " ".join((step.goal, r.summary, r.reason)),
+            )
+        rating = step.rating
+        assert rating is not None, "a rating lesson of a step without a rating"
+        comment = comment_of(rating)
+        if rating.value < 0:
+            return LessonText(
+                avoid_text(step.summary, step.goal, rating),
+                f"avoid\0{step.summary}\0{comment}",
+                " ".join((step.goal, step.summary, comment)),
+            )
+        return LessonText(
+            exemplar_text(step.summary, step.goal, step.previous, rating),
+            f"exemplar\0{step.summary}\0{comment}",
+            " ".join((step.goal, step.previous or "", step.summary, comment)),
         )
 
     # ---------------------------------------------------------------- reading
 
     def __len__(self) -> int:
         """How many agent steps the model knows."""
-        return len(self._steps)
+        return len(self._steps) + len(self._rows.index)
 
     def reward(self, sha: str) -> float | None:
         """The reward in effect for step ``sha`` (None when unrated or unknown)."""
-        step = self._steps.get(sha)
+        step = self._step(sha)
         return step.reward if step else None
 
     def arm_stats(self) -> list[ArmStats]:
@@ -388,72 +514,3 @@ class RewardModel:
         ``token_budget`` covers the whole section, headings included.
         """
         return self._lessons.prompt_section(goal, recent, k=k, token_budget=token_budget)
-
-
-# ------------------------------------------------------------ reading git
-
-
-def _observe(history: History) -> _State:
-    """What :meth:`RewardModel.refresh` compares: HEAD, the ratings ref, undone refs."""
-    return _State(history.head(), history.ref_value(RATINGS_REF), _undone_stamp(history))
-
-
-def _undone_stamp(history: History) -> tuple[int, int]:
-    """A stamp that changes when refs under ``UNDONE_REFS`` are added or removed."""
-    common = history.common_dir
-    stamps = []
-    for path in (common / UNDONE_REFS, common / "packed-refs"):
-        try:
-            stamps.append(os.stat(path).st_mtime_ns)
-        except OSError:
-            stamps.append(0)
-    return (stamps[0], stamps[1])
-
-
-def _step_from_entry(entry: LogEntry) -> _Step | None:
-    """The light view of a step from a log entry (its record read without pydantic)."""
-    t = entry.trailers
-    number = entry.step_number
-    if number is None:
-        return None
-    record: dict[str, Any] = {}
-    ratings = ""
-    for line in entry.note.splitlines():
-        if line.startswith("{") and not record:
-            try:
-                loaded = json.loads(line)
-            except ValueError:
-                loaded = None
-            record = loaded if isinstance(loaded, dict) else {}
-        elif line.startswith("[") and not ratings:
-            ratings = line
-    rejected: list[_Rejection] = []
-    for item in record.get("rejected") or []:
-        if not isinstance(item, dict):
-            continue
-        tool = str(item.get("tool") or "")
-        args = item.get("arguments")
-        rejected.append(
-            _Rejection(
-                tool=tool,
-                summary=one_line(
-                    summarize_action(tool, args if isinstance(args, dict) else {}),
-                    _SUMMARY_CHARS,
-                ),
-                reason=one_line(str(item.get("reason") or "no reason given"), COMMENT_CHARS),
-            )
-        )
-    goal = str(record.get("goal") or "")
-    return _Step(
-        sha=entry.sha,
-        parent=entry.parents[0] if entry.parents else None,
-        session=t.get(TRAILER_SESSION, "") or str(record.get("session") or ""),
-        step=number,
-        policy=t.get(TRAILER_POLICY, "") or str(record.get("policy") or "") or DEFAULT_ARM,
-        tool=t.get(TRAILER_TOOL, "") or str(record.get("tool") or ""),
-        summary=one_line(entry.subject, _SUMMARY_CHARS),
-        goal=one_line(goal, _GOAL_CHARS) if goal else "",
-        timestamp=entry.timestamp,
-        rejected=tuple(rejected),
-        rating=effective_rating(parse_ratings(ratings)),
-    )
