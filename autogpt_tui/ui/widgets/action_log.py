@@ -30,11 +30,11 @@ of a longer one: git's step record keeps all of it)."""
 KEPT_CHARS = 4_000_000
 """Most characters of thoughts kept for entries that are not mounted, in all; the oldest
 entries are dropped beyond it (or beyond `ActionLog.max_entries`)."""
-WINDOW = 24
+WINDOW = 12
 """Entries (steps and notices) mounted as widgets while the log follows its end."""
-READING_WINDOW = 72
+READING_WINDOW = 48
 """Most entries mounted while the user reads back (the log pages them in and out)."""
-PAGE = 12
+PAGE = 8
 """Entries mounted at a time when the user scrolls past either end of what is mounted."""
 
 
