@@ -783,6 +783,8 @@ class FrameWatch:
     def __init__(self, app: WorkstationApp) -> None:
         self.app = app
         self.frames = 0
+        self.times: list[float] = []
+        """When each frame was composed (``perf_counter``)."""
         self.wanted: str | None = None
         self.seen_at: float | None = None
         original = app._display
@@ -792,6 +794,7 @@ class FrameWatch:
             if renderable is None or app._batch_count:
                 return
             self.frames += 1
+            self.times.append(time.perf_counter())
             render = getattr(renderable, "render_segments", None)
             if (
                 self.wanted is not None
@@ -1003,6 +1006,10 @@ async def stream_child(
         feeder.join()
         stalls = await probe.stop()
         done = watch.seen_at
+        # The longest wait for a frame while the stream was live (from the first token
+        # sent to the frame showing the last one).
+        live = [posted["start"], *(t for t in watch.times if posted["start"] < t <= (done or 0))]
+        frame_gap_ms = max((live[i + 1] - live[i] for i in range(len(live) - 1)), default=0.0)
         thought = log.thought(first + 1)
         text_ok = thought is not None and thought.text == "".join(stream).translate(
             dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
@@ -1028,6 +1035,7 @@ async def stream_child(
         "frames": watch.frames - frames_before,
         "frames_per_s": (watch.frames - frames_before) / elapsed,
         "loop_stalls": stalls,
+        "max_frame_gap_ms": frame_gap_ms * 1000,
         "settle_ms": settle_ms,
         "children_in_thought": blocks,
         "text_complete": text_ok,
@@ -1749,7 +1757,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--stream-prefill",
         type=int,
-        default=200,
+        default=1000,
         metavar="N",
         help="also stream once (paced) with N steps already in the log; 0: skip",
     )

@@ -239,6 +239,23 @@ class Owner:
         return started is None or started == self.started
 
 
+def _writer_alive(name: str) -> bool:
+    """Whether the process whose pid starts a journal file's name (``PID-N.json...``)
+    still runs: its file may be mid-write."""
+    pid, _, _ = name.partition("-")
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process of that pid exists
+    return True
+
+
 def _start_time(pid: int) -> str | None:
     """When process ``pid`` started (clock ticks since boot), None when unknown or a
     zombie (a process that has exited but not been reaped is as good as gone)."""
@@ -350,7 +367,10 @@ class Journal:
         for name in names:
             path = self._dir / name
             if not name.endswith(".json"):
-                if name.endswith(".tmp"):  # a journal write cut short: never the real one
+                if name.endswith(".tmp") and not _writer_alive(name):
+                    # A journal write cut short: never the real one. One whose writer
+                    # lives is being written now (by another thread, say the agent's
+                    # while the TUI reads the history): removing it fails that write.
                     path.unlink(missing_ok=True)
                 continue
             try:

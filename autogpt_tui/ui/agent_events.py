@@ -8,8 +8,10 @@ One handler per event type, registered in :data:`HANDLERS` with :func:`handles`;
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -28,9 +30,10 @@ from autogpt_tui.core.events import (
     UsageUpdated,
     UserEditsCommitted,
 )
-from autogpt_tui.core.records import escape_surrogates
+from autogpt_tui.core.records import StepCommit, escape_surrogates
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+from autogpt_tui.ui.widgets.step_history import StepHistory
 
 if TYPE_CHECKING:
     from autogpt_tui.ui.app import WorkstationApp
@@ -41,6 +44,9 @@ Handler = Callable[["WorkstationApp", Any], Awaitable[None]]
 
 HANDLERS: dict[type[Event], Handler] = {}
 """The handler of each event type."""
+HISTORY_RELOAD_S = 5.0
+"""Least time between two full reads of the history while the agent commits steps."""
+_last_reload: WeakKeyDictionary[WorkstationApp, float] = WeakKeyDictionary()
 
 
 def handles(kind: type[E]) -> Callable[[Callable[[WorkstationApp, E], Awaitable[None]]], Handler]:
@@ -65,13 +71,10 @@ async def dispatch(app: WorkstationApp, event: Event) -> None:
 @handles(ThoughtDelta)
 async def _thought_delta(app: WorkstationApp, event: ThoughtDelta) -> None:
     log = app.query_one(ActionLog)
-    if not event.reasoning:
+    if event.reasoning:
+        await log.append_reasoning(event.step, event.text)
+    else:
         await log.append_thought(event.step, event.text)
-        return
-    await log.append_thought(event.step, "")  # opens the step's thought, writes nothing
-    thought = log.thought(event.step)
-    if thought is not None:
-        await thought.write_reasoning(event.text)
 
 
 @handles(ThoughtReset)
@@ -109,7 +112,25 @@ async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
     goal = app.query_one(GoalPanel)
     goal.steps_used += 1
     goal.policy = event.policy
-    app.load_history()
+    # The new step goes straight into the history panel: reading hundreds of steps back
+    # from git after every step made a long run in auto mode slower and slower. The full
+    # reload (ratings, undone marks) comes now and then, and when the run ends.
+    app.query_one(StepHistory).add_step(
+        StepCommit(
+            sha=event.sha,
+            parent=None,
+            session=event.session,
+            step=event.step,
+            tool=event.tool,
+            policy=event.policy,
+            summary=event.summary,
+            timestamp=int(time.time()),
+        )
+    )
+    now = time.monotonic()
+    if now - _last_reload.get(app, -HISTORY_RELOAD_S) >= HISTORY_RELOAD_S:
+        _last_reload[app] = now
+        app.load_history()
 
 
 @handles(UserEditsCommitted)
@@ -158,6 +179,8 @@ async def _notice(app: WorkstationApp, event: Notice) -> None:
 @handles(Finished)
 async def _finished(app: WorkstationApp, event: Finished) -> None:
     await app.query_one(ActionLog).notice(finished_sentence(event))
+    _last_reload[app] = time.monotonic()
+    app.load_history()  # the whole history as git has it, once the run is over
 
 
 def finished_sentence(event: Finished) -> str:

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import MountError
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from autogpt_tui.core.agent import Approval
@@ -51,6 +51,7 @@ from autogpt_tui.ui.screens.rewards import RewardsScreen
 from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
+from autogpt_tui.ui.widgets.footer import KeyFooter
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import MarkKind, WorkspaceTree
@@ -134,7 +135,7 @@ class WorkstationApp(App[None]):
                     yield Static(OPENING_HINT, id="files-hint")
             yield ActionLog(id="log")
             yield DiffViewer(id="diff")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for warning in register_themes(self):

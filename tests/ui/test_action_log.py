@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from autogpt_tui.ui.widgets.action_card import ActionCard, summarize_call
-from autogpt_tui.ui.widgets.action_log import ActionLog
+from autogpt_tui.ui.widgets.action_log import READING_WINDOW, ActionLog
 from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
 
@@ -225,7 +225,7 @@ async def test_notice_severity_and_one_line() -> None:
 
 @pytest.mark.slow
 async def test_entry_cap_holds_after_250_steps() -> None:
-    app = LogApp()
+    app = LogApp(max_entries=200)
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(ActionLog)
         for step in range(1, 251):
@@ -234,11 +234,14 @@ async def test_entry_cap_holds_after_250_steps() -> None:
             if step % 50 == 0:
                 await log.notice(f"checkpoint {step}")
         await pilot.pause()
+        # 200 steps are kept, but only the newest entries are widgets.
         assert log.step_count == 200
-        assert len(log.query(".step")) == 200
-        assert log.cards(1) == [] and len(log.cards(51)) == 1
-        assert len(log.query(ActionCard)) == 200
-        assert len(log.query(".notice")) == 5
+        assert log.mounted_count == log.window
+        assert len(log.query(".step")) + len(log.query(".notice")) == log.window
+        assert len(log.query(ActionCard)) < log.window
+        assert log.card_data(1) == [] and len(log.card_data(51)) == 1
+        assert log.cards(51) == [] and not log.entry_mounted(51)
+        assert len(log.cards(250)) == 1 and log.entry_mounted(250)
 
 
 async def test_log_stays_anchored_at_the_bottom() -> None:
@@ -253,14 +256,18 @@ async def test_log_stays_anchored_at_the_bottom() -> None:
         assert log.max_scroll_y > 0
         assert log.scroll_y == log.max_scroll_y
 
-        # The user scrolls up: new content no longer drags the view down.
+        # The user scrolls up: new content no longer drags the view down. (At the top of
+        # what is mounted the earlier entries are paged in, above what the user reads:
+        # the view stays on it, away from the bottom.)
         log.scroll_home(animate=False)
         await pilot.pause()
-        assert log.scroll_y == 0
+        await pilot.pause()
+        top = log.scroll_y
+        assert top < log.max_scroll_y
         await log.begin_step(16)
         await log.notice("finished")
         await pilot.pause()
-        assert log.scroll_y == 0
+        assert log.scroll_y == top
 
         # Back at the bottom, the log follows again.
         log.scroll_end(animate=False)
@@ -345,3 +352,129 @@ async def test_a_long_thought_keeps_only_its_last_blocks_mounted() -> None:
         await pilot.pause()
         assert len(thought.query("MarkdownParagraph")) == 60
         assert thought.hidden_blocks == 0 and not thought.query(".thought-more")
+
+
+async def fill(log: ActionLog, steps: int, *, first: int = 1) -> None:
+    """``steps`` steps through the log as the agent makes them: thought, card, commit."""
+    for step in range(first, first + steps):
+        await log.begin_step(step)
+        await log.append_thought(step, f"## Plan {step}\n\nI read f{step}.py and fix it.\n")
+        await log.show_action(step, "read_file", {"path": f"f{step}.py"}, waiting=False)
+        log.action_executed(step, True, f"contents of f{step}.py")
+        log.action_committed(step, f"{step:07x}", f"Read f{step}.py")
+
+
+async def test_a_long_log_keeps_a_bounded_number_of_widgets() -> None:
+    app = LogApp(max_entries=2000)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await fill(log, 30)
+        await pilot.pause()
+        after_30 = sum(1 for _ in log.walk_children())
+        await fill(log, 270, first=31)
+        await log.notice("finished")
+        await pilot.pause()
+        # 300 steps are kept as data, and the widgets are those of the window only.
+        assert log.step_count == 300
+        assert log.mounted_count == log.window
+        assert sum(1 for _ in log.walk_children()) <= after_30
+        assert not log.entry_mounted(1) and log.entry_mounted(300)
+        # An entry that is not mounted still has its thought and its card.
+        assert log.thought(1) is None
+        assert log.thought_text(1) == "## Plan 1\n\nI read f1.py and fix it.\n"
+        (card,) = log.card_data(1)
+        assert card.state == "ok" and card.commit == ("0000001", "Read f1.py")
+        assert card.output == ["contents of f1.py"]
+        note = log.query_one("#log-earlier", Static)
+        assert note.display and f"{301 - log.window} earlier entries" in shown(note)
+
+
+async def test_scrolling_back_shows_an_old_entry_in_full() -> None:
+    app = LogApp(max_entries=2000)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await fill(log, 80)
+        log.action_executed(2, False, "late output for step 2")  # while not mounted
+        await pilot.pause()
+        assert not log.entry_mounted(2)
+
+        # The user scrolls up, again and again: earlier entries are mounted page by page.
+        deadline = asyncio.get_running_loop().time() + 60
+        while not log.entry_mounted(2):
+            assert asyncio.get_running_loop().time() < deadline, "step 2 never came back"
+            log.scroll_to(y=1, animate=False, immediate=True)
+            await pilot.pause()
+            log.scroll_home(animate=False, immediate=True)
+            await pilot.pause()
+        await pilot.pause()
+        assert log.mounted_count <= READING_WINDOW  # the end was let go meanwhile
+        assert not log.following and not log.entry_mounted(80)
+        (card,) = log.cards(2)
+        assert card.has_class("-error") and "late output for step 2" in shown(card)
+        thought = log.thought(2)
+        assert thought is not None and thought.folded
+        header = log.query(".step-header").results(Static)
+        step_2 = next(h for h in header if shown(h).strip().startswith("step 2 "))
+        assert "▸ Plan 2" in shown(step_2)
+        # Opening it shows its whole thought, rendered again from the text kept.
+        await log.toggle_thought(2)
+        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
+        await pilot.pause()
+        assert "Plan 2" in shown(thought.query_one("MarkdownH2"))
+        assert "I read f2.py and fix it." in shown(thought.query_one("MarkdownParagraph"))
+
+        # New steps meanwhile are kept as data; back at the end they show.
+        await fill(log, 1, first=81)
+        assert not log.entry_mounted(81)
+        await log.show_latest()
+        await pilot.pause()
+        assert log.following and log.entry_mounted(81) and not log.entry_mounted(2)
+        assert log.mounted_count == log.window
+
+
+async def test_an_opened_thought_stays_open_when_it_comes_back_into_view() -> None:
+    app = LogApp(max_entries=2000)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await fill(log, 3)
+        await log.toggle_thought(3)  # the user folds the newest...
+        await log.show_action(3, "finish", {"summary": "done"}, waiting=False)
+        await fill(log, 40, first=4)
+        await pilot.pause()
+        assert not log.entry_mounted(3)
+        while not log.entry_mounted(3):
+            assert await log.show_earlier()
+        await pilot.pause()
+        thought = log.thought(3)
+        assert thought is not None and thought.folded  # ...and it stays folded
+        assert [c.tool for c in log.cards(3)] == ["read_file", "finish"]
+        await log.toggle_thought(3)
+        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
+        assert not thought.folded
+
+
+async def test_streaming_updates_the_last_block_only() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(1)
+        await log.append_thought(1, "First paragraph.\n\nSecond paragraph")
+        await until(pilot, rendered(log, "Second paragraph"))
+        thought = log.thought(1)
+        assert thought is not None
+        await until(pilot, lambda: len(thought.query("MarkdownParagraph")) == 2)
+        first, last = thought.query("MarkdownParagraph").results()
+        for word in [" grows", " word", " by", " word."]:
+            await log.append_thought(1, word)
+        await until(pilot, rendered(log, "word by word."))
+        await until(
+            pilot, lambda: "word by word." in shown(thought.query("MarkdownParagraph").last())
+        )
+        # The finished block is the same widget, untouched; the open one took the words.
+        blocks = list(thought.query("MarkdownParagraph").results())
+        assert blocks[0] is first and shown(first).strip() == "First paragraph."
+        assert blocks[-1] is last and "Second paragraph grows word by word." in shown(last)
+        assert thought.streaming
+        await log.begin_step(2)
+        assert not thought.streaming
+        assert thought.text == "First paragraph.\n\nSecond paragraph grows word by word."

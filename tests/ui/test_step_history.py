@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from autogpt_tui.core.records import Rating, StepCommit
+from autogpt_tui.ui.widgets import step_history
 from autogpt_tui.ui.widgets.step_history import DISPLAY_ORDER, UNDONE_MARK, StepHistory
 
 SIZE = (100, 30)
@@ -243,6 +244,27 @@ async def test_a_thousand_steps_show_and_a_new_step_patches_in() -> None:
         await pilot.pause()
         assert table(app).row_count == 1001
         assert rows(app)[0][1] == "s1#1001" and rows(app)[500][3] == "-"
+
+
+async def test_a_committed_step_is_added_on_top_without_a_reload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(step_history, "MAX_ROWS", 50)
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        history = app.query_one(StepHistory)
+        await show(pilot, make_steps(50))
+        (newest,) = make_steps(1, first=51)
+        history.add_step(newest)
+        await pilot.pause()
+        # On top, selected (the newest was), and the panel keeps its 50 newest rows.
+        assert rows(app)[0][1] == "s1#51" and rows(app)[-1][1] == "s1#2"
+        assert table(app).row_count == 50
+        assert history.selected_step == newest and app.selected[-1] == newest
+        # The reload that follows (or an add of the same step) changes nothing.
+        history.add_step(newest)
+        await show(pilot, make_steps(51))
+        assert table(app).row_count == 50 and rows(app)[0][1] == "s1#51"
 
 
 async def test_empty_history_shows_the_hint() -> None:

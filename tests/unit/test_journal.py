@@ -4,6 +4,7 @@ tests/functional/test_crash_safety.py kills real processes)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -180,12 +181,26 @@ def test_unreadable_journals_and_half_written_ones_are_removed(history: History)
     folder = journal_dir(root)
     folder.mkdir(parents=True)
     (folder / "1-0.json").write_text("{not json")
-    (folder / "1-1.json.tmp").write_text("{half")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    (folder / f"{gone.stdout.strip()}-1.json.x1.tmp").write_text("{half")
     snapshot = state(root)
     with History.open(root) as reopened:
         assert reopened.recovered == []
     assert list(folder.iterdir()) == []
     assert state(root) == snapshot
+
+
+def test_a_journal_being_written_by_a_live_process_is_left_alone(history: History) -> None:
+    # The TUI reads the history (History.open recovers journals) while its agent's
+    # thread writes a journal: the half-written file is that write's, not a crash's.
+    folder = journal_dir(history.root)
+    folder.mkdir(parents=True)
+    writing = folder / f"{os.getpid()}-7.json.a1b2.tmp"
+    writing.write_text("{half")
+    with History.open(history.root) as reopened:
+        assert reopened.recovered == []
+    assert writing.exists()
 
 
 def test_a_failure_after_the_refs_moved_puts_everything_back(

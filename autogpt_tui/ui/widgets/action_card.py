@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from textual.content import Content
@@ -98,12 +99,63 @@ def call_fingerprint(tool: str, arguments: Mapping[str, Any]) -> str:
     return hashlib.blake2b(encoded.encode("utf-8", "replace"), digest_size=12).hexdigest()
 
 
+@dataclass(eq=False)
+class CardData:
+    """What a card shows, kept apart from the widget: a log keeps this for entries that
+    are not mounted (scrolled far away) and builds the widget again from it."""
+
+    tool: str
+    """The tool's name, as the model called it (cleaned for display)."""
+    summary: str
+    """The arguments in one line."""
+    fingerprint: str
+    """A digest of the call, to recognise the same call proposed again."""
+    state: str = "running"
+    """Where the action is: one of `STATES`."""
+    reason: str = ""
+    """Why the user rejected it."""
+    output: list[str] = field(default_factory=list)
+    """The first lines of its output, cleaned."""
+    more_output: int = 0
+    """How many lines of output are not kept."""
+    commit: tuple[str, str] | None = None
+    """The short sha and subject of its step commit, once made."""
+
+    @classmethod
+    def of_call(cls, tool: str, arguments: Mapping[str, Any], *, waiting: bool) -> CardData:
+        """The data of a new card for a call of ``tool`` (``waiting`` for approval)."""
+        return cls(
+            tool=clean_line(tool, 60),
+            summary=summarize_call(tool, arguments),
+            fingerprint=call_fingerprint(tool, arguments),
+            state="waiting" if waiting else "running",
+        )
+
+    def reject(self, reason: str) -> None:
+        """The user rejected the action, for ``reason``."""
+        self.reason = reason
+        self.state = "rejected"
+
+    def execute(self, ok: bool, output: str) -> None:
+        """The action ran: ``ok`` or failed; only the head of ``output`` is kept."""
+        text = output.rstrip("\n") if output.strip() else ""
+        # Split off only the head: an output can be megabytes long.
+        head = text.split("\n", OUTPUT_LINES)[:OUTPUT_LINES] if text else []
+        self.output = [clean_line(line, OUTPUT_LINE_CHARS) for line in head]
+        self.more_output = text.count("\n") + 1 - len(head) if text else 0
+        self.state = "ok" if ok else "error"
+
+    def commit_as(self, short_sha: str, summary: str) -> None:
+        """The action's step was committed as ``short_sha`` with subject ``summary``."""
+        self.commit = (clean_line(short_sha, 40), clean_line(summary, SUMMARY_CHARS))
+
+
 class ActionCard(Widget):
     """A compact card for one proposed action: tool, arguments in brief, state and output.
 
-    The card keeps only what it shows (a summary and the first lines of output), never the
-    arguments or the full output, so thousands of cards stay cheap. All text is shown as
-    plain text, never interpreted as markup.
+    The card keeps only what it shows (its `CardData`: a summary and the first lines of
+    output), never the arguments or the full output, so thousands of cards stay cheap.
+    All text is shown as plain text, never interpreted as markup.
     """
 
     DEFAULT_CSS = """
@@ -135,62 +187,76 @@ class ActionCard(Widget):
 
     def __init__(
         self,
-        tool: str,
-        arguments: Mapping[str, Any],
+        tool: str | CardData,
+        arguments: Mapping[str, Any] | None = None,
         *,
-        waiting: bool,
+        waiting: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Create a card for a call of ``tool``; ``waiting`` when it awaits the user's approval."""
+        """Create a card for a call of ``tool``; ``waiting`` when it awaits the user's approval.
+
+        ``tool`` may instead be a card's `CardData` (``arguments`` and ``waiting`` are then
+        not used): the card shows that data and keeps it up to date.
+        """
         super().__init__(name=name, id=id, classes=classes)
-        self.tool = clean_line(tool, 60)
-        """The tool's name, as the model called it (cleaned for display)."""
-        self.summary = summarize_call(tool, arguments)
-        """The arguments in one line."""
-        self.fingerprint = call_fingerprint(tool, arguments)
-        """A digest of the call, to recognise the same call proposed again."""
-        self._reason = ""
-        self._output: list[str] = []
-        self._more_output = 0
-        self._commit: tuple[str, str] | None = None
-        self.set_reactive(ActionCard.state, "waiting" if waiting else "running")
+        if isinstance(tool, CardData):
+            self.data = tool
+        else:
+            self.data = CardData.of_call(tool, arguments or {}, waiting=waiting)
+        """What the card shows (shared with the log that made it)."""
+        self.set_reactive(ActionCard.state, self.data.state)
+        if self.data.commit is not None:
+            self.add_class("-committed")
         self._show_state()
+
+    @property
+    def tool(self) -> str:
+        """The tool's name, as the model called it (cleaned for display)."""
+        return self.data.tool
+
+    @property
+    def summary(self) -> str:
+        """The arguments in one line."""
+        return self.data.summary
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the call, to recognise the same call proposed again."""
+        return self.data.fingerprint
 
     @property
     def committed(self) -> bool:
         """True once the action's step commit was made."""
-        return self._commit is not None
+        return self.data.commit is not None
 
     def mark_running(self) -> None:
         """The action was approved (or needs no approval) and is running."""
+        self.data.state = "running"
         self.state = "running"
 
     def mark_rejected(self, reason: str) -> None:
         """The user rejected the action, for ``reason`` (told to the agent)."""
-        self._reason = reason
-        self.state = "rejected"
+        self.data.reject(reason)
+        self.state = self.data.state
         self.refresh(layout=True)
 
     def mark_executed(self, ok: bool, output: str) -> None:
         """The action ran: ``ok`` or failed, with the first lines of ``output`` shown."""
-        text = output.rstrip("\n") if output.strip() else ""
-        # Split off only the head: an output can be megabytes long.
-        head = text.split("\n", OUTPUT_LINES)[:OUTPUT_LINES] if text else []
-        self._output = [clean_line(line, OUTPUT_LINE_CHARS) for line in head]
-        self._more_output = text.count("\n") + 1 - len(head) if text else 0
-        self.state = "ok" if ok else "error"
+        self.data.execute(ok, output)
+        self.state = self.data.state
         self.refresh(layout=True)
 
     def mark_committed(self, short_sha: str, summary: str) -> None:
         """The action's step was committed as ``short_sha`` with subject ``summary``."""
-        self._commit = (clean_line(short_sha, 40), clean_line(summary, SUMMARY_CHARS))
+        self.data.commit_as(short_sha, summary)
         self.add_class("-committed")
         self.refresh(layout=True)
 
     def watch_state(self) -> None:
         """Keep the state classes (``-waiting`` …) in step with `state`."""
+        self.data.state = self.state
         self._show_state()
 
     def _show_state(self) -> None:
@@ -199,27 +265,28 @@ class ActionCard(Widget):
 
     def render(self) -> Content:
         """The card's lines: tool and summary, the state line, then any output."""
+        data = self.data
         label, style = self.STATE_LABELS.get(self.state, (self.state, ""))
         state_line: list[Content | tuple[str, str] | str] = [(label, style)]
-        if self.state == "rejected" and self._reason:
-            state_line.append((f": {clean_line(self._reason, SUMMARY_CHARS)}", style))
-        if self._commit is not None:
-            sha, subject = self._commit
+        if self.state == "rejected" and data.reason:
+            state_line.append((f": {clean_line(data.reason, SUMMARY_CHARS)}", style))
+        if data.commit is not None:
+            sha, subject = data.commit
             state_line += [
                 ("  · committed ", "$foreground-muted"),
                 (sha, "bold"),
                 (f" {subject}", "$foreground-muted"),
             ]
         parts: list[Content | tuple[str, str] | str] = [
-            (self.tool, "bold"),
+            (data.tool, "bold"),
             "  ",
-            self.summary,
+            data.summary,
             "\n",
             *state_line,
         ]
         output_style = "$text-error" if self.state == "error" else "$foreground-muted"
-        for line in self._output:
+        for line in data.output:
             parts += ["\n", ("  " + line, output_style)]
-        if self._more_output:
-            parts += ["\n", (f"  … {_count(self._more_output, 'more line')}", "$foreground-muted")]
+        if data.more_output:
+            parts += ["\n", (f"  … {_count(data.more_output, 'more line')}", "$foreground-muted")]
         return Content.assemble(*parts)

@@ -1,4 +1,4 @@
-"""The live log of what the agent thinks and does, one entry per step."""
+"""The live log of what the agent thinks and does, one entry per step, virtualised."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from autogpt_tui.ui.widgets.action_card import ActionCard, call_fingerprint, clean_line
+from autogpt_tui.ui.widgets.action_card import ActionCard, CardData, call_fingerprint, clean_line
 from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
 SEVERITIES = ("information", "success", "warning", "error")
@@ -23,6 +24,18 @@ NOTICE_CHARS = 500
 """Longest notice shown; a longer one is cut with an ellipsis."""
 PREVIEW_CHARS = 100
 """Longest preview of a folded thought in its step's header."""
+KEPT_THOUGHT_CHARS = 64_000
+"""Most characters of one thought the log keeps once its entry is not mounted (the end
+of a longer one: git's step record keeps all of it)."""
+KEPT_CHARS = 4_000_000
+"""Most characters of thoughts kept for entries that are not mounted, in all; the oldest
+entries are dropped beyond it (or beyond `ActionLog.max_entries`)."""
+WINDOW = 12
+"""Entries (steps and notices) mounted as widgets while the log follows its end."""
+READING_WINDOW = 48
+"""Most entries mounted while the user reads back (the log pages them in and out)."""
+PAGE = 8
+"""Entries mounted at a time when the user scrolls past either end of what is mounted."""
 
 
 def clock() -> str:
@@ -32,16 +45,59 @@ def clock() -> str:
 
 @dataclass(eq=False)
 class _StepEntry:
-    """The widgets of one step's entry in the log."""
+    """One step's entry: its data always, its widgets only while mounted."""
 
     step: int
-    container: Vertical
-    header: Static
     started: str
-    thought: AgentThought | None = None
-    cards: list[ActionCard] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    """The thought's text while the entry is not mounted (joined on demand)."""
+    reasoning: str = ""
+    has_thought: bool = False
+    folded: bool = False
     pinned: bool = False
     """The user opened the thought: it is not folded automatically."""
+    cards: list[CardData] = field(default_factory=list)
+    container: Vertical | None = None
+    header: Static | None = None
+    thought: AgentThought | None = None
+    card_widgets: list[ActionCard] = field(default_factory=list)
+
+    @property
+    def mounted(self) -> bool:
+        return self.container is not None
+
+    @property
+    def text(self) -> str:
+        """The thought's text, from its widget while mounted."""
+        if self.thought is not None:
+            return self.thought.text
+        if len(self.parts) > 1:
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+    @property
+    def kept_chars(self) -> int:
+        return sum(map(len, self.parts)) + len(self.reasoning)
+
+
+@dataclass(eq=False)
+class _NoticeEntry:
+    """A one-line notice between steps; a widget only while mounted."""
+
+    text: str
+    severity: str
+    static: Static | None = None
+
+    @property
+    def mounted(self) -> bool:
+        return self.static is not None
+
+    @property
+    def kept_chars(self) -> int:
+        return len(self.text)
+
+
+_Item = _StepEntry | _NoticeEntry
 
 
 class ActionLog(VerticalScroll):
@@ -50,11 +106,17 @@ class ActionLog(VerticalScroll):
     Each step gets an entry: a ``step n`` header, the model's thought streamed in as
     Markdown, and a card per proposed action. One-line notices (errors, retries, user edits,
     budget, finish) sit between entries. The log follows new content unless the user scrolls
-    up. Textual lays out every mounted widget on each change, so the log stays small: only
-    the newest `open_thoughts` steps show their thought (older ones fold to a preview in the
-    header; a click on a header opens or folds it), and only the newest `max_entries` steps
-    stay mounted at all (the history panel and git keep everything). Every method must be
-    called on the UI thread.
+    up.
+
+    The log is virtualised: every entry is kept as data (the thought's text, each card's
+    `CardData`), but only a window of them are widgets (Textual lays out every mounted
+    widget on each change, so a long session must not add up). While the log follows its
+    end the newest `WINDOW` entries are mounted; scrolling to the top of what is mounted
+    mounts `PAGE` earlier entries (and scrolling to the bottom the later ones), building
+    their widgets again from the data. Only the newest `open_thoughts` steps show their
+    thought (older ones fold to a preview in the header; a click on a header opens or folds
+    it). At most `max_entries` steps and as many notices are kept at all (the history panel
+    and git keep everything). Every method must be called on the UI thread.
     """
 
     DEFAULT_CSS = """
@@ -82,75 +144,154 @@ class ActionLog(VerticalScroll):
             &.-warning { color: $text-warning; }
             &.-error { color: $text-error; background: $error-muted; }
         }
+        & > .log-more {
+            height: 1;
+            padding: 0 1;
+            color: $foreground-muted;
+            text-style: italic;
+            &:hover { background: $panel-lighten-1; }
+        }
     }
     """
 
     def __init__(
         self,
         *,
-        max_entries: int = 200,
+        max_entries: int = 2000,
         open_thoughts: int = 5,
+        window: int = WINDOW,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Create an empty log keeping ``max_entries`` steps, ``open_thoughts`` of them open."""
+        """Create an empty log keeping ``max_entries`` steps, ``open_thoughts`` of them open,
+        and ``window`` entries mounted while it follows its end."""
         super().__init__(name=name, id=id, classes=classes)
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+        if max_entries < 1 or window < 1:
+            raise ValueError("max_entries and window must be at least 1")
         self.max_entries = max_entries
-        """Most step entries kept mounted (notices are capped at the same number)."""
+        """Most step entries kept (notices are capped at the same number)."""
         self.open_thoughts = open_thoughts
         """How many of the newest steps keep their thought open; older ones fold."""
+        self.window = window
+        """Entries mounted while the log follows its end."""
         self._entries: dict[int, _StepEntry] = {}
-        self._order: deque[_StepEntry] = deque()
-        self._notices: deque[Static] = deque()
+        self._steps: deque[_StepEntry] = deque()
+        self._notices: deque[_NoticeEntry] = deque()
+        self._items: list[_Item] = []
+        # The mounted entries are _items[_lo:_hi]; the log follows its end while _hi is
+        # len(_items).
+        self._lo = 0
+        self._hi = 0
+        self._kept_chars = 0
+        self._paging = False
+        self._earlier = Static("", classes="log-more", id="log-earlier", markup=False)
+        self._later = Static("", classes="log-more", id="log-later", markup=False)
+        self._earlier.display = False
+        self._later.display = False
+
+    def compose(self) -> ComposeResult:
+        """The notes at either end of what is mounted (hidden while there is nothing more)."""
+        yield self._earlier
+        yield self._later
 
     def on_mount(self) -> None:
         """Follow new content until the user scrolls up."""
         self.anchor()
 
+    # -- reading --------------------------------------------------------------------------
+
     @property
     def step_count(self) -> int:
-        """How many step entries are mounted now."""
-        return len(self._order)
+        """How many step entries the log keeps (mounted or not)."""
+        return len(self._steps)
+
+    @property
+    def mounted_count(self) -> int:
+        """How many entries (steps and notices) are widgets now."""
+        return self._hi - self._lo
+
+    @property
+    def following(self) -> bool:
+        """True while the newest entry is mounted (new entries are mounted as they come)."""
+        return self._hi == len(self._items)
 
     def thought(self, step: int) -> AgentThought | None:
-        """The thought widget of step ``step``'s latest entry, if it has one."""
+        """The thought widget of step ``step``'s latest entry, if it is mounted and has one."""
         entry = self._entries.get(step)
         return entry.thought if entry is not None else None
 
+    def thought_text(self, step: int) -> str | None:
+        """The thought of step ``step``'s latest entry, mounted or not; None without one."""
+        entry = self._entries.get(step)
+        return entry.text if entry is not None and entry.has_thought else None
+
     def cards(self, step: int) -> list[ActionCard]:
-        """The action cards of step ``step``'s latest entry, oldest first."""
+        """The action cards of step ``step``'s latest entry, oldest first (if mounted)."""
+        entry = self._entries.get(step)
+        return list(entry.card_widgets) if entry is not None else []
+
+    def card_data(self, step: int) -> list[CardData]:
+        """What the cards of step ``step``'s latest entry show, mounted or not."""
         entry = self._entries.get(step)
         return list(entry.cards) if entry is not None else []
 
+    def entry_mounted(self, step: int) -> bool:
+        """True when step ``step``'s latest entry is a widget now."""
+        entry = self._entries.get(step)
+        return entry is not None and entry.mounted
+
+    # -- the agent's events ---------------------------------------------------------------
+
     async def begin_step(self, step: int) -> None:
         """Start a new entry for step ``step``; thoughts still streaming elsewhere are closed."""
-        for entry in self._order:
-            if entry.thought is not None and entry.thought.streaming:
-                await entry.thought.stop()
+        for item in self._items[self._lo : self._hi]:
+            thought = item.thought if isinstance(item, _StepEntry) else None
+            if thought is not None and thought.streaming:
+                await thought.stop()
         latest = self._entries.get(step)
-        if latest is not None and latest is self._last() and _is_empty(latest):
+        if latest is not None and latest is self._steps[-1] and _is_empty(latest):
             return  # begin_step twice in a row for the same step: keep the one entry.
         await self._new_entry(step)
 
     async def append_thought(self, step: int, text: str) -> None:
         """Stream a fragment of model text into step ``step``'s thought (as Markdown)."""
         entry = await self._entry(step)
+        if not entry.mounted:
+            entry.has_thought = True
+            entry.folded = False
+            if text:
+                entry.parts.append(text)
+            return
         thought = entry.thought
         if thought is None:
+            entry.has_thought = True
+            entry.folded = False
             thought = entry.thought = AgentThought()
+            assert entry.container is not None and entry.header is not None
             await entry.container.mount(thought, after=entry.header)
             self._show_header(entry)
         elif thought.folded:
             await self._open(entry)
         await thought.write(text)
 
+    async def append_reasoning(self, step: int, text: str) -> None:
+        """Stream a fragment of the model's reasoning into step ``step``'s thought."""
+        await self.append_thought(step, "")  # opens the step's thought, writes nothing
+        entry = self._entries[step]
+        if entry.thought is not None:
+            await entry.thought.write_reasoning(text)
+        else:
+            entry.reasoning = (entry.reasoning + text)[-KEPT_THOUGHT_CHARS:]
+
     async def reset_thought(self, step: int) -> None:
         """Clear step ``step``'s thought: the stream was cut short and is being retried."""
         entry = self._entries.get(step)
-        if entry is not None and entry.thought is not None:
+        if entry is None:
+            return
+        entry.parts.clear()
+        entry.reasoning = ""
+        if entry.thought is not None:
             await entry.thought.clear()
             self._show_header(entry)
 
@@ -172,31 +313,43 @@ class ActionLog(VerticalScroll):
                 tool, arguments
             ):
                 if not waiting:
-                    latest.mark_running()
+                    self._mark_running(entry)
                 return
-        card = ActionCard(tool, arguments, waiting=waiting)
-        entry.cards.append(card)
-        await entry.container.mount(card)
+        data = CardData.of_call(tool, arguments, waiting=waiting)
+        entry.cards.append(data)
+        if entry.container is not None:
+            card = ActionCard(data)
+            entry.card_widgets.append(card)
+            await entry.container.mount(card)
 
     def action_approved(self, step: int) -> None:
         """Mark step ``step``'s latest card running: the user approved it."""
-        if (card := self._latest_card(step)) is not None:
-            card.mark_running()
+        if (entry := self._entries.get(step)) is not None and entry.cards:
+            self._mark_running(entry)
 
     def action_rejected(self, step: int, reason: str) -> None:
         """Mark step ``step``'s latest card rejected, with the reason the agent is told."""
-        if (card := self._latest_card(step)) is not None:
-            card.mark_rejected(reason)
+        if (entry := self._entries.get(step)) is not None and entry.cards:
+            if entry.card_widgets:
+                entry.card_widgets[-1].mark_rejected(reason)
+            else:
+                entry.cards[-1].reject(reason)
 
     def action_executed(self, step: int, ok: bool, output: str) -> None:
         """Mark step ``step``'s latest card done (``ok``) or failed, showing its output's head."""
-        if (card := self._latest_card(step)) is not None:
-            card.mark_executed(ok, output)
+        if (entry := self._entries.get(step)) is not None and entry.cards:
+            if entry.card_widgets:
+                entry.card_widgets[-1].mark_executed(ok, output)
+            else:
+                entry.cards[-1].execute(ok, output)
 
     def action_committed(self, step: int, short_sha: str, summary: str) -> None:
         """Show on step ``step``'s latest card that it was committed as ``short_sha``."""
-        if (card := self._latest_card(step)) is not None:
-            card.mark_committed(short_sha, summary)
+        if (entry := self._entries.get(step)) is not None and entry.cards:
+            if entry.card_widgets:
+                entry.card_widgets[-1].mark_committed(short_sha, summary)
+            else:
+                entry.cards[-1].commit_as(short_sha, summary)
 
     async def notice(self, text: str, *, severity: str = "information") -> None:
         """Add a one-line notice (an error, a retry, a user edit, the budget, the finish)."""
@@ -204,27 +357,29 @@ class ActionLog(VerticalScroll):
             severity = "information"
         first, *rest = text.strip().splitlines() or [""]
         line = clean_line(first, NOTICE_CHARS) + (" …" if rest else "")
-        notice = Static(Content(line), classes=f"notice -{severity}", markup=False)
-        self._notices.append(notice)
-        await self.mount(notice)
-        await self._trim()
+        item = _NoticeEntry(line, severity)
+        self._notices.append(item)
+        await self._append(item)
 
     async def clear_log(self) -> None:
         """Remove every entry and notice (a new session starts)."""
-        for entry in self._order:
-            if entry.thought is not None:
-                await entry.thought.stop()
+        await self._unmount_range(self._lo, self._hi)
         self._entries.clear()
-        self._order.clear()
+        self._steps.clear()
         self._notices.clear()
-        await self.remove_children()
+        self._items.clear()
+        self._lo = self._hi = 0
+        self._kept_chars = 0
+        self._show_more()
+
+    # -- folding --------------------------------------------------------------------------
 
     async def toggle_thought(self, step: int) -> None:
         """Open step ``step``'s thought if it is folded, else fold it."""
         entry = self._entries.get(step)
-        if entry is None or entry.thought is None:
+        if entry is None or not entry.has_thought:
             return
-        if entry.thought.folded:
+        if entry.folded:
             entry.pinned = True
             await self._open(entry)
         else:
@@ -232,82 +387,293 @@ class ActionLog(VerticalScroll):
             await self._fold(entry)
 
     async def on_click(self, event: events.Click) -> None:
-        """Open or fold a step's thought when its header is clicked."""
-        for entry in reversed(self._order):
-            if event.widget is entry.header:
+        """Open or fold a step's thought when its header is clicked; page in more entries
+        when a note at either end is clicked."""
+        if event.widget is self._earlier:
+            event.stop()
+            await self.show_earlier()
+            return
+        if event.widget is self._later:
+            event.stop()
+            await self.show_later()
+            return
+        for item in self._items[self._lo : self._hi]:
+            if isinstance(item, _StepEntry) and event.widget is item.header:
                 event.stop()
-                await self.toggle_thought(entry.step)
+                await self.toggle_thought(item.step)
                 return
 
     async def _open(self, entry: _StepEntry) -> None:
+        entry.folded = False
         if entry.thought is not None:
             await entry.thought.unfold()
+        if entry.header is not None:
             self._show_header(entry)
 
     async def _fold(self, entry: _StepEntry) -> None:
+        entry.folded = True
         if entry.thought is not None and not entry.thought.folded:
             await entry.thought.fold()
+        if entry.header is not None:
             self._show_header(entry)
 
     def _show_header(self, entry: _StepEntry) -> None:
-        entry.header.update(self._header_content(entry))
+        if entry.header is not None:
+            entry.header.update(self._header_content(entry))
 
     def _header_content(self, entry: _StepEntry) -> Content:
         parts: list[Content | tuple[str, str] | str] = [
             f"step {entry.step}",
             (f"  {entry.started}", "$foreground-muted"),
         ]
-        thought = entry.thought
-        if thought is not None and thought.folded:
-            parts.append((f"  ▸ {_preview(thought.text)}", "$foreground-muted not bold"))
-        elif thought is not None:
+        if entry.has_thought and entry.folded:
+            parts.append((f"  ▸ {_preview(entry.text)}", "$foreground-muted not bold"))
+        elif entry.has_thought:
             parts.append(("  ▾", "$foreground-muted not bold"))
         return Content.assemble(*parts)
 
-    def _last(self) -> _StepEntry | None:
-        return self._order[-1] if self._order else None
+    def _mark_running(self, entry: _StepEntry) -> None:
+        if entry.card_widgets:
+            entry.card_widgets[-1].mark_running()
+        elif entry.cards:
+            entry.cards[-1].state = "running"
 
-    def _latest_card(self, step: int) -> ActionCard | None:
-        entry = self._entries.get(step)
-        return entry.cards[-1] if entry is not None and entry.cards else None
+    # -- entries --------------------------------------------------------------------------
 
     async def _entry(self, step: int) -> _StepEntry:
         entry = self._entries.get(step)
         return entry if entry is not None else await self._new_entry(step)
 
     async def _new_entry(self, step: int) -> _StepEntry:
-        header = Static(classes="step-header", markup=False)
-        container = Vertical(header, classes="step")
-        entry = _StepEntry(step, container, header, clock())
-        self._show_header(entry)
+        entry = _StepEntry(step, clock())
         self._entries[step] = entry
-        self._order.append(entry)
-        await self.mount(container)
-        if len(self._order) > self.open_thoughts:
-            aged = self._order[-1 - self.open_thoughts]
-            if not aged.pinned:
+        self._steps.append(entry)
+        if len(self._steps) > self.open_thoughts:
+            aged = self._steps[-1 - self.open_thoughts]
+            if not aged.pinned and aged.has_thought and not aged.folded:
                 await self._fold(aged)
-        await self._trim()
+        await self._append(entry)
         return entry
 
-    async def _trim(self) -> None:
-        """Unmount the oldest entries and notices beyond `max_entries` of each."""
+    async def _append(self, item: _Item) -> None:
+        """Add ``item`` at the end; mount it if the log follows its end."""
+        following = self.following
+        self._items.append(item)
+        if following:
+            await self.mount(self._build(item), before=self._later)
+            await self._after_mount(item)
+            self._hi = len(self._items)
+            # While the user reads back (the anchor released), the window may grow a
+            # while, so what they read does not move; past that it is trimmed anyway.
+            limit = READING_WINDOW if self._reading_back else self.window
+            if self._hi - self._lo > limit:
+                await self._unmount_range(self._lo, self._hi - self.window, keep_view=True)
+                self._lo = self._hi - self.window
+        await self._drop_old()
+        self._show_more()
+
+    @property
+    def _reading_back(self) -> bool:
+        return self._anchored and self._anchor_released
+
+    def _build(self, item: _Item) -> Widget:
+        """The widget of ``item``, made from its data."""
+        if isinstance(item, _NoticeEntry):
+            item.static = Static(
+                Content(item.text), classes=f"notice -{item.severity}", markup=False
+            )
+            return item.static
+        header = Static(classes="step-header", markup=False)
+        item.header = header
+        children: list[Widget] = [header]
+        if item.has_thought:
+            self._kept_chars -= item.kept_chars
+            item.thought = AgentThought(item.text, folded=item.folded)
+            children.append(item.thought)
+            item.parts.clear()
+        item.card_widgets = [ActionCard(data) for data in item.cards]
+        children += item.card_widgets
+        item.container = Vertical(*children, classes="step")
+        self._show_header(item)
+        return item.container
+
+    async def _after_mount(self, item: _Item) -> None:
+        if isinstance(item, _StepEntry) and item.thought is not None:
+            if not item.folded:
+                await item.thought.cap_blocks()
+            if item.reasoning:
+                await item.thought.write_reasoning(item.reasoning)
+                item.reasoning = ""
+
+    async def _release(self, item: _Item) -> Widget | None:
+        """Forget ``item``'s widgets, keeping what they showed as data; the widget to remove."""
+        if isinstance(item, _NoticeEntry):
+            widget, item.static = item.static, None
+            return widget
+        thought = item.thought
+        if thought is not None:
+            if thought.streaming:
+                await thought.stop()
+            text = thought.text
+            if len(text) > KEPT_THOUGHT_CHARS:
+                cut = len(text) - KEPT_THOUGHT_CHARS
+                text = f"*(… {cut:,} earlier characters not kept)*\n\n" + text[cut:]
+            item.parts = [text] if text else []
+            item.reasoning = thought.reasoning[-KEPT_THOUGHT_CHARS:]
+            self._kept_chars += item.kept_chars
+        container = item.container
+        item.container = item.header = item.thought = None
+        item.card_widgets = []
+        return container
+
+    async def _unmount_range(self, lo: int, hi: int, *, keep_view: bool = False) -> None:
+        """Unmount the entries ``_items[lo:hi]`` (all mounted), keeping their data."""
         doomed: list[Widget] = []
-        while len(self._order) > self.max_entries:
-            entry = self._order.popleft()
-            if self._entries.get(entry.step) is entry:
-                del self._entries[entry.step]
-            if entry.thought is not None:
-                await entry.thought.stop()
-            doomed.append(entry.container)
-        while len(self._notices) > self.max_entries:
-            doomed.append(self._notices.popleft())
+        height = 0
+        for item in self._items[lo:hi]:
+            widget = await self._release(item)
+            if widget is not None:
+                height += widget.outer_size.height
+                doomed.append(widget)
         if doomed:
             await self.remove_children(doomed)
+        if keep_view and height and lo == self._lo and self._reading_back:
+            # Entries above the view went: scroll up by as much, so the view stays put.
+            self.scroll_to(y=max(0, self.scroll_y - height), animate=False, immediate=True)
+
+    async def _drop_old(self) -> None:
+        """Forget the oldest entries beyond `max_entries` steps (or notices) or `KEPT_CHARS`."""
+        doomed: set[int] = set()
+        while len(self._steps) > self.max_entries or (
+            self._kept_chars > KEPT_CHARS and len(self._steps) > 1
+        ):
+            entry = self._steps.popleft()
+            if self._entries.get(entry.step) is entry:
+                del self._entries[entry.step]
+            self._kept_chars -= entry.kept_chars if not entry.mounted else 0
+            doomed.add(id(entry))
+        while len(self._notices) > self.max_entries:
+            notice = self._notices.popleft()
+            self._kept_chars -= notice.kept_chars if not notice.mounted else 0
+            doomed.add(id(notice))
+        if not doomed:
+            return
+        keep: list[_Item] = []
+        lo, hi = self._lo, self._hi
+        gone: list[_Item] = []
+        for index, item in enumerate(self._items):
+            if id(item) in doomed:
+                gone.append(item)
+                if index < self._lo:
+                    lo -= 1
+                if index < self._hi:
+                    hi -= 1
+            else:
+                keep.append(item)
+        widgets: list[Widget] = []
+        for item in gone:
+            if item.mounted:
+                widget = await self._release(item)
+                self._kept_chars -= item.kept_chars  # what _release just counted
+                if widget is not None:
+                    widgets.append(widget)
+        if widgets:
+            await self.remove_children(widgets)
+        self._items = keep
+        self._lo, self._hi = max(lo, 0), max(hi, 0)
+
+    # -- paging ---------------------------------------------------------------------------
+
+    async def show_earlier(self, count: int = PAGE) -> bool:
+        """Mount up to ``count`` entries before the first mounted one; False if none."""
+        if self._lo == 0 or self._paging:
+            return False
+        self._paging = True
+        try:
+            lo = max(0, self._lo - count)
+            widgets = [self._build(item) for item in self._items[lo : self._lo]]
+            await self.mount_all(widgets, after=self._earlier)
+            for item in self._items[lo : self._lo]:
+                await self._after_mount(item)
+            self._lo = lo
+            if self._hi - self._lo > READING_WINDOW:
+                # Leave the end: later entries are kept as data until scrolled to.
+                await self._unmount_range(self._lo + READING_WINDOW, self._hi)
+                self._hi = self._lo + READING_WINDOW
+            self._show_more()
+            return True
+        finally:
+            self._paging = False
+
+    async def show_later(self, count: int = PAGE) -> bool:
+        """Mount up to ``count`` entries after the last mounted one; False if none."""
+        if self.following or self._paging:
+            return False
+        self._paging = True
+        try:
+            hi = min(len(self._items), self._hi + count)
+            widgets = [self._build(item) for item in self._items[self._hi : hi]]
+            await self.mount_all(widgets, before=self._later)
+            for item in self._items[self._hi : hi]:
+                await self._after_mount(item)
+            self._hi = hi
+            if self._hi - self._lo > READING_WINDOW:
+                drop = self._hi - READING_WINDOW
+                await self._unmount_range(self._lo, drop, keep_view=True)
+                self._lo = drop
+            self._show_more()
+            return True
+        finally:
+            self._paging = False
+
+    async def show_latest(self) -> None:
+        """Mount the newest entries again and follow the end (after reading back)."""
+        if not self.following:
+            await self._unmount_range(self._lo, self._hi)
+            self._lo = self._hi = max(0, len(self._items) - self.window)
+            await self.show_later(self.window)
+        self._show_more()
+        self.anchor()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Page entries in when the user scrolls to either end of what is mounted."""
+        super().watch_scroll_y(old_value, new_value)
+        if self._paging or not self.is_mounted:
+            return
+        if new_value <= 0 < old_value and self._lo > 0:
+            self.call_later(self._page_up)
+        elif new_value >= self.max_scroll_y > old_value and not self.following:
+            self.call_later(self.show_later)
+
+    async def _page_up(self) -> None:
+        before = self.virtual_size.height
+        if await self.show_earlier():
+            # Keep the entry the user was reading in view: what came above pushes it down.
+            def keep() -> None:
+                added = self.virtual_size.height - before
+                if added > 0:
+                    self.scroll_to(y=added, animate=False, immediate=True)
+
+            self.call_after_refresh(keep)
+
+    def _show_more(self) -> None:
+        """Say at either end how many entries are not mounted."""
+        earlier = self._lo
+        later = len(self._items) - self._hi
+        self._earlier.display = earlier > 0
+        self._later.display = later > 0
+        if earlier:
+            self._earlier.update(
+                Content(f"⋯ {earlier:,} earlier entr{'y' if earlier == 1 else 'ies'} · scroll up")
+            )
+        if later:
+            self._later.update(
+                Content(f"⋯ {later:,} later entr{'y' if later == 1 else 'ies'} · scroll down")
+            )
 
 
 def _is_empty(entry: _StepEntry) -> bool:
-    return entry.thought is None and not entry.cards
+    return not entry.has_thought and not entry.cards
 
 
 def _preview(text: str) -> str:

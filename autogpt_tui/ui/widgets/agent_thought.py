@@ -59,12 +59,20 @@ class AgentThought(Markdown):
         markdown: str | None = None,
         *,
         max_blocks: int | None = 30,
+        folded: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Create a thought; ``max_blocks`` caps the blocks mounted at once (None: no cap)."""
-        super().__init__(markdown, name=name, id=id, classes=classes)
+        """Create a thought; ``max_blocks`` caps the blocks mounted at once (None: no cap).
+
+        A thought created ``folded`` keeps ``markdown`` as text and renders nothing until
+        `unfold` (a log rebuilding an entry scrolled back into view).
+        """
+        super().__init__(None if folded else markdown, name=name, id=id, classes=classes)
+        self._kept: str | None = (markdown or "") if folded else None
+        if folded:
+            self.display = False
         self.max_blocks = max_blocks
         """Most Markdown blocks mounted at once; earlier ones are summed up in a note."""
         self._stream: MarkdownStream | None = None
@@ -85,6 +93,8 @@ class AgentThought(Markdown):
     @property
     def text(self) -> str:
         """All the text written so far, including fragments not yet rendered."""
+        if self._kept is not None:
+            return self._kept
         return self.source + "".join(self._pending)
 
     @property
@@ -106,6 +116,9 @@ class AgentThought(Markdown):
         """Append a fragment of model text; it reaches the screen within `FLUSH_INTERVAL`."""
         fragment = fragment.translate(_CONTROL)
         if not fragment:
+            return
+        if self._kept is not None:  # folded: kept as text, rendered on unfold
+            self._kept += fragment
             return
         self._pending.append(fragment)
         if self._flush_timer is None:
@@ -163,24 +176,34 @@ class AgentThought(Markdown):
             self._reasoning_timer.stop()
         await self._show_reasoning()  # removes the reasoning shown
         await self.stop()
+        if self._kept is not None:
+            self._kept = ""
         await self.update("")
         await self._set_hidden(0)
 
     async def unfold(self) -> None:
         """Mount the blocks again after `fold` (the last `max_blocks` of them)."""
         await self.stop()
+        text = self.text
+        self._kept = None
         self.display = True
-        await self.update(self.source)
+        await self.update(text)
         await self._set_hidden(0)
         await self._cap_blocks()
 
     async def fold(self) -> None:
-        """Hide the thought and unmount its blocks, keeping the text: cheap to keep around."""
+        """Hide the thought and unmount its blocks, keeping only the text: cheap to keep."""
         await self.stop()
+        if self._kept is None:
+            self._kept = self.source
         self.display = False
-        async with self.lock:
-            await self.remove_children(MarkdownBlock)
+        # The Markdown source goes too (update("")): the text is kept once, as text.
+        await self.update("")
         await self._set_hidden(0)
+
+    async def cap_blocks(self) -> None:
+        """Unmount the oldest blocks beyond `max_blocks` (after it was created with text)."""
+        await self._cap_blocks()
 
     async def show_all(self) -> None:
         """Mount every block, lifting the `max_blocks` cap for this thought."""

@@ -35,6 +35,8 @@ rating, so a narrow sidebar still shows what each step did; the commit id last."
 UNDONE_MARK = "undone"
 """What the state column says for a step that was undone."""
 
+MAX_ROWS = 2000
+"""Most steps the panel holds (the newest); older ones are in `autogpt-tui log` and git."""
 REBUILD_SHARE = 0.5
 """When more than this share of the rows went away, the table is rebuilt, not patched."""
 
@@ -199,9 +201,16 @@ class StepHistory(Vertical):
     # -- public API ---------------------------------------------------------------------
 
     def show_steps(self, steps: Sequence[StepCommit]) -> None:
-        """Show ``steps`` (newest first), patching only the rows that changed."""
-        self.steps = tuple(steps)
+        """Show ``steps`` (newest first, the first `MAX_ROWS`), patching only the rows that
+        changed."""
+        self.steps = tuple(steps[:MAX_ROWS])
         self.loaded = True
+
+    def add_step(self, step: StepCommit) -> None:
+        """Show ``step`` as the newest (the agent just committed it), without reading git."""
+        if any(shown.sha == step.sha for shown in self.steps[:8]):
+            return  # a reload got there first
+        self.show_steps((step, *self.steps))
 
     @property
     def selected_step(self) -> StepCommit | None:
