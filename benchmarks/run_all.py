@@ -53,7 +53,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("rewards", "benchmarks.bench_rewards", ("rewards.json",), keeps=True),
     Benchmark("agent", "benchmarks.bench_agent", ("agent.json",), keeps=True),
     Benchmark("tui", "benchmarks.bench_tui", ("tui.json",), keeps=True),
-    Benchmark("tui_session", "benchmarks.bench_tui_session", ("tui_session.json",)),
+    Benchmark("tui_log", "benchmarks.bench_tui_log", ("tui_log.json",)),
+    Benchmark("tui_session", "benchmarks.bench_tui_session", ("tui_session.json",), keeps=True),
     Benchmark("streams", "benchmarks.bench_streams", ("streams.json",)),
     Benchmark("watcher", "benchmarks.bench_watcher", ("watcher.json",)),
 )
