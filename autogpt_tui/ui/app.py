@@ -7,10 +7,17 @@ by side; at 80 columns one panel shows at a time (keys 1–4 or tab between them
 Nothing here blocks on the model, git or the file system: the agent runs on a thread
 worker (``AgentRunner``), history operations on their own thread workers, and every
 result comes back as a message.
+
+The first frame waits for nothing: the panels mount empty (the file tree at once when
+the workspace is a repository's top), and only once the frame with the footer's keys is
+on screen do the history, the watcher and the rest start filling them in. What the
+first frame does not need (the agent loop, the learning code, the watcher) is imported
+on first use.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,17 +27,16 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import MountError
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from autogpt_tui.core.agent import Approval
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.events import ErrorOccurred
 from autogpt_tui.core.history import History
-from autogpt_tui.core.session import NO_MODEL_SENTENCE
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
 from autogpt_tui.ui.agent_events import dispatch
 from autogpt_tui.ui.agent_runner import AgentRunner
@@ -47,7 +53,6 @@ from autogpt_tui.ui.messages import (
 )
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
-from autogpt_tui.ui.screens.rewards import RewardsScreen
 from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
@@ -58,6 +63,7 @@ from autogpt_tui.ui.widgets.workspace_tree import MarkKind, WorkspaceTree
 if TYPE_CHECKING:
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.settings import Settings
+    from autogpt_tui.core.watcher import WorkspaceWatcher
 
 HISTORY_LIMIT = 500
 """How many steps the history panel reads; older ones stay in git."""
@@ -71,6 +77,15 @@ NARROW_BELOW = 110
 """Terminals narrower than this show one panel at a time."""
 WIDE_FROM = 150
 """Terminals at least this wide show the log and the diff side by side."""
+FIRST_FRAME_WAIT_S = 1.0
+"""Longest the background work waits for the first frame (whose footer shows its keys)
+before starting anyway: a footer that never fills must not hold the history back."""
+
+
+def is_repository_top(folder: Path) -> bool:
+    """Whether ``folder`` is the top of a git working tree (it holds ``.git``, a folder or
+    a worktree's file): cheap, no git process, so the file tree can mount at once."""
+    return (folder / ".git").exists()
 
 
 def display_path(path: Path) -> str:
@@ -120,6 +135,18 @@ class WorkstationApp(App[None]):
         self._reload_settings = reload_settings
         self._panel = "log"
         self.sub_title = display_path(self.workspace)
+        self._first_frame = threading.Event()
+        """Set once the first frame, footer keys and all, is on screen (or it took longer
+        than ``FIRST_FRAME_WAIT_S``): the background loaders wait for it."""
+        # The file tree needs the workspace to be a repository (git decides what it hides):
+        # when it plainly is one, it mounts with the first frame; else after the history
+        # worker made it one.
+        self._tree_at_once = is_repository_top(self.workspace)
+
+    @property
+    def first_frame_shown(self) -> bool:
+        """Whether the first frame is on screen and the background work has started."""
+        return self._first_frame.is_set()
 
     # ------------------------------------------------------------- layout
 
@@ -131,7 +158,10 @@ class WorkstationApp(App[None]):
             with Vertical(id="sidebar"):
                 yield StepHistory(id="history")
                 with Vertical(id="files"):
-                    yield Static(OPENING_HINT, id="files-hint")
+                    if self._tree_at_once:
+                        yield WorkspaceTree(self.workspace, id="files-tree")
+                    else:
+                        yield Static(OPENING_HINT, id="files-hint")
             yield ActionLog(id="log")
             yield DiffViewer(id="diff")
         yield Footer()
@@ -159,7 +189,26 @@ class WorkstationApp(App[None]):
             self.runner.set_goal(self._initial_goal)
         self.query_one(DiffViewer).show_message("Select a step to see its diff.")
         self._layout_for(self.size.width)
+        # Started now, so that it is there to wait for, but it reads nothing before the
+        # first frame is up: its git processes and parsing would compete with it.
         self.load_history()
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_shown)
+        self.set_timer(FIRST_FRAME_WAIT_S, self._after_first_frame)
+
+    def _bindings_shown(self, _screen: Screen[Any]) -> None:
+        """The footer recomposes with its keys after the next refresh; the frame after
+        that one is the first full frame."""
+        if not self._first_frame.is_set():
+            self.call_after_refresh(self.call_after_refresh, self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """The first frame is on screen: let the loaders fill in the panels."""
+        if self._first_frame.is_set():
+            return
+        self._first_frame.set()
+        self.screen.bindings_updated_signal.unsubscribe(self)
+        if self._tree_at_once:
+            self.start_watching(self.workspace)
 
     def on_resize(self) -> None:
         self._layout_for(self.size.width)
@@ -229,6 +278,8 @@ class WorkstationApp(App[None]):
             self.notify("The agent is already working.", markup=False)
             return
         if not self.settings.has_model():
+            from autogpt_tui.core.session import NO_MODEL_SENTENCE
+
             self.notify(NO_MODEL_SENTENCE, severity="error", markup=False, timeout=10)
             return
         if not self.runner.goal:
@@ -264,6 +315,8 @@ class WorkstationApp(App[None]):
 
     def action_approve(self) -> None:
         """Run the pending action."""
+        from autogpt_tui.core.agent import Approval
+
         if self.runner.answer_approval(Approval.approve()):
             self.refresh_bindings()
 
@@ -271,6 +324,8 @@ class WorkstationApp(App[None]):
         """Reject the pending action with a reason the agent is told."""
         if not self.runner.awaiting_approval:
             return
+
+        from autogpt_tui.core.agent import Approval
 
         def then(reason: str | None) -> None:
             if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
@@ -362,6 +417,7 @@ class WorkstationApp(App[None]):
     def load_rewards(self) -> None:
         """Read the rewards off the UI thread, then open the view."""
         from autogpt_tui.core.learning import RewardModel
+        from autogpt_tui.ui.screens.rewards import RewardsScreen
 
         try:
             with History.open(self.workspace) as history:
@@ -500,7 +556,13 @@ class WorkstationApp(App[None]):
 
         A thread worker with its own History: GitPython objects are not shared between
         threads. The result comes back as a message.
+
+        When the file tree is up already, this waits for the first frame (its git
+        processes and parsing would compete with it); when the tree waits for this (the
+        folder may not be a repository yet), it starts at once.
         """
+        if self._tree_at_once:
+            self._first_frame.wait(FIRST_FRAME_WAIT_S)
         try:
             with History.open(self.workspace) as history:
                 steps = history.steps(HISTORY_LIMIT)
@@ -573,8 +635,7 @@ class WorkstationApp(App[None]):
         if files.query(WorkspaceTree):
             return
         await files.query("#files-hint").remove()
-        watcher = self.runner.watcher_for(root)
-        await files.mount(WorkspaceTree(self.workspace, watcher=watcher, id="files-tree"))
+        await files.mount(WorkspaceTree(self.workspace, id="files-tree"))
         self.start_watching(root)
 
     @work(
@@ -585,6 +646,25 @@ class WorkstationApp(App[None]):
         description="Start watching the workspace",
     )
     def start_watching(self, root: Path) -> None:
+        """Make the session's watcher (importing it takes a while) for the file tree to
+        follow; it is started once the tree follows it (``run_watcher``)."""
+        watcher = self.runner.watcher_for(root)
+        if not get_current_worker().is_cancelled:
+            self.post_message(WatcherMade(root, watcher))
+
+    def on_watcher_made(self, message: WatcherMade) -> None:
+        for tree in self.query(WorkspaceTree).results(WorkspaceTree):
+            tree.follow(message.watcher)
+        self.run_watcher(message.root)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="watcher",
+        description="Start watching the workspace",
+    )
+    def run_watcher(self, root: Path) -> None:
         """Start the session's watcher: adding a watch per folder takes a while."""
         try:
             started = self.runner.start_watching(root)
@@ -665,6 +745,17 @@ class WorkstationApp(App[None]):
     def on_history_changed(self, message: HistoryChanged) -> None:
         self.notify(message.summary, markup=False)
         self.load_history()
+
+
+class WatcherMade(Message):
+    """From the watcher worker: the session's watcher exists (not started yet)."""
+
+    def __init__(self, root: Path, watcher: WorkspaceWatcher) -> None:
+        super().__init__()
+        self.root = root
+        """The repository it watches."""
+        self.watcher = watcher
+        """The watcher, for the file tree to follow before it starts."""
 
 
 def _goal_prompt(value: str) -> TextPrompt:
