@@ -35,10 +35,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
-from autogpt_tui.core.events import ErrorOccurred
 from autogpt_tui.core.history import History
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
-from autogpt_tui.ui.agent_events import dispatch
 from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
@@ -80,6 +78,37 @@ WIDE_FROM = 150
 FIRST_FRAME_WAIT_S = 1.0
 """Longest the background work waits for the first frame (whose footer shows its keys)
 before starting anyway: a footer that never fills must not hold the history back."""
+
+
+class KeysFooter(Footer):
+    """Textual's Footer, recomposed once per burst of binding changes.
+
+    The stock footer queues one full recompose (every key label unmounted and mounted
+    again) for each change of the screen's bindings. At start-up several come together
+    (the first focus, the history's arrival, keys that now apply), and each recompose
+    kept the first full frame waiting. Here a change while one is queued joins it: the
+    one recompose reads the bindings as they are when it runs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recompose_queued = False
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """Queue a recompose, unless one is queued already (it will see this change).
+
+        The stock handler's steps (textual is pinned), with the queueing made once.
+        """
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._recompose_queued:
+            self._recompose_queued = True
+            self.call_after_refresh(self._recompose_now)
+
+    async def _recompose_now(self) -> None:
+        self._recompose_queued = False
+        await self.recompose()
 
 
 def is_repository_top(folder: Path) -> bool:
@@ -164,7 +193,7 @@ class WorkstationApp(App[None]):
                         yield Static(OPENING_HINT, id="files-hint")
             yield ActionLog(id="log")
             yield DiffViewer(id="diff")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for warning in register_themes(self):
@@ -307,6 +336,8 @@ class WorkstationApp(App[None]):
         try:
             self.runner.run(steps)
         except UserError as err:
+            from autogpt_tui.core.events import ErrorOccurred
+
             self.post_message(AgentEventMessage(ErrorOccurred(str(err))))
         finally:
             self.runner.worker_done()  # releases the session if the app ended meanwhile
@@ -465,6 +496,10 @@ class WorkstationApp(App[None]):
     # -------------------------------------------------- agent messages
 
     async def on_agent_event_message(self, message: AgentEventMessage) -> None:
+        # Imported with the first event (the loop's events come with it), not before the
+        # first frame.
+        from autogpt_tui.ui.agent_events import dispatch
+
         try:
             await dispatch(self, message.event)
         except (NoMatches, MountError):
