@@ -81,17 +81,22 @@ before starting anyway: a footer that never fills must not hold the history back
 
 
 class KeysFooter(Footer):
-    """Textual's Footer, recomposed once per burst of binding changes.
+    """Textual's Footer, with its keys in the first frame and recomposed once per burst
+    of binding changes.
 
-    The stock footer queues one full recompose (every key label unmounted and mounted
-    again) for each change of the screen's bindings. At start-up several come together
-    (the first focus, the history's arrival, keys that now apply), and each recompose
-    kept the first full frame waiting. Here a change while one is queued joins it: the
-    one recompose reads the bindings as they are when it runs.
+    The stock footer composes empty, and shows its keys only once the screen first
+    reports its bindings: another layout and paint after the first frame. Then it queues
+    one full recompose (every key label unmounted and mounted again) for each change of
+    the screen's bindings; at start-up several come together (the first focus, the
+    history's arrival, keys that now apply), and each kept the full frame waiting. This
+    one lists the keys that apply as it first composes (they are the app's own), and a
+    change while a recompose is queued joins it: the one recompose reads the bindings as
+    they are when it runs.
     """
 
     def __init__(self) -> None:
         super().__init__()
+        self.set_reactive(Footer._bindings_ready, True)  # textual is pinned
         self._recompose_queued = False
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
@@ -163,7 +168,16 @@ class WorkstationApp(App[None]):
         self._notices = list(notices)
         self._reload_settings = reload_settings
         self._panel = "log"
+        self._layout: tuple[bool, bool, str] | None = None
+        """The layout shown: (narrow, wide, the panel in front)."""
         self.sub_title = display_path(self.workspace)
+        # The theme is chosen now, before any widget is styled: chosen once the screen is
+        # up, it re-parses every style sheet and restyles every widget (a second start's
+        # worth of CSS work). Its warnings wait for the screen.
+        self._theme_warnings = register_themes(self)
+        fallback = choose_theme(self, self._theme_name or DEFAULT_THEME)
+        if fallback:
+            self._theme_warnings.append(fallback)
         self._first_frame = threading.Event()
         """Set once the first frame, footer keys and all, is on screen (or it took longer
         than ``FIRST_FRAME_WAIT_S``): the background loaders wait for it."""
@@ -180,40 +194,46 @@ class WorkstationApp(App[None]):
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
+        # Everything the first frame shows is set as the widgets are made (the layout's
+        # classes, titles, the mode and budgets), so that their first styling is their
+        # last: each class or value set after mounting restyles or re-lays out again.
+        narrow, wide = self._set_screen_classes(self.size.width)
         yield Header()
-        yield GoalPanel(self._initial_goal, id="goal")
-        yield Static(id="panel-tabs")
+        goal = GoalPanel(self._initial_goal, id="goal")
+        agent = self.settings.agent
+        goal.set_reactive(GoalPanel.mode, self.runner.mode)
+        goal.set_reactive(GoalPanel.steps_max, agent.max_steps)
+        goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
+        goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
+        yield goal
+        tabs = Static(self._tabs_markup() if narrow else "", id="panel-tabs")
+        tabs.display = narrow
+        yield tabs
         with Horizontal(id="main"):
-            with Vertical(id="sidebar"):
-                yield StepHistory(id="history")
-                with Vertical(id="files"):
+            with Vertical(id="sidebar", classes=self._active("history", "files")):
+                yield StepHistory(id="history", classes=self._active("history"))
+                files = Vertical(id="files", classes=self._active("files"))
+                files.border_title = "Files"
+                with files:
                     if self._tree_at_once:
                         yield WorkspaceTree(self.workspace, id="files-tree")
                     else:
                         yield Static(OPENING_HINT, id="files-hint")
-            yield ActionLog(id="log")
-            yield DiffViewer(id="diff")
+            log = ActionLog(id="log", classes=self._active("log"))
+            log.border_title = "Thoughts & actions"
+            yield log
+            yield DiffViewer(id="diff", classes=self._active("diff"))
         yield KeysFooter()
+        self._layout = (narrow, wide, self._panel)
 
     def on_mount(self) -> None:
-        for warning in register_themes(self):
+        for warning in self._theme_warnings:
             self.notify(warning, severity="warning", markup=False)
-        fallback = choose_theme(self, self._theme_name or DEFAULT_THEME)
-        if fallback:
-            self.notify(fallback, severity="warning", markup=False)
         # Told before the screen took over (e.g. the files kept out of a first commit).
         for notice in self._notices:
             self.notify(notice, severity="warning", markup=False, timeout=15)
         if self.settings.untrusted is not None:
             self._ask_trust()
-        self.query_one("#files", Vertical).border_title = "Files"
-        self.query_one(ActionLog).border_title = "Thoughts & actions"
-        goal = self.query_one(GoalPanel)
-        goal.mode = self.runner.mode
-        agent = self.settings.agent
-        goal.steps_max = agent.max_steps
-        goal.tokens_max = agent.max_tokens
-        goal.cost_max = agent.max_cost_usd
         if self._initial_goal:
             self.runner.set_goal(self._initial_goal)
         self.query_one(DiffViewer).show_message("Select a step to see its diff.")
@@ -221,8 +241,9 @@ class WorkstationApp(App[None]):
         # Started now, so that it is there to wait for, but it reads nothing before the
         # first frame is up: its git processes and parsing would compete with it.
         self.load_history()
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_shown)
-        self.set_timer(FIRST_FRAME_WAIT_S, self._after_first_frame)
+        self._main_screen = self.screen
+        self._main_screen.bindings_updated_signal.subscribe(self, self._bindings_shown)
+        self._first_frame_timer = self.set_timer(FIRST_FRAME_WAIT_S, self._after_first_frame)
 
     def _bindings_shown(self, _screen: Screen[Any]) -> None:
         """The footer recomposes with its keys after the next refresh; the frame after
@@ -235,19 +256,39 @@ class WorkstationApp(App[None]):
         if self._first_frame.is_set():
             return
         self._first_frame.set()
-        self.screen.bindings_updated_signal.unsubscribe(self)
-        if self._tree_at_once:
+        self._first_frame_timer.stop()
+        self._main_screen.bindings_updated_signal.unsubscribe(self)
+        if self._tree_at_once and not self.runner.closing:
             self.start_watching(self.workspace)
 
     def on_resize(self) -> None:
         self._layout_for(self.size.width)
 
-    def _layout_for(self, width: int) -> None:
+    def _set_screen_classes(self, width: int, update: bool = False) -> tuple[bool, bool]:
+        """Class the screen for ``width`` (narrow, medium or wide); (narrow, wide)."""
         narrow = width < NARROW_BELOW
         wide = width >= WIDE_FROM
-        self.screen.set_class(narrow, "-narrow")
-        self.screen.set_class(wide, "-wide")
-        self.screen.set_class(not narrow and not wide, "-medium")
+        self.screen.set_class(narrow, "-narrow", update=update)
+        self.screen.set_class(wide, "-wide", update=update)
+        self.screen.set_class(not narrow and not wide, "-medium", update=update)
+        return narrow, wide
+
+    def _active(self, *names: str) -> str:
+        """The class of a panel holding ``names``: ``-active`` when one of them shows."""
+        return "-active" if self._panel in names else ""
+
+    def _tabs_markup(self) -> str:
+        labels = [
+            f"[reverse] {n + 1} {p} [/]" if p == self._panel else f" {n + 1} {p} "
+            for n, p in enumerate(PANELS)
+        ]
+        return "  ".join(labels) + "   [dim]1–4 switch panels[/]"
+
+    def _layout_for(self, width: int) -> None:
+        if (width < NARROW_BELOW, width >= WIDE_FROM, self._panel) == self._layout:
+            return  # as composed, or as last laid out: setting it again restyles it all
+        narrow, wide = self._set_screen_classes(width, update=True)
+        self._layout = (narrow, wide, self._panel)
         for name in PANELS:
             self.query_one(f"#{name}").set_class(name == self._panel, "-active")
         # The sidebar holds two panels; on a narrow screen it shows when one of them does.
@@ -255,11 +296,7 @@ class WorkstationApp(App[None]):
         tabs = self.query_one("#panel-tabs", Static)
         tabs.display = narrow
         if narrow:
-            labels = [
-                f"[reverse] {n + 1} {p} [/]" if p == self._panel else f" {n + 1} {p} "
-                for n, p in enumerate(PANELS)
-            ]
-            tabs.update("  ".join(labels) + "   [dim]1–4 switch panels[/]")
+            tabs.update(self._tabs_markup())
 
     def action_show_panel(self, name: str) -> None:
         """Show one panel (on a narrow screen the others are hidden)."""
@@ -285,7 +322,9 @@ class WorkstationApp(App[None]):
         if when is When.IDLE:
             return not self._agent_busy
         if when is When.HAS_STEPS:
-            return bool(self.query_one(StepHistory).steps)
+            # The footer asks as it first composes, when the history may not be mounted.
+            steps = self.query(StepHistory)
+            return bool(steps and steps.first().steps)
         return True  # ALWAYS; DIFF_FOCUSED is the diff viewer's own binding
 
     def refresh_bindings(self) -> None:
