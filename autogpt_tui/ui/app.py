@@ -76,8 +76,11 @@ NARROW_BELOW = 110
 WIDE_FROM = 150
 """Terminals at least this wide show the log and the diff side by side."""
 FIRST_FRAME_WAIT_S = 1.0
-"""Longest the background work waits for the first frame (whose footer shows its keys)
-before starting anyway: a footer that never fills must not hold the history back."""
+"""Longest the app waits for the first frame (its footer's keys on screen) before it lets
+the background work start anyway: a signal that never comes must not hold the history."""
+WORKER_WAIT_S = 30.0
+"""Longest a worker waits for the app to say the first frame is up (the app says so
+within ``FIRST_FRAME_WAIT_S``, or as it ends): a last resort only."""
 
 
 class KeysFooter(Footer):
@@ -504,6 +507,7 @@ class WorkstationApp(App[None]):
         self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:
+        self._first_frame.set()  # no worker waits for a frame that will never come
         # However the app ends, the agent's thread must not wait for an answer that can
         # no longer come (a thread worker waiting forever would keep the process alive),
         # and the session's watcher and git processes must not outlive the app.
@@ -636,7 +640,9 @@ class WorkstationApp(App[None]):
         folder may not be a repository yet), it starts at once.
         """
         if self._tree_at_once:
-            self._first_frame.wait(FIRST_FRAME_WAIT_S)
+            self._first_frame.wait(WORKER_WAIT_S)
+            if get_current_worker().is_cancelled or self.runner.closing:
+                return  # the app ended before its first frame
         try:
             with History.open(self.workspace) as history:
                 steps = history.steps(HISTORY_LIMIT)
