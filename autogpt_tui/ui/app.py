@@ -249,8 +249,9 @@ class WorkstationApp(App[None]):
         self._first_frame_timer = self.set_timer(FIRST_FRAME_WAIT_S, self._after_first_frame)
 
     def _bindings_shown(self, _screen: Screen[Any]) -> None:
-        """The footer recomposes with its keys after the next refresh; the frame after
-        that one is the first full frame."""
+        """The screen reported its bindings, after its first refresh: once the footer's
+        recompose for them (queued after the next refresh) is painted too, the first full
+        frame is surely on screen."""
         if not self._first_frame.is_set():
             self.call_after_refresh(self.call_after_refresh, self._after_first_frame)
 
