@@ -19,8 +19,9 @@ from textual.widgets._footer import FooterKey
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.settings import load_settings
-from autogpt_tui.ui.app import KeysFooter, WorkstationApp
+from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.screens.confirm import ConfirmPrompt
+from autogpt_tui.ui.widgets.keys_footer import KeysFooter
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
 from tests.functional.test_app import write_steps
@@ -80,7 +81,8 @@ async def test_a_slow_history_holds_back_neither_the_frame_nor_the_tree(
         # The tree is there from the first frame, before the history was read at all.
         assert app.query(WorkspaceTree)
         await until(pilot, lambda: app.first_frame_shown, "the first frame")
-        assert "quit" in footer_actions(app)
+        # (a recompose may be under way: its keys are unmounted, then mounted again)
+        await until(pilot, lambda: "quit" in footer_actions(app), "the footer's keys")
         await until(pilot, lambda: bool(app.query_one(WorkspaceTree).root.children), "files")
         assert "file1.txt" in tree_names(app)
         # The history was asked for only once the first frame was up, and it has not
@@ -169,6 +171,9 @@ async def test_a_burst_of_binding_changes_recomposes_the_footer_once(workspace: 
     app = WorkstationApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.first_frame_shown, "the first frame")
+        # The start's own binding changes first (the history's arrival among them).
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "history"])
+        await pilot.pause()
         footer = app.query_one(KeysFooter)
         await until(pilot, lambda: not footer._recompose_queued, "the start's recomposes")
         recomposes: list[int] = []
@@ -189,7 +194,8 @@ async def test_a_burst_of_binding_changes_recomposes_the_footer_once(workspace: 
         await pilot.pause()
         await pilot.pause()
         assert recomposes == [1]
-        assert "quit" in footer_actions(app)
+        # (a recompose may be under way: its keys are unmounted, then mounted again)
+        await until(pilot, lambda: "quit" in footer_actions(app), "the footer's keys")
 
 
 def test_the_first_frame_imports_neither_the_loop_nor_the_watcher() -> None:
