@@ -166,38 +166,6 @@ async def test_the_footer_lists_its_keys_as_it_first_composes(
         assert {"quit", "step", "help", "cycle_mode"} <= set(composed[0])
 
 
-async def test_a_burst_of_binding_changes_recomposes_the_footer_once(workspace: Path) -> None:
-    History.open(workspace).close()
-    app = WorkstationApp(workspace)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.first_frame_shown, "the first frame")
-        # The start's own binding changes first (the history's arrival among them).
-        await app.workers.wait_for_complete([w for w in app.workers if w.group == "history"])
-        await pilot.pause()
-        footer = app.query_one(KeysFooter)
-        await until(pilot, lambda: not footer._recompose_queued, "the start's recomposes")
-        recomposes: list[int] = []
-        original = footer.recompose
-
-        async def counted() -> None:
-            recomposes.append(1)
-            await original()
-
-        footer.recompose = counted  # type: ignore[method-assign]
-
-        def burst() -> None:
-            for _ in range(3):
-                footer.bindings_changed(app.screen)
-
-        footer.call_next(burst)  # on the footer's own message loop, as a signal would
-        await until(pilot, lambda: bool(recomposes), "the recompose")
-        await pilot.pause()
-        await pilot.pause()
-        assert recomposes == [1]
-        # (a recompose may be under way: its keys are unmounted, then mounted again)
-        await until(pilot, lambda: "quit" in footer_actions(app), "the footer's keys")
-
-
 def test_the_first_frame_imports_neither_the_loop_nor_the_watcher() -> None:
     # What the first frame does not need waits for first use: the agent loop and its
     # session, the tools, the learning code, the watcher (watchdog), the model client.
