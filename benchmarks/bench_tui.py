@@ -3,8 +3,10 @@
 Requirements (the issue's):
 
 1. the first full frame on a 20,000-file workspace comes within 0.8 s of process start,
-   and within twice the time a bare Textual app (a Header, a Static and a Footer) takes
-   in the same run;
+   and within twice the time a bare Textual app (a Header, a DirectoryTree of the same
+   workspace and a Footer) takes in the same run; on a repository shaped like git's own
+   (~4.8k files, ~82k commits, made with ``git fast-import``; see ``gitlike.py``) the
+   file tree's first entries are on screen within twice the bare app's time;
 2. 20,000 streamed tokens are rendered at 2,000 tokens/s or more;
 3. 1,000 steps in the log and in the history keep the process under 300 MB;
 4. 1,000 file changes made outside the app cause at most 3 refreshes of the file tree.
@@ -15,11 +17,13 @@ How each is measured:
    ``TERM=xterm-256color``, no user config, bytecode caches allowed). The time runs from
    just before the spawn to the moment the terminal output holds the whole first frame:
    the header's title *and* the footer's key labels (Textual paints the screen, then the
-   footer's keys a frame or more later). Then ``q`` is sent and the exit awaited. The bare
-   app, the 100-file and the 20,000-file workspaces take turns, so a change in the
-   machine's load hits all alike. Also reported: a timeline of what the process does
-   before its first frame (time marks from a traced run), the imports on that path
-   (``-X importtime`` in the terminal) and, with ``--profile``, a cProfile of it.
+   footer's keys a frame or more later); "tree shown" is the moment the title and the
+   workspace's first top-level folder name are on screen. Then ``q`` is sent and the
+   exit awaited. The bare app and ours, on the 20,000-file workspace and on the git-like
+   repository, take turns, so a change in the machine's load hits all alike. Also
+   reported: a timeline of what the process does before its first frame (time marks from
+   a traced run), the imports on that path (``-X importtime`` in the terminal) and, with
+   ``--profile``, a cProfile of it.
 2. The real ``WorkstationApp`` runs under ``App.run_test`` (headless, 160x45) in a fresh
    process. A thread posts ``AgentEventMessage(ThoughtDelta(...))`` messages, exactly as
    the agent runner does: once as fast as the app takes them (burst), once paced at
@@ -81,6 +85,7 @@ from typing import TYPE_CHECKING, Any
 
 from autogpt_tui.core.history import History
 from benchmarks.bench_history import git, layout, settle, source, summarise
+from benchmarks.gitlike import prepare_gitlike
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -99,6 +104,9 @@ FIRST_FRAME_LIMIT_S = 0.8
 """Most the first full frame may take on the big workspace (median)."""
 BARE_RATIO_LIMIT = 2.0
 """The big workspace's first frame may take at most this many times the bare app's."""
+TREE_RATIO_LIMIT = 2.0
+"""On the git-like repository, the file tree may show at most this many times later than
+the bare app's."""
 TOKENS_PER_S_LIMIT = 2000.0
 """Fewest tokens per second the log must render (median of the burst runs)."""
 PACED_LAG_LIMIT_S = 0.5
@@ -136,8 +144,10 @@ EXPANDED = ("pkg_000", "pkg_000/mod_00", "pkg_001", "pkg_001/mod_05", "pkg_050",
 exist in the workspace)."""
 
 BARE_APP = f'''
+import sys
+
 from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DirectoryTree, Footer, Header
 
 
 class Bare(App[None]):
@@ -146,13 +156,14 @@ class Bare(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("A bare Textual app: a Header, a Static and a Footer.")
+        yield DirectoryTree(sys.argv[1])
         yield Footer()
 
 
 Bare().run()
 '''
-"""The bare Textual app the start-up is compared with."""
+"""The bare Textual app the start-up is compared with: a Header, a DirectoryTree of the
+workspace (its first argument) and a Footer."""
 
 TRACE_CHILD = r'''
 """Run `autogpt-tui WORKSPACE` with time marks (time.monotonic) written as JSON at exit."""
@@ -509,21 +520,38 @@ class Contender:
     label: str
     command: list[str]
     title: str
+    tree_entry: str
+    """The name the file tree shows first (its showing marks "tree shown")."""
 
 
-FRAME_MARKS = ("first output", "first paint", "full frame")
-"""The moments of a start-up: the terminal set up, the title painted, title and keys."""
+FRAME_MARKS = ("first output", "first paint", "full frame", "tree shown")
+"""The moments of a start-up: the terminal set up, the title painted, title and keys, the
+file tree's first entries."""
 
 
-def frame_markers(title: str) -> dict[str, tuple[str, ...]]:
-    """What marks each moment in the output of an app titled ``title``."""
-    return {"first paint": (title,), "full frame": (title, FOOTER_MARK)}
+def frame_markers(title: str, tree_entry: str | None = None) -> dict[str, tuple[str, ...]]:
+    """What marks each moment in the output of an app titled ``title``; with
+    ``tree_entry`` (a name the file tree lists first), also when the tree shows, and
+    ``complete`` once the frame and the tree are both there."""
+    markers = {"first paint": (title,), "full frame": (title, FOOTER_MARK)}
+    if tree_entry is not None:
+        markers["tree shown"] = (title, tree_entry)
+        markers["complete"] = (title, FOOTER_MARK, tree_entry)
+    return markers
+
+
+def first_tree_entry(root: Path) -> str:
+    """The name a file tree of ``root`` lists first, ``.git`` and hidden names aside
+    (folders first, by name, as Textual's DirectoryTree sorts them)."""
+    entries = [p for p in root.iterdir() if not p.name.startswith(".")]
+    return min(entries, key=lambda p: (not p.is_dir(), p.name.lower())).name
 
 
 def first_frame_once(contender: Contender, env: dict[str, str]) -> PtyRun:
     """One start-up of ``contender``; fails loudly when it never shows its frame."""
-    run = run_in_pty(contender.command, env, frame_markers(contender.title), "full frame")
-    if "full frame" not in run.marks or run.returncode != 0:
+    markers = frame_markers(contender.title, contender.tree_entry)
+    run = run_in_pty(contender.command, env, markers, "complete")
+    if "complete" not in run.marks or run.returncode != 0:
         tail = plain(run.output)[-1500:]
         raise SystemExit(
             f"{contender.label}: no full frame or a bad exit "
@@ -535,19 +563,31 @@ def first_frame_once(contender: Contender, env: dict[str, str]) -> PtyRun:
 def measure_first_frame(
     roots: dict[str, Path], base: Path, env: dict[str, str], repeat: int
 ) -> dict[str, Any]:
-    """Time the first frame of the bare app and of ours on each workspace, in turns."""
+    """Time the first frame of the bare app and of ours on each workspace, in turns.
+
+    Keys: ``bare-NAME`` and ``NAME`` for each workspace ``NAME`` of ``roots``.
+    """
     bare_script = base / "bare_app.py"
     bare_script.write_text(BARE_APP)
-    contenders = [
-        Contender("bare", "bare Textual app", [sys.executable, str(bare_script)], BARE_TITLE)
-    ]
+    contenders = []
     for name, root in roots.items():
+        entry = first_tree_entry(root)
+        contenders.append(
+            Contender(
+                f"bare-{name}",
+                f"bare Textual app ({name})",
+                [sys.executable, str(bare_script), str(root)],
+                BARE_TITLE,
+                entry,
+            )
+        )
         contenders.append(
             Contender(
                 name,
                 f"autogpt-tui ({name})",
                 [sys.executable, "-m", "autogpt_tui", str(root)],
                 APP_TITLE,
+                entry,
             )
         )
     for contender in contenders:
@@ -589,8 +629,8 @@ def trace_startup(root: Path, base: Path, env: dict[str, str], reps: int) -> lis
         run = run_in_pty(
             [sys.executable, str(script), str(root)],
             {**env, "BENCH_TRACE_OUT": str(out)},
-            frame_markers(APP_TITLE),
-            "full frame",
+            frame_markers(APP_TITLE, first_tree_entry(root)),
+            "complete",
         )
         marks = [(str(n), float(t) - run.spawned_at) for n, t in json.loads(out.read_text())]
         marks += [(f"terminal: {name}", t) for name, t in run.marks.items()]
@@ -1445,12 +1485,22 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     load_before = os.getloadavg()
     shapes = (Shape("small", args.small_files), Shape("big", args.big_files))
     roots = {shape.name: prepare(base, shape, args.seed) for shape in shapes}
+    if "frame" in args.only:
+        roots["gitlike"] = prepare_gitlike(
+            base, "gitlike", args.gitlike_files, args.gitlike_commits, args.seed
+        )
     meta_ws: dict[str, Any] = {}
     for name, root in roots.items():
         racy = settle(root)
         tracked = len(git(root, "ls-files", "-z").split("\0")) - 1
         folders = sum(1 for p in root.rglob("*") if p.is_dir() and ".git" not in p.parts)
-        meta_ws[name] = {"tracked_files": tracked, "folders": folders, "racy_after_settle": racy}
+        commits = int(git(root, "rev-list", "--count", "HEAD"))
+        meta_ws[name] = {
+            "tracked_files": tracked,
+            "folders": folders,
+            "commits": commits,
+            "racy_after_settle": racy,
+        }
         print(f"{name}: {meta_ws[name]}", file=sys.stderr, flush=True)
     missing_config = base / "no-user-config.toml"
     env = child_env(missing_config)
@@ -1458,7 +1508,8 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
     if "frame" in args.only:
         print("timing the first frame", file=sys.stderr, flush=True)
-        report["first_frame"] = measure_first_frame(roots, base, env, args.repeat)
+        frame_roots = {name: roots[name] for name in ("big", "gitlike")}
+        report["first_frame"] = measure_first_frame(frame_roots, base, env, args.repeat)
         print("tracing the start-up", file=sys.stderr, flush=True)
         report["startup_trace"] = trace_startup(roots["big"], base, env, args.trace_repeat)
         report["imports"] = import_costs(roots["big"], env, args.trace_repeat)
@@ -1522,6 +1573,7 @@ def print_table(report: dict[str, Any]) -> bool:
         f"load average before {load}"
     )
     checks: list[tuple[str, str, bool]] = []
+    rows: list[dict[str, Any]] = []
     frame = report.get("first_frame")
     if frame:
         ws = meta["workspaces"]
@@ -1531,42 +1583,32 @@ def print_table(report: dict[str, Any]) -> bool:
             f"each, in turns)"
         )
         head = (
-            f"{'':<34}{'1st output':>11}{'1st paint':>11}{'full frame':>11}"
-            f"{'p90':>8}{'min':>8}{'exit':>8}"
+            f"{'':<46}{'1st output':>11}{'1st paint':>11}{'full frame':>11}"
+            f"{'p90':>8}{'min':>8}{'tree':>8}{'exit':>8}"
         )
         print(head)
         print("-" * len(head))
         for key, row in frame.items():
             label = row["label"]
-            if key in ws:
-                label += f" {ws[key]['tracked_files']:,} files"
+            name = key.removeprefix("bare-")
+            if name in ws:
+                label += f" {ws[name]['tracked_files']:,} files"
             full = row["full frame"]
             exit_s = row.get("exit", {}).get("median", float("nan"))
             print(
-                f"{label:<34}{row['first output']['median']:>11.3f}"
+                f"{label:<46}{row['first output']['median']:>11.3f}"
                 f"{row['first paint']['median']:>11.3f}{full['median']:>11.3f}"
-                f"{full['p90']:>8.3f}{full['min']:>8.3f}{exit_s:>8.3f}"
+                f"{full['p90']:>8.3f}{full['min']:>8.3f}{row['tree shown']['median']:>8.3f}"
+                f"{exit_s:>8.3f}"
             )
         print(
-            "  (1st paint: the title is on screen; full frame: title and footer keys; "
-            "exit: from q to the process's end)"
+            "  (1st paint: the title is on screen; full frame: title and footer keys; tree: "
+            "the file tree's first entry;\n   exit: from q to the process's end; bare: "
+            "Header + DirectoryTree + Footer on the same workspace)"
         )
-        big = frame["big"]["full frame"]["median"]
-        bare = frame["bare"]["full frame"]["median"]
-        checks.append(
-            (
-                f"first frame, {ws['big']['tracked_files']:,} files <= {FIRST_FRAME_LIMIT_S:g} s",
-                f"{big:.3f} s",
-                big <= FIRST_FRAME_LIMIT_S,
-            )
-        )
-        checks.append(
-            (
-                f"first frame <= {BARE_RATIO_LIMIT:g} x bare Textual app",
-                f"{big / bare:.2f}x ({bare:.3f} s)",
-                big <= BARE_RATIO_LIMIT * bare,
-            )
-        )
+        rows.extend(startup_rows(frame, ws))
+        for row in rows:
+            checks.append((str(row["measure"]), str(row["value"]).split(",")[0], row["pass"]))
         _print_trace(report)
     stream = report.get("stream")
     if stream:
@@ -1704,8 +1746,67 @@ def print_table(report: dict[str, Any]) -> bool:
         print(f"{label:<56}{measured:>22}  {verdict(ok)}")
     all_pass = all(ok for _, _, ok in checks)
     report["verdicts"] = {label: ok for label, _, ok in checks}
+    # The benchmark protocol's rows: the start-up's own, then every other check as is.
+    shown = {str(row["measure"]) for row in rows}
+    report["rows"] = rows + [
+        {"measure": label, "value": measured, "baseline": "", "goal": "", "pass": ok}
+        for label, measured, ok in checks
+        if label not in shown
+    ]
     print(f"\nAll requirements measured: {verdict(all_pass)}")
     return all_pass
+
+
+def _spread(summary: dict[str, float]) -> str:
+    """A start-up figure as the rows give it: median, p90 and minimum (seconds)."""
+    return (
+        f"{summary['median']:.3f} s median, p90 {summary['p90']:.3f}, "
+        f"min {summary['min']:.3f} ({summary['n']:.0f} runs)"
+    )
+
+
+def startup_rows(frame: dict[str, Any], ws: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's start-up rows (benchmark protocol): each a ratio to the bare app in the
+    same run (medians), and the old absolute limit on the big workspace."""
+    rows: list[dict[str, Any]] = []
+    big, bare_big = frame["big"]["full frame"], frame["bare-big"]["full frame"]
+    files = f"{ws['big']['tracked_files']:,} files"
+    rows.append(
+        {
+            "measure": f"first frame, {files} (absolute)",
+            "value": _spread(big),
+            "baseline": "",
+            "goal": f"<= {FIRST_FRAME_LIMIT_S:g} s",
+            "pass": big["median"] <= FIRST_FRAME_LIMIT_S,
+        }
+    )
+    ratio = big["median"] / bare_big["median"]
+    rows.append(
+        {
+            "measure": f"first frame, {files}, vs bare app",
+            "value": f"{ratio:.2f}x: {_spread(big)}",
+            "baseline": f"bare Header+DirectoryTree+Footer {_spread(bare_big)}",
+            "goal": f"<= {BARE_RATIO_LIMIT:g}x",
+            "pass": ratio <= BARE_RATIO_LIMIT,
+        }
+    )
+    if "gitlike" in frame:
+        tree, bare_tree = frame["gitlike"]["tree shown"], frame["bare-gitlike"]["tree shown"]
+        info = ws["gitlike"]
+        ratio = tree["median"] / bare_tree["median"]
+        rows.append(
+            {
+                "measure": (
+                    f"tree shown, git-like repo ({info['tracked_files']:,} files, "
+                    f"{info['commits']:,} commits), vs bare app"
+                ),
+                "value": f"{ratio:.2f}x: {_spread(tree)}",
+                "baseline": f"bare app's tree {_spread(bare_tree)}",
+                "goal": f"<= {TREE_RATIO_LIMIT:g}x",
+                "pass": ratio <= TREE_RATIO_LIMIT,
+            }
+        )
+    return rows
 
 
 def _print_trace(report: dict[str, Any]) -> None:
@@ -1772,6 +1873,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--big-files", type=int, default=None)
     parser.add_argument("--small-files", type=int, default=100)
+    parser.add_argument(
+        "--gitlike-files", type=int, default=None, help="files of the git-like repo"
+    )
+    parser.add_argument(
+        "--gitlike-commits", type=int, default=None, help="commits of the git-like repo"
+    )
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--profile", action="store_true", help="also cProfile the start-up")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
@@ -1787,6 +1894,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.repeat = 3 if args.quick else 9
     if args.big_files is None:
         args.big_files = 2000 if args.quick else 20000
+    if args.gitlike_files is None:
+        args.gitlike_files = 1000 if args.quick else 4800
+    if args.gitlike_commits is None:
+        args.gitlike_commits = 10000 if args.quick else 82000
     if args.tokens is None:
         args.tokens = 4000 if args.quick else 20000
     if args.steps is None:
@@ -1798,7 +1909,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.tree_repeat = min(args.tree_repeat, 1)
         args.trace_repeat = min(args.trace_repeat, 1)
     counts = (args.repeat, args.trace_repeat, args.stream_repeat, args.tree_repeat, args.steps)
-    if min(*counts, args.tokens, args.changes, args.big_files, args.small_files) < 1:
+    sizes = (args.big_files, args.small_files, args.gitlike_files, args.gitlike_commits)
+    if min(*counts, args.tokens, args.changes, *sizes) < 1:
         parser.error("counts must be positive")
     return args
 

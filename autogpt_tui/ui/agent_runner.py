@@ -15,19 +15,20 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from autogpt_tui.core.agent import Approval, UserChannel
-from autogpt_tui.core.events import Event, Finished, PendingAction
-from autogpt_tui.core.history import History
-from autogpt_tui.core.lock import WorkspaceLock
-from autogpt_tui.core.session import AgentSession, open_session
-from autogpt_tui.core.watcher import WorkspaceWatcher
 from autogpt_tui.ui.messages import AgentEventMessage, ApprovalNeeded, QuestionNeeded
 
+# The loop, its session and the watcher are imported where first used (on a worker, once
+# the first frame is up): the app's first frame needs none of them.
 if TYPE_CHECKING:
     from textual.app import App
 
+    from autogpt_tui.core.agent import Approval
+    from autogpt_tui.core.events import Event, Finished, PendingAction
+    from autogpt_tui.core.lock import WorkspaceLock
+    from autogpt_tui.core.session import AgentSession
     from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.tools import FilePreview
+    from autogpt_tui.core.watcher import WorkspaceWatcher
 
 T = TypeVar("T")
 
@@ -74,6 +75,9 @@ class AgentRunner:
         Raises WorkspaceLocked, naming the other agent, when someone else holds it: the
         app then neither starts its agent nor moves history. Call it off the UI thread.
         """
+        from autogpt_tui.core.history import History
+        from autogpt_tui.core.lock import WorkspaceLock
+
         with self._lock:
             if self._workspace_lock is not None:
                 return
@@ -94,6 +98,8 @@ class AgentRunner:
     def watcher_for(self, root: Path) -> WorkspaceWatcher:
         """The session's one watcher, made (not started) for the repository at ``root`` on
         the first call; later calls return the same one."""
+        from autogpt_tui.core.watcher import WorkspaceWatcher
+
         with self._lock:
             if self._watcher is None:
                 self._watcher = WorkspaceWatcher(root)
@@ -163,7 +169,12 @@ class AgentRunner:
         self._release_waiters()
 
     def _release_waiters(self) -> None:
-        self.answer_approval(Approval.reject(STOPPED_REASON))
+        with self._lock:
+            waiting = self._approval is not None
+        if waiting:  # else the loop was never imported, and quitting need not import it
+            from autogpt_tui.core.agent import Approval
+
+            self.answer_approval(Approval.reject(STOPPED_REASON))
         self.answer_question("The user stopped the agent; do not wait for an answer.")
 
     # ---------------------------------------------------------- worker thread
@@ -174,6 +185,8 @@ class AgentRunner:
         Runs on the agent worker's thread. The session is opened here, on first use, so
         its git objects belong to the worker side and the UI thread never waits on them.
         """
+        from autogpt_tui.core.history import History
+
         with self._lock:
             if self.closing:
                 return None  # the app ended before this worker got going
@@ -230,6 +243,9 @@ class AgentRunner:
             self.close()
 
     def _ensure_session(self) -> AgentSession:
+        from autogpt_tui.core.agent import UserChannel
+        from autogpt_tui.core.session import open_session
+
         if self.session is None:
             self.session = open_session(
                 self.workspace,
@@ -249,6 +265,8 @@ class AgentRunner:
         self.app.post_message(AgentEventMessage(event))
 
     def _approve(self, action: PendingAction) -> Approval:
+        from autogpt_tui.core.agent import Approval
+
         future: Future[Approval] = Future()
         with self._lock:
             self._approval = future

@@ -7,52 +7,52 @@ by side; at 80 columns one panel shows at a time (keys 1–4 or tab between them
 Nothing here blocks on the model, git or the file system: the agent runs on a thread
 worker (``AgentRunner``), history operations on their own thread workers, and every
 result comes back as a message.
+
+The first frame waits for nothing: the panels mount empty (the file tree at once when
+the workspace is a repository's top), and only once the frame with the footer's keys is
+on screen do the history, the watcher and the rest start filling them in. What the
+first frame does not need (the agent loop, the learning code, the watcher) is imported
+on first use.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import MountError
 from textual.widgets import Header, Static
-from textual.worker import Worker, WorkerState, get_current_worker
 
-from autogpt_tui.core.agent import Approval
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
-from autogpt_tui.core.events import ErrorOccurred
 from autogpt_tui.core.history import History
-from autogpt_tui.core.session import NO_MODEL_SENTENCE
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
-from autogpt_tui.ui.agent_events import dispatch
 from autogpt_tui.ui.agent_runner import AgentRunner
+from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
+from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
+from autogpt_tui.ui.app_history import HistoryPanes
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
     AgentIdle,
     ApprovalNeeded,
-    HistoryChanged,
     HistoryFailed,
-    HistoryLoaded,
     QuestionNeeded,
-    StepDetails,
-    WatcherStarted,
 )
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
-from autogpt_tui.ui.screens.rewards import RewardsScreen
 from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
-from autogpt_tui.ui.widgets.footer import KeyFooter
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+from autogpt_tui.ui.widgets.keys_footer import KeysFooter
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import MarkKind, WorkspaceTree
 
@@ -60,18 +60,23 @@ if TYPE_CHECKING:
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.settings import Settings
 
-HISTORY_LIMIT = 500
-"""How many steps the history panel reads; older ones stay in git."""
 OPENING_HINT = "Opening the workspace…"
 """What the files panel says until the workspace is a repository we can read."""
-FAILED_HINT = "The workspace could not be opened."
-"""What the files panel says when opening the workspace failed."""
 PANELS = ("log", "diff", "history", "files")
 """The panels, in the order keys 1–4 and tab cycle through them on a narrow screen."""
 NARROW_BELOW = 110
 """Terminals narrower than this show one panel at a time."""
 WIDE_FROM = 150
 """Terminals at least this wide show the log and the diff side by side."""
+FIRST_FRAME_WAIT_S = 1.0
+"""Longest the app waits for the first frame (its footer's keys on screen) before it lets
+the background work start anyway: a signal that never comes must not hold the history."""
+
+
+def is_repository_top(folder: Path) -> bool:
+    """Whether ``folder`` is the top of a git working tree (it holds ``.git``, a folder or
+    a worktree's file): cheap, no git process, so the file tree can mount at once."""
+    return (folder / ".git").exists()
 
 
 def display_path(path: Path) -> str:
@@ -83,7 +88,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(App[None]):
+class WorkstationApp(HistoryPanes):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
@@ -120,57 +125,128 @@ class WorkstationApp(App[None]):
         self._notices = list(notices)
         self._reload_settings = reload_settings
         self._panel = "log"
+        self._layout: tuple[bool, bool, str] | None = None
+        """The layout shown: (narrow, wide, the panel in front)."""
         self.sub_title = display_path(self.workspace)
+        # The theme is chosen now, before any widget is styled: chosen once the screen is
+        # up, it re-parses every style sheet and restyles every widget (a second start's
+        # worth of CSS work). Its warnings wait for the screen.
+        self._theme_warnings = register_themes(self)
+        fallback = choose_theme(self, self._theme_name or DEFAULT_THEME)
+        if fallback:
+            self._theme_warnings.append(fallback)
+        self._first_frame = threading.Event()
+        """Set once the first frame, footer keys and all, is on screen (or it took longer
+        than ``FIRST_FRAME_WAIT_S``): the background loaders wait for it."""
+        # The file tree needs the workspace to be a repository (git decides what it hides):
+        # when it plainly is one, it mounts with the first frame; else after the history
+        # worker made it one.
+        self._tree_at_once = is_repository_top(self.workspace)
+
+    @property
+    def first_frame_shown(self) -> bool:
+        """Whether the first frame is on screen and the background work has started."""
+        return self._first_frame.is_set()
 
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
+        # Everything the first frame shows is set as the widgets are made (the layout's
+        # classes, titles, the mode and budgets), so that their first styling is their
+        # last: each class or value set after mounting restyles or re-lays out again.
+        narrow, wide = self._set_screen_classes(self.size.width)
         yield Header()
-        yield GoalPanel(self._initial_goal, id="goal")
-        yield Static(id="panel-tabs")
+        goal = GoalPanel(self._initial_goal, id="goal")
+        agent = self.settings.agent
+        goal.set_reactive(GoalPanel.mode, self.runner.mode)
+        goal.set_reactive(GoalPanel.steps_max, agent.max_steps)
+        goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
+        goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
+        yield goal
+        tabs = Static(self._tabs_markup() if narrow else "", id="panel-tabs")
+        tabs.display = narrow
+        yield tabs
         with Horizontal(id="main"):
-            with Vertical(id="sidebar"):
-                yield StepHistory(id="history")
-                with Vertical(id="files"):
-                    yield Static(OPENING_HINT, id="files-hint")
-            yield ActionLog(id="log")
-            yield DiffViewer(id="diff")
-        yield KeyFooter()
+            with Vertical(id="sidebar", classes=self._active("history", "files")):
+                yield StepHistory(id="history", classes=self._active("history"))
+                files = Vertical(id="files", classes=self._active("files"))
+                files.border_title = "Files"
+                with files:
+                    if self._tree_at_once:
+                        yield WorkspaceTree(self.workspace, id="files-tree")
+                    else:
+                        yield Static(OPENING_HINT, id="files-hint")
+            log = ActionLog(id="log", classes=self._active("log"))
+            log.border_title = "Thoughts & actions"
+            yield log
+            yield DiffViewer(id="diff", classes=self._active("diff"))
+        yield KeysFooter()
+        self._layout = (narrow, wide, self._panel)
 
     def on_mount(self) -> None:
-        for warning in register_themes(self):
+        for warning in self._theme_warnings:
             self.notify(warning, severity="warning", markup=False)
-        fallback = choose_theme(self, self._theme_name or DEFAULT_THEME)
-        if fallback:
-            self.notify(fallback, severity="warning", markup=False)
         # Told before the screen took over (e.g. the files kept out of a first commit).
         for notice in self._notices:
             self.notify(notice, severity="warning", markup=False, timeout=15)
         if self.settings.untrusted is not None:
             self._ask_trust()
-        self.query_one("#files", Vertical).border_title = "Files"
-        self.query_one(ActionLog).border_title = "Thoughts & actions"
-        goal = self.query_one(GoalPanel)
-        goal.mode = self.runner.mode
-        agent = self.settings.agent
-        goal.steps_max = agent.max_steps
-        goal.tokens_max = agent.max_tokens
-        goal.cost_max = agent.max_cost_usd
         if self._initial_goal:
             self.runner.set_goal(self._initial_goal)
         self.query_one(DiffViewer).show_message("Select a step to see its diff.")
         self._layout_for(self.size.width)
+        # Started now, so that it is there to wait for, but it reads nothing before the
+        # first frame is up: its git processes and parsing would compete with it.
         self.load_history()
+        self._main_screen = self.screen
+        self._main_screen.bindings_updated_signal.subscribe(self, self._bindings_shown)
+        self._first_frame_timer = self.set_timer(FIRST_FRAME_WAIT_S, self._after_first_frame)
+
+    def _bindings_shown(self, _screen: Screen[Any]) -> None:
+        """The screen reported its bindings, after its first refresh: once the footer's
+        recompose for them (queued after the next refresh) is painted too, the first full
+        frame is surely on screen."""
+        if not self._first_frame.is_set():
+            self.call_after_refresh(self.call_after_refresh, self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """The first frame is on screen: let the loaders fill in the panels."""
+        if self._first_frame.is_set():
+            return
+        self._first_frame.set()
+        self._first_frame_timer.stop()
+        self._main_screen.bindings_updated_signal.unsubscribe(self)
+        if self._tree_at_once and not self.runner.closing:
+            self.start_watching(self.workspace)
 
     def on_resize(self) -> None:
         self._layout_for(self.size.width)
 
-    def _layout_for(self, width: int) -> None:
+    def _set_screen_classes(self, width: int, update: bool = False) -> tuple[bool, bool]:
+        """Class the screen for ``width`` (narrow, medium or wide); (narrow, wide)."""
         narrow = width < NARROW_BELOW
         wide = width >= WIDE_FROM
-        self.screen.set_class(narrow, "-narrow")
-        self.screen.set_class(wide, "-wide")
-        self.screen.set_class(not narrow and not wide, "-medium")
+        self.screen.set_class(narrow, "-narrow", update=update)
+        self.screen.set_class(wide, "-wide", update=update)
+        self.screen.set_class(not narrow and not wide, "-medium", update=update)
+        return narrow, wide
+
+    def _active(self, *names: str) -> str:
+        """The class of a panel holding ``names``: ``-active`` when one of them shows."""
+        return "-active" if self._panel in names else ""
+
+    def _tabs_markup(self) -> str:
+        labels = [
+            f"[reverse] {n + 1} {p} [/]" if p == self._panel else f" {n + 1} {p} "
+            for n, p in enumerate(PANELS)
+        ]
+        return "  ".join(labels) + "   [dim]1–4 switch panels[/]"
+
+    def _layout_for(self, width: int) -> None:
+        if (width < NARROW_BELOW, width >= WIDE_FROM, self._panel) == self._layout:
+            return  # as composed, or as last laid out: setting it again restyles it all
+        narrow, wide = self._set_screen_classes(width, update=True)
+        self._layout = (narrow, wide, self._panel)
         for name in PANELS:
             self.query_one(f"#{name}").set_class(name == self._panel, "-active")
         # The sidebar holds two panels; on a narrow screen it shows when one of them does.
@@ -178,11 +254,7 @@ class WorkstationApp(App[None]):
         tabs = self.query_one("#panel-tabs", Static)
         tabs.display = narrow
         if narrow:
-            labels = [
-                f"[reverse] {n + 1} {p} [/]" if p == self._panel else f" {n + 1} {p} "
-                for n, p in enumerate(PANELS)
-            ]
-            tabs.update("  ".join(labels) + "   [dim]1–4 switch panels[/]")
+            tabs.update(self._tabs_markup())
 
     def action_show_panel(self, name: str) -> None:
         """Show one panel (on a narrow screen the others are hidden)."""
@@ -208,7 +280,9 @@ class WorkstationApp(App[None]):
         if when is When.IDLE:
             return not self._agent_busy
         if when is When.HAS_STEPS:
-            return bool(self.query_one(StepHistory).steps)
+            # The footer asks as it first composes, when the history may not be mounted.
+            steps = self.query(StepHistory)
+            return bool(steps and steps.first().steps)
         return True  # ALWAYS; DIFF_FOCUSED is the diff viewer's own binding
 
     def refresh_bindings(self) -> None:
@@ -230,6 +304,8 @@ class WorkstationApp(App[None]):
             self.notify("The agent is already working.", markup=False)
             return
         if not self.settings.has_model():
+            from autogpt_tui.core.session import NO_MODEL_SENTENCE
+
             self.notify(NO_MODEL_SENTENCE, severity="error", markup=False, timeout=10)
             return
         if not self.runner.goal:
@@ -257,6 +333,8 @@ class WorkstationApp(App[None]):
         try:
             self.runner.run(steps)
         except UserError as err:
+            from autogpt_tui.core.events import ErrorOccurred
+
             self.post_message(AgentEventMessage(ErrorOccurred(str(err))))
         finally:
             self.runner.worker_done()  # releases the session if the app ended meanwhile
@@ -265,6 +343,8 @@ class WorkstationApp(App[None]):
 
     def action_approve(self) -> None:
         """Run the pending action."""
+        from autogpt_tui.core.agent import Approval
+
         if self.runner.answer_approval(Approval.approve()):
             self.refresh_bindings()
 
@@ -272,6 +352,8 @@ class WorkstationApp(App[None]):
         """Reject the pending action with a reason the agent is told."""
         if not self.runner.awaiting_approval:
             return
+
+        from autogpt_tui.core.agent import Approval
 
         def then(reason: str | None) -> None:
             if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
@@ -363,6 +445,7 @@ class WorkstationApp(App[None]):
     def load_rewards(self) -> None:
         """Read the rewards off the UI thread, then open the view."""
         from autogpt_tui.core.learning import RewardModel
+        from autogpt_tui.ui.screens.rewards import RewardsScreen
 
         try:
             with History.open(self.workspace) as history:
@@ -379,6 +462,7 @@ class WorkstationApp(App[None]):
         self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:
+        self._first_frame.set()  # no worker waits for a frame that will never come
         # However the app ends, the agent's thread must not wait for an answer that can
         # no longer come (a thread worker waiting forever would keep the process alive),
         # and the session's watcher and git processes must not outlive the app.
@@ -410,6 +494,10 @@ class WorkstationApp(App[None]):
     # -------------------------------------------------- agent messages
 
     async def on_agent_event_message(self, message: AgentEventMessage) -> None:
+        # Imported with the first event (the loop's events come with it), not before the
+        # first frame.
+        from autogpt_tui.ui.agent_events import dispatch
+
         try:
             await dispatch(self, message.event)
         except (NoMatches, MountError):
@@ -486,186 +574,6 @@ class WorkstationApp(App[None]):
         """Mark ``paths`` in the file tree as changed by the agent or the user."""
         for tree in self.query(WorkspaceTree).results(WorkspaceTree):
             tree.mark_changed(paths, by)
-
-    # ----------------------------------------------------------- history
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="history",
-        description="Read the step history",
-    )
-    def load_history(self) -> None:
-        """Open the workspace (making it a repository if needed) and read its steps.
-
-        A thread worker with its own History: GitPython objects are not shared between
-        threads. The result comes back as a message.
-        """
-        try:
-            with History.open(self.workspace) as history:
-                steps = history.steps(HISTORY_LIMIT)
-                root = history.root
-                kept_out = history.kept_out_notice
-        except UserError as err:
-            self.post_message(HistoryFailed(str(err)))
-            return
-        if kept_out:  # this worker made the folder a repository
-            self.call_from_thread(
-                self.notify, kept_out, severity="warning", markup=False, timeout=15
-            )
-        if not get_current_worker().is_cancelled:
-            self.post_message(HistoryLoaded(root, steps))
-
-    async def on_history_loaded(self, message: HistoryLoaded) -> None:
-        try:
-            history = self.query_one(StepHistory)
-        except NoMatches:
-            return  # the app is closing: the worker's answer came after the panels went
-        history.show_steps(message.steps)
-        if self.runner.goal is None and message.steps:
-            self.resume_goal()
-        self.refresh_bindings()
-        await self._show_files(message.root)
-
-    def on_history_failed(self, message: HistoryFailed) -> None:
-        self.notify(message.error, severity="error", markup=False)
-        for hint in self.query("#files-hint").results(Static):
-            hint.update(FAILED_HINT)
-
-    @work(thread=True, exit_on_error=False, group="resume", description="Find the session")
-    def resume_goal(self) -> None:
-        """Show the goal of the session the branch holds (the agent resumes it)."""
-        with History.open(self.workspace) as history:
-            latest = next(
-                (s for s in history.steps_on_branch(records=True, expect=1) if not s.undone),
-                None,
-            )
-        if latest is None or latest.record is None:
-            return
-        goal = latest.record.goal or None
-        if goal and latest.tool != "finish":
-            self.call_from_thread(self._resume, goal)
-
-    def _resume(self, goal: str) -> None:
-        if self.runner.goal is None:
-            self._set_goal(goal)
-            self.notify(f"Resuming the session on the branch: {goal}", markup=False)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Errors the user can cause arrive as messages; this catches the rest (a missing
-        # git, a full disk) so they show as a sentence, never a traceback.
-        if event.state == WorkerState.ERROR:
-            self.notify(
-                f"Something went wrong ({event.worker.description}): {event.worker.error}",
-                severity="error",
-                markup=False,
-            )
-            if event.worker.group == "history":
-                for hint in self.query("#files-hint").results(Static):
-                    hint.update(FAILED_HINT)
-        if event.worker.group == "agent":
-            self.refresh_bindings()
-
-    async def _show_files(self, root: Path) -> None:
-        """Mount the file tree once the workspace is surely a repository, following the
-        session's watcher (of the repository at ``root``), which starts off the UI thread."""
-        files = self.query_one("#files", Vertical)
-        if files.query(WorkspaceTree):
-            return
-        await files.query("#files-hint").remove()
-        watcher = self.runner.watcher_for(root)
-        await files.mount(WorkspaceTree(self.workspace, watcher=watcher, id="files-tree"))
-        self.start_watching(root)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="watcher",
-        description="Start watching the workspace",
-    )
-    def start_watching(self, root: Path) -> None:
-        """Start the session's watcher: adding a watch per folder takes a while."""
-        try:
-            started = self.runner.start_watching(root)
-        except OSError as err:
-            self.notify(
-                f"Changes on disk will not show in the file tree: {err.strerror or err}",
-                severity="warning",
-                markup=False,
-            )
-            return
-        if started is not None:
-            self.post_message(WatcherStarted())
-
-    def on_watcher_started(self, _message: WatcherStarted) -> None:
-        for tree in self.query(WorkspaceTree).results(WorkspaceTree):
-            tree.notify_if_polling()
-
-    def on_step_history_step_selected(self, message: StepHistory.StepSelected) -> None:
-        self.load_step_details(message.step.sha)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="details")
-    def load_step_details(self, sha: str) -> None:
-        """Read a step's record and diff off the UI thread."""
-        try:
-            with History.open(self.workspace) as history:
-                step = history.resolve(sha)
-                diff = history.diff(sha)
-        except UserError as err:
-            self.post_message(HistoryFailed(str(err)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(StepDetails(step, diff))
-
-    def on_step_details(self, message: StepDetails) -> None:
-        if self.runner.awaiting_approval:
-            return  # the pending action's proposed change stays on screen
-        step = message.step
-        try:
-            viewer = self.query_one(DiffViewer)
-        except NoMatches:
-            return  # the app is closing: the panels went before this worker's answer came
-        title = f"step {step.step} · {step.tool} · {step.short_sha}"
-        if message.diff.strip():
-            viewer.show_diff(title, message.diff)
-        else:
-            viewer.show_message(f"Step {step.step} ({step.tool}) changed no file.")
-
-    @work(thread=True, exit_on_error=False, group="history-op", description="Change history")
-    def history_operation(
-        self, op: str, rev: str = "", value: int = 0, comment: str | None = None
-    ) -> None:
-        """Undo, redo or rate on a worker thread; the history reloads afterwards."""
-        try:
-            if op in ("undo", "redo"):
-                # Never under another agent's feet; once held, the app keeps the lock.
-                self.runner.claim_workspace()
-            with History.open(self.workspace) as history:
-                if op == "undo":
-                    (step,) = history.undo(1)
-                    summary = f"Undid step {step.step}: {step.summary}"
-                elif op == "redo":
-                    (step,) = history.redo(1)
-                    summary = f"Redid step {step.step}: {step.summary}"
-                else:
-                    step = history.rate(rev, value, comment)
-                    summary = (
-                        f"Rated step {step.step} {step.rating.glyph}"
-                        if step.rating
-                        else f"Cleared the rating of step {step.step}"
-                    )
-                    if comment:
-                        summary += f": {comment}"
-        except UserError as err:
-            self.post_message(HistoryFailed(str(err)))
-            return
-        self.post_message(HistoryChanged(summary))
-
-    def on_history_changed(self, message: HistoryChanged) -> None:
-        self.notify(message.summary, markup=False)
-        self.load_history()
 
 
 def _goal_prompt(value: str) -> TextPrompt:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from autogpt_tui.core.events import Event, PendingAction
-from autogpt_tui.core.records import StepCommit
-from autogpt_tui.core.tools import FilePreview
+if TYPE_CHECKING:
+    # Types only: the app imports this module before its first frame, which needs none
+    # of the loop's code (the tools alone take tens of milliseconds to import).
+    from autogpt_tui.core.events import Event, PendingAction
+    from autogpt_tui.core.records import StepCommit
+    from autogpt_tui.core.tools import FilePreview
 
 
 class AgentEventMessage(Message):

@@ -8,7 +8,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import ClassVar, Literal, Self
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -20,7 +20,10 @@ from textual.widgets.directory_tree import DirEntry
 from textual.widgets.tree import TreeNode, UnknownNodeID
 from textual.worker import Worker
 
-from autogpt_tui.core.watcher import ChangeSet, WorkspaceWatcher
+if TYPE_CHECKING:
+    # Only as types: the watcher (and watchdog) is imported when the app makes one, after
+    # the first frame.
+    from autogpt_tui.core.watcher import ChangeSet, WorkspaceWatcher
 
 GIT_DIR_NAME = ".git"
 IGNORE_FILE_NAME = ".gitignore"
@@ -348,8 +351,29 @@ class WorkspaceTree(DirectoryTree):
 
     # -- watching -----------------------------------------------------------------------
 
+    def follow(self, watcher: WorkspaceWatcher) -> None:
+        """Follow ``watcher`` from now on (once mounted), instead of any watcher before.
+
+        The app mounts the tree with its first frame and hands it the session's watcher
+        later, before that starts: importing and making one is work the first frame need
+        not wait for.
+        """
+        if watcher is self._watcher:
+            return
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+        self._watcher = watcher
+        self._watch_prefix = _watch_prefix(watcher, self._workspace)
+        self._polling_notified = False
+        if self.is_mounted:
+            self._subscribe()
+
     def on_mount(self) -> None:
-        if self._watcher is not None:
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        if self._watcher is not None and self._unsubscribe is None:
             self._unsubscribe = self._watcher.subscribe(self._on_watcher_change)
             self.notify_if_polling()
 
@@ -491,6 +515,8 @@ def _watch_prefix(watcher: WorkspaceWatcher | None, workspace: Path) -> str | No
 
 def _within(change: ChangeSet, prefix: str | None) -> ChangeSet:
     """The part of ``change`` inside the workspace, relative to it."""
+    from autogpt_tui.core.watcher import ChangeSet  # loaded already: a watcher reports
+
     if prefix is None or change.overflow or not prefix:
         return change if prefix is not None else ChangeSet()
     paths = frozenset(p[len(prefix) :] for p in change.paths if p.startswith(prefix))
