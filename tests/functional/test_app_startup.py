@@ -168,7 +168,8 @@ async def test_the_footer_lists_its_keys_as_it_first_composes(
 
 def test_the_first_frame_imports_neither_the_loop_nor_the_watcher() -> None:
     # What the first frame does not need waits for first use: the agent loop and its
-    # session, the tools, the learning code, the watcher (watchdog), the model client.
+    # session, the tools, the learning code, the watcher (watchdog), the model client,
+    # and the thoughts' Markdown (markdown-it and its plug-ins, pygments).
     later = (
         "autogpt_tui.core.agent",
         "autogpt_tui.core.session",
@@ -178,6 +179,9 @@ def test_the_first_frame_imports_neither_the_loop_nor_the_watcher() -> None:
         "autogpt_tui.ui.agent_events",
         "watchdog",
         "openai",
+        "autogpt_tui.ui.widgets.agent_thought",
+        "markdown_it",
+        "pygments",
     )
     code = (
         f"import sys, autogpt_tui.ui.app; print(','.join(m for m in {later!r} if m in sys.modules))"

@@ -6,7 +6,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -16,7 +16,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from autogpt_tui.ui.widgets.action_card import ActionCard, CardData, call_fingerprint, clean_line
-from autogpt_tui.ui.widgets.agent_thought import AgentThought
+
+if TYPE_CHECKING:
+    from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
 SEVERITIES = ("information", "success", "warning", "error")
 """The severities a notice can have; each is also a CSS class with a dash."""
@@ -267,7 +269,7 @@ class ActionLog(VerticalScroll):
         if thought is None:
             entry.has_thought = True
             entry.folded = False
-            thought = entry.thought = AgentThought()
+            thought = entry.thought = _new_thought()
             assert entry.container is not None and entry.header is not None
             await entry.container.mount(thought, after=entry.header)
             self._show_header(entry)
@@ -488,7 +490,7 @@ class ActionLog(VerticalScroll):
         children: list[Widget] = [header]
         if item.has_thought:
             self._kept_chars -= item.kept_chars
-            item.thought = AgentThought(item.text, folded=item.folded)
+            item.thought = _new_thought(item.text, folded=item.folded)
             children.append(item.thought)
             item.parts.clear()
         item.card_widgets = [ActionCard(data) for data in item.cards]
@@ -683,3 +685,11 @@ def _preview(text: str) -> str:
         if line:
             return clean_line(line, PREVIEW_CHARS)
     return ""
+
+
+def _new_thought(text: str | None = None, *, folded: bool = False) -> AgentThought:
+    """A thought widget. Its module (Textual's Markdown: markdown-it, linkify, pygments)
+    is imported with the first thought, not with the app: the first frame shows none."""
+    from autogpt_tui.ui.widgets.agent_thought import AgentThought
+
+    return AgentThought(text, folded=folded)
