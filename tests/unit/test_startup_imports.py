@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from git import Repo
+from git import Repo, SymbolicReference
 
 from autogpt_tui.core.git import Git, ObjectStore
 from autogpt_tui.core.history import History
@@ -165,3 +165,38 @@ def test_own_objects_read_from_their_files_agree_with_gitpython(workspace: Path)
         assert store.read_tree(tree, own=True) == store.read_tree(tree)
     finally:
         handle.close()
+
+
+def test_refs_read_from_their_files_agree_with_gitpython(workspace: Path) -> None:
+    git(workspace, "init", "-q")
+    git(workspace, "commit", "-q", "--allow-empty", "-m", "first")
+    git(workspace, "commit", "-q", "--allow-empty", "-m", "second")
+    git(workspace, "update-ref", "refs/notes/loose", "HEAD~1")
+    git(workspace, "update-ref", "refs/autogpt-tui/packed", "HEAD")
+    git(workspace, "pack-refs", "--all")
+    git(workspace, "update-ref", "refs/autogpt-tui/packed-then-loose", "HEAD~1")
+    git(workspace, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    names = [
+        "refs/notes/loose",  # packed by pack-refs --all
+        "refs/autogpt-tui/packed",
+        "refs/autogpt-tui/packed-then-loose",
+        "refs/heads/alias",
+        "refs/heads/missing",
+        "refs/heads",
+        "HEAD",
+        "refs/../HEAD",
+    ]
+    handle = Git(workspace)
+    repo = Repo(workspace)
+    try:
+        for name in names:
+            try:
+                expected: str | None = str(SymbolicReference.dereference_recursive(repo, name))
+            except (ValueError, OSError):
+                expected = None
+            assert handle.ref_value(name) == expected, name
+        head = git(workspace, "rev-parse", "HEAD").strip()
+        assert handle.ref_value("refs/autogpt-tui/packed") == head
+    finally:
+        handle.close()
+        repo.close()

@@ -267,6 +267,34 @@ class Git:
             return value if _SHA.fullmatch(value) else None
         return None
 
+    def _read_ref_files(self, ref: str) -> str | None:
+        """A ``refs/…`` ref's commit read from its loose file or ``packed-refs``: ``""``
+        when it is in neither, None when that cannot be told (anything unusual, left to
+        GitPython, whose import `run` need not wait for before its first request)."""
+        if not ref.startswith("refs/") or ".." in ref or ref.endswith("/"):
+            return None
+        try:
+            value = (self.common_dir / ref).read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            value = ""
+        except (OSError, UnicodeDecodeError):
+            return None
+        if value:
+            return value if _SHA.fullmatch(value) else None
+        if ref.startswith(("refs/bisect/", "refs/worktree/", "refs/rewritten/")):
+            return None  # per-worktree refs live in the worktree's own git directory
+        try:
+            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError):
+            return None
+        for line in packed.splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return sha if _SHA.fullmatch(sha) else None
+        return ""
+
     def head(self) -> str:
         """The commit HEAD names."""
         head = self.head_or_none()
@@ -290,6 +318,9 @@ class Git:
 
     def ref_value(self, ref: str) -> str | None:
         """The commit a ref points at, or None when the ref does not exist."""
+        fast = self._read_ref_files(ref)
+        if fast is not None:
+            return fast or None
         from git import SymbolicReference
 
         try:
