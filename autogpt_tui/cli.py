@@ -180,6 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+_PRELOADED = ("openai", "openai.resources.chat.chat", "httpcore2")
+"""What the first request imports, in that order: ``openai`` itself, then what its client
+loads only when first used (the chat resource, ~0.1 s, and the HTTP transport's
+connection pool, ~0.1 s). A name some other openai release does not use fails to import
+in a millisecond and is skipped."""
+
+
 @contextlib.contextmanager
 def _preloading_model_client() -> Iterator[None]:
     """Import ``openai`` (half a second of imports) on a side thread while the body runs.
@@ -194,8 +201,9 @@ def _preloading_model_client() -> Iterator[None]:
     import importlib
 
     def load() -> None:
-        with contextlib.suppress(Exception):  # the main thread reports a broken install
-            importlib.import_module("openai")
+        for name in _PRELOADED:
+            with contextlib.suppress(Exception):  # the main thread reports a broken install
+                importlib.import_module(name)
 
     thread = threading.Thread(target=load, name="preload-openai", daemon=True)
     thread.start()
@@ -495,8 +503,6 @@ def cmd_trust(options: argparse.Namespace) -> int:
 
 def cmd_run(options: argparse.Namespace) -> int:
     """``run [WORKSPACE] --goal TEXT ...``: the agent without the TUI."""
-    from autogpt_tui.headless import run_headless
-
     for flag, value in (("--max-steps", options.max_steps), ("--max-tokens", options.max_tokens)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, not {value}.")
@@ -505,6 +511,9 @@ def cmd_run(options: argparse.Namespace) -> int:
     if not options.goal.strip():
         raise UsageError("The goal must not be empty.")
     with _preloading_model_client():
+        # Imported once openai is under way: everything `run` loads overlaps with it.
+        from autogpt_tui.headless import run_headless
+
         return run_headless(
             Path(options.workspace),
             goal=options.goal,

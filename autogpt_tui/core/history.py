@@ -22,6 +22,7 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autogpt_tui.core.errors import WorkspaceNotFound
 from autogpt_tui.core.git import Git, Notes, ObjectStore, WorkTree, find_repository
@@ -30,10 +31,8 @@ from autogpt_tui.core.journal import Journal
 from autogpt_tui.core.ratings import Ratings
 from autogpt_tui.core.records import (
     LogEntry,
-    RatingEvent,
     RatingSource,
     StepCommit,
-    StepRecord,
     UserCommit,
 )
 from autogpt_tui.core.snapshots import Recovered, Snapshot, Snapshots, Taken
@@ -45,6 +44,9 @@ from autogpt_tui.core.steps import (
     StepLog,
 )
 from autogpt_tui.core.undo import Undo
+
+if TYPE_CHECKING:  # pydantic models, loaded only when a record or rating is read
+    from autogpt_tui.core.record_models import RatingEvent, StepRecord
 
 __all__ = ["RATINGS_REF", "RECORDS_REF", "UNDONE_REFS", "History"]
 

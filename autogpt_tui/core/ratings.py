@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from autogpt_tui.core.errors import InvalidRating
 from autogpt_tui.core.git import Notes
 from autogpt_tui.core.journal import crash_point
 from autogpt_tui.core.records import (
-    RatingEvent,
     RatingSource,
     StepCommit,
     effective_rating,
     parse_ratings,
 )
 from autogpt_tui.core.steps import RATINGS_REF, StepLog
+
+if TYPE_CHECKING:  # pydantic: loaded when a rating is given, not to list steps
+    from autogpt_tui.core.record_models import RatingEvent
 
 
 class Ratings:
@@ -41,6 +44,8 @@ class Ratings:
         """Rate a step: -1, 0 (clears) or +1, with an optional comment; the latest wins."""
         if source == "user" and value not in (-1, 0, 1):
             raise InvalidRating(f"A rating must be -1, 0 or +1, not {value:g}.")
+        from autogpt_tui.core.record_models import RatingEvent
+
         step = self._steps.resolve(rev)
         events = self.of(step.sha)
         events.append(RatingEvent(value=value, comment=comment or None, source=source))
@@ -51,6 +56,8 @@ class Ratings:
         """Prepare undo's or redo's implicit rewards (step, value, comment), skipping the
         steps the user rated; returns the `update-ref --stdin` command that records them
         all (for the caller's own transaction), or None when there is nothing to record."""
+        from autogpt_tui.core.record_models import RatingEvent
+
         notes: dict[str, str] = {}
         for sha, value, comment in rewards:
             events = self.of(sha)

@@ -3,17 +3,27 @@
 A step's record is a git note (JSON) on its commit; its ratings are a second note, a JSON
 list of events of which the latest explicit one wins. Everything here is plain data and
 parsing: no git.
+
+The pydantic models (:class:`StepRecord`, :class:`RatingEvent`, :class:`Usage`,
+:class:`RejectedProposal`) are defined in :mod:`autogpt_tui.core.record_models` and
+reached through this module as before, but imported on first use: the commands that only
+list steps (`log`) never pay for pydantic.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+if TYPE_CHECKING:
+    from autogpt_tui.core.record_models import RatingEvent as RatingEvent
+    from autogpt_tui.core.record_models import RejectedProposal as RejectedProposal
+    from autogpt_tui.core.record_models import StepRecord as StepRecord
+    from autogpt_tui.core.record_models import Usage as Usage
 
 TRAILER_SESSION = "Agent-Session"
 TRAILER_STEP = "Agent-Step"
@@ -26,72 +36,19 @@ SUMMARY_MAX = 100
 """The longest commit subject a step gets."""
 
 
-class Usage(BaseModel):
-    """Token usage of one model request (or a step's sum of them)."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    estimated: bool = False
-    """True when the server sent no usage and the counts are our estimate."""
-
-
-class RejectedProposal(BaseModel):
-    """A proposal the user rejected, kept in the record of the step approved after it."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    tool: str = ""
-    arguments: dict[str, Any] | str = Field(default_factory=dict)
-    thought: str = ""
-    call_id: str | None = None
-    reason: str = ""
-
-
-class StepRecord(BaseModel):
-    """What the agent thought, did and saw in one step; stored as a git note."""
-
-    # Every field is declared; a field this version does not know (a newer writer's)
-    # is dropped on read rather than failing the whole record.
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
-
-    thought: str = ""
-    tool: str = ""
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    tool_call_id: str | None = None
-    observation: str = ""
-    usage: Usage = Field(default_factory=Usage)
-    session: str = ""
-    """The session the step belongs to (also in the commit's trailers)."""
-    goal: str = ""
-    """The goal the agent worked on when it took the step."""
-    policy: str = ""
-    """The policy arm that proposed the action."""
-    model: str = ""
-    """The model that proposed the action."""
-    ok: bool = True
-    """Whether the tool reported success."""
-    cost_usd: float = 0.0
-    """What the step's model requests cost."""
-    rejected: list[RejectedProposal] = Field(default_factory=list)
-    """Proposals the user rejected before approving this step's action, oldest first."""
-    user_edits: list[str] = Field(default_factory=list)
-    """Files the user changed since the previous step (the agent was told)."""
-    notes: list[str] = Field(default_factory=list)
-    """Messages the loop gave the model before the step (user edits, goal changes, nudges)."""
-
-
 RatingSource = Literal["user", "reject", "undo", "check"]
 
+_RATING_SOURCES = frozenset(("user", "reject", "undo", "check"))
 
-class RatingEvent(BaseModel):
-    """One rating given to a step; a step's events are kept, the latest one wins."""
+_MODELS = frozenset(("RatingEvent", "RejectedProposal", "StepRecord", "Usage"))
 
-    value: float
-    comment: str | None = None
-    source: RatingSource = "user"
-    """Who rated: the user explicitly, or an implicit signal (reject, undo, check)."""
-    at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+if not TYPE_CHECKING:  # mypy sees the imports above; at run time they load on first use
+
+    def __getattr__(name: str) -> Any:
+        """The pydantic models, imported from ``record_models`` when first asked for."""
+        if name in _MODELS:
+            return getattr(importlib.import_module("autogpt_tui.core.record_models"), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -199,7 +156,7 @@ class LogEntry:
             policy=t.get(TRAILER_POLICY, ""),
             summary=self.subject,
             timestamp=self.timestamp,
-            rating=effective_rating(parse_ratings(self.ratings_note)),
+            rating=effective_rating_of_note(self.ratings_note),
             undone=undone,
             record=self.record(),
         )
@@ -214,6 +171,10 @@ class LogEntry:
         line = next((line for line in self.note.splitlines() if line.startswith("{")), None)
         if line is None:
             return None
+        from pydantic import ValidationError
+
+        from autogpt_tui.core.record_models import StepRecord
+
         try:
             return StepRecord.model_validate_json(line)
         except ValidationError:
@@ -229,7 +190,11 @@ def escaped_record(record: StepRecord) -> StepRecord:
     """
     data = record.model_dump(mode="json")
     escaped = escape_surrogates_in(data)
-    return record if escaped == data else StepRecord.model_validate(escaped)
+    if escaped == data:
+        return record
+    from autogpt_tui.core.record_models import StepRecord
+
+    return StepRecord.model_validate(escaped)
 
 
 def escape_surrogates(text: str) -> str:
@@ -286,11 +251,63 @@ def effective_rating(events: Sequence[RatingEvent]) -> Rating | None:
     return Rating(value=chosen.value, comment=chosen.comment, source=chosen.source)
 
 
+def effective_rating_of_note(note: str) -> Rating | None:
+    """The rating in effect for a ratings note: ``effective_rating(parse_ratings(note))``.
+
+    Listing steps needs only this, once per step; a note of well-formed events is read
+    here with plain JSON, and anything unusual (a hand-edited note, a value as a string)
+    goes through the pydantic model as before, so both give the same answer.
+    """
+    note = note.strip()
+    if not note:
+        return None
+    try:
+        raw = json.loads(note)
+    except ValueError:
+        return None
+    events = _plain_events(raw)
+    if events is None:
+        return effective_rating(parse_ratings(note))
+    explicit = [e for e in events if e.source == "user"]
+    chosen = explicit[-1] if explicit else (events[-1] if events else None)
+    if chosen is None or chosen.value == 0:
+        return None
+    return chosen
+
+
+def _plain_events(raw: object) -> list[Rating] | None:
+    """Each event of a ratings note as a :class:`Rating`, or None unless every event has
+    exactly the types :class:`RatingEvent` declares (then the model decides)."""
+    if not isinstance(raw, list):
+        return None
+    events: list[Rating] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            return None
+        value = item.get("value")
+        comment = item.get("comment")
+        source = item.get("source", "user")
+        at = item.get("at", "")
+        # bool is an int, and pydantic's float takes more than numbers: the model decides.
+        if type(value) not in (int, float) or not math.isfinite(cast(float, value)):
+            return None
+        if not (comment is None or isinstance(comment, str)) or not isinstance(at, str):
+            return None
+        if not isinstance(source, str) or source not in _RATING_SOURCES:
+            return None
+        events.append(Rating(float(cast(float, value)), comment, cast("RatingSource", source)))
+    return events
+
+
 def parse_ratings(note: str) -> list[RatingEvent]:
     """The rating events of a ratings note; an unreadable note reads as none."""
     note = note.strip()
     if not note:
         return []
+    from pydantic import ValidationError
+
+    from autogpt_tui.core.record_models import RatingEvent
+
     try:
         raw = json.loads(note)
         return [RatingEvent.model_validate(item) for item in raw]

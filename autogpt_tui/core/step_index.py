@@ -145,12 +145,14 @@ class StepIndex:
         if self._last is not None and self._last.sha == sha:
             return self._last  # trees never change: no need to read it back
         try:
-            entries = self._objects.read_tree(sha)
+            # The index's trees and lists are written here, loose: read from their files.
+            entries = self._objects.read_tree(sha, own=True)
             commits: tuple[str, ...] = ()
             if (single := entries.get("c")) is not None and single.mode == GITLINK:
                 commits = (single.sha,)
             elif (listed := entries.get("l")) is not None and not listed.is_tree:
-                commits = tuple(self._objects.read_blob(listed.sha).decode("ascii").split())
+                listing = self._objects.read_blob(listed.sha, own=True)
+                commits = tuple(listing.decode("ascii").split())
         except (ValueError, KeyError, OSError, UnicodeDecodeError, GitFailure):
             return None
         head = entries.get("h")

@@ -14,8 +14,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, SECRET_FILE_PATTERNS
 from autogpt_tui.core.errors import GitFailure, NotAnAgentStep
@@ -39,13 +38,15 @@ from autogpt_tui.core.records import (
     TRAILER_UNDO,
     LogEntry,
     StepCommit,
-    StepRecord,
     UserCommit,
     escape_surrogates,
     escaped_record,
     one_line,
 )
 from autogpt_tui.core.step_index import RANGE_CAP, Node, StepIndex, is_agent_commit
+
+if TYPE_CHECKING:  # pydantic: loaded when a record is read, not to list steps
+    from autogpt_tui.core.record_models import StepRecord
 
 RECORDS_REF = "refs/notes/autogpt-tui/records"
 """Notes ref holding each step's record (JSON)."""
@@ -477,6 +478,10 @@ class StepLog:
         note = self._notes.read(RECORDS_REF, sha)
         if note is None:
             return None
+        from pydantic import ValidationError
+
+        from autogpt_tui.core.record_models import StepRecord
+
         try:
             return StepRecord.model_validate_json(note)
         except ValidationError:

@@ -155,17 +155,20 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ reading
 
-    def read_blob(self, sha: str) -> bytes:
-        """A blob's bytes."""
-        return self._git.read_object(sha)
+    def read_blob(self, sha: str, *, own: bool = False) -> bytes:
+        """A blob's bytes; ``own``: one this program wrote (see ``Git.read_own_object``)."""
+        return self._git.read_own_object(sha) if own else self._git.read_object(sha)
 
-    def read_tree(self, sha: str | None) -> dict[str, TreeEntry]:
-        """The entries of a tree (a copy the caller may change); ``{}`` for None."""
+    def read_tree(self, sha: str | None, *, own: bool = False) -> dict[str, TreeEntry]:
+        """The entries of a tree (a copy the caller may change); ``{}`` for None.
+
+        ``own``: a tree this program wrote (see ``Git.read_own_object``).
+        """
         if sha is None:
             return {}
         cached = self.trees.get(sha)
         if cached is None:
-            data = self._git.read_object(sha)
+            data = self._git.read_own_object(sha) if own else self._git.read_object(sha)
             cached = parse_tree(data)
             self.trees.put(sha, cached, tree_bytes(data, len(cached)))
         return dict(cached)

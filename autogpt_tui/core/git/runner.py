@@ -23,9 +23,10 @@ import tempfile
 import zlib
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from git import Repo, SymbolicReference
+if TYPE_CHECKING:
+    from git import Repo
 
 from autogpt_tui.core.constants import FALLBACK_USER_EMAIL, FALLBACK_USER_NAME
 from autogpt_tui.core.errors import GitFailure, NotARepository
@@ -109,6 +110,26 @@ def find_repository(folder: Path, *, create: bool) -> tuple[Path, bool]:
     return Path(top.stdout.decode().strip()), False
 
 
+def _plain_git_dir(root: Path) -> tuple[Path, Path] | None:
+    """The git directories of an ordinary repository at ``root`` (``root/.git`` is both),
+    found as GitPython's ``Repo(root)`` finds them; None for anything less plain (a
+    ``.git`` file, a linked worktree, ``GIT_DIR`` set, ``root`` a git directory itself),
+    which is left to GitPython."""
+    if "GIT_DIR" in os.environ or "GIT_OBJECT_DIRECTORY" in os.environ:
+        return None
+    top = os.path.normpath(os.path.abspath(root))
+    if os.path.isdir(os.path.join(top, "objects")) and os.path.isdir(os.path.join(top, "refs")):
+        return None  # perhaps a bare repository: GitPython's rules
+    dot_git = os.path.join(top, ".git")
+    if not (
+        os.path.isdir(os.path.join(dot_git, "objects"))
+        and os.path.isdir(os.path.join(dot_git, "refs"))
+        and os.path.isfile(os.path.join(dot_git, "HEAD"))
+    ) or os.path.lexists(os.path.join(dot_git, "commondir")):
+        return None
+    return Path(dot_git), Path(dot_git)
+
+
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -121,11 +142,13 @@ class Git:
     def __init__(self, root: Path) -> None:
         self.root = root
         """The top of the working tree; every command runs here."""
-        self._repo = Repo(root)
-        self.git_dir = Path(self._repo.git_dir)
-        """This working tree's git directory (HEAD, the index)."""
-        self.common_dir = Path(self._repo.common_dir)
-        """The git directory shared by all working trees (objects, refs)."""
+        self._opened: Repo | None = None
+        dirs = _plain_git_dir(root)
+        if dirs is None:  # a linked worktree, a submodule, GIT_DIR...: GitPython decides
+            dirs = Path(self._repo.git_dir), Path(self._repo.common_dir)
+        self.git_dir, self.common_dir = dirs
+        """This working tree's git directory (HEAD, the index), and the git directory
+        shared by all working trees (objects, refs)."""
         self.index_file = Path(os.environ.get("GIT_INDEX_FILE") or (self.git_dir / "index"))
         """The index file git commands in this process read and write."""
         self.objects_dir = self.common_dir / "objects"
@@ -133,9 +156,20 @@ class Git:
         self._config_reader: Any = None
         self._identity: dict[str, str] | None = None
 
+    @property
+    def _repo(self) -> Repo:
+        """GitPython's handle, opened on first use: importing GitPython costs ~80 ms of
+        start-up, which `log` (ref files and git processes only) need not pay."""
+        if self._opened is None:
+            from git import Repo
+
+            self._opened = Repo(self.root)
+        return self._opened
+
     def close(self) -> None:
         """Stop the git helper processes the repository handle keeps."""
-        self._repo.close()
+        if self._opened is not None:
+            self._opened.close()
 
     # ---------------------------------------------------------------- commands
 
@@ -206,6 +240,8 @@ class Git:
         fast = self._read_head_files()
         if fast is not None:
             return fast
+        from git import SymbolicReference
+
         try:
             return str(SymbolicReference.dereference_recursive(self._repo, "HEAD"))
         except ValueError:  # an unborn branch: no commit yet
@@ -231,6 +267,34 @@ class Git:
             return value if _SHA.fullmatch(value) else None
         return None
 
+    def _read_ref_files(self, ref: str) -> str | None:
+        """A ``refs/…`` ref's commit read from its loose file or ``packed-refs``: ``""``
+        when it is in neither, None when that cannot be told (anything unusual, left to
+        GitPython, whose import `run` need not wait for before its first request)."""
+        if not ref.startswith("refs/") or ".." in ref or ref.endswith("/"):
+            return None
+        try:
+            value = (self.common_dir / ref).read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            value = ""
+        except (OSError, UnicodeDecodeError):
+            return None
+        if value:
+            return value if _SHA.fullmatch(value) else None
+        if ref.startswith(("refs/bisect/", "refs/worktree/", "refs/rewritten/")):
+            return None  # per-worktree refs live in the worktree's own git directory
+        try:
+            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError):
+            return None
+        for line in packed.splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return sha if _SHA.fullmatch(sha) else None
+        return ""
+
     def head(self) -> str:
         """The commit HEAD names."""
         head = self.head_or_none()
@@ -240,11 +304,25 @@ class Git:
 
     def branch_key(self) -> str:
         """The ref HEAD is on (``refs/heads/…``), or ``HEAD`` when detached."""
+        # HEAD's file says it in the usual cases (no GitPython to load for them).
+        try:
+            text = (self.git_dir / "HEAD").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if text.startswith("ref: refs/") and ".." not in text and " " not in text[5:]:
+            return text[5:]
+        if _SHA.fullmatch(text):
+            return "HEAD"
         head = self._repo.head
         return "HEAD" if head.is_detached else str(head.ref.path)
 
     def ref_value(self, ref: str) -> str | None:
         """The commit a ref points at, or None when the ref does not exist."""
+        fast = self._read_ref_files(ref)
+        if fast is not None:
+            return fast or None
+        from git import SymbolicReference
+
         try:
             return str(SymbolicReference.dereference_recursive(self._repo, ref))
         except (ValueError, OSError):
@@ -265,6 +343,30 @@ class Git:
         """The raw content of an object, read in-process (GitPython's cat-file)."""
         data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
         return data
+
+    def read_own_object(self, sha: str) -> bytes:
+        """An object we most likely wrote ourselves (loose): read straight from its file,
+        else as :meth:`read_object` reads any object.
+
+        Listing steps reads only the step index's own objects; reading them without
+        GitPython spares `log` GitPython's import (~80 ms of its start-up).
+        """
+        loose = self._read_loose(sha)
+        return self.read_object(sha) if loose is None else loose
+
+    def _read_loose(self, sha: str) -> bytes | None:
+        """A loose object's content, or None when it is not one (packed, or in an
+        alternate) or does not read back whole."""
+        try:
+            raw = (self.objects_dir / sha[:2] / sha[2:]).read_bytes()
+            data = zlib.decompress(raw)
+        except (OSError, zlib.error):
+            return None
+        header, sep, body = data.partition(b"\0")
+        size = header.rpartition(b" ")[2]
+        if not sep or not size.isdigit() or int(size) != len(body):
+            return None
+        return body
 
     def write_object(self, kind: str, data: bytes) -> str:
         """Store an object of ``kind`` (blob, tree, commit) and return its id."""

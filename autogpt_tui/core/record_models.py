@@ -1,0 +1,81 @@
+"""The step record and the rating event: the pydantic models stored as git notes.
+
+They live apart from :mod:`autogpt_tui.core.records` (which re-exports them) because
+importing pydantic and building these models costs about a fifth of a second, which
+`autogpt-tui log` and `--help` need not pay: listing steps reads trailers and ratings
+only (see ``records.effective_rating_of_note``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autogpt_tui.core.records import RatingSource
+
+
+class Usage(BaseModel):
+    """Token usage of one model request (or a step's sum of them)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    estimated: bool = False
+    """True when the server sent no usage and the counts are our estimate."""
+
+
+class RejectedProposal(BaseModel):
+    """A proposal the user rejected, kept in the record of the step approved after it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tool: str = ""
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+    thought: str = ""
+    call_id: str | None = None
+    reason: str = ""
+
+
+class StepRecord(BaseModel):
+    """What the agent thought, did and saw in one step; stored as a git note."""
+
+    # Every field is declared; a field this version does not know (a newer writer's)
+    # is dropped on read rather than failing the whole record.
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    thought: str = ""
+    tool: str = ""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    tool_call_id: str | None = None
+    observation: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    session: str = ""
+    """The session the step belongs to (also in the commit's trailers)."""
+    goal: str = ""
+    """The goal the agent worked on when it took the step."""
+    policy: str = ""
+    """The policy arm that proposed the action."""
+    model: str = ""
+    """The model that proposed the action."""
+    ok: bool = True
+    """Whether the tool reported success."""
+    cost_usd: float = 0.0
+    """What the step's model requests cost."""
+    rejected: list[RejectedProposal] = Field(default_factory=list)
+    """Proposals the user rejected before approving this step's action, oldest first."""
+    user_edits: list[str] = Field(default_factory=list)
+    """Files the user changed since the previous step (the agent was told)."""
+    notes: list[str] = Field(default_factory=list)
+    """Messages the loop gave the model before the step (user edits, goal changes, nudges)."""
+
+
+class RatingEvent(BaseModel):
+    """One rating given to a step; a step's events are kept, the latest one wins."""
+
+    value: float
+    comment: str | None = None
+    source: RatingSource = "user"
+    """Who rated: the user explicitly, or an implicit signal (reject, undo, check)."""
+    at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
