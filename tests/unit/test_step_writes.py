@@ -49,3 +49,37 @@ def test_the_journal_is_synced_when_git_syncs_its_refs(
     assert calls == [synced]
     assert git(workspace, "show", "HEAD:b.txt") == "two\n"
     assert not os.listdir(workspace / ".git" / "autogpt-tui" / "journal")
+
+
+def test_what_a_step_wrote_is_read_back_without_reading_its_trees_again(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with History.open(workspace) as history:
+        agent_write(history, 1, "src/one.txt", "one\n")
+        commit = agent_write(history, 2, "src/two.txt", "two\n")
+        repository = history._repository
+        reads: list[str] = []
+        real = repository.read_object
+
+        def counting(sha: str) -> bytes:
+            reads.append(sha)
+            return real(sha)
+
+        monkeypatch.setattr(repository, "read_object", counting)
+        note = history.read_note("refs/notes/autogpt-tui/records", commit.sha)
+        # The notes commit's tree and its fan-out were written by this process and
+        # kept parsed: only the note's own blob is read from git.
+        assert note is not None and '"thinking 2"' in note
+        assert len(reads) == 1
+        reads.clear()
+        agent_write(history, 3, "src/three.txt", "three\n")
+        # The next step rewrites the same trees (src/, the root, the notes fan-out)
+        # from what it kept, reading none of them from git.
+        assert reads == []
+    assert git(workspace, "show", "HEAD~1:src/two.txt") == "two\n"
+    assert git(workspace, "ls-tree", "--name-only", "HEAD", "src/").split() == [
+        "src/app.py",
+        "src/one.txt",
+        "src/three.txt",
+        "src/two.txt",
+    ]
