@@ -23,8 +23,10 @@ does not share the GIL with the loop. The agent is built in-process exactly as
 ``autogpt-tui run`` builds it (``load_settings`` then ``open_session``: the real workspace
 watcher included). The two workspaces take turns, a few steps each, so a change in the
 machine's load hits both alike; their sessions stay open, so each conversation grows
-over the run as a real one does. The processes of rows 1, 2 and 5 are measured from
-outside (``benchmarks/agent_headless.py``); the biggest imports of the start-up path
+over the run as a real one does. Each step's CPU time (this process's threads and
+the git processes it reaped) is reported beside its wall time: the machine is shared.
+The processes of rows 1, 2 and 5 are measured from outside
+(``benchmarks/agent_headless.py``); the biggest imports of the start-up path
 (``-X importtime``) are listed too.
 
 Run it by hand::
@@ -32,6 +34,7 @@ Run it by hand::
     .venv/bin/python -m benchmarks.bench_agent              # full run (about six minutes)
     .venv/bin/python -m benchmarks.bench_agent --quick      # smoke run: smaller, shorter
     .venv/bin/python -m benchmarks.bench_agent --profile    # also profile 50 steps per tree
+    .venv/bin/python -m benchmarks.bench_agent --only loop --profile   # the loop row alone
     .venv/bin/python -m benchmarks.bench_agent --keep /tmp/bench-agent   # build trees once
 """
 
