@@ -627,7 +627,7 @@ class Agent:
         if self.hooks.after_step is not None:
             self.hooks.after_step(commit, changed)  # e.g. the workspace's check, for its reward
         if action.step % MAINTAIN_EVERY == 0:
-            self.history.maintain()
+            self.history.maintain(background=True)
         self._known_head = self.history.head()
         self.conversation.add(commit)  # the notes went into its record
         self.state.step = action.step

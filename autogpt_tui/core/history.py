@@ -212,7 +212,7 @@ class History:
         the middle of a merge, rebase, cherry-pick, revert, bisect or `git am`."""
         ensure_quiet(self._repository, before)
 
-    def maintain(self) -> None:
+    def maintain(self, *, background: bool = False) -> None:
         """Pack the loose objects of the last steps and tidy the step index.
 
         The agent calls this every MAINTAIN_EVERY (100) steps. Step commits are written
@@ -230,13 +230,30 @@ class History:
         that is missing or no longer holds for HEAD (an old repository, a rewritten
         branch) is rebuilt here, off the step path. The step index is tidied first, so
         that what it writes is packed too.
+
+        With ``background`` (the agent's loop) the repack runs as a background process
+        that the next call (or :meth:`close`) reaps, so the loop never waits seconds for
+        it. That is safe while steps go on writing objects and moving refs: the repack
+        packs the loose objects it lists, and its ``-d`` then removes only loose objects
+        found in a pack (`prune-packed`) and the packs it rolled up, so an object written
+        meanwhile stays loose until the next repack (the object writer survives the
+        fan-out folders being removed; see core/git/runner.py); a repack moves no ref.
+        `gc --auto` (which may pack refs and prune) is never run beside it: only in a
+        later call, once the repack is reaped, in the foreground as before. While the
+        last repack still runs, a call only tidies the index.
         """
         # The index first: its new objects go into the pack too.
         self._steps.index.compact()
         self._steps.ensure_index()
-        self._repository.try_run(
-            "-c", "repack.writeBitmaps=false", "repack", "--geometric=2", "-d", "-q"
-        )  # fmt: skip
+        repack = ("-c", "repack.writeBitmaps=false", "repack", "--geometric=2", "-d", "-q")
+        if background:
+            if not self._repository.background_done():
+                return  # the last repack is still at work: next time
+            self._repository.gc_auto()
+            self._repository.start_background(*repack)
+            return
+        self._repository.wait_background()
+        self._repository.try_run(*repack)
         self._repository.gc_auto()
 
     # ------------------------------------------------------------------ steps

@@ -157,15 +157,21 @@ class RedoStack:
         return data if isinstance(data, dict) else {}
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: a crash leaves the old file or the new, never half."""
+def write_atomically(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Replace ``path`` with ``data``: a crash leaves the old file or the new, never half.
+
+    With ``sync`` the content reaches the disk before the name points at it, so that
+    even a power cut leaves the old file or the new; without it, a killed process
+    still does (the kernel has the file), and a power cut may leave an empty one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())  # the content is on disk before the name points at it
+            if sync:
+                os.fsync(out.fileno())  # the content is on disk before the name points at it
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -341,7 +347,13 @@ class Journal:
         op = intent.op
         crash_point(f"{op}:objects")
         path = self._dir / f"{os.getpid()}-{next(_sequence)}.json"
-        write_atomically(path, intent.to_json())
+        # Synced only when git syncs the refs it moves (core.fsync): a journal is there
+        # for a process killed mid-way, which it survives unsynced. Against a power cut
+        # it could only help if the ref files were on disk too, which git by default
+        # does not make sure of (nor of loose objects); a journal a power cut left
+        # empty is unreadable and dropped by recover(), which costs at worst the
+        # step's index entries (the commit is whole or absent, as git left it).
+        write_atomically(path, intent.to_json(), sync=self._git.syncs_refs())
         try:
             crash_point(f"{op}:journal")
             self._git.update_refs([m.forward() for m in intent.refs], intent.reason)

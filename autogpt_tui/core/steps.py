@@ -198,7 +198,7 @@ class StepLog:
             tool=tool,
             policy=policy,
             summary=one_line(summary),
-            timestamp=self._objects.read_commit(sha).timestamp,
+            timestamp=self._objects.commit_time(sha),
             record=record,
         )
 

@@ -152,6 +152,7 @@ class ObjectStore:
         self.trees = TreeCache(bound)
         """The parsed trees kept, bounded in bytes."""
         self._commit_trees: OrderedDict[str, str] = OrderedDict()
+        self._commit_times: OrderedDict[str, int] = OrderedDict()  # our last writes
 
     # ------------------------------------------------------------------ reading
 
@@ -193,15 +194,18 @@ class ObjectStore:
 
     def tree_of(self, commit: str) -> str:
         """The tree id of a commit (remembered: a commit never changes)."""
-        known = self._commit_trees
-        tree = known.get(commit)
+        tree = self._commit_trees.get(commit)
         if tree is None:
             tree = self.read_commit(commit).tree
             if _OBJECT_ID.fullmatch(commit):  # an id, not a name such as HEAD that moves
-                known[commit] = tree
-                if len(known) > COMMIT_TREES_KEPT:
-                    known.popitem(last=False)
+                self._remember_tree(commit, tree)
         return tree
+
+    def _remember_tree(self, commit: str, tree: str) -> None:
+        known = self._commit_trees
+        known[commit] = tree
+        if len(known) > COMMIT_TREES_KEPT:
+            known.popitem(last=False)
 
     def parent_of(self, sha: str) -> str:
         """The first parent of a commit; GitFailure for a root commit."""
@@ -261,7 +265,16 @@ class ObjectStore:
             entry.mode.encode() + b" " + _fs(name) + b"\0" + bytes.fromhex(entry.sha)
             for name, entry in sorted(entries.items(), key=key)
         )
-        return self._git.write_object("tree", body)
+        sha = self._git.write_object("tree", body)
+        # A tree just written is read again soon (the next step rewrites the same
+        # notes fan-out and folders; history and the reward model read the notes):
+        # keep it parsed, with entries of its own (the caller's may change).
+        self.trees.put(
+            sha,
+            {name: TreeEntry(e.mode, e.sha) for name, e in entries.items()},
+            tree_bytes(body, len(entries)),
+        )
+        return sha
 
     def rewrite_tree(self, tree: str | None, changes: Mapping[str, TreeEntry | None]) -> str | None:
         """A new tree: ``tree`` with ``changes`` (relative paths) applied; None if empty.
@@ -320,7 +333,17 @@ class ObjectStore:
         if parent:
             lines.append(f"parent {parent}")
         lines += [f"author {person('AUTHOR')}", f"committer {person('COMMITTER')}"]
-        return self._git.write_object("commit", ("\n".join(lines) + "\n\n" + message).encode())
+        sha = self._git.write_object("commit", ("\n".join(lines) + "\n\n" + message).encode())
+        self._remember_tree(sha, tree)
+        self._commit_times[sha] = now
+        if len(self._commit_times) > 8:  # only the step's own read-back needs it
+            self._commit_times.popitem(last=False)
+        return sha
+
+    def commit_time(self, sha: str) -> int:
+        """A commit's committer time (seconds); the last few written are not read."""
+        known = self._commit_times.get(sha)
+        return known if known is not None else self.read_commit(sha).timestamp
 
     def merge_blobs(self, ours: TreeEntry, base: TreeEntry, theirs: TreeEntry) -> TreeEntry | None:
         """The three-way merge of two versions of a file (`git merge-file`), stored as

@@ -19,9 +19,8 @@ import hashlib
 import os
 import re
 import subprocess
-import tempfile
 import zlib
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +154,9 @@ class Git:
         """Where loose objects live (``xx/yyyy…`` fan-out folders)."""
         self._config_reader: Any = None
         self._identity: dict[str, str] | None = None
+        self._background: subprocess.Popen[bytes] | None = None
+        self._syncs_refs: bool | None = None
+        self._closers: list[Callable[[], None]] = []
 
     @property
     def _repo(self) -> Repo:
@@ -167,9 +169,52 @@ class Git:
         return self._opened
 
     def close(self) -> None:
-        """Stop the git helper processes the repository handle keeps."""
+        """Stop the git helper processes the repository handle keeps.
+
+        A background command (:meth:`start_background`) is waited for, not killed: it is
+        maintenance that is safe to finish, and a repack cut short only leaves a
+        temporary pack for git to clean up, but waiting leaves nothing behind.
+        """
+        for closer in self._closers:
+            closer()
+        self._closers.clear()
+        if self._background is not None:
+            self._background.wait()
+            self._background = None
         if self._opened is not None:
             self._opened.close()
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call ``closer`` when this handle is closed (a helper process's shutdown)."""
+        self._closers.append(closer)
+
+    def start_background(self, *args: str) -> bool:
+        """Start ``git args`` without waiting for it; False (and nothing started) while
+        the previous background command still runs. Its output is discarded and its
+        exit status not read: only maintenance that may fail harmlessly runs here."""
+        if not self.background_done():
+            return False
+        self._background = subprocess.Popen(
+            ["git", *args],
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=git_env(),
+        )
+        return True
+
+    def background_done(self) -> bool:
+        """Whether no background command runs (one that has finished is reaped here)."""
+        if self._background is not None and self._background.poll() is not None:
+            self._background = None
+        return self._background is None
+
+    def wait_background(self) -> None:
+        """Wait for the background command, if one runs."""
+        if self._background is not None:
+            self._background.wait()
+            self._background = None
 
     # ---------------------------------------------------------------- commands
 
@@ -394,18 +439,30 @@ class Git:
 
     def _place_object(self, folder: Path, target: Path, compressed: bytes) -> bool:
         """One try at writing a loose object; False when its folder vanished meanwhile."""
-        try:
-            folder.mkdir(exist_ok=True)
-            # The temporary file lives in the fan-out folder itself: a folder that holds a
-            # file is not empty, so `prune-packed` (which removes emptied folders) leaves
-            # it alone from here on.
-            fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
-        except FileNotFoundError:
-            return False  # the folder was removed between mkdir and mkstemp
+        # The temporary file lives in the fan-out folder itself: a folder that holds a
+        # file is not empty, so `prune-packed` (which removes emptied folders) leaves it
+        # alone from here on. It is made read-only at once (loose objects are, as git
+        # makes them; the open file stays writable), which saves a chmod per object.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        while True:
+            tmp = str(folder / f"tmp_obj_{os.urandom(6).hex()}")
+            try:
+                fd = os.open(tmp, flags, 0o444)
+                break
+            except FileExistsError:
+                continue  # another writer's name (48 random bits): draw again
+            except FileNotFoundError:
+                try:
+                    folder.mkdir(exist_ok=True)
+                    fd = os.open(tmp, flags, 0o444)
+                    break
+                except FileNotFoundError:
+                    return False  # the folder was removed between mkdir and open
+                except FileExistsError:
+                    continue
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(compressed)
-            os.chmod(tmp, 0o444)  # loose objects are read-only, as git makes them
             _before_rename(tmp, target)
             os.replace(tmp, target)
         except FileNotFoundError:
@@ -432,6 +489,15 @@ class Git:
         if self._config_reader is None:
             self._config_reader = self._repo.config_reader()
         return self._config_reader
+
+    def syncs_refs(self) -> bool:
+        """Whether git is configured to fsync the refs it writes (``core.fsync`` naming
+        ``reference``, ``committed``, ``added`` or ``all``; git's default does not)."""
+        if self._syncs_refs is None:
+            value = self.config_value("core", "fsync").lower()
+            parts = {part.strip() for part in value.split(",")}
+            self._syncs_refs = bool(parts & {"reference", "committed", "added", "all"})
+        return self._syncs_refs
 
     def user_identity(self) -> dict[str, str]:
         """Environment naming the user as author and committer, with a fallback when

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autogpt_tui.core.git.ignore import IgnoreChecker
 from autogpt_tui.core.git.objects import ObjectStore, TreeEntry, blob_id
 from autogpt_tui.core.git.runner import Git, run_git
 
@@ -49,6 +50,8 @@ class WorkTree:
         self._index_stamp: tuple[int, int, int] | None = None
         self._index_head: str | None = None
         self._index_paths: set[str] = set()
+        # One long-lived `git check-ignore` for the new files of steps (core/git/ignore.py).
+        self._ignore = IgnoreChecker(git)
 
     # ------------------------------------------------------------------ paths
 
@@ -174,6 +177,7 @@ class WorkTree:
             for change in changes:
                 if change.entry is not None and not change.entry.sha:
                     change.entry.sha = by_path[change.path]
+        self.rules_may_change(paths)
         new = [c.path for c in changes if not c.tracked and c.entry is not None]
         ignored = set(self._ignored(new))
         return [c for c in changes if c.path not in ignored]
@@ -217,19 +221,13 @@ class WorkTree:
         return out
 
     def _ignored(self, paths: Sequence[str]) -> list[str]:
-        if not paths:
-            return []
-        # check-ignore rejects the literal-pathspec magic our other commands use. The
-        # paths are untracked, so --no-index answers the same without reading the index.
-        result = self._git.try_run(
-            "check-ignore",
-            "--no-index",
-            "-z",
-            "--stdin",
-            input=nul_separated(paths),
-            env={"GIT_LITERAL_PATHSPECS": "0"},
-        )
-        return [p for p in result.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+        return self._ignore.ignored(paths)
+
+    def rules_may_change(self, paths: Iterable[str]) -> None:
+        """Note paths a step or the user changed: a ``.gitignore`` among them makes
+        the ignore checker read every rule anew (besides its own stat check)."""
+        if any(p == ".gitignore" or p.endswith("/.gitignore") for p in paths):
+            self._ignore.forget()
 
     def ignored_existing(self, paths: Sequence[str], head: str) -> list[str]:
         """Which of ``paths`` are files on disk that HEAD lacks and git ignores."""
