@@ -246,6 +246,10 @@ def _open_tui(
     settings = load_settings(workspace, overrides=overrides)
     for warning in settings.warnings:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
+    # 30 frames a second, not Textual's 60: every frame renders what changed, and in a
+    # long auto-mode session the UI thread spent most of its time painting (the
+    # agent's thread waits on the same interpreter lock). A user's TEXTUAL_FPS wins.
+    os.environ.setdefault("TEXTUAL_FPS", "30")
     from autogpt_tui.ui.app import run_app
 
     return run_app(

@@ -398,7 +398,8 @@ class GoalPanel(Vertical):
         self._show_state()
 
     def watch_status(self, old: str, new: str) -> None:
-        self.remove_class(status_class(old))
+        # One restyle of the panel, not two: a status changes several times a step.
+        self.remove_class(status_class(old), update=False)
         self.add_class(status_class(new))
         self._show_state()
 
