@@ -177,20 +177,7 @@ class ObjectStore:
     def read_commit(self, sha: str) -> LogEntry:
         """A commit read in-process (GitPython's persistent cat-file), without notes."""
         raw = self._git.read_object(sha)
-        header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
-        tree, parents, timestamp = "", [], 0
-        for line in header.split("\n"):
-            key, _, value = line.partition(" ")
-            if key == "tree":
-                tree = value
-            elif key == "parent":
-                parents.append(value)
-            elif key == "committer":
-                timestamp = int(value.rsplit(" ", 2)[1])
-        paragraphs = message.strip("\n").split("\n\n")
-        subject = paragraphs[0].split("\n")[0] if paragraphs else ""
-        trailers = parse_trailers(paragraphs[-1]) if len(paragraphs) > 1 else {}
-        return LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
+        return parse_commit(sha, raw)
 
     def tree_of(self, commit: str) -> str:
         """The tree id of a commit (remembered: a commit never changes)."""
@@ -358,3 +345,21 @@ class ObjectStore:
         if result.returncode != 0:
             return None
         return TreeEntry(ours.mode, self.write_blob(result.stdout))
+
+
+def parse_commit(sha: str, raw: bytes) -> LogEntry:
+    """Commit ``sha`` from its raw object (``raw``), without notes."""
+    header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
+    tree, parents, timestamp = "", [], 0
+    for line in header.split("\n"):
+        key, _, value = line.partition(" ")
+        if key == "tree":
+            tree = value
+        elif key == "parent":
+            parents.append(value)
+        elif key == "committer":
+            timestamp = int(value.rsplit(" ", 2)[1])
+    paragraphs = message.strip("\n").split("\n\n")
+    subject = paragraphs[0].split("\n")[0] if paragraphs else ""
+    trailers = parse_trailers(paragraphs[-1]) if len(paragraphs) > 1 else {}
+    return LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)

@@ -18,8 +18,9 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from autogpt_tui.core.git.loose import read_loose
+from autogpt_tui.core.git.objects import parse_commit
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import LogEntry, parse_trailers
+from autogpt_tui.core.records import LogEntry
 
 _TREES_KEPT = 64
 """Parsed trees kept (a step makes two or three new notes trees)."""
@@ -79,20 +80,7 @@ class StepReader:
             raw = self._raw(sha, "commit")
         except NotLoose:
             return self._history.read_commit(sha)
-        header, _, message = raw.decode("utf-8", "replace").partition("\n\n")
-        tree, parents, timestamp = "", [], 0
-        for line in header.split("\n"):
-            key, _, value = line.partition(" ")
-            if key == "tree":
-                tree = value
-            elif key == "parent":
-                parents.append(value)
-            elif key == "committer":
-                timestamp = int(value.rsplit(" ", 2)[1])
-        paragraphs = message.strip("\n").split("\n\n")
-        subject = paragraphs[0].split("\n")[0] if paragraphs else ""
-        trailers = parse_trailers(paragraphs[-1]) if len(paragraphs) > 1 else {}
-        return LogEntry(sha, parents, timestamp, subject, trailers, "", tree=tree)
+        return parse_commit(sha, raw)
 
     def tree_of(self, commit: str) -> str:
         """The tree of commit ``commit`` (kept: a commit never changes)."""
