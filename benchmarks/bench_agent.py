@@ -86,6 +86,7 @@ from autogpt_tui.core.settings import CONFIG_ENV_VAR, load_settings
 from autogpt_tui.core.tools import tool_schemas
 from benchmarks.agent_headless import measure_exit, memory_run
 from benchmarks.bench_history import git, layout, settle, source, summarise
+from benchmarks.kept import reusable
 from tests.support.scripted_llm import RecordedRequest, Reply, ScriptedLLM, ToolCall, Turn
 
 RESULTS = Path(__file__).resolve().parent / "results" / "agent.json"
@@ -155,13 +156,7 @@ def prepare(base: Path, shape: Shape, seed: int) -> Path:
     root = base / shape.name
     meta_path = base / f"{shape.name}.json"
     meta = {"layout": LAYOUT_VERSION, "files": shape.files, "seed": seed}
-    if root.exists() and any(root.iterdir()) and not meta_path.exists():
-        raise SystemExit(f"{root} exists and was not made by this benchmark; not touching it.")
-    try:
-        reusable = json.loads(meta_path.read_text()) == meta and (root / ".git").is_dir()
-    except (OSError, ValueError):
-        reusable = False
-    if reusable:
+    if reusable(base, shape.name, meta):
         print(f"Reusing {shape.name} workspace at {root}", file=sys.stderr, flush=True)
         # The files earlier runs wrote go, committed: a left-over deletion would be the
         # "user's" uncommitted work, snapshotted before every step, in every later run.

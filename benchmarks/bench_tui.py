@@ -86,6 +86,7 @@ from typing import TYPE_CHECKING, Any
 from autogpt_tui.core.history import History
 from benchmarks.bench_history import git, layout, settle, source, summarise
 from benchmarks.gitlike import prepare_gitlike
+from benchmarks.kept import reusable
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -379,13 +380,7 @@ def prepare(base: Path, shape: Shape, seed: int) -> Path:
     root = base / shape.name
     meta_path = base / f"{shape.name}.json"
     meta = {"layout": LAYOUT_VERSION, "files": shape.files, "seed": seed}
-    if root.exists() and any(root.iterdir()) and not meta_path.exists():
-        raise SystemExit(f"{root} exists and was not made by this benchmark; not touching it.")
-    try:
-        reusable = json.loads(meta_path.read_text()) == meta and (root / ".git").is_dir()
-    except (OSError, ValueError):
-        reusable = False
-    if reusable:
+    if reusable(base, shape.name, meta):
         print(f"Reusing {shape.name} workspace at {root}", file=sys.stderr, flush=True)
         git(root, "checkout", "-q", "--", ".")  # what an interrupted tree run left
         git(root, "clean", "-q", "-f")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.bench_history import git, layout, source
+from benchmarks.kept import reusable
 
 GITLIKE_VERSION = 1
 """Bumped when the generated repository changes, so ``--keep`` rebuilds a stale one."""
@@ -99,13 +100,7 @@ def prepare_gitlike(base: Path, name: str, files: int, commits: int, seed: int) 
     root = base / name
     meta_path = base / f"{name}.json"
     meta = {"gitlike": GITLIKE_VERSION, "files": files, "commits": commits, "seed": seed}
-    if root.exists() and any(root.iterdir()) and not meta_path.exists():
-        raise SystemExit(f"{root} exists and was not made by this benchmark; not touching it.")
-    try:
-        reusable = json.loads(meta_path.read_text()) == meta and (root / ".git").is_dir()
-    except (OSError, ValueError):
-        reusable = False
-    if reusable:
+    if reusable(base, name, meta):
         print(f"Reusing {name} repository at {root}", file=sys.stderr, flush=True)
         git(root, "checkout", "-q", "--", ".")
         git(root, "clean", "-q", "-f")
