@@ -21,13 +21,44 @@ if TYPE_CHECKING:
     from autogpt_tui.core.tools import FilePreview
 
 
+MERGE_CHARS = 2_000
+"""Most text one merged thought fragment carries (see :meth:`AgentEventMessage.can_replace`)."""
+
+
 class AgentEventMessage(Message):
-    """One event from the agent loop."""
+    """One event from the agent loop.
+
+    While the UI thread is behind, events waiting next to each other in its queue are
+    taken together (:meth:`can_replace`): a burst of streamed tokens is one update of
+    the log instead of one per token, and only the latest status or token count is shown.
+    """
 
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
         """The loop's event, as it emitted it."""
+
+    def can_replace(self, message: Message) -> bool:
+        """Whether ``message``, queued right after this one, can stand for both.
+
+        Textual then drops this message and handles ``message`` alone. Two thought
+        fragments of the same step become one (this one's text goes in front of the
+        next's); a status or usage update is superseded by the next of its kind.
+        """
+        if not isinstance(message, AgentEventMessage):
+            return False
+        # Imported here: the app's first frame imports this module, not the loop's events.
+        from autogpt_tui.core.events import StatusChanged, ThoughtDelta, UsageUpdated
+
+        mine, later = self.event, message.event
+        if type(mine) is ThoughtDelta and type(later) is ThoughtDelta:
+            if mine.step != later.step or mine.reasoning != later.reasoning:
+                return False
+            if len(mine.text) + len(later.text) > MERGE_CHARS:
+                return False  # Textual merges for as long as messages keep coming: hand on
+            message.event = ThoughtDelta(later.step, mine.text + later.text, later.reasoning)
+            return True
+        return type(mine) is type(later) and type(mine) in (StatusChanged, UsageUpdated)
 
 
 class ApprovalNeeded(Message):

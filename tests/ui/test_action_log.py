@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Static
 
 from autogpt_tui.ui.widgets.action_card import ActionCard, summarize_call
@@ -478,3 +479,35 @@ async def test_streaming_updates_the_last_block_only() -> None:
         await log.begin_step(2)
         assert not thought.streaming
         assert thought.text == "First paragraph.\n\nSecond paragraph grows word by word."
+
+
+async def test_a_burst_of_blocks_mounts_only_the_blocks_kept() -> None:
+    """A fast stream hands many blocks over at once; those beyond the cap never mount
+    (mounting and at once unmounting them was most of a fast stream's cost)."""
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(1)
+        await log.append_thought(1, "Opening paragraph.\n\n")
+        await until(pilot, rendered(log, "Opening paragraph."))
+        thought = log.thought(1)
+        assert thought is not None
+        first = thought.query("MarkdownParagraph").first()
+        mounted: list[Widget] = []
+        mount_all = thought.mount_all
+
+        def counting_mount_all(widgets: Iterable[Widget], **kwargs: Any) -> AwaitMount:
+            widgets = list(widgets)
+            mounted.extend(widgets)
+            return mount_all(widgets, **kwargs)
+
+        thought.mount_all = counting_mount_all  # type: ignore[method-assign]
+        burst = "".join(f"Paragraph {n} of a burst.\n\n" for n in range(1, 101))
+        await thought.append(burst)
+        await pilot.pause()
+        blocks = list(thought.query("MarkdownParagraph").results())
+        assert len(blocks) == thought.max_blocks == 30
+        assert len(mounted) == 30  # the 70 older blocks of the burst were never mounted
+        assert first not in blocks and thought.hidden_blocks == 71
+        assert "Paragraph 100 of a burst." in shown(blocks[-1])
+        assert thought.text == "Opening paragraph.\n\n" + burst

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from markdown_it import MarkdownIt
 from textual import events
+from textual.await_complete import AwaitComplete
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Markdown, Static
@@ -222,6 +224,54 @@ class AgentThought(Markdown):
             self._stream = Markdown.get_stream(self)
         await self._stream.write(text)
         await self._cap_blocks()
+
+    def append(self, markdown: str) -> AwaitComplete:
+        """Append a fragment (what `MarkdownStream` calls), mounting only the blocks kept.
+
+        Textual's own ``append`` mounts every new block; with `max_blocks` most of a
+        burst's blocks would be unmounted again at once, and mounting them was most of
+        the cost of a fast stream. This is that method (Textual 8.2) with the cap applied
+        before mounting: the last block is updated in place, as there, and the oldest
+        blocks give way to the note.
+        """
+        parser = MarkdownIt("gfm-like") if self._parser_factory is None else self._parser_factory()
+        self._markdown = self.source + markdown
+        updated_source = "".join(self._markdown.splitlines(keepends=True)[self._last_parsed_line :])
+
+        async def await_append() -> None:
+            async with self.lock:
+                tokens = parser.parse(updated_source)
+                existing = [child for child in self.children if isinstance(child, MarkdownBlock)]
+                start_line = self._last_parsed_line
+                for token in reversed(tokens):
+                    if token.map is not None and token.level == 0:
+                        self._last_parsed_line += token.map[0]
+                        break
+                new_blocks = list(self._parse_markdown(tokens))
+                for block in new_blocks:
+                    start, end = block.source_range
+                    block.source_range = (start + start_line, end + start_line)
+                with self.app.batch_update():
+                    if existing and new_blocks:
+                        last_block = existing[-1]
+                        last_block.source_range = new_blocks[0].source_range
+                        try:
+                            await last_block._update_from_block(new_blocks[0])
+                        except IndexError:
+                            pass
+                        else:
+                            new_blocks = new_blocks[1:]
+                    if self.max_blocks is not None:
+                        skipped = max(0, len(new_blocks) - self.max_blocks)
+                        new_blocks = new_blocks[skipped:]
+                        dropped = max(0, len(existing) + len(new_blocks) - self.max_blocks)
+                        if dropped:
+                            await self.remove_children(existing[:dropped])
+                        self._hidden_blocks += skipped + dropped
+                    if new_blocks:
+                        await self.mount_all(new_blocks)
+
+        return AwaitComplete(await_append())
 
     async def _cap_blocks(self) -> None:
         """Unmount the oldest blocks beyond `max_blocks` (the stream only touches the last)."""
