@@ -35,6 +35,7 @@ from textual.widgets import Header, Static
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.history import History
+from autogpt_tui.ui import textual_fixes as textual_fixes
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
 from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT

@@ -295,3 +295,23 @@ async def test_rows_take_the_new_theme_colours() -> None:
         plus = cells_at(table(app), 1)[3]
         assert plus.get_style_at_offset(app.console, 0).color == light.color
         assert history.selected_step == steps[0]
+
+
+async def test_a_long_session_keeps_only_a_screenful_or_two_of_renderings() -> None:
+    """Each new step moves every row shown; the table's render caches stay bounded."""
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        history = app.query_one(StepHistory)
+        await show(pilot, [])
+        for number, step in enumerate(reversed(make_steps(300)), 1):
+            history.add_step(step)
+            if number % 5 == 0:
+                await pilot.pause()  # a frame now and then, as in a session
+        await pilot.pause()
+        grid = table(app)
+        assert grid.row_count == 300
+        assert rows(app)[0][1] == "s1#300"
+        rows_most = step_history.CACHED_ROWS
+        assert 0 < len(grid._cell_render_cache) <= rows_most * 6
+        assert 0 < len(grid._row_render_cache) <= rows_most
+        assert 0 < len(grid._line_cache) <= rows_most
