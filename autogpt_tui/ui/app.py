@@ -146,6 +146,8 @@ class WorkstationApp(HistoryPanes):
         self._first_frame = threading.Event()
         """Set once the first frame, footer keys and all, is on screen (or it took longer
         than ``FIRST_FRAME_WAIT_S``): the background loaders wait for it."""
+        self._switch_interval = sys.getswitchinterval()
+        """The interpreter's switch interval before the app set its own (put back on unmount)."""
         # The file tree needs the workspace to be a repository (git decides what it hides):
         # when it plainly is one, it mounts with the first frame; else after the history
         # worker made it one.
@@ -192,6 +194,9 @@ class WorkstationApp(HistoryPanes):
         self._layout = (narrow, wide, self._panel)
 
     def on_mount(self) -> None:
+        # For as long as the workstation runs (see SWITCH_INTERVAL_S); put back on unmount.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         for warning in self._theme_warnings:
             self.notify(warning, severity="warning", markup=False)
         # Told before the screen took over (e.g. the files kept out of a first commit).
@@ -475,6 +480,7 @@ class WorkstationApp(HistoryPanes):
         # no longer come (a thread worker waiting forever would keep the process alive),
         # and the session's watcher and git processes must not outlive the app.
         self.runner.shutdown()
+        sys.setswitchinterval(self._switch_interval)
 
     async def action_quit(self) -> None:
         """Quit; a step already executing is committed first, so nothing is half-done."""
@@ -623,10 +629,5 @@ def run_app(
         lock=lock,
         reload_settings=reload_settings,
     )
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    try:
-        app.run()
-    finally:
-        sys.setswitchinterval(switch_interval)
+    app.run()
     return app.return_code or 0

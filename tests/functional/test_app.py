@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from textual.widgets import DataTable, Static
 
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
-from autogpt_tui.ui.app import FAILED_HINT, WorkstationApp
+from autogpt_tui.ui.app import FAILED_HINT, SWITCH_INTERVAL_S, WorkstationApp
 from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.widgets.goal_panel import NO_GOAL_HINT, GoalPanel
 from autogpt_tui.ui.widgets.step_history import DISPLAY_ORDER, EMPTY_HINT
@@ -281,3 +282,17 @@ async def test_unknown_theme_falls_back_with_a_warning(workspace: Path) -> None:
         ]
         assert warnings and "no-such-theme" in warnings[0]
         assert app.theme == "textual-dark"
+
+
+async def test_the_agent_thread_gets_the_interpreter_back_quickly_while_the_app_runs(
+    workspace: Path,
+) -> None:
+    """A busy UI thread holds the interpreter lock for at most the app's switch interval;
+    the interpreter's own comes back when the app ends."""
+    before = sys.getswitchinterval()
+    app = WorkstationApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+        assert before > SWITCH_INTERVAL_S
+    assert sys.getswitchinterval() == pytest.approx(before)
