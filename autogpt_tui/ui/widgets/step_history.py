@@ -212,7 +212,11 @@ class StepHistory(Vertical):
         self.border_title = "Step history"
         table = self._table
         for index in DISPLAY_ORDER:
-            table.add_column(COLUMNS[index], key=COLUMN_KEYS[index])
+            # The state column only ever says "" or UNDONE_MARK: sized for the mark from
+            # the start, it never depends on a width update landing (one was seen lost
+            # under load, leaving "undon").
+            width = len(UNDONE_MARK) if COLUMN_KEYS[index] == "state" else None
+            table.add_column(COLUMNS[index], key=COLUMN_KEYS[index], width=width)
         self._columns_ready = True
         self.app.theme_changed_signal.subscribe(self, self._restyle)
         if self.steps:
