@@ -87,6 +87,7 @@ from autogpt_tui.core.tools import tool_schemas
 from benchmarks.agent_headless import measure_exit, memory_run
 from benchmarks.bench_history import git, layout, settle, source, summarise
 from benchmarks.kept import reusable
+from benchmarks.protocol import write_results
 from tests.support.scripted_llm import RecordedRequest, Reply, ScriptedLLM, ToolCall, Turn
 
 RESULTS = Path(__file__).resolve().parent / "results" / "agent.json"
@@ -1180,9 +1181,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-agent-") as tmp:
             report = run(args, Path(tmp))
     ok = print_table(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Results written to {args.output}")
+    write_results(args.output, report)
     return 0 if ok else 1
 
 

@@ -50,6 +50,7 @@ from typing import Any
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
 from benchmarks import history_real
+from benchmarks.protocol import write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "history.json"
 """Where the results are written as JSON (the folder is git-ignored)."""
@@ -758,9 +759,7 @@ def main(argv: list[str] | None = None) -> int:
             report = run_all(args, Path(tmp))
     print_table(report)
     ok = print_rows(report["rows"])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Results written to {args.output}")
+    write_results(args.output, report)
     return 0 if ok else 1
 
 

@@ -87,6 +87,7 @@ from autogpt_tui.core.history import History
 from benchmarks.bench_history import git, layout, settle, source, summarise
 from benchmarks.gitlike import prepare_gitlike
 from benchmarks.kept import reusable
+from benchmarks.protocol import write_results
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -1922,9 +1923,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-tui-") as tmp:
             report = run(args, Path(tmp).resolve())
     ok = print_table(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Results written to {args.output}")
+    write_results(args.output, report)
     return 0 if ok else 1
 
 

@@ -31,7 +31,6 @@ Results go to ``benchmarks/results/tui_log.json`` with the protocol's ``rows``::
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from typing import Any
 
 from benchmarks.bench_history import settle
 from benchmarks.bench_tui import TOKENS_PER_S_LIMIT, Shape, child_env, prepare, run_child
+from benchmarks.protocol import print_verdicts, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tui_log.json"
 """Where the results are written (the folder is git-ignored)."""
@@ -176,13 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = rows(report)
     report["rows"] = table
     print()
-    for row in table:
-        verdict = "PASS" if row["pass"] else "FAIL"
-        print(f"{verdict}  {row['measure']}: {row['value']}")
-        print(f"      goal {row['goal']}; baseline {row['baseline'] or '-'}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Results written to {args.output}")
+    print_verdicts(table)
+    write_results(args.output, report)
     return 0 if all(row["pass"] for row in table) else 1
 
 

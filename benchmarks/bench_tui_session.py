@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_agent import Shape, prepare, server_process
+from benchmarks.protocol import print_verdicts, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tui_session.json"
 """Where the results are written (the folder is git-ignored)."""
@@ -333,10 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             session = run_session(Path(tmp).resolve(), args.steps, time_limit, args.seed)
     table = rows(session, time_limit)
     print()
-    for row in table:
-        verdict = "PASS" if row["pass"] else "FAIL"
-        print(f"{verdict}  {row['measure']}: {row['value']}")
-        print(f"      goal {row['goal']}; baseline {row['baseline'] or '-'}")
+    print_verdicts(table)
     samples = session.samples
     marks = [s for s in samples if s.steps and s.steps % 100 < 5]
     by_hundred: dict[int, Sample] = {}
@@ -359,9 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "screen_at_end": session.screen_at_end,
         "quick": args.quick,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Results written to {args.output}")
+    write_results(args.output, report)
     return 0 if all(row["pass"] for row in table) else 1
 
 
