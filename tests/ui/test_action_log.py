@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widget import AwaitMount, Widget
+from textual.widget import Widget
 from textual.widgets import Static
 
 from autogpt_tui.ui.widgets.action_card import ActionCard, summarize_call
@@ -68,12 +68,13 @@ async def test_streamed_thought_renders_as_markdown() -> None:
             await log.append_thought(1, fragment)
         thought = log.thought(1)
         assert isinstance(thought, AgentThought)
-        await until(pilot, lambda: len(thought.query("MarkdownBulletList")) == 1)
-        await until(pilot, lambda: "two" in shown_all(thought.query_one("MarkdownBulletList")))
+        await until(pilot, lambda: "• two" in shown(thought))
         await pilot.pause()
-        assert "Plan" in shown(thought.query_one("MarkdownH1"))
-        bullets = shown_all(thought.query_one("MarkdownBulletList"))
-        assert "one" in bullets and "two" in bullets
+        lines = [line.rstrip() for line in shown(thought).splitlines()]
+        # Markdown's marks become layout: the heading's "#" goes, items get bullets.
+        assert lines == ["  Plan", "", "  First I read.", "", "  • one", "  • two"]
+        heading = thought.render_line(0)
+        assert any(seg.style is not None and seg.style.bold for seg in heading if seg.text.strip())
         assert thought.source == "# Plan\n\nFirst I read.\n\n- one\n- two\n"
         header = log.query_one(".step-header", Static)
         assert shown(header).strip().startswith("step 1")
@@ -87,7 +88,7 @@ async def test_append_without_begin_creates_the_entry() -> None:
         assert log.step_count == 1
         thought = log.thought(7)
         assert thought is not None
-        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
+        await until(pilot, lambda: "thinking" in shown(thought))
         assert thought.source == "thinking"
 
 
@@ -103,11 +104,9 @@ async def test_reset_clears_the_thought() -> None:
         assert thought is not None
         assert thought.source == ""
         await log.append_thought(1, "second attempt")
-        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
+        await until(pilot, lambda: "second attempt" in shown(thought))
         await pilot.pause()
-        paragraphs = " ".join(shown(p) for p in thought.query("MarkdownParagraph"))
-        assert "second attempt" in paragraphs
-        assert "first" not in paragraphs
+        assert "first" not in shown(thought)
         assert thought.source == "second attempt"
 
 
@@ -201,12 +200,10 @@ async def test_markup_in_model_and_tool_text_shows_literally() -> None:
         await log.notice("retrying after [b]429[/b]", severity="warning")
         thought = log.thought(1)
         assert thought is not None
-        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
-        await pilot.pause()
-        assert "say [bold]x[/] now" in shown(thought.query_one("MarkdownParagraph"))
+        await until(pilot, lambda: "say [bold]x[/] now" in shown(thought))
         (card,) = log.cards(1)
-        text = shown(card)
-        assert "echo [red]hi[/red]" in text and "[bold]x[/]" in text
+        await until(pilot, lambda: "[bold]x[/]" in shown(card))
+        assert "echo [red]hi[/red]" in shown(card)
         notice = log.query_one(".notice", Static)
         assert notice.has_class("-warning")
         assert "retrying after [b]429[/b]" in shown(notice)
@@ -310,7 +307,7 @@ async def test_older_thoughts_fold_into_the_header() -> None:
         assert folded == [1, 2]
         first = log.thought(1)
         assert first is not None
-        assert not first.query("MarkdownBlock")
+        assert not first.lines  # folded: kept as text, nothing drawn
         assert first.text == "## Plan 1\n\nRead [b]file[/b] 1.\n"
         headers = list(log.query(".step-header").results(Static))
         assert "▸ Plan 1" in shown(headers[0])
@@ -320,10 +317,8 @@ async def test_older_thoughts_fold_into_the_header() -> None:
         log.scroll_home(animate=False)
         await pilot.pause()
         await pilot.click(headers[0])
-        await until(pilot, lambda: bool(first.query("MarkdownParagraph")))
-        await pilot.pause()
+        await until(pilot, lambda: "Read [b]file[/b] 1." in shown(first))
         assert not first.folded
-        assert "Read [b]file[/b] 1." in shown_all(first)
         await log.begin_step(5)
         assert not first.folded
         await log.toggle_thought(1)
@@ -344,15 +339,18 @@ async def test_a_long_thought_keeps_only_its_last_blocks_mounted() -> None:
         await thought.stop()
         await pilot.pause()
         assert thought.max_blocks == 30
-        blocks = thought.query("MarkdownParagraph")
-        assert len(blocks) == 30 and thought.hidden_blocks == 30
-        assert "Paragraph 60" in shown(blocks.last())
-        note = thought.query_one(".thought-more", Static)
-        assert shown(note).strip() == "⋯ 30 earlier blocks not shown · click to show all"
-        await thought.show_all()
+        assert thought.shown_blocks == 30 and thought.hidden_blocks == 30
+        lines = thought.lines
+        assert lines[0] == "⋯ 30 earlier blocks not shown · click to show all"
+        assert lines[1:3] == ["Paragraph 31 of a long answer.", ""]
+        assert lines[-1] == "Paragraph 60 of a long answer."
+        # A click on the note shows every block.
+        log.scroll_to_widget(thought, animate=False, top=True)
         await pilot.pause()
-        assert len(thought.query("MarkdownParagraph")) == 60
-        assert thought.hidden_blocks == 0 and not thought.query(".thought-more")
+        await pilot.click(thought, offset=(5, 0))
+        await until(pilot, lambda: thought.shown_blocks == 60)
+        assert thought.hidden_blocks == 0
+        assert thought.lines[0] == "Paragraph 1 of a long answer."
 
 
 async def fill(log: ActionLog, steps: int, *, first: int = 1) -> None:
@@ -419,10 +417,8 @@ async def test_scrolling_back_shows_an_old_entry_in_full() -> None:
         assert "▸ Plan 2" in shown(step_2)
         # Opening it shows its whole thought, rendered again from the text kept.
         await log.toggle_thought(2)
-        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
-        await pilot.pause()
-        assert "Plan 2" in shown(thought.query_one("MarkdownH2"))
-        assert "I read f2.py and fix it." in shown(thought.query_one("MarkdownParagraph"))
+        await until(pilot, lambda: "I read f2.py and fix it." in shown(thought))
+        assert thought.lines[0] == "Plan 2"
 
         # New steps meanwhile are kept as data; back at the end they show.
         await fill(log, 1, first=81)
@@ -450,7 +446,7 @@ async def test_an_opened_thought_stays_open_when_it_comes_back_into_view() -> No
         assert thought is not None and thought.folded  # ...and it stays folded
         assert [c.tool for c in log.cards(3)] == ["read_file", "finish"]
         await log.toggle_thought(3)
-        await until(pilot, lambda: bool(thought.query("MarkdownParagraph")))
+        await until(pilot, lambda: bool(thought.lines))
         assert not thought.folded
 
 
@@ -463,27 +459,28 @@ async def test_streaming_updates_the_last_block_only() -> None:
         await until(pilot, rendered(log, "Second paragraph"))
         thought = log.thought(1)
         assert thought is not None
-        await until(pilot, lambda: len(thought.query("MarkdownParagraph")) == 2)
-        first, last = thought.query("MarkdownParagraph").results()
+        await until(pilot, lambda: "Second paragraph" in shown(thought))
+        first_line = thought.render_line(0)
         for word in [" grows", " word", " by", " word."]:
             await log.append_thought(1, word)
-        await until(pilot, rendered(log, "word by word."))
-        await until(
-            pilot, lambda: "word by word." in shown(thought.query("MarkdownParagraph").last())
-        )
-        # The finished block is the same widget, untouched; the open one took the words.
-        blocks = list(thought.query("MarkdownParagraph").results())
-        assert blocks[0] is first and shown(first).strip() == "First paragraph."
-        assert blocks[-1] is last and "Second paragraph grows word by word." in shown(last)
+        await until(pilot, lambda: "word by word." in shown(thought))
+        # The finished block was neither parsed nor drawn again: its line is the same
+        # strip; the open block took the words.
+        assert thought.render_line(0) is first_line
+        assert thought.lines == ["First paragraph.", "", "Second paragraph grows word by word."]
         assert thought.streaming
         await log.begin_step(2)
         assert not thought.streaming
         assert thought.text == "First paragraph.\n\nSecond paragraph grows word by word."
 
 
-async def test_a_burst_of_blocks_mounts_only_the_blocks_kept() -> None:
-    """A fast stream hands many blocks over at once; those beyond the cap never mount
-    (mounting and at once unmounting them was most of a fast stream's cost)."""
+async def test_a_burst_of_blocks_wraps_only_the_blocks_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fast stream hands many blocks over at once; those beyond the cap are never laid
+    out into lines (wrapping them only to drop them would be a fast stream's cost)."""
+    from autogpt_tui.ui.markdown_lines import wrap
+
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(ActionLog)
@@ -492,22 +489,23 @@ async def test_a_burst_of_blocks_mounts_only_the_blocks_kept() -> None:
         await until(pilot, rendered(log, "Opening paragraph."))
         thought = log.thought(1)
         assert thought is not None
-        first = thought.query("MarkdownParagraph").first()
-        mounted: list[Widget] = []
-        mount_all = thought.mount_all
+        await until(pilot, lambda: "Opening paragraph." in shown(thought))
+        wrapped: list[str] = []
 
-        def counting_mount_all(widgets: Iterable[Widget], **kwargs: Any) -> AwaitMount:
-            widgets = list(widgets)
-            mounted.extend(widgets)
-            return mount_all(widgets, **kwargs)
+        def counting_wrap(pieces: list[Any], width: int) -> list[Any]:
+            wrapped.append(pieces[0].body.plain if pieces else "")
+            return wrap(pieces, width)
 
-        thought.mount_all = counting_mount_all  # type: ignore[method-assign]
+        monkeypatch.setattr("autogpt_tui.ui.widgets.agent_thought.wrap", counting_wrap)
         burst = "".join(f"Paragraph {n} of a burst.\n\n" for n in range(1, 101))
-        await thought.append(burst)
+        await log.append_thought(1, burst)
+        await thought.stop()
         await pilot.pause()
-        blocks = list(thought.query("MarkdownParagraph").results())
-        assert len(blocks) == thought.max_blocks == 30
-        assert len(mounted) == 30  # the 70 older blocks of the burst were never mounted
-        assert first not in blocks and thought.hidden_blocks == 71
-        assert "Paragraph 100 of a burst." in shown(blocks[-1])
+        assert thought.shown_blocks == thought.max_blocks == 30
+        assert thought.hidden_blocks == 71
+        # The 29 settled blocks kept were wrapped once each, the 71 others never (the
+        # open, last block is wrapped again on each update).
+        assert sorted(set(wrapped)) == sorted(f"Paragraph {n} of a burst." for n in range(71, 101))
+        assert all(wrapped.count(f"Paragraph {n} of a burst.") == 1 for n in range(71, 100))
+        assert thought.lines[-1] == "Paragraph 100 of a burst."
         assert thought.text == "Opening paragraph.\n\n" + burst

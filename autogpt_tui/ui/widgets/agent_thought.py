@@ -1,60 +1,59 @@
-"""The agent's thought for one step: model text streamed in as Markdown."""
+"""The agent's thought for one step: model text streamed in, drawn as Markdown lines."""
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import ClassVar
 
-from markdown_it import MarkdownIt
+from rich.segment import Segment
 from textual import events
-from textual.await_complete import AwaitComplete
 from textual.content import Content
+from textual.geometry import Size
+from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownBlock, MarkdownStream
+from textual.widget import Widget
+
+from autogpt_tui.ui.markdown_lines import Piece, parser, pieces, wrap
 
 # Control characters (bar newline and tab) would reach the terminal as raw bytes.
 _CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 REASONING_TAIL_CHARS = 1_000
 """Most characters of a reasoning model's reasoning shown (the latest); it can run long."""
+NOTE_STYLE = "$foreground-muted italic"
+"""Style of the "earlier blocks not shown" line and of a reasoning model's reasoning."""
 
 
-class AgentThought(Markdown):
-    """Model text for one step, rendered as Markdown while it streams in.
+class AgentThought(Widget):
+    """Model text for one step, drawn as Markdown while it streams in.
 
-    Fragments are gathered and handed to a `MarkdownStream` a few times a second; the
-    stream in turn joins whatever arrives while the widget is still rendering. Every
-    rendered block is a widget and Textual lays out every widget on each change, so at
-    most `max_blocks` blocks stay mounted: older ones give way to a one-line note (the
-    reader follows the end of a stream; a click on the note shows everything once the
-    stream is done). Text is parsed as Markdown only: Textual markup in it shows as typed.
+    The thought is one widget that draws lines (Textual's `Markdown` is a widget per
+    block, and mounting and laying those out could not keep up with a fast stream).
+    Fragments are gathered and parsed a few times a second. Blocks the stream has moved
+    past are parsed once and kept as styled lines; only the last, open block is parsed
+    again on each update. At most `max_blocks` blocks are drawn: older ones give way to
+    a one-line note (the reader follows the end of a stream; a click on the note shows
+    everything once the stream is done). Text is read as Markdown only: Textual markup
+    in it shows as typed.
 
     A reasoning model's reasoning (sent apart from its answer) is shown above the answer,
-    muted and as plain text, and is not part of `text`.
+    muted, as plain text (its latest `REASONING_TAIL_CHARS`), and is not part of `text`.
     """
 
     DEFAULT_CSS = """
     AgentThought {
+        width: 1fr;
         height: auto;
-        margin: 0;
+        margin: 0 0 1 0;
         padding: 0 1 0 2;
         background: transparent;
         color: $foreground;
-        & > .thought-more {
-            height: 1;
-            color: $foreground-muted;
-            text-style: italic;
-        }
-        & > .thought-reasoning {
-            height: auto;
-            color: $foreground-muted;
-            text-style: italic;
-            margin: 0 0 1 0;
-        }
+        &.-empty { margin: 0; }
     }
     """
 
-    FLUSH_INTERVAL: ClassVar[float] = 1 / 15
-    """Seconds between hand-overs of gathered fragments to the stream (one layout each)."""
+    FLUSH_INTERVAL: ClassVar[float] = 1 / 20
+    """Seconds between parses of gathered fragments (one redraw each)."""
 
     def __init__(
         self,
@@ -66,38 +65,57 @@ class AgentThought(Markdown):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Create a thought; ``max_blocks`` caps the blocks mounted at once (None: no cap).
+        """Create a thought; ``max_blocks`` caps the blocks drawn at once (None: no cap).
 
-        A thought created ``folded`` keeps ``markdown`` as text and renders nothing until
+        A thought created ``folded`` keeps ``markdown`` as text and draws nothing until
         `unfold` (a log rebuilding an entry scrolled back into view).
         """
-        super().__init__(None if folded else markdown, name=name, id=id, classes=classes)
-        self._kept: str | None = (markdown or "") if folded else None
-        if folded:
-            self.display = False
+        super().__init__(name=name, id=id, classes=classes)
         self.max_blocks = max_blocks
-        """Most Markdown blocks mounted at once; earlier ones are summed up in a note."""
-        self._stream: MarkdownStream | None = None
+        """Most Markdown blocks drawn at once; earlier ones are summed up in a note."""
+        self._source = ""
+        self._kept: str | None = (markdown or "") if folded else None
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
+        self._last_flush = 0.0
+        self._streaming = False
+        self._open_offset = 0
+        """Where the open (last) block starts in `_source`: parsing starts there."""
+        self._settled: list[list[Piece]] = []
+        self._open: list[Piece] = []
         self._hidden_blocks = 0
-        self._note: Static | None = None
         self._reasoning: list[str] = []
-        self._reasoning_shown = 0
-        self._reasoning_view: Static | None = None
+        self._reasoning_content: Content | None = None
         self._reasoning_timer: Timer | None = None
+        self._width = -1
+        self._settled_lines: list[list[Content] | None] = []
+        """Each settled block's lines at `_width` (None: not wrapped yet)."""
+        self._lines: list[Content] = []
+        self._strips: list[Strip | None] = []
+        self.add_class("-empty")  # until lines are drawn
+        if folded:
+            self.display = False
+        elif markdown:
+            self._parse(markdown.translate(_CONTROL))
+
+    # ------------------------------------------------------------------ state
 
     @property
     def streaming(self) -> bool:
         """True while a stream is open (fragments may still be on their way to the screen)."""
-        return self._stream is not None or bool(self._pending)
+        return self._streaming or bool(self._pending)
 
     @property
     def text(self) -> str:
-        """All the text written so far, including fragments not yet rendered."""
+        """All the text written so far, including fragments not yet drawn."""
         if self._kept is not None:
             return self._kept
-        return self.source + "".join(self._pending)
+        return self._source + "".join(self._pending)
+
+    @property
+    def source(self) -> str:
+        """The text drawn so far (`text` less what is still pending)."""
+        return self._source if self._kept is None else ""
 
     @property
     def reasoning(self) -> str:
@@ -111,20 +129,37 @@ class AgentThought(Markdown):
 
     @property
     def hidden_blocks(self) -> int:
-        """How many leading blocks are not mounted (see `max_blocks`)."""
+        """How many leading blocks are not drawn (see `max_blocks`)."""
         return self._hidden_blocks
+
+    @property
+    def shown_blocks(self) -> int:
+        """How many Markdown blocks are drawn."""
+        return len(self._settled) + (1 if self._open else 0)
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines drawn at the current width, as plain text (for tests and copying)."""
+        return [line.plain for line in self._lines]
+
+    # ------------------------------------------------------------------ writing
 
     async def write(self, fragment: str) -> None:
         """Append a fragment of model text; it reaches the screen within `FLUSH_INTERVAL`."""
         fragment = fragment.translate(_CONTROL)
         if not fragment:
             return
-        if self._kept is not None:  # folded: kept as text, rendered on unfold
+        if self._kept is not None:  # folded: kept as text, drawn on unfold
             self._kept += fragment
             return
+        self._streaming = True
         self._pending.append(fragment)
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(self.FLUSH_INTERVAL, self._flush)
+            # Timed from the last parse, not from this fragment: a steady stream is drawn
+            # every `FLUSH_INTERVAL` however long the drawing took, and the first
+            # fragment after a pause is drawn at once.
+            delay = self._last_flush + self.FLUSH_INTERVAL - time.monotonic()
+            self._flush_timer = self.set_timer(max(0.001, delay), self._flush)
 
     async def write_reasoning(self, fragment: str) -> None:
         """Append a fragment of the model's reasoning; shown muted above the answer."""
@@ -137,38 +172,25 @@ class AgentThought(Markdown):
 
     async def _show_reasoning(self) -> None:
         self._reasoning_timer = None
-        if not self._reasoning:
-            if self._reasoning_view is not None:
-                await self._reasoning_view.remove()
-                self._reasoning_view = None
-            return
-        # Only the tail is rendered: re-rendering all of a long reasoning on each
-        # update would grow with its length. The fragments are joined once per update.
+        # Only the tail is drawn: a long reasoning would otherwise be wrapped again on
+        # each update. The fragments are joined once per update.
         text = "".join(self._reasoning)
-        self._reasoning = [text]
+        self._reasoning = [text] if text else []
         if len(text) > REASONING_TAIL_CHARS:
             text = "…" + text[-REASONING_TAIL_CHARS:]
-        content = Content(text.strip())
-        if self._reasoning_view is None:
-            self._reasoning_view = Static(content, classes="thought-reasoning")
-            first = next(iter(self.query_children(MarkdownBlock)), None)
-            if first is not None:
-                await self.mount(self._reasoning_view, before=first)
-            else:
-                await self.mount(self._reasoning_view)
-        else:
-            self._reasoning_view.update(content)
+        text = text.strip()
+        self._reasoning_content = Content.styled(text, NOTE_STYLE) if text else None
+        self._relayout(full=False)
 
     async def stop(self) -> None:
-        """Render what is pending and close the stream; a later `write` opens a new one."""
+        """Draw what is pending and close the stream; a later `write` opens a new one."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
         await self._flush()
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.stop()
-        await self._cap_blocks()
+        if self._streaming:
+            self._streaming = False
+            self._relayout(full=False)  # the note now offers to show all
 
     async def clear(self) -> None:
         """Close the stream and remove all text (the model's answer is being retried)."""
@@ -176,133 +198,191 @@ class AgentThought(Markdown):
         self._reasoning.clear()
         if self._reasoning_timer is not None:
             self._reasoning_timer.stop()
-        await self._show_reasoning()  # removes the reasoning shown
+            self._reasoning_timer = None
+        self._reasoning_content = None
         await self.stop()
         if self._kept is not None:
             self._kept = ""
-        await self.update("")
-        await self._set_hidden(0)
+        self._reset()
+        self._relayout(full=True)
 
     async def unfold(self) -> None:
-        """Mount the blocks again after `fold` (the last `max_blocks` of them)."""
+        """Draw the thought again after `fold` (its last `max_blocks` blocks)."""
         await self.stop()
-        text = self.text
-        self._kept = None
+        if self._kept is not None:
+            text, self._kept = self._kept, None
+            self._reset()
+            self._parse(text)
         self.display = True
-        await self.update(text)
-        await self._set_hidden(0)
-        await self._cap_blocks()
+        self._relayout(full=True)
 
     async def fold(self) -> None:
-        """Hide the thought and unmount its blocks, keeping only the text: cheap to keep."""
+        """Hide the thought and drop its drawn lines, keeping only the text: cheap to keep."""
         await self.stop()
         if self._kept is None:
-            self._kept = self.source
+            self._kept = self._source
         self.display = False
-        # The Markdown source goes too (update("")): the text is kept once, as text.
-        await self.update("")
-        await self._set_hidden(0)
+        self._reset()
+        self._relayout(full=True)
 
     async def cap_blocks(self) -> None:
-        """Unmount the oldest blocks beyond `max_blocks` (after it was created with text)."""
-        await self._cap_blocks()
+        """Apply `max_blocks` again (after it was lowered)."""
+        self._cap()
+        self._relayout(full=True)
 
     async def show_all(self) -> None:
-        """Mount every block, lifting the `max_blocks` cap for this thought."""
+        """Draw every block, lifting the `max_blocks` cap for this thought."""
         if self.streaming:
             return
         self.max_blocks = None
-        await self.unfold()
+        text = self.text
+        self._kept = None
+        self._reset()
+        self._parse(text)
+        self.display = True
+        self._relayout(full=True)
 
     async def _flush(self) -> None:
         self._flush_timer = None
+        self._last_flush = time.monotonic()
         if not self._pending:
             return
         text = "".join(self._pending)
         self._pending.clear()
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self)
-        await self._stream.write(text)
-        await self._cap_blocks()
+        self._parse(text)
+        self._relayout(full=False)
 
-    def append(self, markdown: str) -> AwaitComplete:
-        """Append a fragment (what `MarkdownStream` calls), mounting only the blocks kept.
+    # ------------------------------------------------------------------ parsing
 
-        Textual's own ``append`` mounts every new block; with `max_blocks` most of a
-        burst's blocks would be unmounted again at once, and mounting them was most of
-        the cost of a fast stream. This is that method (Textual 8.2) with the cap applied
-        before mounting: the last block is updated in place, as there, and the oldest
-        blocks give way to the note.
-        """
-        parser = MarkdownIt("gfm-like") if self._parser_factory is None else self._parser_factory()
-        self._markdown = self.source + markdown
-        updated_source = "".join(self._markdown.splitlines(keepends=True)[self._last_parsed_line :])
+    def _reset(self) -> None:
+        self._source = ""
+        self._open_offset = 0
+        self._settled.clear()
+        self._settled_lines.clear()
+        self._open = []
+        self._hidden_blocks = 0
 
-        async def await_append() -> None:
-            async with self.lock:
-                tokens = parser.parse(updated_source)
-                existing = [child for child in self.children if isinstance(child, MarkdownBlock)]
-                start_line = self._last_parsed_line
-                for token in reversed(tokens):
-                    if token.map is not None and token.level == 0:
-                        self._last_parsed_line += token.map[0]
-                        break
-                new_blocks = list(self._parse_markdown(tokens))
-                for block in new_blocks:
-                    start, end = block.source_range
-                    block.source_range = (start + start_line, end + start_line)
-                with self.app.batch_update():
-                    if existing and new_blocks:
-                        last_block = existing[-1]
-                        last_block.source_range = new_blocks[0].source_range
-                        try:
-                            await last_block._update_from_block(new_blocks[0])
-                        except IndexError:
-                            pass
-                        else:
-                            new_blocks = new_blocks[1:]
-                    if self.max_blocks is not None:
-                        skipped = max(0, len(new_blocks) - self.max_blocks)
-                        new_blocks = new_blocks[skipped:]
-                        dropped = max(0, len(existing) + len(new_blocks) - self.max_blocks)
-                        if dropped:
-                            await self.remove_children(existing[:dropped])
-                        self._hidden_blocks += skipped + dropped
-                    if new_blocks:
-                        await self.mount_all(new_blocks)
+    def _parse(self, text: str) -> None:
+        """Append ``text`` and parse from the open block on (earlier blocks are settled)."""
+        self._source += text
+        chunk = self._source[self._open_offset :]
+        tokens = parser().parse(chunk)
+        starts = [
+            index
+            for index, token in enumerate(tokens)
+            if token.level == 0 and token.nesting >= 0 and token.map is not None
+        ]
+        if not starts:
+            self._open = []
+            return
+        line_offsets = [0]
+        for line in chunk.splitlines(keepends=True):
+            line_offsets.append(line_offsets[-1] + len(line))
+        for start, end in itertools.pairwise(starts):
+            self._settled.append(pieces(tokens[start:end]))
+            self._settled_lines.append(None)  # wrapped when drawn, if still kept
+        last_map = tokens[starts[-1]].map
+        assert last_map is not None
+        self._open_offset += line_offsets[min(last_map[0], len(line_offsets) - 1)]
+        self._open = pieces(tokens[starts[-1] :])
+        self._cap()
 
-        return AwaitComplete(await_append())
-
-    async def _cap_blocks(self) -> None:
-        """Unmount the oldest blocks beyond `max_blocks` (the stream only touches the last)."""
+    def _cap(self) -> None:
         if self.max_blocks is None:
             return
-        async with self.lock:
-            blocks = [child for child in self.children if isinstance(child, MarkdownBlock)]
-            excess = len(blocks) - self.max_blocks
-            if excess > 0:
-                await self.remove_children(blocks[:excess])
-                self._hidden_blocks += excess
-        await self._set_hidden(self._hidden_blocks)
+        excess = self.shown_blocks - self.max_blocks
+        if excess > 0:
+            dropped = min(excess, len(self._settled))
+            del self._settled[:dropped]
+            del self._settled_lines[:dropped]
+            self._hidden_blocks += dropped
 
-    async def _set_hidden(self, count: int) -> None:
-        self._hidden_blocks = count
-        if count == 0:
-            if self._note is not None:
-                await self._note.remove()
-                self._note = None
+    # ------------------------------------------------------------------ drawing
+
+    def _relayout(self, *, full: bool) -> None:
+        """Rebuild the lines at the current width; ``full`` wraps settled blocks again."""
+        width = self._content_width()
+        if width <= 0:
+            self._width = -1
+            self._lines, self._strips = [], []
+            self.refresh(layout=True)
             return
-        plural = "" if count == 1 else "s"
-        hint = "" if self.streaming else " · click to show all"
-        content = Content(f"⋯ {count:,} earlier block{plural} not shown{hint}")
-        if self._note is None:
-            self._note = Static(content, classes="thought-more")
-            await self.mount(self._note, before=0)
-        else:
-            self._note.update(content)
+        self._build_lines(width, full=full)
+
+    def _content_width(self) -> int:
+        return self.content_region.width if self.is_mounted else -1
+
+    def _build_lines(self, width: int, *, full: bool) -> None:
+        if full or width != self._width:
+            self._settled_lines = [None] * len(self._settled)
+        self._width = width
+        for index, block_lines in enumerate(self._settled_lines):
+            if block_lines is None:
+                self._settled_lines[index] = wrap(self._settled[index], width)
+        lines: list[Content] = []
+        if self._hidden_blocks:
+            plural = "" if self._hidden_blocks == 1 else "s"
+            hint = "" if self.streaming else " · click to show all"
+            note = f"⋯ {self._hidden_blocks:,} earlier block{plural} not shown{hint}"
+            lines.append(Content.styled(note, NOTE_STYLE))
+        if self._reasoning_content is not None:
+            lines += self._reasoning_content.wrap(width)
+            lines.append(Content())
+        for block in self._settled_lines:
+            lines += block or ()
+            lines.append(Content())
+        if self._open:
+            lines += wrap(self._open, width)
+        elif lines and not lines[-1].plain:
+            lines.pop()
+        old_lines, old_strips = self._lines, self._strips
+        strips: list[Strip | None] = [None] * len(lines)
+        for index, line in enumerate(lines[: len(old_lines)]):
+            if old_lines[index] is line:
+                strips[index] = old_strips[index]
+        resized = len(lines) != len(old_lines)
+        self._lines, self._strips = lines, strips
+        self.set_class(not lines, "-empty")  # no blank line under an empty thought
+        self.refresh(layout=resized)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """As many lines as the thought wraps to at ``width``."""
+        if width != self._width and width > 0:
+            self._build_lines(width, full=True)
+        return len(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the thought, styled with the theme (drawn once, then kept)."""
+        width = self.content_region.width
+        if width != self._width and width > 0:
+            self._build_lines(width, full=True)
+        if not 0 <= y < len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips[y]
+        if strip is None:
+            base = self.visual_style
+            parse = self.app.stylesheet.parse_style
+            segments = [
+                Segment(text, style.rich_style)
+                for text, style in self._lines[y].render(base, end="", parse_style=parse)
+            ]
+            strip = Strip(segments).adjust_cell_length(width, base.rich_style)
+            self._strips[y] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        """Draw the lines again with the new theme's colours."""
+        super().notify_style_update()
+        self._strips = [None] * len(self._lines)
 
     async def on_click(self, event: events.Click) -> None:
         """Show every block when the "earlier blocks" note is clicked."""
-        if self._note is not None and event.widget is self._note:
+        offset = event.get_content_offset(self)
+        if self._hidden_blocks and offset is not None and offset.y == 0:
             event.stop()
             await self.show_all()
+
+    async def on_resize(self, event: events.Resize) -> None:
+        """Wrap the lines again for a new width (a new height alone changes nothing)."""
+        if self._content_width() != self._width:
+            self._relayout(full=True)
