@@ -1111,7 +1111,11 @@ def fake_steps(count: int, seed: int) -> list[Any]:
 
 
 async def log_step(log: Any, step: int, tokens: int, rng: random.Random) -> None:
-    """One step through the log as the agent's events make it: thought, action, result."""
+    """One step through the log as the agent's events make it: thought, action, result.
+
+    The commit is a quiet moment for the garbage collector, as when the app handles a
+    real ``StepCommitted``.
+    """
     await log.begin_step(step)
     for token in thought_tokens(tokens, rng.randrange(1 << 30)):
         await log.append_thought(step, token)
@@ -1121,6 +1125,7 @@ async def log_step(log: Any, step: int, tokens: int, rng: random.Random) -> None
     output = "\n".join(f"{path}:{n}: {rng.choice(_WORDS)}" for n in range(30))
     log.action_executed(step, True, output)
     log.action_committed(step, f"{rng.getrandbits(32):08x}", f"Edit {path}")
+    log.app.gc_pacer.quiet()
 
 
 async def memory_child(

@@ -47,6 +47,8 @@ HANDLERS: dict[type[Event], Handler] = {}
 HISTORY_RELOAD_S = 5.0
 """Least time between two full reads of the history while the agent commits steps."""
 _last_reload: WeakKeyDictionary[WorkstationApp, float] = WeakKeyDictionary()
+QUIET_STATUSES = frozenset({"idle", "waiting", "paused", "done"})
+"""Statuses in which nothing streams: a moment for a full garbage collection."""
 
 
 def handles(kind: type[E]) -> Callable[[Callable[[WorkstationApp, E], Awaitable[None]]], Handler]:
@@ -86,6 +88,8 @@ async def _thought_reset(app: WorkstationApp, event: ThoughtReset) -> None:
 async def _status_changed(app: WorkstationApp, event: StatusChanged) -> None:
     app.query_one(GoalPanel).status = event.status
     app.refresh_bindings()
+    if event.status in QUIET_STATUSES:
+        app.gc_pacer.quiet()
 
 
 @handles(ActionProposed)
@@ -131,6 +135,7 @@ async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
     if now - _last_reload.get(app, -HISTORY_RELOAD_S) >= HISTORY_RELOAD_S:
         _last_reload[app] = now
         app.load_history()
+    app.gc_pacer.quiet()  # between two steps' streams: a full collection shows no stall
 
 
 @handles(UserEditsCommitted)

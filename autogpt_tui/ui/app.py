@@ -41,6 +41,7 @@ from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
 from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
 from autogpt_tui.ui.app_history import HistoryPanes
+from autogpt_tui.ui.gc_pacing import CollectionPacer
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
     AgentIdle,
@@ -148,6 +149,8 @@ class WorkstationApp(HistoryPanes):
         than ``FIRST_FRAME_WAIT_S``): the background loaders wait for it."""
         self._switch_interval = sys.getswitchinterval()
         """The interpreter's switch interval before the app set its own (put back on unmount)."""
+        self.gc_pacer = CollectionPacer()
+        """Full garbage collections at quiet moments while mounted (see `gc_pacing`)."""
         # The file tree needs the workspace to be a repository (git decides what it hides):
         # when it plainly is one, it mounts with the first frame; else after the history
         # worker made it one.
@@ -197,6 +200,7 @@ class WorkstationApp(HistoryPanes):
         # For as long as the workstation runs (see SWITCH_INTERVAL_S); put back on unmount.
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self.gc_pacer.start()
         for warning in self._theme_warnings:
             self.notify(warning, severity="warning", markup=False)
         # Told before the screen took over (e.g. the files kept out of a first commit).
@@ -481,6 +485,7 @@ class WorkstationApp(HistoryPanes):
         # and the session's watcher and git processes must not outlive the app.
         self.runner.shutdown()
         sys.setswitchinterval(self._switch_interval)
+        self.gc_pacer.stop()
 
     async def action_quit(self) -> None:
         """Quit; a step already executing is committed first, so nothing is half-done."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import time
@@ -14,9 +15,12 @@ from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from autogpt_tui.core.events import StepCommitted
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
 from autogpt_tui.ui.app import FAILED_HINT, SWITCH_INTERVAL_S, WorkstationApp
+from autogpt_tui.ui.gc_pacing import FULL_THRESHOLD, QUIET_AFTER
+from autogpt_tui.ui.messages import AgentEventMessage
 from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.widgets.goal_panel import NO_GOAL_HINT, GoalPanel
 from autogpt_tui.ui.widgets.step_history import DISPLAY_ORDER, EMPTY_HINT
@@ -296,3 +300,28 @@ async def test_the_agent_thread_gets_the_interpreter_back_quickly_while_the_app_
         assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
         assert before > SWITCH_INTERVAL_S
     assert sys.getswitchinterval() == pytest.approx(before)
+
+
+async def test_full_garbage_collections_wait_for_a_quiet_moment(workspace: Path) -> None:
+    """While the app runs, Python's full collections are rare; a committed step (a quiet
+    moment between two streams) runs the one Python would have run by then."""
+    before = gc.get_threshold()
+    app = WorkstationApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert gc.get_threshold()[2] == FULL_THRESHOLD > before[2]
+        for _ in range(QUIET_AFTER):
+            gc.collect(1)  # each bumps the count of middle collections
+        assert gc.get_count()[2] >= QUIET_AFTER
+        event = StepCommitted(
+            sha="0" * 40, step=1, session="s1", tool="write_file", policy="p", summary="Edit a"
+        )
+        app.post_message(AgentEventMessage(event))
+        for _ in range(100):
+            if app.gc_pacer.collections:
+                break
+            await pilot.pause()
+        assert app.gc_pacer.collections == 1
+        assert gc.get_count()[2] < QUIET_AFTER
+        assert not app.gc_pacer.quiet()  # nothing to do until Python would collect again
+    assert gc.get_threshold() == before
