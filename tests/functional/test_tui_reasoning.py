@@ -36,6 +36,8 @@ async def test_reasoning_streams_into_the_thought_apart_from_the_answer(
         thought = log.thought(1)
         assert thought is not None
         # Drawn muted above the answer (tests/ui/test_thought_reasoning.py checks the look).
-        await until(pilot, lambda: thought.lines[:1] == ["A greeting file is all the goal asks for."])
+        await until(
+            pilot, lambda: thought.lines[:1] == ["A greeting file is all the goal asks for."]
+        )
         assert thought.reasoning == "A greeting file is all the goal asks for."
         await until(pilot, lambda: thought.text == "Writing **hello.txt**.")
