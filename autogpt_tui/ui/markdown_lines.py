@@ -28,6 +28,10 @@ QUOTE = "$text-muted"
 """Style of the bar before quoted lines."""
 RULE = "$text-muted"
 """Style of a horizontal rule."""
+LIVE_CODE_LINES = 60
+"""Lines of a code block shown while it streams in (the newest); all once it is done."""
+HIGHLIGHT_MAX_LINES = 400
+"""Longest code block highlighted (a longer one is shown plain, as editors do)."""
 _INLINE_STYLES = {"em_open": "italic", "strong_open": "bold", "s_open": "strike"}
 _SPACES = re.compile(r"\s+")
 
@@ -124,8 +128,14 @@ class _Prefixes:
         return first, rest
 
 
-def pieces(tokens: Sequence[Token]) -> list[Piece]:
-    """The pieces of one or more blocks' tokens (as ``MarkdownIt.parse`` gives them)."""
+def pieces(tokens: Sequence[Token], *, live: bool = False) -> list[Piece]:
+    """The pieces of one or more blocks' tokens (as ``MarkdownIt.parse`` gives them).
+
+    ``live``: the block is still streaming in and is parsed again on every update, so
+    its cost must not grow with it. A code block then shows its last `LIVE_CODE_LINES`
+    lines, not highlighted, under a note of how many are above; it is drawn in full
+    once it is done.
+    """
     out: list[Piece] = []
     prefixes = _Prefixes()
     lists: list[list[int | None]] = []  # per open list: the next number (None: bullets)
@@ -164,9 +174,7 @@ def pieces(tokens: Sequence[Token]) -> list[Piece]:
             index += 3
             continue
         if kind in ("fence", "code_block"):
-            language = token.info.strip().split(" ")[0] if token.info else None
-            code = token.content.rstrip("\n").expandtabs(4)
-            for line in highlight(code, language=language or None).split("\n", allow_blank=True):
+            for line in _code_lines(token, live=live):
                 emit(line, wrap=False, indent="  ")
             blank()
         elif kind in ("bullet_list_open", "ordered_list_open"):
@@ -211,6 +219,23 @@ def pieces(tokens: Sequence[Token]) -> list[Piece]:
     while out and not out[-1].body.plain:
         out.pop()
     return out
+
+
+def _code_lines(token: Token, *, live: bool) -> list[Content]:
+    """A code block's lines: highlighted, unless it is ``live`` or longer than
+    `HIGHLIGHT_MAX_LINES` (highlighting is most of the cost of a long block)."""
+    code = token.content.rstrip("\n").expandtabs(4)
+    lines = code.split("\n")
+    if live:
+        above = len(lines) - LIVE_CODE_LINES
+        if above > 0:
+            note = Content.styled(f"⋯ {above:,} more line{'s' if above > 1 else ''} above", RULE)
+            return [note, *map(Content, lines[above:])]
+        return [Content(line) for line in lines]
+    if len(lines) > HIGHLIGHT_MAX_LINES:
+        return [Content(line) for line in lines]
+    language = token.info.strip().split(" ")[0] if token.info else ""
+    return highlight(code, language=language or None).split("\n", allow_blank=True)
 
 
 def _table(tokens: Sequence[Token], index: int) -> tuple[int, list[Content]]:

@@ -509,3 +509,24 @@ async def test_a_burst_of_blocks_wraps_only_the_blocks_kept(
         assert all(wrapped.count(f"Paragraph {n} of a burst.") == 1 for n in range(71, 100))
         assert thought.lines[-1] == "Paragraph 100 of a burst."
         assert thought.text == "Opening paragraph.\n\n" + burst
+
+
+async def test_a_long_code_block_streams_its_newest_lines_and_shows_all_when_done() -> None:
+    from autogpt_tui.ui.markdown_lines import LIVE_CODE_LINES
+
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.begin_step(1)
+        await log.append_thought(1, "Here it is:\n\n```python\n")
+        for n in range(LIVE_CODE_LINES + 10):
+            await log.append_thought(1, f"x_{n} = {n}\n")
+        thought = log.thought(1)
+        assert thought is not None
+        last = f"x_{LIVE_CODE_LINES + 9} = {LIVE_CODE_LINES + 9}"
+        await until(pilot, lambda: last in shown(thought))
+        assert "  ⋯ 10 more lines above" in thought.lines
+        await log.begin_step(2)  # the stream ends: the block is drawn in full
+        await pilot.pause()
+        assert "  ⋯ 10 more lines above" not in thought.lines
+        assert thought.lines[2:4] == ["  x_0 = 0", "  x_1 = 1"]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from autogpt_tui.ui.markdown_lines import CODE_INLINE, inline_content, parser, pieces, wrap
+from autogpt_tui.ui.markdown_lines import (
+    CODE_INLINE,
+    HIGHLIGHT_MAX_LINES,
+    LIVE_CODE_LINES,
+    inline_content,
+    parser,
+    pieces,
+    wrap,
+)
 
 
 def lines(source: str, width: int = 40) -> list[str]:
@@ -92,3 +100,26 @@ def test_an_unclosed_fence_and_empty_text_do_not_fail() -> None:
     assert lines("```\nopen fence") == ["  open fence"]
     assert lines("") == []
     assert lines("\n\n\n") == []
+
+
+def test_a_live_code_block_shows_its_newest_lines_plain_and_all_once_done() -> None:
+    """A block still streaming in is parsed again on every update: its cost must not
+    grow with it (a long code block highlighted on every update froze the log)."""
+    code = "".join(f"x_{n} = {n}\n" for n in range(LIVE_CODE_LINES + 40))
+    tokens = parser().parse(f"```python\n{code}")
+    live = wrap(pieces(tokens, live=True), 80)
+    assert live[0].plain == "  ⋯ 40 more lines above"
+    assert [line.plain for line in live[1:]] == [
+        f"  x_{n} = {n}" for n in range(40, LIVE_CODE_LINES + 40)
+    ]
+    assert not any(line.spans for line in live[1:])  # not highlighted while live
+    done = wrap(pieces(tokens), 80)
+    assert [line.plain for line in done] == [f"  x_{n} = {n}" for n in range(LIVE_CODE_LINES + 40)]
+    assert any(line.spans for line in done)
+
+
+def test_a_very_long_code_block_is_shown_plain() -> None:
+    code = "".join(f"x_{n} = {n}\n" for n in range(HIGHLIGHT_MAX_LINES + 1))
+    done = wrap(pieces(parser().parse(f"```python\n{code}```\n")), 80)
+    assert len(done) == HIGHLIGHT_MAX_LINES + 1
+    assert not any(line.spans for line in done)

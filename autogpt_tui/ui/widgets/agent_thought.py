@@ -97,6 +97,7 @@ class AgentThought(Widget):
             self.display = False
         elif markdown:
             self._parse(markdown.translate(_CONTROL))
+            self._settle_open()
 
     # ------------------------------------------------------------------ state
 
@@ -190,7 +191,8 @@ class AgentThought(Widget):
         await self._flush()
         if self._streaming:
             self._streaming = False
-            self._relayout(full=False)  # the note now offers to show all
+            self._settle_open()  # drawn in full now (a code block highlighted)
+            self._relayout(full=False)  # and the note offers to show all
 
     async def clear(self) -> None:
         """Close the stream and remove all text (the model's answer is being retried)."""
@@ -213,6 +215,7 @@ class AgentThought(Widget):
             text, self._kept = self._kept, None
             self._reset()
             self._parse(text)
+            self._settle_open()
         self.display = True
         self._relayout(full=True)
 
@@ -239,6 +242,7 @@ class AgentThought(Widget):
         self._kept = None
         self._reset()
         self._parse(text)
+        self._settle_open()
         self.display = True
         self._relayout(full=True)
 
@@ -284,8 +288,13 @@ class AgentThought(Widget):
         last_map = tokens[starts[-1]].map
         assert last_map is not None
         self._open_offset += line_offsets[min(last_map[0], len(line_offsets) - 1)]
-        self._open = pieces(tokens[starts[-1] :])
+        self._open = pieces(tokens[starts[-1] :], live=True)
         self._cap()
+
+    def _settle_open(self) -> None:
+        """Parse the open block once more, as done (the stream has stopped)."""
+        if self._open:
+            self._open = pieces(parser().parse(self._source[self._open_offset :]))
 
     def _cap(self) -> None:
         if self.max_blocks is None:
