@@ -200,3 +200,22 @@ def test_refs_read_from_their_files_agree_with_gitpython(workspace: Path) -> Non
     finally:
         handle.close()
         repo.close()
+
+
+def test_a_packed_branch_is_read_without_gitpython(stepped: Path) -> None:
+    """A cloned repository's branches are packed: HEAD is still read from the files
+    (GitPython's import used to come before the TUI's first frame)."""
+    git(stepped, "pack-refs", "--all")
+    assert not (stepped / ".git" / "refs" / "heads" / "main").exists()
+    probe = (
+        "import json, sys\n"
+        "from autogpt_tui.core.git import Git\n"
+        f"head = Git({str(stepped)!r}).head_or_none()\n"
+        "print(json.dumps([head, 'git' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    head, gitpython_loaded = json.loads(done.stdout)
+    assert head == git(stepped, "rev-parse", "HEAD").strip()
+    assert not gitpython_loaded

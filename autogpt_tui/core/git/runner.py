@@ -293,24 +293,19 @@ class Git:
             return None
 
     def _read_head_files(self) -> str | None:
-        """HEAD's commit from ``HEAD`` and a loose ref file, or None when that is not
-        enough to tell (a packed or unborn branch, a symbolic chain)."""
+        """HEAD's commit from ``HEAD`` and the branch's loose ref or ``packed-refs`` line,
+        or None when that is not enough to tell (an unborn branch, a symbolic chain).
+
+        A cloned repository's branches are usually packed: leaving those to GitPython
+        cost its import (and a repository object) before the TUI's first frame.
+        """
         try:
             text = (self.git_dir / "HEAD").read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             return None
         if not text.startswith("ref: "):
             return text if _SHA.fullmatch(text) else None
-        ref = text[5:]
-        if not ref.startswith("refs/") or ".." in ref:
-            return None
-        for base in (self.git_dir, self.common_dir):
-            try:
-                value = (base / ref).read_text(encoding="ascii").strip()
-            except (OSError, UnicodeDecodeError):
-                continue
-            return value if _SHA.fullmatch(value) else None
-        return None
+        return self._read_ref_files(text[5:]) or None
 
     def _read_ref_files(self, ref: str) -> str | None:
         """A ``refs/…`` ref's commit read from its loose file or ``packed-refs``: ``""``
