@@ -22,36 +22,47 @@ QUIET_AFTER = 10
 (Python's own threshold: garbage is freed about as often as without the pacer)."""
 
 
+_started: list[CollectionPacer] = []
+"""The pacers started in this process, oldest first (apps a test runs side by side)."""
+_thresholds: tuple[int, int, int] | None = None
+"""The interpreter's thresholds before the first pacer started."""
+
+
 class CollectionPacer:
     """Makes full collections rare while started, and runs them at quiet moments."""
 
     def __init__(self) -> None:
         """A pacer, not yet started."""
-        self._saved: tuple[int, int, int] | None = None
         self.collections = 0
         """Full collections run by `quiet` so far."""
 
     @property
     def started(self) -> bool:
         """True between `start` and `stop`."""
-        return self._saved is not None
+        return self in _started
 
     def start(self) -> None:
-        """Raise the full-collection threshold (put back by `stop`)."""
-        if self._saved is None:
-            self._saved = gc.get_threshold()
-            young, middle, _ = self._saved
+        """Raise the full-collection threshold (put back when the last pacer stops)."""
+        global _thresholds
+        if self.started:
+            return
+        if not _started:
+            _thresholds = gc.get_threshold()
+            young, middle, _ = _thresholds
             gc.set_threshold(young, middle, FULL_THRESHOLD)
+        _started.append(self)
 
     def stop(self) -> None:
-        """Put the interpreter's thresholds back."""
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
+        """Stop; the last pacer to stop, in whatever order, puts the thresholds back."""
+        if not self.started:
+            return
+        _started.remove(self)
+        if not _started and _thresholds is not None:
+            gc.set_threshold(*_thresholds)
 
     def quiet(self) -> bool:
         """A quiet moment: collect fully if Python would have by now. True if it did."""
-        if self._saved is None or gc.get_count()[2] < QUIET_AFTER:
+        if not self.started or gc.get_count()[2] < QUIET_AFTER:
             return False
         gc.collect()
         self.collections += 1
