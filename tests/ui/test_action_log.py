@@ -497,6 +497,14 @@ async def test_a_burst_of_blocks_wraps_only_the_blocks_kept(
             return wrap(pieces, width)
 
         monkeypatch.setattr("autogpt_tui.ui.widgets.agent_thought.wrap", counting_wrap)
+        built: list[bool] = []
+        from autogpt_tui.ui.markdown_lines import pieces as make_pieces
+
+        def counting_pieces(tokens: Any, *, live: bool = False) -> Any:
+            built.append(live)
+            return make_pieces(tokens, live=live)
+
+        monkeypatch.setattr("autogpt_tui.ui.widgets.agent_thought.pieces", counting_pieces)
         burst = "".join(f"Paragraph {n} of a burst.\n\n" for n in range(1, 101))
         await log.append_thought(1, burst)
         await thought.stop()
@@ -507,6 +515,9 @@ async def test_a_burst_of_blocks_wraps_only_the_blocks_kept(
         # open, last block is wrapped again on each update).
         assert sorted(set(wrapped)) == sorted(f"Paragraph {n} of a burst." for n in range(71, 101))
         assert all(wrapped.count(f"Paragraph {n} of a burst.") == 1 for n in range(71, 100))
+        # Nor were the dropped blocks turned into pieces: 29 settled blocks and the last
+        # one, once done (the open block's live parses aside).
+        assert built.count(False) == 30
         assert thought.lines[-1] == "Paragraph 100 of a burst."
         assert thought.text == "Opening paragraph.\n\n" + burst
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
 from typing import ClassVar
 
+from markdown_it.token import Token
 from rich.segment import Segment
 from textual import events
 from textual.content import Content
@@ -22,6 +24,23 @@ REASONING_TAIL_CHARS = 1_000
 """Most characters of a reasoning model's reasoning shown (the latest); it can run long."""
 NOTE_STYLE = "$foreground-muted italic"
 """Style of the "earlier blocks not shown" line and of a reasoning model's reasoning."""
+
+
+@dataclass(eq=False)
+class _Block:
+    """A Markdown block the stream has moved past: its tokens, turned into pieces once
+    (only if it is still drawn: a burst's older blocks never are), and its lines at the
+    thought's width."""
+
+    tokens: list[Token]
+    lines: list[Content] | None = None
+    _pieces: list[Piece] | None = None
+
+    @property
+    def pieces(self) -> list[Piece]:
+        if self._pieces is None:
+            self._pieces = pieces(self.tokens)
+        return self._pieces
 
 
 class AgentThought(Widget):
@@ -81,15 +100,14 @@ class AgentThought(Widget):
         self._streaming = False
         self._open_offset = 0
         """Where the open (last) block starts in `_source`: parsing starts there."""
-        self._settled: list[list[Piece]] = []
+        self._settled: list[_Block] = []
+        """The blocks the stream has moved past that are still drawn (`max_blocks`)."""
         self._open: list[Piece] = []
         self._hidden_blocks = 0
         self._reasoning: list[str] = []
         self._reasoning_content: Content | None = None
         self._reasoning_timer: Timer | None = None
         self._width = -1
-        self._settled_lines: list[list[Content] | None] = []
-        """Each settled block's lines at `_width` (None: not wrapped yet)."""
         self._lines: list[Content] = []
         self._strips: list[Strip | None] = []
         self.add_class("-empty")  # until lines are drawn
@@ -262,7 +280,6 @@ class AgentThought(Widget):
         self._source = ""
         self._open_offset = 0
         self._settled.clear()
-        self._settled_lines.clear()
         self._open = []
         self._hidden_blocks = 0
 
@@ -283,8 +300,7 @@ class AgentThought(Widget):
         for line in chunk.splitlines(keepends=True):
             line_offsets.append(line_offsets[-1] + len(line))
         for start, end in itertools.pairwise(starts):
-            self._settled.append(pieces(tokens[start:end]))
-            self._settled_lines.append(None)  # wrapped when drawn, if still kept
+            self._settled.append(_Block(tokens[start:end]))  # turned into lines if kept
         last_map = tokens[starts[-1]].map
         assert last_map is not None
         self._open_offset += line_offsets[min(last_map[0], len(line_offsets) - 1)]
@@ -303,7 +319,6 @@ class AgentThought(Widget):
         if excess > 0:
             dropped = min(excess, len(self._settled))
             del self._settled[:dropped]
-            del self._settled_lines[:dropped]
             self._hidden_blocks += dropped
 
     # ------------------------------------------------------------------ drawing
@@ -323,11 +338,9 @@ class AgentThought(Widget):
 
     def _build_lines(self, width: int, *, full: bool) -> None:
         if full or width != self._width:
-            self._settled_lines = [None] * len(self._settled)
+            for block in self._settled:
+                block.lines = None
         self._width = width
-        for index, block_lines in enumerate(self._settled_lines):
-            if block_lines is None:
-                self._settled_lines[index] = wrap(self._settled[index], width)
         lines: list[Content] = []
         if self._hidden_blocks:
             plural = "" if self._hidden_blocks == 1 else "s"
@@ -337,8 +350,10 @@ class AgentThought(Widget):
         if self._reasoning_content is not None:
             lines += self._reasoning_content.wrap(width)
             lines.append(Content())
-        for block in self._settled_lines:
-            lines += block or ()
+        for block in self._settled:
+            if block.lines is None:
+                block.lines = wrap(block.pieces, width)
+            lines += block.lines
             lines.append(Content())
         if self._open:
             lines += wrap(self._open, width)
