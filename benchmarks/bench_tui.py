@@ -876,9 +876,9 @@ async def app_ready(pilot: Pilot[None]) -> None:
     await until(pilot, lambda: bool(app.query(WorkspaceTree)), "the file tree")
     tree = app.query_one(WorkspaceTree)
     await until(pilot, lambda: bool(tree.root.children), "the tree's first listing")
-    watcher = tree.watcher
-    assert watcher is not None, "the tree follows the session's watcher"
-    await until(pilot, lambda: watcher.running, "the session's watcher")
+    # The tree is handed the session's watcher once the session is open (a worker).
+    await until(pilot, lambda: tree.watcher is not None, "the tree to follow the watcher")
+    await until(pilot, lambda: tree.watcher is not None and tree.watcher.running, "the watcher")
 
 
 # ------------------------------------------------------------------ tokens
