@@ -11,6 +11,7 @@ redraws.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,8 +54,12 @@ BLANK = Piece(Content())
 """An empty line between blocks."""
 
 
+@functools.cache
 def parser() -> MarkdownIt:
-    """The parser the thoughts use (CommonMark with tables and strikethrough)."""
+    """The parser the thoughts use (CommonMark with tables and strikethrough).
+
+    One, shared: making one costs about as much as a parse, and a parse keeps no state.
+    """
     return MarkdownIt("gfm-like")
 
 
