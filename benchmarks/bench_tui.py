@@ -877,7 +877,6 @@ async def app_ready(pilot: Pilot[None]) -> None:
     tree = app.query_one(WorkspaceTree)
     await until(pilot, lambda: bool(tree.root.children), "the tree's first listing")
     # The tree is handed the session's watcher once the session is open (a worker).
-    await until(pilot, lambda: tree.watcher is not None, "the tree to follow the watcher")
     await until(pilot, lambda: tree.watcher is not None and tree.watcher.running, "the watcher")
 
 
