@@ -82,6 +82,12 @@ FIRST_FRAME_WAIT_S = 1.0
 the background work start anyway: a signal that never comes must not hold the history."""
 
 
+def breakpoint_classes(width: int) -> dict[str, bool]:
+    """The screen's layout classes for a terminal ``width`` columns wide."""
+    narrow, wide = width < NARROW_BELOW, width >= WIDE_FROM
+    return {"-narrow": narrow, "-medium": not narrow and not wide, "-wide": wide}
+
+
 def is_repository_top(folder: Path) -> bool:
     """Whether ``folder`` is the top of a git working tree (it holds ``.git``, a folder or
     a worktree's file): cheap, no git process, so the file tree can mount at once."""
@@ -105,6 +111,14 @@ class WorkstationApp(HistoryPanes):
     # The log is what the user watches; keys like s and q must reach the app.
     AUTO_FOCUS = "StepHistory DataTable"
     BINDINGS: ClassVar[list[BindingType]] = [*bindings_for("app")]
+    # Textual classes each screen for its width as it lays it out after a resize; an
+    # ``on_resize`` of ours ran before the app had taken the new size, one resize behind.
+    # (Textual types it as a list, hence no ClassVar and no tuple.)
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-narrow"),
+        (NARROW_BELOW, "-medium"),
+        (WIDE_FROM, "-wide"),
+    ]
 
     def __init__(
         self,
@@ -134,8 +148,7 @@ class WorkstationApp(HistoryPanes):
         self._notices = list(notices)
         self._reload_settings = reload_settings
         self._panel = "log"
-        self._layout: tuple[bool, bool, str] | None = None
-        """The layout shown: (narrow, wide, the panel in front)."""
+        """The panel in front: the one a narrow screen shows."""
         self.sub_title = display_path(self.workspace)
         # The theme is chosen now, before any widget is styled: chosen once the screen is
         # up, it re-parses every style sheet and restyles every widget (a second start's
@@ -167,7 +180,7 @@ class WorkstationApp(HistoryPanes):
         # Everything the first frame shows is set as the widgets are made (the layout's
         # classes, titles, the mode and budgets), so that their first styling is their
         # last: each class or value set after mounting restyles or re-lays out again.
-        narrow, wide = self._set_screen_classes(self.size.width)
+        self._set_screen_classes(self.size.width)
         yield Header()
         goal = GoalPanel(self._initial_goal, id="goal")
         agent = self.settings.agent
@@ -176,9 +189,8 @@ class WorkstationApp(HistoryPanes):
         goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
         goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
         yield goal
-        tabs = Static(self._tabs_markup() if narrow else "", id="panel-tabs")
-        tabs.display = narrow
-        yield tabs
+        # Shown only on a narrow screen (app.tcss), so it is always up to date.
+        yield Static(self._tabs_markup(), id="panel-tabs")
         with Horizontal(id="main"):
             with Vertical(id="sidebar", classes=self._active("history", "files")):
                 yield StepHistory(id="history", classes=self._active("history"))
@@ -194,7 +206,6 @@ class WorkstationApp(HistoryPanes):
             yield log
             yield DiffViewer(id="diff", classes=self._active("diff"))
         yield KeysFooter()
-        self._layout = (narrow, wide, self._panel)
 
     def on_mount(self) -> None:
         # For as long as the workstation runs (see SWITCH_INTERVAL_S); put back on unmount.
@@ -211,7 +222,6 @@ class WorkstationApp(HistoryPanes):
         if self._initial_goal:
             self.runner.set_goal(self._initial_goal)
         self.query_one(DiffViewer).show_message("Select a step to see its diff.")
-        self._layout_for(self.size.width)
         # Started now, so that it is there to wait for, but it reads nothing before the
         # first frame is up: its git processes and parsing would compete with it.
         self.load_history()
@@ -236,17 +246,14 @@ class WorkstationApp(HistoryPanes):
         if self._tree_at_once and not self.runner.closing:
             self.start_watching(self.workspace)
 
-    def on_resize(self) -> None:
-        self._layout_for(self.size.width)
+    def _set_screen_classes(self, width: int) -> None:
+        """Class the screen for ``width`` before it is first styled, as the breakpoints will.
 
-    def _set_screen_classes(self, width: int, update: bool = False) -> tuple[bool, bool]:
-        """Class the screen for ``width`` (narrow, medium or wide); (narrow, wide)."""
-        narrow = width < NARROW_BELOW
-        wide = width >= WIDE_FROM
-        self.screen.set_class(narrow, "-narrow", update=update)
-        self.screen.set_class(wide, "-wide", update=update)
-        self.screen.set_class(not narrow and not wide, "-medium", update=update)
-        return narrow, wide
+        Later resizes are Textual's (``HORIZONTAL_BREAKPOINTS``): it classes every screen,
+        the one in front and those beneath a dialog, with the new width as it lays them out.
+        """
+        for name, on in breakpoint_classes(width).items():
+            self.screen.set_class(on, name, update=False)
 
     def _active(self, *names: str) -> str:
         """The class of a panel holding ``names``: ``-active`` when one of them shows."""
@@ -259,25 +266,25 @@ class WorkstationApp(HistoryPanes):
         ]
         return "  ".join(labels) + "   [dim]1–4 switch panels[/]"
 
-    def _layout_for(self, width: int) -> None:
-        if (width < NARROW_BELOW, width >= WIDE_FROM, self._panel) == self._layout:
-            return  # as composed, or as last laid out: setting it again restyles it all
-        narrow, wide = self._set_screen_classes(width, update=True)
-        self._layout = (narrow, wide, self._panel)
+    def _show_active_panel(self) -> None:
+        """Mark the panel in front (the one a narrow screen shows) and its tab."""
         for name in PANELS:
             self.query_one(f"#{name}").set_class(name == self._panel, "-active")
         # The sidebar holds two panels; on a narrow screen it shows when one of them does.
         self.query_one("#sidebar").set_class(self._panel in ("history", "files"), "-active")
-        tabs = self.query_one("#panel-tabs", Static)
-        tabs.display = narrow
-        if narrow:
-            tabs.update(self._tabs_markup())
+        self.query_one("#panel-tabs", Static).update(self._tabs_markup())
+
+    @property
+    def is_narrow(self) -> bool:
+        """Whether the terminal is narrow enough to show one panel at a time."""
+        return self.size.width < NARROW_BELOW
 
     def action_show_panel(self, name: str) -> None:
         """Show one panel (on a narrow screen the others are hidden)."""
         if name in PANELS:
-            self._panel = name
-            self._layout_for(self.size.width)
+            if name != self._panel:
+                self._panel = name
+                self._show_active_panel()
             target = self.query_one(f"#{name}")
             for widget in [target, *target.query("*")]:
                 if widget.focusable:
@@ -536,7 +543,7 @@ class WorkstationApp(HistoryPanes):
         else:
             a = message.action
             diff.show_message(f"{a.tool} changes no file; approve (a) or reject (r).")
-        if self.screen.has_class("-narrow") and preview is not None:
+        if self.is_narrow and preview is not None:
             self.action_show_panel("diff")
         self.refresh_bindings()
         self.notify(
