@@ -20,12 +20,14 @@ from textual.binding import Binding
 
 __all__ = [
     "ACTIONS",
+    "ALWAYS_SHOWN",
     "SECTIONS",
     "Action",
     "Owner",
     "When",
     "action_name",
     "bindings_for",
+    "footer_priority",
     "help_sections",
     "when_of",
 ]
@@ -85,6 +87,9 @@ class Action:
     """The help row's text when it differs from the description (a shared row)."""
     in_help: bool = True
     """Has a row of its own on the help screen (False: another action's row covers it)."""
+    priority: int = 50
+    """How long the footer keeps the key when it is short of room: the lowest go first,
+    and `ALWAYS_SHOWN` never goes."""
 
     @property
     def palette_title(self) -> str:
@@ -102,6 +107,10 @@ class Action:
 
 _STEER, _REVIEW, _AROUND = SECTIONS
 
+ALWAYS_SHOWN = 100
+"""The priority of the keys the footer never drops: help and quit (the way to every other
+key, and the way out)."""
+
 ACTIONS: tuple[Action, ...] = (
     Action(
         "s",
@@ -110,47 +119,58 @@ ACTIONS: tuple[Action, ...] = (
         "Take one step (in step mode: propose it and wait for you).",
         _STEER,
         When.IDLE,
+        priority=80,
     ),
     Action(
         "a", "approve", "Approve", "Approve the pending action: the agent carries it out.",
         _STEER, When.PENDING,
+        priority=90,
     ),
     Action(
         "r", "reject", "Reject", "Reject the pending action, with a reason the agent is told.",
         _STEER, When.PENDING,
+        priority=90,
     ),
     Action(
         "m", "cycle_mode", "Mode", "Cycle the approval mode: step → edits → auto.", _STEER,
         title="Cycle mode",
+        priority=40,
     ),
     Action(
         "p", "pause", "Pause/Run", "Pause the agent, or let it carry on until it is done.",
         _STEER, title="Pause / run",
+        priority=70,
     ),
     Action(
         "u", "undo", "Undo", "Undo the last step. Your own files are kept.", _REVIEW, When.IDLE,
         help_key="u / U", help_text="Undo the last step, or redo it. Your own files are kept.",
+        priority=60,
     ),
     Action(
         "U", "redo", "Redo", "Redo the last undone step.", _REVIEW, When.IDLE, in_help=False,
+        priority=20,
     ),
     Action(
         "+", "rate(1)", "Rate +", "Rate the selected step (the latest by default) up.", _REVIEW,
         When.HAS_STEPS, key_names="plus,+", title="Rate +1", help_key="+ / -",
         help_text="Rate the selected step (the latest by default) up or down.",
+        priority=50,
     ),
     Action(
         "-", "rate(-1)", "Rate -", "Rate the selected step (the latest by default) down.",
         _REVIEW, When.HAS_STEPS, key_names="minus,-", title="Rate -1", in_help=False,
+        priority=50,
     ),
     Action(
         "c", "comment", "Comment",
         "Comment on the selected step: what was good or wrong about it.", _REVIEW,
         When.HAS_STEPS,
+        priority=35,
     ),
     Action(
         "g", "edit_goal", "Goal", "Edit the goal the agent is working towards.", _STEER,
         title="Edit goal",
+        priority=30,
     ),
     Action(
         "R", "rewards", "Rewards", "What your ratings taught: the policy arms and the lessons.",
@@ -159,6 +179,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "v", "toggle_view", "Split view", "Show the diff side by side, or as one column.",
         _REVIEW, When.DIFF_FOCUSED, owner="diff",
+        priority=55,
     ),
     Action(
         "tab", "focus_next", "Next panel", "Move to the next panel; shift+tab goes back.",
@@ -168,20 +189,23 @@ ACTIONS: tuple[Action, ...] = (
         "ctrl+p", "command_palette", "Palette",
         "The command palette: search every command and theme.", _AROUND, owner="textual",
         palette=False,
+        priority=25,
     ),
     Action(
         "?", "help", "Help", "Show this help: the keys and how the workstation works.",
         _AROUND, key_names="question_mark",
+        priority=ALWAYS_SHOWN,
     ),
     # Textual's palette has its own Quit, which runs the same action.
     Action(
         "q", "quit", "Quit", "Quit. The workspace and its history stay as they are.", _AROUND,
         palette=False,
+        priority=ALWAYS_SHOWN,
     ),
     Action(
         "1", "show_panel('log')", "Log", "Show the live thought and action log.", _AROUND,
         footer=False, title="Show log", help_key="1–4",
-        help_text="On a narrow terminal, show the log, diff, history or files.",
+        help_text="Go to the log, diff, history or files (a narrow terminal shows one).",
     ),
     Action(
         "2", "show_panel('diff')", "Diff", "Show the diff viewer.", _AROUND, footer=False,
@@ -210,6 +234,14 @@ _WHEN: dict[tuple[Owner, str], When] = {(a.owner, action_name(a.action)): a.when
 def when_of(action: str, owner: Owner = "app") -> When:
     """When the action named ``action`` (arguments left out) applies; ALWAYS if unknown."""
     return _WHEN.get((owner, action_name(action)), When.ALWAYS)
+
+
+_PRIORITY: dict[str, int] = {action_name(a.action): a.priority for a in ACTIONS}
+
+
+def footer_priority(action: str) -> int:
+    """How long the footer keeps the key of ``action`` when short of room (see `Action`)."""
+    return _PRIORITY.get(action_name(action), 50)
 
 
 def bindings_for(owner: Owner) -> list[Binding]:

@@ -7,9 +7,14 @@ from collections.abc import Callable
 from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 
 from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.widgets.keys_footer import KeysFooter
+from autogpt_tui.ui.widgets.step_history import StepHistory
+from tests.functional.test_tui import call, press, steps_in, until
 from tests.functional.test_tui import make_app as make_app  # a fixture
+from tests.support.scripted_llm import ScriptedLLM
 
 PANELS = ("#log", "#diff", "#history", "#files")
 
@@ -97,3 +102,73 @@ async def test_the_panel_chosen_on_a_narrow_screen_stays_in_front_across_resizes
         assert shown(app) == set(PANELS)
         await resize(pilot, 80, 24)
         assert shown(app) == {"#history"}
+
+
+def footer_keys(app: WorkstationApp) -> list[FooterKey]:
+    return list(app.query_one(KeysFooter).query(FooterKey))
+
+
+def footer_actions(app: WorkstationApp) -> list[str]:
+    return [key.action for key in footer_keys(app)]
+
+
+def assert_the_footer_shows_its_keys_whole(app: WorkstationApp) -> None:
+    """Every key fits in the footer, none under the palette's key (docked on the right)
+    but for the blank after the last."""
+    footer = app.query_one(KeysFooter).region
+    keys = footer_keys(app)
+    palette = [key for key in keys if key.has_class("-command-palette")]
+    for key in keys:
+        assert key.region.width > 0 and key.region.right <= footer.right, key.action
+        if palette and key is not palette[0]:
+            assert key.region.right - 1 <= palette[0].region.x, key.action
+
+
+async def test_at_80_columns_the_footer_keeps_help_and_quit_and_leaves_out_the_least_needed(
+    make_app: Callable[..., WorkstationApp], llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        call("write_file", path="a.txt", content="a\n"),
+        call("write_file", path="b.txt", content="b\n"),
+    )
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        await press(app, "a")
+        await until(pilot, lambda: steps_in(app) == [1] and not app._agent_busy)
+        await press(app, "s")
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        # Approve, reject, rate, comment and the diff's own keys all apply now: more
+        # than 80 columns' worth.
+        await until(pilot, lambda: "approve" in footer_actions(app))
+        await pilot.pause()
+        shown = footer_actions(app)
+        assert {"help", "quit", "approve", "reject"} <= set(shown)
+        assert "redo" not in shown and "command_palette" not in shown
+        assert_the_footer_shows_its_keys_whole(app)
+
+        await resize(pilot, 160, 45)  # room for all of them
+        await until(pilot, lambda: "command_palette" in footer_actions(app))
+        assert {"comment", "rate", "edit_goal", "cycle_mode"} <= {
+            action.partition("(")[0] for action in footer_actions(app)
+        }
+        assert_the_footer_shows_its_keys_whole(app)
+
+        await resize(pilot, 80, 24)
+        await until(pilot, lambda: "command_palette" not in footer_actions(app))
+        assert {"help", "quit"} <= set(footer_actions(app))
+        assert_the_footer_shows_its_keys_whole(app)
+
+
+async def test_a_panels_own_keys_show_while_it_has_the_focus(
+    make_app: Callable[..., WorkstationApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        await until(pilot, lambda: "toggle_view" in footer_actions(app))
+        await pilot.press("1")
+        await until(pilot, lambda: "toggle_view" not in footer_actions(app))

@@ -1,24 +1,79 @@
-"""The workstation's footer: its keys in the first frame, rebuilt only when they change."""
+"""The workstation's footer: its keys in the first frame, fitted to the width, rebuilt
+only when they change."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, NamedTuple
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
-KeyRow = tuple[str, str, str, bool, str]
-"""One key as shown: key, action, label, enabled, tooltip."""
+from autogpt_tui.ui.actions import ALWAYS_SHOWN, footer_priority
+
+
+class KeyRow(NamedTuple):
+    """One key as the footer shows it."""
+
+    key: str
+    """Textual's key name(s), which a click on the key simulates."""
+    key_display: str
+    """The key as people read it."""
+    action: str
+    """The action it runs."""
+    label: str
+    """What it does, in a word or two."""
+    enabled: bool
+    """Whether it works now (a disabled key is dimmed)."""
+    tooltip: str
+    """Shown when the mouse rests on it."""
+    palette: bool = False
+    """The command palette's key, docked on the right."""
+
+    @property
+    def width(self) -> int:
+        """The cells it takes: the key and the label, padded (a key: by one either side,
+        its label: one after; the palette's compact key: a border, one between, one after)."""
+        return cell_len(self.key_display) + cell_len(self.label) + 3
+
+
+def fit_keys(keys: Sequence[KeyRow], width: int) -> tuple[KeyRow, ...]:
+    """The keys to show in ``width`` cells, in their order: when they do not all fit, the
+    least important go first (`footer_priority`; the later of equals first), and help
+    and quit stay, so that a narrow terminal still shows the way to every key and out."""
+    kept = dict(enumerate(keys))
+    drop_order = sorted(
+        (index for index, row in kept.items() if footer_priority(row.action) < ALWAYS_SHOWN),
+        key=lambda index: (footer_priority(keys[index].action), -index),
+    )
+    for index in drop_order:
+        if _needed(kept.values()) <= width:
+            break
+        del kept[index]
+    return tuple(kept.values())
+
+
+def _needed(keys: Collection[KeyRow]) -> int:
+    """The cells ``keys`` take in a row: the palette's key, docked on the right, may cover
+    the blank after the last of the others."""
+    overlap = 1 if len(keys) > 1 and any(row.palette for row in keys) else 0
+    return sum(row.width for row in keys) - overlap
 
 
 class KeysFooter(Footer):
-    """Textual's Footer, for a fast first frame and a long session.
+    """Textual's Footer, for a fast first frame, a narrow terminal and a long session.
 
     - **First frame.** The stock footer composes empty and shows its keys only once the
       screen first reports its bindings: another layout and paint after the first
       frame. This one lists the keys that apply as it first composes (they are the
       app's own).
+    - **Narrow terminals.** The stock footer shows the keys in a row and cuts off what
+      does not fit: at 80 columns, help and quit. This one leaves out the least
+      important keys instead (`fit_keys`); help lists them all.
     - **Bursts.** The stock footer queues one full recompose (every key label unmounted
       and mounted again) per change of the screen's bindings. At start-up several come
       together (the first focus, the history's arrival), and in auto mode the app
@@ -38,11 +93,32 @@ class KeysFooter(Footer):
         self._recompose_queued = False
         self._shown_keys: tuple[KeyRow, ...] | None = None
 
+    @property
+    def shown_keys(self) -> tuple[KeyRow, ...]:
+        """The keys on show (the palette's last, when it is)."""
+        return self._shown_keys or ()
+
+    def _width(self) -> int:
+        # Before its first layout the footer has no size; it spans the screen.
+        return self.size.width or self.app.size.width
+
     def compose(self) -> ComposeResult:
-        """The stock keys, remembering which they are."""
-        if self.is_attached:
-            self._shown_keys = _keys(self.screen)
-        yield from super().compose()
+        """The keys that apply and fit (the stock footer's, without groups)."""
+        if not self.is_attached:
+            return
+        keys = self._shown_keys = fit_keys(_keys(self.screen), self._width())
+        for row in keys:
+            key = FooterKey(
+                row.key,
+                row.key_display,
+                row.label,
+                row.action,
+                disabled=not row.enabled,
+                tooltip=row.tooltip,
+                classes="-command-palette" if row.palette else "",
+            )
+            # As in the stock footer, the palette's key stays compact (FooterKey's default).
+            yield key if row.palette else key.data_bind(compact=Footer.compact)
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         """Queue one recompose when the keys to show differ from those shown.
@@ -52,9 +128,19 @@ class KeysFooter(Footer):
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
-        if not (self.is_attached and screen is self.screen) or self._recompose_queued:
+        if not (self.is_attached and screen is self.screen):
             return
-        if _keys(screen) == self._shown_keys:
+        self._queue_recompose()
+
+    def on_resize(self, _event: Resize) -> None:
+        """A new width may fit more keys, or fewer."""
+        if self.is_attached:
+            self._queue_recompose()
+
+    def _queue_recompose(self) -> None:
+        if self._recompose_queued:
+            return
+        if fit_keys(_keys(self.screen), self._width()) == self._shown_keys:
             return
         self._recompose_queued = True
         self.call_after_refresh(self._recompose_now)
@@ -73,9 +159,21 @@ class KeysFooter(Footer):
 
 
 def _keys(screen: Screen[Any]) -> tuple[KeyRow, ...]:
-    """What the footer would show for ``screen``: each key, its action and label, enabled."""
-    return tuple(
-        (binding.key, binding.action, binding.description, enabled, tooltip)
+    """The keys that apply on ``screen``, in order, the command palette's last."""
+    app = screen.app
+    rows = [
+        KeyRow(binding.key, app.get_key_display(binding), binding.action,
+               binding.description, enabled, tooltip)
         for _node, binding, enabled, tooltip in screen.active_bindings.values()
         if binding.show
-    )
+    ]  # fmt: skip
+    if app.ENABLE_COMMAND_PALETTE:
+        palette = screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+        if palette is not None:
+            _node, binding, enabled, _tooltip = palette
+            rows.append(
+                KeyRow(binding.key, app.get_key_display(binding), binding.action,
+                       binding.description, enabled, binding.tooltip or binding.description,
+                       palette=True)
+            )  # fmt: skip
+    return tuple(rows)
