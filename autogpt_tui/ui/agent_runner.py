@@ -57,6 +57,7 @@ class AgentRunner:
         self.session: AgentSession | None = None
         self._lock = threading.Lock()
         self._approval: Future[Approval] | None = None
+        self._pending: PendingAction | None = None
         self._answer: Future[str] | None = None
         self._stopping = threading.Event()
         self.closing = False
@@ -124,6 +125,13 @@ class AgentRunner:
         """True while an action waits for approve or reject."""
         with self._lock:
             return self._approval is not None and not self._approval.done()
+
+    @property
+    def pending_action(self) -> PendingAction | None:
+        """The action that waits for approve or reject, if one does."""
+        with self._lock:
+            waiting = self._approval is not None and not self._approval.done()
+            return self._pending if waiting else None
 
     def answer_approval(self, approval: Approval) -> bool:
         """Resolve the pending action; False when none is pending."""
@@ -269,7 +277,7 @@ class AgentRunner:
 
         future: Future[Approval] = Future()
         with self._lock:
-            self._approval = future
+            self._approval, self._pending = future, action
         self.app.post_message(ApprovalNeeded(action, self._preview(action)))
         return self._wait(future, Approval.reject(STOPPED_REASON))
 

@@ -495,7 +495,23 @@ class WorkstationApp(HistoryPanes):
         self.gc_pacer.stop()
 
     async def action_quit(self) -> None:
-        """Quit; a step already executing is committed first, so nothing is half-done."""
+        """Quit; a step already executing is committed first, so nothing is half-done.
+
+        While an action awaits approval, ask first: quitting loses the proposal.
+        """
+        pending = self.runner.pending_action
+        if pending is None:
+            await self._quit_now()
+            return
+        from autogpt_tui.ui.screens.quit_confirm import quit_prompt
+
+        async def then(yes: bool | None) -> None:
+            if yes:
+                await self._quit_now()
+
+        self.push_screen(quit_prompt(pending), then)
+
+    async def _quit_now(self) -> None:
         self.runner.stop()
         await super().action_quit()
 

@@ -50,17 +50,20 @@ class ConfirmPrompt(ModalScreen[bool]):
         Binding("escape", "answer(False)", "No", show=False),
     ]
 
-    def __init__(self, title: str, question: str) -> None:
+    def __init__(self, title: str, question: str, hints: str = CONFIRM_HINTS) -> None:
+        """Ask ``question`` under ``title``; ``hints`` says what y and n mean here."""
         super().__init__()
         self.title_text = title
         """Shown in the dialog's border."""
         self.question = question
         """What the user is asked."""
+        self.hints = hints
+        """The keys' line under the question."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(Content(self.question), id="confirm-question")
-            yield Static(CONFIRM_HINTS, id="confirm-hints")
+            yield Static(self.hints, id="confirm-hints")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-dialog", Vertical).border_title = Content(self.title_text)
