@@ -149,6 +149,8 @@ class WorkstationApp(HistoryPanes):
         self._reload_settings = reload_settings
         self._panel = "log"
         """The panel in front: the one a narrow screen shows."""
+        self._step_history: StepHistory | None = None
+        """The history panel, once composed: asked about on every refresh of the keys."""
         self.sub_title = display_path(self.workspace)
         # The theme is chosen now, before any widget is styled: chosen once the screen is
         # up, it re-parses every style sheet and restyles every widget (a second start's
@@ -193,7 +195,8 @@ class WorkstationApp(HistoryPanes):
         yield Static(self._tabs_markup(), id="panel-tabs")
         with Horizontal(id="main"):
             with Vertical(id="sidebar", classes=self._active("history", "files")):
-                yield StepHistory(id="history", classes=self._active("history"))
+                self._step_history = StepHistory(id="history", classes=self._active("history"))
+                yield self._step_history
                 files = Vertical(id="files", classes=self._active("files"))
                 files.border_title = "Files"
                 with files:
@@ -304,9 +307,12 @@ class WorkstationApp(HistoryPanes):
         if when is When.IDLE:
             return not self._agent_busy
         if when is When.HAS_STEPS:
-            # The footer asks as it first composes, when the history may not be mounted.
-            steps = self.query(StepHistory)
-            return bool(steps and steps.first().steps)
+            # Held, not queried: a query walks every widget (each card of a long log), and
+            # the keys are checked dozens of times per refresh: opening the reject dialog
+            # in a long session took half a second. (The footer asks as it first composes,
+            # before the history is mounted; its steps are then still empty.)
+            panel = self._step_history
+            return panel is not None and bool(panel.steps)
         return True  # ALWAYS; DIFF_FOCUSED is the diff viewer's own binding
 
     def refresh_bindings(self) -> None:

@@ -1,4 +1,4 @@
-"""A one-line text prompt in a small dialog: reasons, comments, answers and goals."""
+"""A one-line text prompt in a dialog docked at the bottom: reasons, comments, answers, goals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -24,13 +24,16 @@ class TextPrompt(ModalScreen[str | None]):
     answer to the agent's question, a new goal.
     """
 
+    # Docked at the bottom, the full width, as short as it can be: what the answer is
+    # about (the proposed diff, the step, the agent's question) stays in view above it.
+    # Its backdrop (a light dimming, not a blank screen) is set in app.tcss, whose
+    # ``Screen`` rule would otherwise make it opaque.
     DEFAULT_CSS = """
     TextPrompt {
-        align: center middle;
+        align: center bottom;
     }
     TextPrompt > #prompt-dialog {
-        width: 72;
-        max-width: 100%;
+        width: 100%;
         height: auto;
         max-height: 100%;
         padding: 0 1;
@@ -40,7 +43,6 @@ class TextPrompt(ModalScreen[str | None]):
         background: $surface;
     }
     TextPrompt #prompt-explanation {
-        margin: 1 0;
         color: $foreground;
     }
     TextPrompt #prompt-input {
@@ -51,15 +53,17 @@ class TextPrompt(ModalScreen[str | None]):
             background-tint: $foreground 4%;
         }
     }
-    TextPrompt #prompt-status {
+    TextPrompt #prompt-foot {
         height: 1;
+    }
+    TextPrompt #prompt-status {
+        width: 1fr;
         color: $text-muted;
         text-style: italic;
     }
     TextPrompt #prompt-hints {
-        height: 1;
+        width: auto;
         color: $text-muted;
-        text-align: right;
     }
     """
 
@@ -111,9 +115,10 @@ class TextPrompt(ModalScreen[str | None]):
                 select_on_focus=False,
                 compact=True,
             )
-            # Blank until an empty answer needs explaining; it also spaces out the hints.
-            yield Static("", id="prompt-status")
-            yield Static(PROMPT_HINTS, id="prompt-hints")
+            with Horizontal(id="prompt-foot"):
+                # Blank until an empty answer needs explaining.
+                yield Static("", id="prompt-status")
+                yield Static(PROMPT_HINTS, id="prompt-hints")
 
     def on_mount(self) -> None:
         dialog = self.query_one("#prompt-dialog", Vertical)
