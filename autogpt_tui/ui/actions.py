@@ -89,20 +89,24 @@ class Action:
     """Has a row of its own on the help screen (False: another action's row covers it)."""
     priority: int = 50
     """How long the footer keeps the key when it is short of room: the lowest go first,
-    and `ALWAYS_SHOWN` never goes."""
+    keys of equal priority together, and `ALWAYS_SHOWN` never goes."""
+    anywhere: bool = False
+    """A panel's key that works whatever has the focus: the app binds it too, hidden, so
+    the footer shows it only while the panel has the focus. Its action is the app's."""
 
     @property
     def palette_title(self) -> str:
         """The title the command palette lists it under."""
         return self.title or self.label
 
-    def binding(self) -> Binding:
-        """The Textual binding for this key."""
+    def binding(self, *, hidden: bool = False) -> Binding:
+        """The Textual binding for this key (``hidden``: kept out of the footer)."""
+        show = self.footer and not hidden
+        # A panel's key for an app action names the app (Textual's ``app.`` namespace).
+        action = f"app.{self.action}" if self.anywhere and not hidden else self.action
         if self.key_names is None:
-            return Binding(self.key, self.action, self.label, show=self.footer)
-        return Binding(
-            self.key_names, self.action, self.label, show=self.footer, key_display=self.key
-        )
+            return Binding(self.key, action, self.label, show=show)
+        return Binding(self.key_names, action, self.label, show=show, key_display=self.key)
 
 
 _STEER, _REVIEW, _AROUND = SECTIONS
@@ -177,9 +181,14 @@ ACTIONS: tuple[Action, ...] = (
         _REVIEW, footer=False,
     ),
     Action(
-        "v", "toggle_view", "Split view", "Show the diff side by side, or as one column.",
-        _REVIEW, When.DIFF_FOCUSED, owner="diff",
-        priority=55,
+        "v", "toggle_split", "Split view",
+        "Show the diff side by side (from 160 columns), or as one column.", _REVIEW,
+        When.DIFF_FOCUSED, owner="diff", anywhere=True, priority=45,
+    ),
+    Action(
+        "z", "toggle_full_diff", "Full screen",
+        "Show the diff on the whole screen, or back among the panels.", _REVIEW,
+        When.DIFF_FOCUSED, owner="diff", anywhere=True, title="Full-screen diff", priority=55,
     ),
     Action(
         "tab", "focus_next", "Next panel", "Move to the next panel; shift+tab goes back.",
@@ -241,12 +250,16 @@ _PRIORITY: dict[str, int] = {action_name(a.action): a.priority for a in ACTIONS}
 
 def footer_priority(action: str) -> int:
     """How long the footer keeps the key of ``action`` when short of room (see `Action`)."""
-    return _PRIORITY.get(action_name(action), 50)
+    return _PRIORITY.get(action_name(action).removeprefix("app."), 50)
 
 
 def bindings_for(owner: Owner) -> list[Binding]:
-    """The bindings ``owner`` declares, in table order."""
-    return [a.binding() for a in ACTIONS if a.owner == owner]
+    """The bindings ``owner`` declares, in table order; the app's end with the panel keys
+    that work anywhere, hidden (see `Action.anywhere`)."""
+    own = [a.binding() for a in ACTIONS if a.owner == owner]
+    if owner == "app":
+        own += [a.binding(hidden=True) for a in ACTIONS if a.anywhere]
+    return own
 
 
 def help_sections() -> Iterator[tuple[str, list[tuple[str, str]]]]:

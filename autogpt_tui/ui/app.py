@@ -41,6 +41,7 @@ from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
 from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
 from autogpt_tui.ui.app_history import HistoryPanes
+from autogpt_tui.ui.diff_modes import DiffModes
 from autogpt_tui.ui.gc_pacing import CollectionPacer
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
@@ -103,7 +104,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(HistoryPanes):
+class WorkstationApp(DiffModes, HistoryPanes):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
@@ -285,6 +286,8 @@ class WorkstationApp(HistoryPanes):
     def action_show_panel(self, name: str) -> None:
         """Show one panel (on a narrow screen the others are hidden)."""
         if name in PANELS:
+            if name != "diff":
+                self.leave_full_diff()
             if name != self._panel:
                 self._panel = name
                 self._show_active_panel()
@@ -534,7 +537,8 @@ class WorkstationApp(HistoryPanes):
 
     def _palette_action(self, entry: Action) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            target = self.query_one(DiffViewer) if entry.owner == "diff" else self
+            panel_only = entry.owner == "diff" and not entry.anywhere
+            target = self.query_one(DiffViewer) if panel_only else self
             await self.run_action(entry.action, target)
 
         return run

@@ -169,6 +169,6 @@ async def test_a_panels_own_keys_show_while_it_has_the_focus(
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         await pilot.press("2")
-        await until(pilot, lambda: "toggle_view" in footer_actions(app))
+        await until(pilot, lambda: "app.toggle_split" in footer_actions(app))
         await pilot.press("1")
-        await until(pilot, lambda: "toggle_view" not in footer_actions(app))
+        await until(pilot, lambda: "app.toggle_split" not in footer_actions(app))

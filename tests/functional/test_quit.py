@@ -15,6 +15,11 @@ from tests.functional.test_tui import make_app as make_app  # a fixture
 from tests.support.scripted_llm import ScriptedLLM
 
 
+def confirm_open(app: WorkstationApp) -> bool:
+    """The quit question is on screen, composed (pushed is not yet drawn)."""
+    return isinstance(app.screen, ConfirmPrompt) and bool(app.screen.query("#confirm-hints"))
+
+
 def question(app: WorkstationApp) -> str:
     return str(app.screen.query_one("#confirm-question", Static).render())
 
@@ -29,7 +34,7 @@ async def test_q_with_an_action_waiting_asks_and_escape_keeps_it(
         await press(app, "s")
         await until(pilot, lambda: app.runner.awaiting_approval)
         await press(app, "q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt))
+        await until(pilot, lambda: confirm_open(app))
         text = question(app)
         assert "Step 1: write_file (hello.txt" in text
         assert "The proposal is lost" in text
@@ -54,7 +59,7 @@ async def test_y_quits_and_the_action_never_runs(
         await press(app, "s")
         await until(pilot, lambda: app.runner.awaiting_approval)
         await press(app, "q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt))
+        await until(pilot, lambda: confirm_open(app))
         await press(app, "y")
         await until(pilot, lambda: not app.is_running)
     assert not (workspace / "hello.txt").exists()

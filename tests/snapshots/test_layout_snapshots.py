@@ -124,3 +124,36 @@ def test_quit_asks_while_an_action_waits(
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_full_screen_diff(
+    snap_compare: SnapCompare, fixed: Path, llm_server: ScriptedLLM, size: tuple[int, int]
+) -> None:
+    """z: the proposed diff alone between the header and the footer."""
+    propose_an_edit(llm_server)
+    app = make_app(fixed, llm_server, THEME)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await until_pending(pilot)
+        app.clear_notifications()
+        await pilot.press("z")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_split_diff_at_160_columns(
+    snap_compare: SnapCompare, fixed: Path, llm_server: ScriptedLLM
+) -> None:
+    """v from the log at 160 columns: the diff split, full screen to have the room."""
+    propose_an_edit(llm_server)
+    app = make_app(fixed, llm_server, THEME)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await until_pending(pilot)
+        app.clear_notifications()
+        await pilot.press("1", "v")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(160, 45), run_before=run_before)

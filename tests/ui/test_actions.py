@@ -15,8 +15,8 @@ from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 
 CONTRACT_KEYS = {"s", "a", "r", "m", "p", "u", "U", "+", "-", "c", "g", "?", "ctrl+p", "q"}
 """DESIGN.md, "Keys in the TUI"."""
-README_KEYS = {"v", "1", "2", "3", "4"}
-"""The README's table adds the split view and the panels of a narrow terminal."""
+README_KEYS = {"v", "z", "1", "2", "3", "4"}
+"""The README's table adds the split and full-screen diff and the panels' keys."""
 
 
 def test_every_contract_key_is_declared_once() -> None:
@@ -33,14 +33,20 @@ def test_the_app_and_the_diff_viewer_bind_what_the_table_declares() -> None:
     app_bindings = [b for b in WorkstationApp.BINDINGS if isinstance(b, Binding)]
     assert triples(app_bindings) == triples(bindings_for("app"))
     viewer_bindings = [b for b in DiffViewer.BINDINGS if isinstance(b, Binding)]
-    assert triples(viewer_bindings) == [("v", "toggle_view", "Split view")]
+    assert triples(viewer_bindings) == [
+        ("v", "app.toggle_split", "Split view"),
+        ("z", "app.toggle_full_diff", "Full screen"),
+    ]
+    # They work whatever has the focus: the app binds them too, out of the footer.
+    hidden = [(b.key, b.action) for b in app_bindings if not b.show]
+    assert ("v", "toggle_split") in hidden and ("z", "toggle_full_diff") in hidden
     # Textual binds tab and ctrl+p itself; the table lists them for the help screen.
     assert {a.key for a in ACTIONS if a.owner == "textual"} == {"tab", "ctrl+p"}
 
 
 def test_the_help_screen_covers_every_key() -> None:
     rows = {key for _, section in KEY_SECTIONS for key, _ in section}
-    assert {"u / U", "+ / -", "1–4", "v", "tab", "ctrl+p", "?", "q", "R"} <= rows
+    assert {"u / U", "+ / -", "1–4", "v", "z", "tab", "ctrl+p", "?", "q", "R"} <= rows
     assert rows == {a.help_key or a.key for a in ACTIONS if a.in_help}
     # The keys without a row of their own are covered by a shared one.
     assert {a.key for a in ACTIONS if not a.in_help} == {"U", "-", "2", "3", "4"}

@@ -184,8 +184,7 @@ async def test_side_by_side_when_wide_enough() -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         viewer = app.query_one(DiffViewer)
         viewer.show_diff("step 1", DIFF)
-        viewer.focus()
-        await pilot.press("v")
+        viewer.side_by_side = True  # the app's v (tests/functional/test_diff_modes.py)
         await settle(app, pilot)
         assert viewer.side_by_side and viewer.split_active
         width = viewer.scrollable_content_region.width
@@ -198,22 +197,21 @@ async def test_side_by_side_when_wide_enough() -> None:
         # The new file's two added lines have nothing on the old side.
         added = next(line for line in visible(viewer) if "+# demo" in line)
         assert added.lstrip().startswith("│+# demo")
-        await pilot.press("v")
+        viewer.side_by_side = False
         assert not viewer.split_active
         assert "-    return 1" in visible(viewer)
 
 
 async def test_side_by_side_falls_back_when_narrow() -> None:
     app = ViewerApp()
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(159, 30)) as pilot:
         viewer = app.query_one(DiffViewer)
         viewer.show_diff("step 1", DIFF)
-        viewer.focus()
-        await pilot.press("v")
+        viewer.side_by_side = True
         await settle(app, pilot)
         assert viewer.side_by_side and not viewer.split_active
         lines = visible(viewer)
-        assert lines[0].startswith("Split view needs a 120-column wide panel")
+        assert lines[0].startswith("Split view needs 160 columns; the panel has 159")
         assert lines[1] == "diff --git a/src/app.py b/src/app.py"
         assert "-    return 1" in lines and "+    return 2" in lines
 

@@ -14,6 +14,8 @@ KEYS = (
     row("a", "approve", "Approve"),
     row("r", "reject", "Reject"),
     row("m", "cycle_mode", "Mode"),
+    row("+", "rate(1)", "Rate +"),
+    row("-", "rate(-1)", "Rate -"),
     row("U", "redo", "Redo"),
     row("?", "help", "Help"),
     row("q", "quit", "Quit"),
@@ -29,16 +31,27 @@ def test_every_key_shows_when_there_is_room() -> None:
     assert fit_keys(KEYS, 200) == KEYS
     # Each key is padded (one either side of the key, one after the label); the palette's
     # key may cover the blank after the last of the others.
-    assert sum(key.width for key in KEYS) - 1 == 64
-    assert fit_keys(KEYS, 64) == KEYS
+    assert sum(key.width for key in KEYS) - 1 == 84
+    assert fit_keys(KEYS, 84) == KEYS
 
 
 def test_the_least_important_keys_go_first_and_the_order_stays() -> None:
-    assert actions(fit_keys(KEYS, 63)) == [
-        "approve", "reject", "cycle_mode", "help", "quit", "command_palette",
+    assert actions(fit_keys(KEYS, 83)) == [
+        "approve", "reject", "cycle_mode", "rate(1)", "rate(-1)", "help", "quit",
+        "command_palette",
     ]  # fmt: skip
-    assert actions(fit_keys(KEYS, 45)) == ["approve", "reject", "cycle_mode", "help", "quit"]
-    assert actions(fit_keys(KEYS, 44)) == ["approve", "reject", "help", "quit"]
+    assert actions(fit_keys(KEYS, 65)) == [
+        "approve", "reject", "cycle_mode", "rate(1)", "rate(-1)", "help", "quit",
+    ]  # fmt: skip
+    assert actions(fit_keys(KEYS, 64)) == [
+        "approve", "reject", "rate(1)", "rate(-1)", "help", "quit",
+    ]  # fmt: skip
+
+
+def test_keys_of_equal_priority_go_together() -> None:
+    # Room for one of the rating keys (47 cells) but not both: neither shows.
+    assert actions(fit_keys(KEYS, 56)) == ["approve", "reject", "help", "quit"]
+    assert sum(key.width for key in fit_keys(KEYS, 56)) + KEYS[3].width == 47
 
 
 def test_help_and_quit_stay_however_narrow() -> None:

@@ -40,8 +40,10 @@ LINE_CHARS = 1000
 """Longest diff line rendered (a minified file can have megabyte lines)."""
 SYNC_CHARS = 20_000
 """Inputs shorter than this are built on the spot; longer ones in a thread worker."""
-SPLIT_MIN_WIDTH = 120
-"""The narrowest widget, in columns, that shows a side-by-side diff."""
+SPLIT_MIN_WIDTH = 160
+"""The narrowest widget, in columns, that shows a side-by-side diff (each side about 78
+columns). The app makes room for it: from this many terminal columns, the split view
+shows the diff full screen when its panel is narrower."""
 
 Kind = Literal[
     "file", "meta", "hunk", "add", "del", "ctx", "noeol", "note", "blank", "message", "sep"
@@ -242,8 +244,9 @@ class DiffViewer(ScrollView, can_focus=True):
 
     Only the visible lines are rendered (the Line API), the diff is capped at `MAX_LINES`,
     and a large diff is parsed in a thread worker, so the UI stays responsive; a newer
-    ``show_*`` call supersedes one still being built. Press ``v`` for a side-by-side view,
-    which needs the widget to be at least `SPLIT_MIN_WIDTH` columns wide.
+    ``show_*`` call supersedes one still being built. ``side_by_side`` asks for the split
+    view, shown when the widget is at least `SPLIT_MIN_WIDTH` columns wide (the app's
+    ``v`` sets it, and makes the room).
     """
 
     DEFAULT_CSS = """
@@ -344,10 +347,6 @@ class DiffViewer(ScrollView, can_focus=True):
         self._building = False
         self._apply(message_model(title, text))
 
-    def action_toggle_view(self) -> None:
-        """Switch between the unified and the side-by-side view."""
-        self.side_by_side = not self.side_by_side
-
     def watch_side_by_side(self) -> None:
         """Re-lay the diff out in the chosen view."""
         self._layout()
@@ -404,8 +403,8 @@ class DiffViewer(ScrollView, can_focus=True):
             self._prefix = [
                 (
                     "note",
-                    f"Split view needs a {SPLIT_MIN_WIDTH}-column wide panel: "
-                    "showing the unified diff",
+                    f"Split view needs {SPLIT_MIN_WIDTH} columns; the panel has "
+                    f"{self.outer_size.width}: showing the unified diff",
                 )
             ]
         if split != self._split_active or split:

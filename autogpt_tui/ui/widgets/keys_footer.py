@@ -42,19 +42,20 @@ class KeyRow(NamedTuple):
 
 
 def fit_keys(keys: Sequence[KeyRow], width: int) -> tuple[KeyRow, ...]:
-    """The keys to show in ``width`` cells, in their order: when they do not all fit, the
-    least important go first (`footer_priority`; the later of equals first), and help
-    and quit stay, so that a narrow terminal still shows the way to every key and out."""
-    kept = dict(enumerate(keys))
-    drop_order = sorted(
-        (index for index, row in kept.items() if footer_priority(row.action) < ALWAYS_SHOWN),
-        key=lambda index: (footer_priority(keys[index].action), -index),
-    )
-    for index in drop_order:
-        if _needed(kept.values()) <= width:
+    """The keys to show in ``width`` cells, in their order.
+
+    When they do not all fit, the least important go first (`footer_priority`), those of
+    equal priority together (approve and reject, rate up and down: one without the other
+    would mislead), and help and quit stay, so that a narrow terminal still shows the way
+    to every key, and out.
+    """
+    kept = list(keys)
+    levels = sorted({footer_priority(row.action) for row in keys} - {ALWAYS_SHOWN})
+    for level in levels:
+        if _needed(kept) <= width:
             break
-        del kept[index]
-    return tuple(kept.values())
+        kept = [row for row in kept if footer_priority(row.action) != level]
+    return tuple(kept)
 
 
 def _needed(keys: Collection[KeyRow]) -> int:
