@@ -53,6 +53,7 @@ from autogpt_tui.ui.messages import (
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
+from autogpt_tui.ui.toasts import Toasts
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
@@ -78,6 +79,8 @@ it (Python's default is 5 ms). The agent's worker waits on git and the model's s
 times a step, and each time it wakes it needs the lock back: with the default, a busy UI
 made every one of those waits up to 5 ms longer, and an auto-mode session took 2.6 steps a
 second where 0.2 ms lets it take 8.6 (benchmarks/bench_tui_session.py)."""
+APPROVAL_TOAST = "approval"
+"""The state the "step N waits" toast announces (withdrawn once the action is answered)."""
 FIRST_FRAME_WAIT_S = 1.0
 """Longest the app waits for the first frame (its footer's keys on screen) before it lets
 the background work start anyway: a signal that never comes must not hold the history."""
@@ -104,7 +107,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(DiffModes, HistoryPanes):
+class WorkstationApp(Toasts, DiffModes, HistoryPanes):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
@@ -379,6 +382,7 @@ class WorkstationApp(DiffModes, HistoryPanes):
         from autogpt_tui.core.agent import Approval
 
         if self.runner.answer_approval(Approval.approve()):
+            self.withdraw(APPROVAL_TOAST)
             self.refresh_bindings()
 
     async def action_reject(self) -> None:
@@ -390,6 +394,7 @@ class WorkstationApp(DiffModes, HistoryPanes):
 
         def then(reason: str | None) -> None:
             if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
+                self.withdraw(APPROVAL_TOAST)
                 self.refresh_bindings()
 
         self.push_screen(
@@ -572,9 +577,9 @@ class WorkstationApp(DiffModes, HistoryPanes):
         if self.is_narrow and preview is not None:
             self.action_show_panel("diff")
         self.refresh_bindings()
-        self.notify(
+        self.notify_while(
+            APPROVAL_TOAST,
             f"Step {message.action.step}: {message.action.tool} waits — a approve, r reject.",
-            markup=False,
         )
 
     def on_question_needed(self, message: QuestionNeeded) -> None:
@@ -584,6 +589,7 @@ class WorkstationApp(DiffModes, HistoryPanes):
         self.push_screen(TextPrompt("The agent asks", message.question, allow_empty=True), then)
 
     def on_agent_idle(self, _message: AgentIdle) -> None:
+        self.withdraw(APPROVAL_TOAST)  # paused or stopped: nothing waits any more
         self.refresh_bindings()
 
     def _ask_trust(self) -> None:

@@ -157,3 +157,24 @@ def test_split_diff_at_160_columns(
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(160, 45), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_waiting_toast_at_the_top_right(
+    snap_compare: SnapCompare, fixed: Path, llm_server: ScriptedLLM, size: tuple[int, int]
+) -> None:
+    """The "step waits" toast over the goal panel's meters, not over the diff or the card.
+
+    It is the only toast (the others are cleared before the step), and it lasts as long as
+    the wait, so the picture does not depend on when it is taken.
+    """
+    propose_an_edit(llm_server)
+    app = make_app(fixed, llm_server, THEME)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        app.clear_notifications()
+        await until_pending(pilot)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
