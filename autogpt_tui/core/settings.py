@@ -242,6 +242,12 @@ class UISettings(BaseModel):
 
     theme: str = "autogpt-dark"
     """Theme name; an unknown one falls back to the default with a notice."""
+    notify: Literal["bell", "osc", "off"] = "bell"
+    """How the terminal is told when the agent waits for you (an approval, an answer):
+    ``bell`` rings the bell; ``osc`` rings it and asks the terminal for a desktop
+    notification (OSC 9, and OSC 777 where the terminal is known to take it); ``off``
+    says nothing. The bell is the default: every terminal takes it, where an OSC
+    sequence a terminal does not know may show up as stray characters."""
 
 
 class HistorySettings(BaseModel):

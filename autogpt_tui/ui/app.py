@@ -52,6 +52,7 @@ from autogpt_tui.ui.messages import (
 )
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.screens.prompt import TextPrompt
+from autogpt_tui.ui.terminal_notify import ring
 from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
 from autogpt_tui.ui.toasts import Toasts
 from autogpt_tui.ui.widgets.action_log import ActionLog
@@ -581,12 +582,19 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
             APPROVAL_TOAST,
             f"Step {message.action.step}: {message.action.tool} waits — a approve, r reject.",
         )
+        # Once per wait: this message comes once for each proposal shown for approval.
+        ring(
+            self,
+            self.settings.ui.notify,
+            f"Step {message.action.step}: {message.action.tool} waits for your approval",
+        )
 
     def on_question_needed(self, message: QuestionNeeded) -> None:
         def then(answer: str | None) -> None:
             self.runner.answer_question(answer or "(no answer)")
 
         self.push_screen(TextPrompt("The agent asks", message.question, allow_empty=True), then)
+        ring(self, self.settings.ui.notify, f"The agent asks: {message.question}")
 
     def on_agent_idle(self, _message: AgentIdle) -> None:
         self.withdraw(APPROVAL_TOAST)  # paused or stopped: nothing waits any more
