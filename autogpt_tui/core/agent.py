@@ -15,6 +15,7 @@ and undoing steps rewinds it (the loop notices HEAD moved and rebuilds).
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -63,6 +64,7 @@ from autogpt_tui.core.events import (
     ThoughtReset,
     UsageUpdated,
     UserEditsCommitted,
+    UserMessageRead,
 )
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled
@@ -150,6 +152,8 @@ class Agent:
         self._no_action = 0
         self._committed_for_user: list[str] = []
         self._tool_schemas: list[dict[str, Any]] | None = None
+        # Filled by the UI thread at any time, emptied by the loop before each request.
+        self._inbox: queue.SimpleQueue[str] = queue.SimpleQueue()
         if hasattr(tools, "before_change"):
             # The tools call back before they change files, so the user's version of a
             # file the agent is about to change is committed as theirs first.
@@ -202,6 +206,26 @@ class Agent:
     def set_goal(self, goal: str) -> None:
         """Change the goal of this session (the model is told at its next request)."""
         self.conversation.set_goal(goal)
+
+    def tell(self, text: str) -> None:
+        """Pass the user's own message to the model with its next request.
+
+        Safe from any thread. It is recorded in the next step's record, so that a resume
+        or an undo rebuilds it with that step; a message sent while the model is
+        answering waits for the next request (a rejection's retry or the next step).
+        """
+        self._inbox.put(text)
+
+    def _read_inbox(self, step_no: int) -> None:
+        """Move the user's messages into the conversation, masking any secret in them."""
+        while True:
+            try:
+                text = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            text = self.redactor.text(text)
+            self.conversation.say(text)
+            self.emit(UserMessageRead(step_no, text))
 
     def pause(self) -> None:
         """Stop after the step in progress (a model request is abandoned)."""
@@ -432,6 +456,7 @@ class Agent:
             # Made once per loop: a fresh deep copy per request cost ~2 ms a step, and
             # nothing changes them (the client only serialises them).
             self._tool_schemas = tool_schemas()
+        self._read_inbox(step_no)
         self._set_status("thinking")
 
         def on_text(text: str) -> None:
@@ -613,6 +638,7 @@ class Agent:
             rejected=rejected,
             user_edits=list(self._committed_for_user),
             notes=list(self.conversation.notes),
+            user_messages=list(self.conversation.user_messages),
         )
         summary_line = summarize_action(action.tool, action.arguments)
         commit = self.history.commit_step(

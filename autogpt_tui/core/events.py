@@ -160,6 +160,15 @@ class QuestionAsked(Event):
 
 
 @dataclass(frozen=True)
+class UserMessageRead(Event):
+    """The user's own message went to the model, with the request for ``step``."""
+
+    type: ClassVar[str] = "user_message"
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
 class UsageUpdated(Event):
     """Token use and cost so far in this session, after a model request."""
 

@@ -149,6 +149,11 @@ ACTIONS: tuple[Action, ...] = (
         When.HAS_STEPS,
     ),
     Action(
+        "i", "message", "Message",
+        "Tell the agent something in your own words: it reads it with its next request.",
+        _STEER, title="Message the agent",
+    ),
+    Action(
         "g", "edit_goal", "Goal", "Edit the goal the agent is working towards.", _STEER,
         title="Edit goal",
     ),

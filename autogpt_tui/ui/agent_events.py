@@ -29,6 +29,7 @@ from autogpt_tui.core.events import (
     ThoughtReset,
     UsageUpdated,
     UserEditsCommitted,
+    UserMessageRead,
 )
 from autogpt_tui.core.records import StepCommit, escape_surrogates
 from autogpt_tui.ui.widgets.action_log import ActionLog
@@ -146,6 +147,12 @@ async def _user_edits_committed(app: WorkstationApp, event: UserEditsCommitted) 
         "as your commit, so undo brings it back."
     )
     app.mark_files(event.paths, "user")
+
+
+@handles(UserMessageRead)
+async def _user_message_read(app: WorkstationApp, event: UserMessageRead) -> None:
+    # Shown where the model read it, which is where it sits in the conversation.
+    await app.query_one(ActionLog).notice(f"You: {event.text}", severity="user")
 
 
 @handles(UsageUpdated)

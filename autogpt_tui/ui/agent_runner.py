@@ -58,6 +58,8 @@ class AgentRunner:
         self._lock = threading.Lock()
         self._approval: Future[Approval] | None = None
         self._answer: Future[str] | None = None
+        self._unsent: list[str] = []
+        """The user's messages sent before the session opened, oldest first."""
         self._stopping = threading.Event()
         self.closing = False
         """Set once the app is ending: no new session, and the last worker closes it."""
@@ -155,6 +157,19 @@ class AgentRunner:
         if self.session is not None:
             self.session.agent.set_goal(goal)
 
+    def tell(self, text: str) -> None:
+        """Pass the user's message to the agent: it reads it with its next request.
+
+        Before the first step there is no session yet: the message waits here, and the
+        session gets it when it opens.
+        """
+        with self._lock:  # against the session opening at this moment on the worker
+            session = self.session
+            if session is None:
+                self._unsent.append(text)
+                return
+        session.agent.tell(text)
+
     def pause(self) -> None:
         """Stop after the step in progress; a pending action is rejected, not run."""
         if self.session is not None:
@@ -246,20 +261,26 @@ class AgentRunner:
         from autogpt_tui.core.agent import UserChannel
         from autogpt_tui.core.session import open_session
 
-        if self.session is None:
-            self.session = open_session(
-                self.workspace,
-                self.settings,
-                goal=self.goal or "",
-                mode=self.mode,
-                emit=self._emit,
-                user=UserChannel(approve=self._approve, ask=self._ask),
-                watcher=self.watcher,
-                lock=self._workspace_lock,
-            )
-            if not self.goal:
-                self.goal = self.session.agent.state.goal or None
-        return self.session
+        if self.session is not None:
+            return self.session
+        session = open_session(
+            self.workspace,
+            self.settings,
+            goal=self.goal or "",
+            mode=self.mode,
+            emit=self._emit,
+            user=UserChannel(approve=self._approve, ask=self._ask),
+            watcher=self.watcher,
+            lock=self._workspace_lock,
+        )
+        with self._lock:
+            self.session = session
+            unsent, self._unsent = self._unsent, []
+        for text in unsent:
+            session.agent.tell(text)
+        if not self.goal:
+            self.goal = session.agent.state.goal or None
+        return session
 
     def _emit(self, event: Event) -> None:
         self.app.post_message(AgentEventMessage(event))

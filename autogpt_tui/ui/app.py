@@ -437,6 +437,25 @@ class WorkstationApp(HistoryPanes):
             then,
         )
 
+    async def action_message(self) -> None:
+        """Tell the agent something: it reads it with its next request."""
+        working = self.runner.session is not None and self.runner.session.agent.status not in (
+            "idle",
+            "done",
+            "paused",
+        )
+        when = "with its next request" if working else "when it next steps (press s or p)"
+
+        def then(text: str | None) -> None:
+            text = _clean(text)
+            if text:
+                self.runner.tell(text)
+                self.notify(f"Sent: the agent reads it {when}.", markup=False)
+
+        self.push_screen(
+            TextPrompt("Message the agent", f"The agent reads your message {when}."), then
+        )
+
     async def action_edit_goal(self) -> None:
         """Edit the goal."""
 

@@ -20,7 +20,7 @@ from autogpt_tui.ui.widgets.action_card import ActionCard, CardData, call_finger
 if TYPE_CHECKING:
     from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
-SEVERITIES = ("information", "success", "warning", "error")
+SEVERITIES = ("information", "success", "warning", "error", "user")
 """The severities a notice can have; each is also a CSS class with a dash."""
 NOTICE_CHARS = 500
 """Longest notice shown; a longer one is cut with an ellipsis."""
@@ -145,6 +145,8 @@ class ActionLog(VerticalScroll):
             &.-success { color: $text-success; }
             &.-warning { color: $text-warning; }
             &.-error { color: $text-error; background: $error-muted; }
+            /* The user's own words to the agent: set apart like a chat message. */
+            &.-user { color: $foreground; border-left: outer $accent; }
         }
         & > .log-more {
             height: 1;
