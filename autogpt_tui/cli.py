@@ -401,10 +401,22 @@ def _holding(history: History, doing: str) -> Iterator[None]:
 
 def cmd_undo(options: argparse.Namespace) -> int:
     """``undo [WORKSPACE] [N]``."""
+    from autogpt_tui.core.settings import load_settings
+
     workspace, count = _count(options.args, "undo")
     with _open(workspace) as history, _holding(history, "undo"):
-        for step in history.undo(count):
-            print(f"Undid {_label(step)}: {step.summary}")
+        negative = load_settings(history.root).rewards.undo_is_negative
+        undone = history.undo(count, negative=negative)
+    for step in undone:
+        print(f"Undid {_label(step)}: {step.summary}")
+    counted = [s for s in undone if s.rating is not None and s.rating.source == "undo"]
+    if counted:
+        # An undo trains the agent: say so, and how to take it back.
+        names = ", ".join(f"{s.session}#{s.step}" for s in counted)
+        print(
+            f"Counted as -1 ([rewards] undo_is_negative): {names}; "
+            "`autogpt-tui rate REV 0` clears a rating."
+        )
     return EXIT_OK
 
 
