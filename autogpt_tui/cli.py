@@ -585,7 +585,7 @@ def cmd_rewards(options: argparse.Namespace) -> int:
     if lessons:
         print("\nlessons" + (f" (for the goal: {goal})" if goal else ""))
         for lesson in lessons:
-            mark = "avoid" if lesson.kind == "avoid" else "worked"
+            mark = "note" if lesson.kind == "avoid" else "worked"
             print(f"  {mark:<6} {lesson.text}")
     else:
         print("\nNo lessons yet: rate steps with + and - (or autogpt-tui rate).")
