@@ -144,6 +144,11 @@ ACTIONS: tuple[Action, ...] = (
         _REVIEW, When.HAS_STEPS, key_names="minus,-", title="Rate -1", in_help=False,
     ),
     Action(
+        "0", "rate(0)", "Clear rating",
+        "Clear the selected step's rating (the −1 an undo counted too).", _REVIEW,
+        When.HAS_STEPS, footer=False,
+    ),
+    Action(
         "c", "comment", "Comment",
         "Comment on the selected step: what was good or wrong about it.", _REVIEW,
         When.HAS_STEPS,

@@ -35,6 +35,8 @@ from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.records import StepCommit
+    from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.watcher import WorkspaceWatcher
     from autogpt_tui.ui.agent_runner import AgentRunner
 
@@ -58,6 +60,10 @@ class HistoryPanes(App[None]):
     """Set once the first frame is on screen."""
     _tree_at_once: bool
     """Whether the file tree mounted with the first frame."""
+    settings: Settings
+    """The configuration the agent runs with."""
+    _select_after_load: str | None = None
+    """The step to select once the history is read again (the one an undo took back)."""
 
     def _set_goal(self, goal: str) -> None:
         """Set the goal (the workstation's own)."""
@@ -105,6 +111,9 @@ class HistoryPanes(App[None]):
         except NoMatches:
             return  # the app is closing: the worker's answer came after the panels went
         history.show_steps(message.steps)
+        if self._select_after_load is not None:
+            history.select(self._select_after_load)
+            self._select_after_load = None
         if self.runner.goal is None and message.steps:
             self.resume_goal()
         self.refresh_bindings()
@@ -243,9 +252,12 @@ class HistoryPanes(App[None]):
                 # Never under another agent's feet; once held, the app keeps the lock.
                 self.runner.claim_workspace()
             with History.open(self.workspace) as history:
+                select = None
                 if op == "undo":
-                    (step,) = history.undo(1)
-                    summary = f"Undid step {step.step}: {step.summary}"
+                    negative = self.settings.rewards.undo_is_negative
+                    (step,) = history.undo(1, negative=negative)
+                    summary = undo_summary(step)
+                    select = step.sha  # so that 0 (and + and -) act on the step undone
                 elif op == "redo":
                     (step,) = history.redo(1)
                     summary = f"Redid step {step.step}: {step.summary}"
@@ -261,11 +273,21 @@ class HistoryPanes(App[None]):
         except UserError as err:
             self.post_message(HistoryFailed(str(err)))
             return
-        self.post_message(HistoryChanged(summary))
+        self.post_message(HistoryChanged(summary, select))
 
     def on_history_changed(self, message: HistoryChanged) -> None:
         self.notify(message.summary, markup=False)
+        self._select_after_load = message.select
         self.load_history()
+
+
+def undo_summary(step: StepCommit) -> str:
+    """The toast for an undo: what was undone, and whether it counted as a rating
+    (``[rewards] undo_is_negative``) and how to take that back."""
+    summary = f"Undid step {step.step}: {step.summary}"
+    if step.rating is not None and step.rating.source == "undo":
+        summary += " — counted as −1; press 0 to clear"
+    return summary
 
 
 class WatcherMade(Message):

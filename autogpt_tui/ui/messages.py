@@ -119,10 +119,13 @@ class StepDetails(Message):
 class HistoryChanged(Message):
     """Undo, redo or a rating changed the history; ``summary`` says what, for a toast."""
 
-    def __init__(self, summary: str) -> None:
+    def __init__(self, summary: str, select: str | None = None) -> None:
         super().__init__()
         self.summary = summary
         """One sentence for the user."""
+        self.select = select
+        """The step to select once the history is read again (the one just undone), or
+        None to keep the selection."""
 
 
 class WatcherStarted(Message):

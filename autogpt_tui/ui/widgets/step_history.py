@@ -374,6 +374,12 @@ class StepHistory(Vertical):
 
     # -- selection ----------------------------------------------------------------------
 
+    def select(self, sha: str) -> None:
+        """Put the cursor on step ``sha`` (if listed): the keys that act on the selected
+        step then act on it, and its diff is shown."""
+        if sha in self._shown:
+            self._table.move_cursor(row=self._table.get_row_index(sha), animate=False)
+
     def _sha_at_cursor(self) -> str | None:
         table = self._table
         if not table.row_count or not table.is_valid_row_index(table.cursor_row):
