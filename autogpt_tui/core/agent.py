@@ -258,8 +258,17 @@ class Agent:
     def _finish(
         self, outcome: Outcome, message: str, taken: int, summary: str | None = None
     ) -> Finished:
-        statuses: dict[str, Status] = {"paused": "paused", "cancelled": "idle", "stepped": "idle"}
-        self._set_status(statuses.get(outcome, "done"))
+        # Each way of stopping has its own status, so a failed run never reads as done.
+        statuses: dict[Outcome, Status] = {
+            "finished": "done",
+            "paused": "paused",
+            "cancelled": "idle",
+            "stepped": "idle",
+            "budget": "budget",
+            "error": "error",
+            "loop": "error",
+        }
+        self._set_status(statuses[outcome])
         event = Finished(outcome=outcome, message=message, steps=taken, summary=summary)
         self.emit(event)
         return event

@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
-Status = Literal["idle", "thinking", "waiting", "running", "paused", "done"]
-"""What the agent is doing: the goal panel's status line."""
+Status = Literal["idle", "thinking", "waiting", "running", "paused", "done", "error", "budget"]
+"""What the agent is doing: the goal panel's status line.
+
+A run that ends leaves a status saying how: ``done`` (the agent called finish),
+``error`` (the model kept failing, git refused, the agent went round in circles),
+``budget`` (a budget ran out), ``paused`` (the user paused it) or ``idle`` (it took
+the steps it was asked for, or the user stopped it)."""
 
 Outcome = Literal["finished", "stepped", "budget", "cancelled", "paused", "error", "loop"]
 """Why a run stopped ("stepped": it took the number of steps it was asked for)."""

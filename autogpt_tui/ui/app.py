@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -551,6 +552,10 @@ class WorkstationApp(HistoryPanes):
         self.push_screen(TextPrompt("The agent asks", message.question, allow_empty=True), then)
 
     def on_agent_idle(self, _message: AgentIdle) -> None:
+        from autogpt_tui.ui.agent_events import worker_ended
+
+        with suppress(NoMatches):  # the panels are gone while the app closes
+            worker_ended(self)
         self.refresh_bindings()
 
     def _ask_trust(self) -> None:

@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 NO_GOAL_HINT = "No goal yet — press g to set one"
 """What the panel says before the user has stated a goal."""
 
-STATUSES = ("idle", "thinking", "waiting", "running", "paused", "done")
+STATUSES = ("idle", "thinking", "waiting", "running", "paused", "done", "error", "budget")
 """The statuses the panel has a style for; any other word is shown unstyled."""
 
 STATUS_GLYPHS = {
@@ -30,8 +30,13 @@ STATUS_GLYPHS = {
     "running": "▶",
     "paused": "‖",
     "done": "✓",
+    "error": "✗",
+    "budget": "⊘",
 }
 """The mark in front of each status, so it reads without colour too."""
+
+STATUS_WORDS = {"budget": "out of budget"}
+"""How a status reads where its one-word name would not say it plainly."""
 
 NARROW_WIDTH = 120
 """Below this many columns the panel is ``-narrow``: the meters move to a row of their own.
@@ -246,6 +251,14 @@ class GoalState(Static):
         &.-status-done > .goal-state--status {
             color: $text-success;
         }
+
+        &.-status-error > .goal-state--status {
+            color: $text-error;
+        }
+
+        &.-status-budget > .goal-state--status {
+            color: $text-warning;
+        }
     }
     """
 
@@ -276,9 +289,10 @@ class GoalState(Static):
         """The status mark and word, then mode and policy."""
         label = self.get_component_rich_style("goal-state--label")
         glyph = STATUS_GLYPHS.get(self._status, "·")
+        word = STATUS_WORDS.get(self._status, self._status)
         # Text, not markup: a policy arm's name is shown as it is.
         return Text.assemble(
-            (f"{glyph} {self._status}", self.get_component_rich_style("goal-state--status")),
+            (f"{glyph} {word}", self.get_component_rich_style("goal-state--status")),
             ("  mode ", label),
             self._mode,
             ("  policy ", label),
@@ -319,6 +333,25 @@ class GoalPanel(Vertical):
         &.-narrow #goal-info {
             layout: vertical;
         }
+
+        #goal-reason {
+            height: 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            display: none;
+        }
+
+        &.-has-reason #goal-reason {
+            display: block;
+        }
+
+        &.-status-error #goal-reason {
+            color: $text-error;
+        }
+
+        &.-status-budget #goal-reason {
+            color: $text-warning;
+        }
     }
     """
 
@@ -339,8 +372,12 @@ class GoalPanel(Vertical):
     mode: reactive[str] = reactive("step", init=False)
     """The approval mode: step, edits or auto."""
     status: reactive[str] = reactive("idle", init=False)
-    """What the agent is doing now, in one word: idle, thinking, waiting, running, paused
-    or done (see :data:`STATUSES`); sets the panel's ``-status-<status>`` class."""
+    """What the agent is doing now, in one word: idle, thinking, waiting, running, paused,
+    done, error or budget (see :data:`STATUSES`); sets the panel's ``-status-<status>``
+    class."""
+    reason: reactive[str] = reactive("", init=False)
+    """Why the run stopped, when it stopped on an error or a budget: shown on a line of its
+    own (cut to one line) until the agent works again; empty otherwise."""
     policy: reactive[str] = reactive("default", init=False)
     """The name of the policy arm the agent follows now."""
     commands_ask: reactive[bool] = reactive(False, init=False)
@@ -380,6 +417,7 @@ class GoalPanel(Vertical):
                 yield BudgetMeter("steps", id="meter-steps")
                 yield BudgetMeter("tokens", id="meter-tokens")
                 yield BudgetMeter("cost", id="meter-cost")
+        yield Static(Content(self.reason), id="goal-reason")
 
     def on_mount(self) -> None:
         self.border_title = "Goal"
@@ -402,6 +440,12 @@ class GoalPanel(Vertical):
         self.remove_class(status_class(old), update=False)
         self.add_class(status_class(new))
         self._show_state()
+
+    def watch_reason(self, reason: str) -> None:
+        for line in self.query("#goal-reason").results(Static):
+            # Content, not markup: a server's message is shown as it came.
+            line.update(Content(" ".join(reason.split())))
+        self.set_class(bool(reason), "-has-reason")
 
     def watch_policy(self) -> None:
         self._show_state()

@@ -1,0 +1,143 @@
+"""The goal panel's status says how each run ended, and what the agent is doing now.
+
+Driven by Pilot against the scripted loopback server (or a closed port, for a model
+server that is not there): the status after a failed connection, a finish, a budget,
+a pause and a single step each reads differently.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autogpt_tui.core.history import History
+from autogpt_tui.core.settings import load_settings
+from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.widgets.goal_panel import GoalPanel, GoalState
+from autogpt_tui.ui.widgets.step_history import StepHistory
+from tests.functional.test_tui import call, press, until
+from tests.support.scripted_llm import ScriptedLLM
+
+MakeApp = Callable[..., WorkstationApp]
+
+
+def closed_port_url() -> str:
+    """The base URL of a loopback port nobody listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture
+def make_app(workspace: Path, llm_server: ScriptedLLM) -> Iterator[MakeApp]:
+    apps: list[WorkstationApp] = []
+
+    def make(mode: str = "step", base_url: str | None = None, **agent: Any) -> WorkstationApp:
+        History.open(workspace).close()
+        settings = load_settings(
+            workspace,
+            overrides={
+                "model": {
+                    "base_url": base_url or llm_server.base_url,
+                    "api_key": "sk-test-status",
+                    "max_retries": 1,
+                },
+                "agent": {"mode": mode, **agent},
+            },
+        )
+        app = WorkstationApp(workspace, goal="Write a greeting.", settings=settings)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.runner.stop()
+        app.runner.close()
+
+
+def state_line(app: WorkstationApp) -> str:
+    return app.query_one("#goal-state", GoalState).plain
+
+
+async def test_a_model_server_that_is_not_there_ends_in_error_not_done(
+    make_app: MakeApp,
+) -> None:
+    """Issue 12, item 2: the run failed, so the panel must not say done."""
+    app = make_app(base_url=closed_port_url())
+    seen: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(GoalPanel)
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+
+        def stopped() -> bool:
+            seen.append(panel.status)  # every status on the way, to show none was "done"
+            return panel.reason != ""
+
+        await until(pilot, stopped)
+        assert "done" not in seen
+        assert state_line(app).startswith("✗ error")
+        assert panel.has_class("-status-error") and panel.has_class("-has-reason")
+        assert panel.reason.startswith("The model server failed 2 times")
+        reason_line = app.query_one("#goal-reason")
+        await until(pilot, lambda: reason_line.region.height == 1)  # laid out, one line
+        # The next step starts afresh: the old reason goes as soon as the agent works.
+        await press(app, "s")
+        await until(pilot, lambda: panel.reason == "")
+        await until(pilot, lambda: panel.reason != "")
+        assert panel.status == "error"
+
+
+async def test_finishing_reads_done(make_app: MakeApp, llm_server: ScriptedLLM) -> None:
+    llm_server.script(call("finish", summary="Greeted."))
+    app = make_app(mode="auto")
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(GoalPanel)
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: panel.status == "done" and not app._agent_busy)
+        assert state_line(app).startswith("✓ done")
+        assert panel.reason == "" and not panel.has_class("-has-reason")
+
+
+async def test_a_spent_budget_reads_out_of_budget_with_the_reason(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    app = make_app(mode="auto", max_steps=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(GoalPanel)
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "p")  # run on its own: one step, then the budget stops it
+        await until(pilot, lambda: panel.status == "budget" and panel.reason != "")
+        assert state_line(app).startswith("⊘ out of budget")
+        assert panel.reason == "The step budget (1) ran out."
+        assert panel.has_class("-has-reason")
+
+
+async def test_a_pause_by_the_user_reads_paused_and_a_single_step_idle(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        call("write_file", path="a.txt", content="a\n"),
+        call("write_file", path="b.txt", content="b\n"),
+    )
+    app = make_app(mode="step")
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(GoalPanel)
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        await press(app, "a")
+        await until(pilot, lambda: panel.status == "idle" and not app._agent_busy)
+        assert state_line(app).startswith("○ idle") and panel.reason == ""
+        await press(app, "s")
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        await press(app, "p")  # the user stops the agent while the action waits
+        await until(pilot, lambda: panel.status == "paused" and not app._agent_busy)
+        assert state_line(app).startswith("‖ paused") and panel.reason == ""

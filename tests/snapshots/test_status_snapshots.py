@@ -1,0 +1,69 @@
+"""Snapshots of the goal panel's status states (issue 12), at 80×24 and 160×45.
+
+The fixed environment of ``test_workstation_snapshots`` (dates, ids, HOME, the log's
+clock, the stand-in sandbox) is reused; model failures carry a ``Retry-After`` so the
+log's retry lines say the same delay on every run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from autogpt_tui.core.settings import load_settings
+from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+from tests.snapshots.test_workstation_snapshots import (
+    SIZES,
+    SnapCompare,
+    fixed,  # noqa: F401 (a fixture, used by name)
+    settle,
+)
+from tests.support.scripted_llm import Fault, ScriptedLLM
+
+THEME = "autogpt-dark"
+
+
+def make_app(workspace: Path, server: ScriptedLLM, **model: object) -> WorkstationApp:
+    settings = load_settings(
+        workspace,
+        overrides={
+            "model": {"base_url": server.base_url, "api_key": "sk-snap", **model},
+        },
+    )
+    return WorkstationApp(workspace, theme_name=THEME, settings=settings)
+
+
+async def wait_for(pilot: Pilot[None], condition: object) -> None:
+    """Let the app run until ``condition()`` holds (a condition wait, 30 s at most)."""
+    assert callable(condition)
+    deadline = time.monotonic() + 30
+    while not condition() and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+    assert condition(), "condition not met in time"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_error_after_the_model_server_failed(
+    snap_compare: SnapCompare,
+    fixed: Path,  # noqa: F811
+    llm_server: ScriptedLLM,
+    size: tuple[int, int],
+) -> None:
+    """The run ended in an error: ``✗ error`` and the reason on a line of its own."""
+    llm_server.script(Fault(500, retry_after=0.1), Fault(500, retry_after=0.1))
+    app = make_app(fixed, llm_server, max_retries=1)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        panel = app.query_one(GoalPanel)
+        await wait_for(pilot, lambda: panel.reason != "")
+        await settle(pilot)
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
