@@ -362,8 +362,12 @@ class WorkstationApp(HistoryPanes):
     def action_approve(self) -> None:
         """Run the pending action."""
         from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
 
+        action = self.runner.pending_action
         if self.runner.answer_approval(Approval.approve()):
+            if action is not None:
+                show_answer(self, action, approved=True)
             self.refresh_bindings()
 
     async def action_reject(self) -> None:
@@ -372,9 +376,14 @@ class WorkstationApp(HistoryPanes):
             return
 
         from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
+
+        action = self.runner.pending_action
 
         def then(reason: str | None) -> None:
             if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
+                if action is not None:
+                    show_answer(self, action, approved=False, reason=reason)
                 self.refresh_bindings()
 
         self.push_screen(
@@ -536,7 +545,9 @@ class WorkstationApp(HistoryPanes):
             diff.show_proposed(preview.path, preview.old_text, preview.new_text)
         else:
             a = message.action
-            diff.show_message(f"{a.tool} changes no file; approve (a) or reject (r).")
+            diff.show_message(
+                f"{a.tool} changes no file; approve (a) or reject (r).", proposal=True
+            )
         if self.screen.has_class("-narrow") and preview is not None:
             self.action_show_panel("diff")
         self.refresh_bindings()
@@ -553,9 +564,11 @@ class WorkstationApp(HistoryPanes):
 
     def on_agent_idle(self, _message: AgentIdle) -> None:
         from autogpt_tui.ui.agent_events import worker_ended
+        from autogpt_tui.ui.approval_view import leave_proposal
 
         with suppress(NoMatches):  # the panels are gone while the app closes
             worker_ended(self)
+            leave_proposal(self)
         self.refresh_bindings()
 
     def _ask_trust(self) -> None:

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.message import Message
 
+from autogpt_tui.core.events import ActionExecuted
 from autogpt_tui.core.history import History
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.messages import AgentEventMessage
+from autogpt_tui.ui.widgets.action_log import ActionLog
+from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel, GoalState
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.functional.test_tui import call, press, until
@@ -141,3 +146,69 @@ async def test_a_pause_by_the_user_reads_paused_and_a_single_step_idle(
         await press(app, "p")  # the user stops the agent while the action waits
         await until(pilot, lambda: panel.status == "paused" and not app._agent_busy)
         assert state_line(app).startswith("‖ paused") and panel.reason == ""
+
+
+def card_line(app: WorkstationApp, step: int) -> str:
+    """The state line of step ``step``'s latest card, as drawn."""
+    (*_, card) = app.query_one(ActionLog).cards(step)
+    return card.render().plain.splitlines()[1]
+
+
+def diff_text(app: WorkstationApp) -> str:
+    return "\n".join(text for _kind, text in app.query_one(DiffViewer).model.lines)
+
+
+async def test_approving_changes_the_card_at_once_not_when_the_loop_reports(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    """Issue 12, item 7: the card said "waiting for approval" until the action had run."""
+    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    app = make_app()
+    # The card as it reads when the loop's report that the action ran comes in: by then
+    # the key must long have changed it.
+    at_report: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, AgentEventMessage) and isinstance(message.event, ActionExecuted):
+            at_report.append(card_line(app, message.event.action.step))
+
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        await until(pilot, lambda: bool(app.query_one(ActionLog).cards(1)))
+        assert card_line(app, 1).startswith("◌ waiting for approval")
+        await press(app, "a")
+        await until(pilot, lambda: bool(at_report))
+        assert at_report[0].startswith("▶ approved · running…")
+        await until(pilot, lambda: card_line(app, 1).startswith("✓ done"))
+
+
+async def test_the_diff_panel_asks_for_an_answer_only_while_an_action_waits(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    """Issue 12, item 7: "approve (a) or reject (r)" stayed after the run, through undo
+    and resize."""
+    llm_server.script(
+        call("list_files", path="."),
+        call("finish", summary="Listed."),
+    )
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "p")  # run on: each action waits, then the agent finishes
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        await until(pilot, lambda: "approve (a) or reject (r)" in diff_text(app))
+        await press(app, "a")
+        await until(pilot, lambda: "approve (a)" not in diff_text(app))  # at once
+        await until(pilot, lambda: app.runner.awaiting_approval)  # finish waits
+        await until(pilot, lambda: "finish changes no file; approve (a)" in diff_text(app))
+        await press(app, "a")
+        await until(pilot, lambda: app.query_one(GoalPanel).status == "done")
+        await until(pilot, lambda: not app._agent_busy and "Step " in diff_text(app))
+        assert "approve" not in diff_text(app)
+        await press(app, "u")
+        await until(pilot, lambda: app.query_one(StepHistory).steps[0].undone)
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: app.size.width == 80)
+        assert "approve" not in diff_text(app)
