@@ -61,6 +61,7 @@ from autogpt_tui.core.events import (
     StepCommitted,
     ThoughtDelta,
     ThoughtReset,
+    TokensStreamed,
     UsageUpdated,
     UserEditsCommitted,
 )
@@ -459,6 +460,7 @@ class Agent:
             on_text=on_text,
             on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
             on_reasoning=on_reasoning,
+            on_progress=lambda tokens: self.emit(TokensStreamed(step_no, tokens)),
         )
         self._request_started()
         return completion
@@ -494,7 +496,10 @@ class Agent:
 
     def _on_retry(self, step: int, attempt: int, delay: float, reason: str) -> None:
         self.emit(ThoughtReset(step))
-        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason))
+        # The client's retry limit, when it has one: a UI can then say "attempt 2/5".
+        retries = getattr(self.model, "max_retries", None)
+        total = retries + 1 if isinstance(retries, int) else None
+        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason, max_attempts=total))
 
     def _decide(self, action: PendingAction) -> Approval:
         if not action.needs_approval:

@@ -178,12 +178,28 @@ class UsageUpdated(Event):
 
 @dataclass(frozen=True)
 class Retrying(Event):
-    """A model request failed in a way worth retrying; the loop waits and tries again."""
+    """A model request failed in a way worth retrying; the loop waits ``delay_s`` seconds
+    and tries again.
+
+    ``attempt`` counts the retries (1 for the first), so the request about to be made is
+    attempt ``attempt + 1`` of ``max_attempts`` (None when the client does not say)."""
 
     type: ClassVar[str] = "retrying"
     attempt: int
     delay_s: float
     reason: str
+    max_attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class TokensStreamed(Event):
+    """The model's answer to step ``step`` is streaming in: about ``tokens`` tokens of
+    it so far in this request (estimated from the text, reasoning and tool arguments
+    received; reported as it grows, not for every piece)."""
+
+    type: ClassVar[str] = "tokens"
+    step: int
+    tokens: int
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from autogpt_tui.core.events import (
     StepCommitted,
     ThoughtDelta,
     ThoughtReset,
+    TokensStreamed,
     UsageUpdated,
     UserEditsCommitted,
 )
@@ -164,10 +165,19 @@ async def _usage_updated(app: WorkstationApp, event: UsageUpdated) -> None:
     goal.cost_used = event.cost_usd
 
 
+@handles(TokensStreamed)
+async def _tokens_streamed(app: WorkstationApp, event: TokensStreamed) -> None:
+    app.query_one(GoalPanel).show_tokens(event.tokens)
+
+
 @handles(Retrying)
 async def _retrying(app: WorkstationApp, event: Retrying) -> None:
+    # The loop counts retries; the user is told which attempt comes next, of how many.
+    attempt = event.attempt + 1
+    app.query_one(GoalPanel).show_retry(event.delay_s, attempt, event.max_attempts)
+    of = f"/{event.max_attempts}" if event.max_attempts is not None else ""
     await app.query_one(ActionLog).notice(
-        f"Retrying in {event.delay_s:.1f} s (attempt {event.attempt}): {event.reason}",
+        f"Retrying in {event.delay_s:.1f} s (attempt {attempt}{of}): {event.reason}",
         severity="warning",
     )
 

@@ -36,6 +36,7 @@ from textual.widgets import Header, Static
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.history import History
+from autogpt_tui.ui import endpoint
 from autogpt_tui.ui import textual_fixes as textual_fixes
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
 from autogpt_tui.ui.agent_runner import AgentRunner
@@ -176,6 +177,7 @@ class WorkstationApp(HistoryPanes):
         goal.set_reactive(GoalPanel.steps_max, agent.max_steps)
         goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
         goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
+        goal.set_reactive(GoalPanel.endpoint, self._endpoint_label())
         yield goal
         tabs = Static(self._tabs_markup() if narrow else "", id="panel-tabs")
         tabs.display = narrow
@@ -603,9 +605,14 @@ class WorkstationApp(HistoryPanes):
                 return
             self.settings = settings
             self.runner.settings = settings
+            self.query_one(GoalPanel).endpoint = self._endpoint_label()
             self.notify(f"Trusted {display_path(untrusted.path)}.", markup=False)
 
         self.push_screen(ConfirmPrompt("Trust this workspace's config?", question), then)
+
+    def _endpoint_label(self) -> str:
+        """The model and its endpoint's host, for the goal panel."""
+        return endpoint.endpoint_label(self.settings.model.model, self.settings.model.base_url)
 
     def mark_files(self, paths: Sequence[str], by: MarkKind) -> None:
         """Mark ``paths`` in the file tree as changed by the agent or the user."""

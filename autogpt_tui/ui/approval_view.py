@@ -2,9 +2,9 @@
 
 The loop takes a while to report back (the action runs, its files are snapshotted and
 committed), so the answer is shown at once from the key press: the card says approved or
-rejected, and the diff panel stops asking for an answer. Once the agent's worker is idle,
-nothing about the answered action may linger there: the panel goes back to the step
-selected in the history.
+rejected, the goal panel running, and the diff panel stops asking for an answer. Once
+the agent's worker is idle, nothing about the answered action may linger there: the
+panel goes back to the step selected in the history.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
+from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ def show_answer(
     log = app.query_one(ActionLog)
     if approved:
         log.action_approved(action.step)
+        app.query_one(GoalPanel).status = "running"  # the loop says so too, a moment later
     else:
         log.action_rejected(action.step, reason)
     viewer = app.query_one(DiffViewer)

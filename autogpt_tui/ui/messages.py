@@ -43,12 +43,18 @@ class AgentEventMessage(Message):
 
         Textual then drops this message and handles ``message`` alone. Two thought
         fragments of the same step become one (this one's text goes in front of the
-        next's); a status or usage update is superseded by the next of its kind.
+        next's); a status, usage or streamed-tokens update is superseded by the next of
+        its kind.
         """
         if not isinstance(message, AgentEventMessage):
             return False
         # Imported here: the app's first frame imports this module, not the loop's events.
-        from autogpt_tui.core.events import StatusChanged, ThoughtDelta, UsageUpdated
+        from autogpt_tui.core.events import (
+            StatusChanged,
+            ThoughtDelta,
+            TokensStreamed,
+            UsageUpdated,
+        )
 
         mine, later = self.event, message.event
         if type(mine) is ThoughtDelta and type(later) is ThoughtDelta:
@@ -58,7 +64,8 @@ class AgentEventMessage(Message):
                 return False  # Textual merges for as long as messages keep coming: hand on
             message.event = ThoughtDelta(later.step, mine.text + later.text, later.reasoning)
             return True
-        return type(mine) is type(later) and type(mine) in (StatusChanged, UsageUpdated)
+        superseded = (StatusChanged, UsageUpdated, TokensStreamed)
+        return type(mine) is type(later) and type(mine) in superseded
 
 
 class ApprovalNeeded(Message):

@@ -7,6 +7,7 @@ a pause and a single step each reads differently.
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from textual.message import Message
+from textual.widgets import Static
 
 from autogpt_tui.core.events import ActionExecuted
 from autogpt_tui.core.history import History
@@ -25,7 +27,8 @@ from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel, GoalState
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.functional.test_tui import call, press, until
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Fault, Reply, ScriptedLLM, ToolCall
+from tests.ui.test_goal_activity import FakeClock
 
 MakeApp = Callable[..., WorkstationApp]
 
@@ -212,3 +215,85 @@ async def test_the_diff_panel_asks_for_an_answer_only_while_an_action_waits(
         await pilot.resize_terminal(80, 24)
         await until(pilot, lambda: app.size.width == 80)
         assert "approve" not in diff_text(app)
+
+
+def tokens_shown(app: WorkstationApp) -> int | None:
+    """The streamed tokens the state line shows while thinking, or None."""
+    match = re.search(r"thinking \S+(?: \(attempt \S+\))? · (\d+) tokens?", state_line(app))
+    return int(match.group(1)) if match else None
+
+
+async def test_tokens_count_up_live_while_a_paced_stream_comes_in(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    """Issue 12, "always visible": the tokens of the request so far, as they stream."""
+    text = "abcdefgh" * 6  # six chunks of two tokens each, half a second apart
+    llm_server.script(
+        Reply(
+            text,
+            tool_calls=[ToolCall("write_file", {"path": "a.txt", "content": "a\n"})],
+            chunk_size=8,
+            delay_s=0.5,
+        )
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(GoalPanel)
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: (tokens_shown(app) or 0) > 0)
+        first = tokens_shown(app)
+        assert first is not None and panel.status == "thinking"
+        # More arrives while the model is still answering: the count goes up live.
+        await until(pilot, lambda: (tokens_shown(app) or 0) > first)
+        assert panel.status == "thinking"
+        await until(pilot, lambda: app.runner.awaiting_approval)
+        assert tokens_shown(app) is None  # the answer is in: the status is a word again
+
+
+async def test_a_retry_counts_down_against_a_failing_server(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    """The server answers 500 (retry after 2 s), then the reply: the panel counts down to
+    the next attempt on a clock the test moves, then names the attempt under way."""
+    llm_server.script(
+        Fault(500, retry_after=2.0),
+        Reply("ok", tool_calls=[ToolCall("finish", {"summary": "ok"})], delay_s=0.0),
+    )
+    clock = FakeClock()
+    app = make_app(mode="auto")
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(GoalPanel)
+        panel.clock = clock
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        await press(app, "s")
+        await until(pilot, lambda: "retrying in 2s (attempt 2/2)" in state_line(app))
+        clock.now += 1.0
+        await until(pilot, lambda: "retrying in 1s (attempt 2/2)" in state_line(app))
+        await until(pilot, lambda: panel.status == "done")
+        assert "Retrying in 2.0 s (attempt 2/2): HTTP 500" in log_text(app)
+
+
+async def test_the_model_and_the_endpoints_host_show_never_its_secrets(
+    make_app: MakeApp, llm_server: ScriptedLLM
+) -> None:
+    port = llm_server.base_url.split(":")[2].split("/")[0]
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        assert subtitle(app) == f"gpt-4o-mini · 127.0.0.1:{port}"
+    app = make_app(base_url="http://alice:sk-in-url@127.0.0.1:9/keys/sk-in-path/v1?k=sk-q")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        assert subtitle(app) == "gpt-4o-mini · 127.0.0.1:9"
+
+
+def subtitle(app: WorkstationApp) -> str:
+    shown = app.query_one(GoalPanel)._border_subtitle
+    return shown.plain if shown is not None else ""
+
+
+def log_text(app: WorkstationApp) -> str:
+    """The log's notices, as drawn."""
+    notices = app.query_one(ActionLog).query(".notice").results(Static)
+    return "\n".join(str(notice.render()) for notice in notices)

@@ -2,7 +2,8 @@
 
 The fixed environment of ``test_workstation_snapshots`` (dates, ids, HOME, the log's
 clock, the stand-in sandbox) is reused; model failures carry a ``Retry-After`` so the
-log's retry lines say the same delay on every run.
+log's retry lines say the same delay on every run, and the goal panel reads a clock the
+test holds still (its spinner frame and times follow that clock alone).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from textual.pilot import Pilot
 
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui.app import WorkstationApp
-from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+from autogpt_tui.ui.widgets.goal_panel import GoalPanel, GoalState
 from tests.snapshots.test_workstation_snapshots import (
     SIZES,
     SnapCompare,
     fixed,  # noqa: F401 (a fixture, used by name)
     settle,
 )
-from tests.support.scripted_llm import Fault, ScriptedLLM
+from tests.support.scripted_llm import Fault, ScriptedLLM, Stall
+from tests.ui.test_goal_activity import FakeClock
 
 THEME = "autogpt-dark"
 
@@ -63,6 +65,63 @@ def test_error_after_the_model_server_failed(
         panel = app.query_one(GoalPanel)
         await wait_for(pilot, lambda: panel.reason != "")
         await settle(pilot)
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+THOUGHT = "Let me read src/app.py to see what main returns now."
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_thinking_with_spinner_elapsed_time_and_tokens(
+    snap_compare: SnapCompare,
+    fixed: Path,  # noqa: F811
+    llm_server: ScriptedLLM,
+    size: tuple[int, int],
+) -> None:
+    """The model streams, then stalls: ``⠧ thinking 12s · 6 tokens``, on a frozen clock."""
+    llm_server.script(Stall(after_chunks=4, seconds=120, text=THOUGHT))
+    app = make_app(fixed, llm_server)
+    clock = FakeClock()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        panel = app.query_one(GoalPanel)
+        panel.clock = clock
+        await pilot.press("s")
+        # The four chunks: the role, then three of eight characters (two tokens each).
+        await wait_for(pilot, lambda: "· 6 tokens" in panel.query_one(GoalState).plain)
+        clock.now += 12
+        await wait_for(pilot, lambda: "thinking 12s" in panel.query_one(GoalState).plain)
+        await settle(pilot, also_ignore=frozenset({"agent"}))  # it waits for the model
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_retry_countdown(
+    snap_compare: SnapCompare,
+    fixed: Path,  # noqa: F811
+    llm_server: ScriptedLLM,
+    size: tuple[int, int],
+) -> None:
+    """A 429 asks to wait 30 s: ``retrying in 30s (attempt 2/5)``, on a frozen clock."""
+    llm_server.script(Fault(429, retry_after=30))
+    app = make_app(fixed, llm_server)
+    clock = FakeClock()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        panel = app.query_one(GoalPanel)
+        panel.clock = clock
+        await pilot.press("s")
+        state = panel.query_one(GoalState)
+        await wait_for(pilot, lambda: "retrying in 30s (attempt 2/5)" in state.plain)
+        await settle(pilot, also_ignore=frozenset({"agent"}))  # it waits out the delay
         app.clear_notifications()
         await pilot.pause(0.1)
 
