@@ -32,6 +32,7 @@ from autogpt_tui.core.events import (
     UserEditsCommitted,
 )
 from autogpt_tui.core.records import StepCommit, escape_surrogates
+from autogpt_tui.ui.meters import count_commit
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
@@ -124,7 +125,7 @@ async def _action_executed(app: WorkstationApp, event: ActionExecuted) -> None:
 async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
     app.query_one(ActionLog).action_committed(event.step, event.sha[:8], event.summary)
     goal = app.query_one(GoalPanel)
-    goal.steps_used += 1
+    count_commit(goal, event.session)
     goal.policy = event.policy
     # The new step goes straight into the history panel: reading hundreds of steps back
     # from git after every step made a long run in auto mode slower and slower. The full

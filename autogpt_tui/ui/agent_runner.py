@@ -127,6 +127,12 @@ class AgentRunner:
             return self._approval is not None and not self._approval.done()
 
     @property
+    def session_id(self) -> str | None:
+        """The id of the agent's session, once it is open."""
+        session = self.session
+        return session.agent.state.session if session is not None else None
+
+    @property
     def pending_action(self) -> PendingAction | None:
         """The action that waits for approve or reject, or None."""
         with self._lock:

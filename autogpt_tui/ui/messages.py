@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     # of the loop's code (the tools alone take tens of milliseconds to import).
     from autogpt_tui.core.events import Event, PendingAction
     from autogpt_tui.core.records import StepCommit
+    from autogpt_tui.core.session_state import SessionTotals
     from autogpt_tui.core.tools import FilePreview
 
 
@@ -126,10 +127,12 @@ class StepDetails(Message):
 class HistoryChanged(Message):
     """Undo, redo or a rating changed the history; ``summary`` says what, for a toast."""
 
-    def __init__(self, summary: str) -> None:
+    def __init__(self, summary: str, totals: SessionTotals | None = None) -> None:
         super().__init__()
         self.summary = summary
         """One sentence for the user."""
+        self.totals = totals
+        """After an undo or redo, what the session's steps in force add up to."""
 
 
 class WatcherStarted(Message):

@@ -247,7 +247,7 @@ async def test_tokens_count_up_live_while_a_paced_stream_comes_in(
         # More arrives while the model is still answering: the count goes up live.
         await until(pilot, lambda: (tokens_shown(app) or 0) > first)
         assert panel.status == "thinking"
-        await until(pilot, lambda: app.runner.awaiting_approval)
+        await until(pilot, lambda: panel.status == "waiting")
         assert tokens_shown(app) is None  # the answer is in: the status is a word again
 
 

@@ -384,15 +384,15 @@ class GoalPanel(Vertical):
     """Whether every command waits for approval whatever the mode (no sandbox can keep
     the API key from commands here); the mode then reads ``auto · commands ask``."""
     steps_used: reactive[int] = reactive(0, init=False)
-    """Steps taken in this session."""
+    """The session's steps in force (taken and not undone)."""
     steps_max: reactive[int | None] = reactive(None, init=False)
     """The step budget, or None for no limit."""
     tokens_used: reactive[int] = reactive(0, init=False)
-    """Model tokens (prompt and completion) spent in this session."""
+    """Model tokens (prompt and completion) spent on the session's steps in force."""
     tokens_max: reactive[int | None] = reactive(None, init=False)
     """The token budget, or None for no limit."""
     cost_used: reactive[float] = reactive(0.0, init=False)
-    """Money spent on the model in this session, in US dollars."""
+    """Money spent on the model for the session's steps in force, in US dollars."""
     cost_max: reactive[float | None] = reactive(None, init=False)
     """The cost budget in US dollars, or None for no limit."""
     endpoint: reactive[str] = reactive("", init=False)
@@ -414,6 +414,8 @@ class GoalPanel(Vertical):
         self.activity = ModelActivity()
         """The model request the agent waits for, if any."""
         self._ticker: Timer | None = None
+        self.meters_session: str | None = None
+        """The session whose steps the meters count, once known."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._goal_content(), id="goal-text", classes=self._goal_classes())
