@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
+from autogpt_tui.core.events import ThoughtDelta, TokensStreamed
+from autogpt_tui.ui.messages import AgentEventMessage
 from autogpt_tui.ui.model_activity import FRAME_S, SPINNER
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel, GoalState
 from tests.ui.test_goal_panel import Host
@@ -97,3 +99,11 @@ async def test_the_endpoint_shows_on_the_border() -> None:
         assert panel.border_subtitle is not None
         assert panel._border_subtitle is not None
         assert panel._border_subtitle.plain == "llama[3] · 127.0.0.1:8080"
+
+
+def test_a_burst_of_token_counts_is_shown_once_at_its_latest() -> None:
+    """Counts queued behind each other stand for one another: only the latest is drawn."""
+    earlier = AgentEventMessage(TokensStreamed(step=1, tokens=5))
+    later = AgentEventMessage(TokensStreamed(step=1, tokens=9))
+    assert earlier.can_replace(later)
+    assert not earlier.can_replace(AgentEventMessage(ThoughtDelta(1, "text")))
