@@ -23,7 +23,7 @@ from tests.snapshots.test_workstation_snapshots import (
     fixed,  # noqa: F401 (a fixture, used by name)
     settle,
 )
-from tests.support.scripted_llm import Fault, ScriptedLLM, Stall
+from tests.support.scripted_llm import Fault, Reply, ScriptedLLM, Stall, ToolCall, Usage
 from tests.ui.test_goal_activity import FakeClock
 
 THEME = "autogpt-dark"
@@ -122,6 +122,42 @@ def test_retry_countdown(
         state = panel.query_one(GoalState)
         await wait_for(pilot, lambda: "retrying in 30s (attempt 2/5)" in state.plain)
         await settle(pilot, also_ignore=frozenset({"agent"}))  # it waits out the delay
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_out_of_budget(
+    snap_compare: SnapCompare,
+    fixed: Path,  # noqa: F811
+    llm_server: ScriptedLLM,
+    size: tuple[int, int],
+) -> None:
+    """A token budget ran out after a step: ``⊘ out of budget`` and the reason."""
+    llm_server.script(
+        Reply(
+            "Adding the docstring.",
+            tool_calls=[ToolCall("write_file", {"path": "notes.txt", "content": "done\n"})],
+            usage=Usage(prompt_tokens=900, completion_tokens=200),
+        )
+    )
+    settings = load_settings(
+        fixed,
+        overrides={
+            "model": {"base_url": llm_server.base_url, "api_key": "sk-snap"},
+            "agent": {"mode": "auto", "max_tokens": 1_000},
+        },
+    )
+    app = WorkstationApp(fixed, theme_name=THEME, settings=settings)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("p")  # run on its own: one step, then the budget stops it
+        panel = app.query_one(GoalPanel)
+        await wait_for(pilot, lambda: panel.status == "budget" and panel.reason != "")
+        await settle(pilot)
         app.clear_notifications()
         await pilot.pause(0.1)
 
