@@ -62,6 +62,7 @@ from autogpt_tui.core.events import (
     StepCommitted,
     ThoughtDelta,
     ThoughtReset,
+    TokensStreamed,
     UsageUpdated,
     UserEditsCommitted,
     UserMessageRead,
@@ -282,8 +283,17 @@ class Agent:
     def _finish(
         self, outcome: Outcome, message: str, taken: int, summary: str | None = None
     ) -> Finished:
-        statuses: dict[str, Status] = {"paused": "paused", "cancelled": "idle", "stepped": "idle"}
-        self._set_status(statuses.get(outcome, "done"))
+        # Each way of stopping has its own status, so a failed run never reads as done.
+        statuses: dict[Outcome, Status] = {
+            "finished": "done",
+            "paused": "paused",
+            "cancelled": "idle",
+            "stepped": "idle",
+            "budget": "budget",
+            "error": "error",
+            "loop": "error",
+        }
+        self._set_status(statuses[outcome])
         event = Finished(outcome=outcome, message=message, steps=taken, summary=summary)
         self.emit(event)
         return event
@@ -475,6 +485,7 @@ class Agent:
             on_text=on_text,
             on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
             on_reasoning=on_reasoning,
+            on_progress=lambda tokens: self.emit(TokensStreamed(step_no, tokens)),
         )
         self._request_started()
         return completion
@@ -510,7 +521,10 @@ class Agent:
 
     def _on_retry(self, step: int, attempt: int, delay: float, reason: str) -> None:
         self.emit(ThoughtReset(step))
-        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason))
+        # The client's retry limit, when it has one: a UI can then say "attempt 2/5".
+        retries = getattr(self.model, "max_retries", None)
+        total = retries + 1 if isinstance(retries, int) else None
+        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason, max_attempts=total))
 
     def _decide(self, action: PendingAction) -> Approval:
         if not action.needs_approval:

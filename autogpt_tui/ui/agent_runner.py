@@ -57,6 +57,7 @@ class AgentRunner:
         self.session: AgentSession | None = None
         self._lock = threading.Lock()
         self._approval: Future[Approval] | None = None
+        self._pending: PendingAction | None = None
         self._answer: Future[str] | None = None
         self._unsent: list[str] = []
         """The user's messages sent before the session opened, oldest first."""
@@ -127,10 +128,24 @@ class AgentRunner:
         with self._lock:
             return self._approval is not None and not self._approval.done()
 
+    @property
+    def session_id(self) -> str | None:
+        """The id of the agent's session, once it is open."""
+        session = self.session
+        return session.agent.state.session if session is not None else None
+
+    @property
+    def pending_action(self) -> PendingAction | None:
+        """The action that waits for approve or reject, or None."""
+        with self._lock:
+            waiting = self._approval is not None and not self._approval.done()
+            return self._pending if waiting else None
+
     def answer_approval(self, approval: Approval) -> bool:
         """Resolve the pending action; False when none is pending."""
         with self._lock:
             pending, self._approval = self._approval, None
+            self._pending = None
         if pending is None or pending.done():
             return False
         pending.set_result(approval)
@@ -291,6 +306,7 @@ class AgentRunner:
         future: Future[Approval] = Future()
         with self._lock:
             self._approval = future
+            self._pending = action
         self.app.post_message(ApprovalNeeded(action, self._preview(action)))
         return self._wait(future, Approval.reject(STOPPED_REASON))
 

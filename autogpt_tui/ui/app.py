@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -35,6 +36,7 @@ from textual.widgets import Header, Static
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.history import History
+from autogpt_tui.ui import endpoint
 from autogpt_tui.ui import textual_fixes as textual_fixes
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
 from autogpt_tui.ui.agent_runner import AgentRunner
@@ -175,6 +177,7 @@ class WorkstationApp(HistoryPanes):
         goal.set_reactive(GoalPanel.steps_max, agent.max_steps)
         goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
         goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
+        goal.set_reactive(GoalPanel.endpoint, self._endpoint_label())
         yield goal
         tabs = Static(self._tabs_markup() if narrow else "", id="panel-tabs")
         tabs.display = narrow
@@ -361,8 +364,12 @@ class WorkstationApp(HistoryPanes):
     def action_approve(self) -> None:
         """Run the pending action."""
         from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
 
+        action = self.runner.pending_action
         if self.runner.answer_approval(Approval.approve()):
+            if action is not None:
+                show_answer(self, action, approved=True)
             self.refresh_bindings()
 
     async def action_reject(self) -> None:
@@ -371,9 +378,14 @@ class WorkstationApp(HistoryPanes):
             return
 
         from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
+
+        action = self.runner.pending_action
 
         def then(reason: str | None) -> None:
             if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
+                if action is not None:
+                    show_answer(self, action, approved=False, reason=reason)
                 self.refresh_bindings()
 
         self.push_screen(
@@ -554,7 +566,9 @@ class WorkstationApp(HistoryPanes):
             diff.show_proposed(preview.path, preview.old_text, preview.new_text)
         else:
             a = message.action
-            diff.show_message(f"{a.tool} changes no file; approve (a) or reject (r).")
+            diff.show_message(
+                f"{a.tool} changes no file; approve (a) or reject (r).", proposal=True
+            )
         if self.screen.has_class("-narrow") and preview is not None:
             self.action_show_panel("diff")
         self.refresh_bindings()
@@ -570,6 +584,12 @@ class WorkstationApp(HistoryPanes):
         self.push_screen(TextPrompt("The agent asks", message.question, allow_empty=True), then)
 
     def on_agent_idle(self, _message: AgentIdle) -> None:
+        from autogpt_tui.ui.agent_events import worker_ended
+        from autogpt_tui.ui.approval_view import leave_proposal
+
+        with suppress(NoMatches):  # the panels are gone while the app closes
+            worker_ended(self)
+            leave_proposal(self)
         self.refresh_bindings()
 
     def _ask_trust(self) -> None:
@@ -604,9 +624,14 @@ class WorkstationApp(HistoryPanes):
                 return
             self.settings = settings
             self.runner.settings = settings
+            self.query_one(GoalPanel).endpoint = self._endpoint_label()
             self.notify(f"Trusted {display_path(untrusted.path)}.", markup=False)
 
         self.push_screen(ConfirmPrompt("Trust this workspace's config?", question), then)
+
+    def _endpoint_label(self) -> str:
+        """The model and its endpoint's host, for the goal panel."""
+        return endpoint.endpoint_label(self.settings.model.model, self.settings.model.base_url)
 
     def mark_files(self, paths: Sequence[str], by: MarkKind) -> None:
         """Mark ``paths`` in the file tree as changed by the agent or the user."""

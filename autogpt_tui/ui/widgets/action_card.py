@@ -120,6 +120,8 @@ class CardData:
     """How many lines of output are not kept."""
     commit: tuple[str, str] | None = None
     """The short sha and subject of its step commit, once made."""
+    approved: bool = False
+    """Whether the user approved it (it waited for them): its running line says so."""
 
     @classmethod
     def of_call(cls, tool: str, arguments: Mapping[str, Any], *, waiting: bool) -> CardData:
@@ -176,11 +178,13 @@ class ActionCard(Widget):
     STATE_LABELS: ClassVar[dict[str, tuple[str, str]]] = {
         "waiting": ("◌ waiting for approval  (a approve · r reject)", "$text-warning"),
         "running": ("▶ running…", "$text-primary"),
+        "approved": ("▶ approved · running…", "$text-primary"),
         "rejected": ("✗ rejected", "$text-error"),
         "ok": ("✓ done", "$text-success"),
         "error": ("✗ failed", "$text-error"),
     }
-    """What the state line says in each state, and its style."""
+    """What the state line says in each state, and its style (``approved``: the running
+    line of an action the user approved)."""
 
     state: reactive[str] = reactive("running", layout=True, init=False)
     """Where the action is: waiting, running, rejected, ok or error (see `STATES`)."""
@@ -231,10 +235,12 @@ class ActionCard(Widget):
         """True once the action's step commit was made."""
         return self.data.commit is not None
 
-    def mark_running(self) -> None:
-        """The action was approved (or needs no approval) and is running."""
+    def mark_running(self, *, approved: bool = False) -> None:
+        """The action is running: ``approved`` by the user, or it needed no approval."""
         self.data.state = "running"
+        self.data.approved = self.data.approved or approved
         self.state = "running"
+        self.refresh(layout=True)
 
     def mark_rejected(self, reason: str) -> None:
         """The user rejected the action, for ``reason`` (told to the agent)."""
@@ -266,7 +272,8 @@ class ActionCard(Widget):
     def render(self) -> Content:
         """The card's lines: tool and summary, the state line, then any output."""
         data = self.data
-        label, style = self.STATE_LABELS.get(self.state, (self.state, ""))
+        label_key = "approved" if self.state == "running" and data.approved else self.state
+        label, style = self.STATE_LABELS.get(label_key, (self.state, ""))
         state_line: list[Content | tuple[str, str] | str] = [(label, style)]
         if self.state == "rejected" and data.reason:
             state_line.append((f": {clean_line(data.reason, SUMMARY_CHARS)}", style))

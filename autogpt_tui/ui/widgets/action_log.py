@@ -327,9 +327,9 @@ class ActionLog(VerticalScroll):
             await entry.container.mount(card)
 
     def action_approved(self, step: int) -> None:
-        """Mark step ``step``'s latest card running: the user approved it."""
+        """Mark step ``step``'s latest card approved and running: the user approved it."""
         if (entry := self._entries.get(step)) is not None and entry.cards:
-            self._mark_running(entry)
+            self._mark_running(entry, approved=True)
 
     def action_rejected(self, step: int, reason: str) -> None:
         """Mark step ``step``'s latest card rejected, with the reason the agent is told."""
@@ -436,11 +436,12 @@ class ActionLog(VerticalScroll):
             parts.append(("  ▾", "$foreground-muted not bold"))
         return Content.assemble(*parts)
 
-    def _mark_running(self, entry: _StepEntry) -> None:
+    def _mark_running(self, entry: _StepEntry, *, approved: bool = False) -> None:
         if entry.card_widgets:
-            entry.card_widgets[-1].mark_running()
+            entry.card_widgets[-1].mark_running(approved=approved)
         elif entry.cards:
             entry.cards[-1].state = "running"
+            entry.cards[-1].approved = entry.cards[-1].approved or approved
 
     # -- entries --------------------------------------------------------------------------
 
