@@ -278,16 +278,42 @@ class StepLog:
             live.append(step)
             if limit is not None and len(live) >= limit:
                 break
+        taken_off = self.taken_off()
+        merged = live + taken_off
+        if taken_off:
+            merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
+        return merged[:limit] if limit is not None else merged
+
+    def taken_off(self) -> list[StepCommit]:
+        """The steps undo took off the branch (kept under ``UNDONE_REFS``), newest first."""
         taken_off: list[StepCommit] = []
         if self._has_undone_refs():
             for entry in self.log_entries(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
                 gone = entry.as_step(undone=True)
                 if gone is not None:
                     taken_off.append(gone)
-        merged = live + taken_off
-        if taken_off:
-            merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
-        return merged[:limit] if limit is not None else merged
+        return taken_off
+
+    def last_step_number(self, session: str) -> int:
+        """The highest step number ``session`` ever used on this branch: its live steps,
+        those undone by a revert commit, and those undo took off the branch (0: none).
+
+        Step numbers are never reused within a session, so that ``SESSION#N`` names one
+        step for good: a step taken after undoing 8 to 10 is 11, not 8 again.
+        """
+        highest = 0
+        seen = False
+        for step in self.steps_on_branch():
+            if step.session != session:
+                if seen:
+                    break  # an older session: ours starts after it
+                continue
+            seen = True
+            highest = max(highest, step.step)
+        for step in self.taken_off():
+            if step.session == session:
+                highest = max(highest, step.step)
+        return highest
 
     def _has_undone_refs(self) -> bool:
         # Looked up in the files rather than with a git process: this runs on every log.
