@@ -60,6 +60,7 @@ from autogpt_tui.core.events import (
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
+    ThoughtEnded,
     ThoughtReset,
     UsageUpdated,
     UserEditsCommitted,
@@ -462,6 +463,7 @@ class Agent:
             on_reasoning=on_reasoning,
         )
         self._request_started()
+        self.emit(ThoughtEnded(step_no))
         return completion
 
     def _request_started(self) -> None:

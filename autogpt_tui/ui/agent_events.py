@@ -26,6 +26,7 @@ from autogpt_tui.core.events import (
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
+    ThoughtEnded,
     ThoughtReset,
     UsageUpdated,
     UserEditsCommitted,
@@ -84,6 +85,11 @@ async def _thought_reset(app: WorkstationApp, event: ThoughtReset) -> None:
     await app.query_one(ActionLog).reset_thought(event.step)
 
 
+@handles(ThoughtEnded)
+async def _thought_ended(app: WorkstationApp, event: ThoughtEnded) -> None:
+    await app.query_one(ActionLog).end_thought(event.step)
+
+
 @handles(StatusChanged)
 async def _status_changed(app: WorkstationApp, event: StatusChanged) -> None:
     app.query_one(GoalPanel).status = event.status
@@ -112,7 +118,7 @@ async def _action_executed(app: WorkstationApp, event: ActionExecuted) -> None:
 
 @handles(StepCommitted)
 async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
-    app.query_one(ActionLog).action_committed(event.step, event.sha[:8], event.summary)
+    app.query_one(ActionLog).action_committed(event.step, event.sha, event.summary)
     goal = app.query_one(GoalPanel)
     goal.steps_used += 1
     goal.policy = event.policy
@@ -183,7 +189,9 @@ async def _notice(app: WorkstationApp, event: Notice) -> None:
 
 @handles(Finished)
 async def _finished(app: WorkstationApp, event: Finished) -> None:
-    await app.query_one(ActionLog).notice(finished_sentence(event))
+    log = app.query_one(ActionLog)
+    await log.end_thoughts()  # a step the run abandoned starts afresh when taken again
+    await log.notice(finished_sentence(event))
     _last_reload[app] = time.monotonic()
     app.load_history()  # the whole history as git has it, once the run is over
 

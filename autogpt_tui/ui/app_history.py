@@ -30,6 +30,7 @@ from autogpt_tui.ui.messages import (
     StepDetails,
     WatcherStarted,
 )
+from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
@@ -105,6 +106,8 @@ class HistoryPanes(App[None]):
         except NoMatches:
             return  # the app is closing: the worker's answer came after the panels went
         history.show_steps(message.steps)
+        # The log marks what was undone (and unmarks the redone) as git has it.
+        self.query_one(ActionLog).sync_history(message.steps)
         if self.runner.goal is None and message.steps:
             self.resume_goal()
         self.refresh_bindings()

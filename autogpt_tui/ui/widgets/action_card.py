@@ -20,6 +20,9 @@ SUMMARY_CHARS = 160
 OUTPUT_LINE_CHARS = 240
 """Longest output line a card shows."""
 
+UNDONE_LABEL = ("↶ undone", "$text-warning")
+"""What the state line of a card whose step was undone says, and its style."""
+
 STATES = ("waiting", "running", "rejected", "ok", "error")
 """The states a card can be in; each is also a CSS class with a dash (``-waiting``)."""
 
@@ -120,6 +123,8 @@ class CardData:
     """How many lines of output are not kept."""
     commit: tuple[str, str] | None = None
     """The short sha and subject of its step commit, once made."""
+    undone: bool = False
+    """Its step was undone (and not redone since)."""
 
     @classmethod
     def of_call(cls, tool: str, arguments: Mapping[str, Any], *, waiting: bool) -> CardData:
@@ -170,6 +175,11 @@ class ActionCard(Widget):
         &.-rejected { border-left: wide $foreground-muted; color: $foreground-muted; }
         &.-ok { border-left: wide $success; }
         &.-error { border-left: wide $error; }
+        &.-undone {
+            border-left: wide $foreground-muted;
+            color: $foreground-muted;
+            text-opacity: 80%;
+        }
     }
     """
 
@@ -209,6 +219,7 @@ class ActionCard(Widget):
         self.set_reactive(ActionCard.state, self.data.state)
         if self.data.commit is not None:
             self.add_class("-committed")
+        self.set_class(self.data.undone, "-undone")
         self._show_state()
 
     @property
@@ -254,6 +265,12 @@ class ActionCard(Widget):
         self.add_class("-committed")
         self.refresh(layout=True)
 
+    def mark_undone(self, undone: bool = True) -> None:
+        """Its step was undone (``undone``), or redone (not ``undone``)."""
+        self.data.undone = undone
+        self.set_class(undone, "-undone")
+        self.refresh(layout=True)
+
     def watch_state(self) -> None:
         """Keep the state classes (``-waiting`` …) in step with `state`."""
         self.data.state = self.state
@@ -267,13 +284,15 @@ class ActionCard(Widget):
         """The card's lines: tool and summary, the state line, then any output."""
         data = self.data
         label, style = self.STATE_LABELS.get(self.state, (self.state, ""))
+        if data.undone:
+            label, style = UNDONE_LABEL
         state_line: list[Content | tuple[str, str] | str] = [(label, style)]
         if self.state == "rejected" and data.reason:
             state_line.append((f": {clean_line(data.reason, SUMMARY_CHARS)}", style))
         if data.commit is not None:
             sha, subject = data.commit
             state_line += [
-                ("  · committed ", "$foreground-muted"),
+                ("  · was " if data.undone else "  · committed ", "$foreground-muted"),
                 (sha, "bold"),
                 (f" {subject}", "$foreground-muted"),
             ]

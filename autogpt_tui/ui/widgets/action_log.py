@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +15,11 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from autogpt_tui.ui.log_branches import BranchTracker
 from autogpt_tui.ui.widgets.action_card import ActionCard, CardData, call_fingerprint, clean_line
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.records import StepCommit
     from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
 SEVERITIES = ("information", "success", "warning", "error")
@@ -51,6 +53,10 @@ class _StepEntry:
 
     step: int
     started: str
+    attempt: int = 1
+    """1 for a step's first reply; 2, 3, … for the replies after a rejection (or a reply
+    without a usable call): each gets an entry of its own, so no thought runs into
+    another."""
     parts: list[str] = field(default_factory=list)
     """The thought's text while the entry is not mounted (joined on demand)."""
     reasoning: str = ""
@@ -59,6 +65,12 @@ class _StepEntry:
     pinned: bool = False
     """The user opened the thought: it is not folded automatically."""
     cards: list[CardData] = field(default_factory=list)
+    closed: bool = False
+    """The model's reply is complete: text that comes next is another reply's."""
+    sha: str | None = None
+    """The step's commit, once made (set on every entry of the step)."""
+    undone: bool = False
+    """The step was undone (and not redone since)."""
     container: Vertical | None = None
     header: Static | None = None
     thought: AgentThought | None = None
@@ -88,6 +100,7 @@ class _NoticeEntry:
 
     text: str
     severity: str
+    """One of `SEVERITIES`, or "divider" for the line above a new branch."""
     static: Static | None = None
 
     @property
@@ -129,6 +142,10 @@ class ActionLog(VerticalScroll):
         & > .step {
             height: auto;
         }
+        & > .step.-undone {
+            & > .step-header { color: $foreground-muted; text-style: none; }
+            & > AgentThought { color: $foreground-muted; text-opacity: 70%; }
+        }
         & .step-header {
             height: 1;
             padding: 0 1;
@@ -145,6 +162,7 @@ class ActionLog(VerticalScroll):
             &.-success { color: $text-success; }
             &.-warning { color: $text-warning; }
             &.-error { color: $text-error; background: $error-muted; }
+            &.-divider { color: $text-accent; text-style: bold; text-align: center; }
         }
         & > .log-more {
             height: 1;
@@ -187,6 +205,7 @@ class ActionLog(VerticalScroll):
         self._hi = 0
         self._kept_chars = 0
         self._paging = False
+        self._branches = BranchTracker()
         self._earlier = Static("", classes="log-more", id="log-earlier", markup=False)
         self._later = Static("", classes="log-more", id="log-later", markup=False)
         self._earlier.display = False
@@ -243,6 +262,15 @@ class ActionLog(VerticalScroll):
         entry = self._entries.get(step)
         return entry is not None and entry.mounted
 
+    def undone(self, step: int) -> bool:
+        """True when step ``step``'s latest entry is marked undone."""
+        entry = self._entries.get(step)
+        return entry is not None and entry.undone
+
+    def entry_count(self, step: int) -> int:
+        """How many entries step ``step`` has (one per reply of the model's), kept or not."""
+        return sum(1 for entry in self._steps if entry.step == step)
+
     # -- the agent's events ---------------------------------------------------------------
 
     async def begin_step(self, step: int) -> None:
@@ -257,8 +285,17 @@ class ActionLog(VerticalScroll):
         await self._new_entry(step)
 
     async def append_thought(self, step: int, text: str) -> None:
-        """Stream a fragment of model text into step ``step``'s thought (as Markdown)."""
+        """Stream a fragment of model text into step ``step``'s thought (as Markdown).
+
+        A fragment after the step's last reply was complete (`end_thought`, or a card
+        shown) starts the next reply's own entry: thoughts are never run together.
+        """
         entry = await self._entry(step)
+        if entry.closed:
+            if _said_something(entry):
+                entry = await self._new_entry(step, attempt=entry.attempt + 1)
+            else:
+                entry.closed = False  # the last reply said nothing: this one goes here
         if not entry.mounted:
             entry.has_thought = True
             entry.folded = False
@@ -289,8 +326,8 @@ class ActionLog(VerticalScroll):
     async def reset_thought(self, step: int) -> None:
         """Clear step ``step``'s thought: the stream was cut short and is being retried."""
         entry = self._entries.get(step)
-        if entry is None:
-            return
+        if entry is None or entry.closed:
+            return  # a reply that was complete is not the one being retried
         entry.parts.clear()
         entry.reasoning = ""
         if entry.thought is not None:
@@ -309,6 +346,7 @@ class ActionLog(VerticalScroll):
         entry = await self._entry(step)
         if entry.thought is not None and entry.thought.streaming:
             await entry.thought.stop()
+        entry.closed = True
         if entry.cards:
             latest = entry.cards[-1]
             if latest.state == "waiting" and latest.fingerprint == call_fingerprint(
@@ -345,13 +383,71 @@ class ActionLog(VerticalScroll):
             else:
                 entry.cards[-1].execute(ok, output)
 
-    def action_committed(self, step: int, short_sha: str, summary: str) -> None:
-        """Show on step ``step``'s latest card that it was committed as ``short_sha``."""
-        if (entry := self._entries.get(step)) is not None and entry.cards:
+    def action_committed(self, step: int, sha: str, summary: str) -> None:
+        """Show on step ``step``'s latest card that it was committed as ``sha``.
+
+        The step's entries remember the commit, so the history's undone marks find them
+        (`sync_history`); a later step numbered the same (another session) gets new ones.
+        """
+        if (entry := self._entries.get(step)) is None:
+            return
+        entry.sha = sha
+        # The step's earlier replies (rejected proposals) sit right before it.
+        earlier = len(self._steps) - 1  # the entry is the newest but for a burst of others
+        while earlier >= 0 and self._steps[earlier] is not entry:
+            earlier -= 1
+        earlier -= 1
+        while earlier >= 0 and self._steps[earlier].step == step:
+            if self._steps[earlier].sha is not None:
+                break
+            self._steps[earlier].sha = sha
+            earlier -= 1
+        if entry.cards:
             if entry.card_widgets:
-                entry.card_widgets[-1].mark_committed(short_sha, summary)
+                entry.card_widgets[-1].mark_committed(sha[:8], summary)
             else:
-                entry.cards[-1].commit_as(short_sha, summary)
+                entry.cards[-1].commit_as(sha[:8], summary)
+
+    async def end_thought(self, step: int) -> None:
+        """The model's reply for step ``step`` is complete: close its thought's stream,
+        so the next reply's text starts an entry of its own."""
+        entry = self._entries.get(step)
+        if entry is None:
+            return
+        entry.closed = True
+        if entry.thought is not None and entry.thought.streaming:
+            await entry.thought.stop()
+
+    async def end_thoughts(self) -> None:
+        """The run stopped: every reply is over (a step abandoned by a pause and taken
+        again later starts afresh)."""
+        for entry in self._entries.values():
+            if not entry.closed:
+                await self.end_thought(entry.step)
+
+    def sync_history(self, steps: Sequence[StepCommit]) -> None:
+        """Mark the steps the history (newest first) says are undone, unmark the redone.
+
+        Steps undone since the last new step are also noted: the next new step starts
+        with a divider naming them (the conversation branches off there).
+        """
+        marks = self._branches.sync(steps)
+        for entry in self._steps:
+            if entry.sha is None:
+                continue
+            undone = marks.get(entry.sha)
+            if undone is not None and undone != entry.undone:
+                self._mark_undone(entry, undone)
+
+    def _mark_undone(self, entry: _StepEntry, undone: bool) -> None:
+        entry.undone = undone
+        for data in entry.cards:
+            data.undone = undone
+        for card in entry.card_widgets:
+            card.mark_undone(undone)
+        if entry.container is not None:
+            entry.container.set_class(undone, "-undone")
+        self._show_header(entry)
 
     async def notice(self, text: str, *, severity: str = "information") -> None:
         """Add a one-line notice (an error, a retry, a user edit, the budget, the finish)."""
@@ -359,7 +455,9 @@ class ActionLog(VerticalScroll):
             severity = "information"
         first, *rest = text.strip().splitlines() or [""]
         line = clean_line(first, NOTICE_CHARS) + (" …" if rest else "")
-        item = _NoticeEntry(line, severity)
+        await self._add_notice(_NoticeEntry(line, severity))
+
+    async def _add_notice(self, item: _NoticeEntry) -> None:
         self._notices.append(item)
         await self._append(item)
 
@@ -424,10 +522,12 @@ class ActionLog(VerticalScroll):
             entry.header.update(self._header_content(entry))
 
     def _header_content(self, entry: _StepEntry) -> Content:
-        parts: list[Content | tuple[str, str] | str] = [
-            f"step {entry.step}",
-            (f"  {entry.started}", "$foreground-muted"),
-        ]
+        parts: list[Content | tuple[str, str] | str] = [f"step {entry.step}"]
+        if entry.attempt > 1:
+            parts.append(f" · attempt {entry.attempt}")
+        parts.append((f"  {entry.started}", "$foreground-muted"))
+        if entry.undone:
+            parts.append(("  ↶ undone", "$text-warning"))
         if entry.has_thought and entry.folded:
             parts.append((f"  ▸ {_preview(entry.text)}", "$foreground-muted not bold"))
         elif entry.has_thought:
@@ -443,11 +543,18 @@ class ActionLog(VerticalScroll):
     # -- entries --------------------------------------------------------------------------
 
     async def _entry(self, step: int) -> _StepEntry:
+        """Step ``step``'s latest entry, or a new one when it has none or was committed
+        (the same number in another session)."""
         entry = self._entries.get(step)
-        return entry if entry is not None else await self._new_entry(step)
+        if entry is None or entry.sha is not None:
+            return await self._new_entry(step)
+        return entry
 
-    async def _new_entry(self, step: int) -> _StepEntry:
-        entry = _StepEntry(step, clock())
+    async def _new_entry(self, step: int, *, attempt: int = 1) -> _StepEntry:
+        if attempt == 1 and (divider := self._branches.take()) is not None:
+            # The first step after an undo: the conversation goes on from an earlier point.
+            await self._add_notice(_NoticeEntry(divider, "divider"))
+        entry = _StepEntry(step, clock(), attempt=attempt)
         self._entries[step] = entry
         self._steps.append(entry)
         if len(self._steps) > self.open_thoughts:
@@ -495,7 +602,7 @@ class ActionLog(VerticalScroll):
             item.parts.clear()
         item.card_widgets = [ActionCard(data) for data in item.cards]
         children += item.card_widgets
-        item.container = Vertical(*children, classes="step")
+        item.container = Vertical(*children, classes="step -undone" if item.undone else "step")
         self._show_header(item)
         return item.container
 
@@ -672,6 +779,15 @@ class ActionLog(VerticalScroll):
             self._later.update(
                 Content(f"⋯ {later:,} later entr{'y' if later == 1 else 'ies'} · scroll down")
             )
+
+
+def _said_something(entry: _StepEntry) -> bool:
+    """Whether the entry shows anything of the model's: a card, a thought, reasoning."""
+    if entry.cards or entry.reasoning:
+        return True
+    if entry.thought is not None:
+        return bool(entry.thought.text or entry.thought.reasoning)
+    return entry.has_thought and bool(entry.text)
 
 
 def _is_empty(entry: _StepEntry) -> bool:

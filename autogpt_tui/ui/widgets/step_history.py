@@ -9,6 +9,7 @@ from rich.console import Console, ConsoleOptions
 from rich.measure import Measurement
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -16,7 +17,7 @@ from textual.reactive import reactive
 from textual.theme import Theme
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist, CursorType
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, CursorType
 
 from autogpt_tui.core.records import StepCommit
 
@@ -87,12 +88,15 @@ def step_row(step: StepCommit) -> tuple[Cell, ...]:
         Cell(tool, no_wrap=True, end=""),
         Cell(glyph, no_wrap=True, end=""),
         Cell(UNDONE_MARK if undone else "", no_wrap=True, end=""),
-        Cell(summary, no_wrap=True, end=""),
+        # Cut with an ellipsis where the panel ends (see StepsTable.fit_summary).
+        Cell(summary, no_wrap=True, end="", overflow="ellipsis"),
     )
 
 
 CACHED_ROWS = 200
 """Rows whose rendering the table keeps (more than a tall terminal shows at once)."""
+SUMMARY_MIN = 12
+"""The narrowest the summary column gets when it is fitted to the panel."""
 
 
 class StepsTable(DataTable[Text]):
@@ -115,6 +119,42 @@ class StepsTable(DataTable[Text]):
             (self._line_cache, CACHED_ROWS),
         ):
             cache.maxsize = size
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        # DataTable measures its columns when idle: the summary is fitted after that.
+        await super()._on_idle(event)
+        self.fit_summary()
+
+    def fit_summary(self) -> None:
+        """Give the summary column the room the other columns leave in the panel.
+
+        The summary is as wide as its longest value otherwise, which pushed the state
+        column (the ``undone`` mark) out of sight. Fitted, the table fills the panel when
+        every column fits; when not, the summary keeps what the step, rating and state
+        columns leave (at least `SUMMARY_MIN`), and the tool and commit, shown in the
+        diff panel's title too, are what the panel cuts off.
+        """
+        summary = self.columns.get(ColumnKey("summary"))
+        width = self.scrollable_content_region.width
+        if summary is None or width <= 0:
+            return
+        before: dict[str, int] = {}
+        for key, column in self.columns.items():
+            before[str(key.value)] = column.get_render_width(self)
+        pad = 2 * self.cell_padding
+        every = width - sum(w for key, w in before.items() if key != "summary") - pad
+        core = width - sum(before.get(key, 0) for key in ("step", "rating", "state")) - pad
+        if summary.content_width <= every:
+            room = every  # everything fits: the summary takes the slack
+        else:
+            room = max(SUMMARY_MIN, min(summary.content_width, core))
+        if summary.auto_width or summary.width != room:
+            summary.auto_width = False
+            summary.width = room
+            # DataTable has no public call for a column's new width: these two are what
+            # its own width changes do (cached renderings go, the size is measured again).
+            self._require_update_dimensions = True
+            self._clear_caches()
 
 
 class StepHistory(Vertical):

@@ -1,0 +1,84 @@
+"""Snapshots of the log and the history after an undo and a new step (issue 12, item 4).
+
+The workspace of the workstation snapshots (session "demo": #1, #2, and #3 undone) is
+resumed; the agent takes step 4, the user undoes it, and the agent takes step 5: the log
+shows step 4's card undone, dimmed, then the divider of the new branch, then step 5.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.widgets.action_log import ActionLog
+from autogpt_tui.ui.widgets.step_history import StepHistory
+from tests.snapshots.test_workstation_snapshots import (
+    SIZES,
+    THEMES,
+    SnapCompare,
+    fixed,
+    make_app,
+    settle,
+)
+from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
+
+__all__ = ["fixed"]  # the fixture, shared with the workstation snapshots
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Let the app run until ``condition`` holds (a condition wait, 30 s at most)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await pilot.pause(0.02)
+
+
+async def approve_a_step(pilot: Pilot[None], app: WorkstationApp, count: int) -> None:
+    """Press s, then a once the proposal waits; wait until the history lists ``count``."""
+    await pilot.press("s")
+    await wait_for(pilot, lambda: app.runner.awaiting_approval)
+    await pilot.press("a")
+    history = app.query_one(StepHistory)
+    await wait_for(pilot, lambda: len(history.steps) == count and not app._agent_busy)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_log_after_undo_and_a_new_step(
+    snap_compare: SnapCompare,
+    fixed: Path,
+    llm_server: ScriptedLLM,
+    theme: str,
+    size: tuple[int, int],
+) -> None:
+    """Step 4 undone (dimmed, "↶ undone"), the new branch's divider, step 5 done."""
+    llm_server.script(
+        Reply(
+            "I'll note the change in **CHANGES.md**.",
+            tool_calls=[ToolCall("write_file", {"path": "CHANGES.md", "content": "- main\n"})],
+        ),
+        Reply(
+            "Better: say it in the README.",
+            tool_calls=[ToolCall("write_file", {"path": "README.md", "content": "# demo\n0\n"})],
+        ),
+    )
+    app = make_app(fixed, llm_server, theme)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await approve_a_step(pilot, app, 4)
+        await pilot.press("u")
+        log = app.query_one(ActionLog)
+        await wait_for(pilot, lambda: log.undone(4))
+        await approve_a_step(pilot, app, 5)
+        await pilot.press("1")  # on a narrow screen, show the log
+        await settle(pilot)
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
