@@ -1,4 +1,5 @@
-"""Snapshots of the log and the history after an undo and a new step (issue 12, item 4).
+"""Snapshots of the log and the history after an undo and a new step (issue 12, item 4),
+and of a step's full transcript.
 
 The workspace of the workstation snapshots (session "demo": #1, #2, and #3 undone) is
 resumed; the agent takes step 4, the user undoes it, and the agent takes step 5: the log
@@ -15,6 +16,7 @@ import pytest
 from textual.pilot import Pilot
 
 from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.screens.transcript import TranscriptScreen
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.snapshots.test_workstation_snapshots import (
@@ -77,6 +79,34 @@ def test_log_after_undo_and_a_new_step(
         await wait_for(pilot, lambda: log.undone(4))
         await approve_a_step(pilot, app, 5)
         await pilot.press("1")  # on a narrow screen, show the log
+        await settle(pilot)
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_transcript_of_a_step(
+    snap_compare: SnapCompare, fixed: Path, llm_server: ScriptedLLM, size: tuple[int, int]
+) -> None:
+    """Enter on the log: the step's thought, call and every line of its output."""
+    (fixed / "CHANGES.md").write_text("".join(f"- change {n}\n" for n in range(1, 31)))
+    llm_server.script(
+        Reply(
+            "I'll read **CHANGES.md** before I add to it.",
+            tool_calls=[ToolCall("read_file", {"path": "CHANGES.md"})],
+        )
+    )
+    app = make_app(fixed, llm_server, "autogpt-dark")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await approve_a_step(pilot, app, 4)
+        await pilot.press("1")  # on a narrow screen, show the log
+        app.query_one(ActionLog).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.ready)
         await settle(pilot)
         app.clear_notifications()
         await pilot.pause(0.1)

@@ -19,6 +19,9 @@ SUMMARY_CHARS = 160
 """Longest argument summary a card shows; longer values are cut with an ellipsis."""
 OUTPUT_LINE_CHARS = 240
 """Longest output line a card shows."""
+OUTPUT_CHROME = 8
+"""Columns a card spends around a line of output: its margins (2 + 1), border (1),
+padding (1 + 1) and the line's indent (2). What is left of the log is the output's."""
 
 UNDONE_LABEL = ("↶ undone", "$text-warning")
 """What the state line of a card whose step was undone says, and its style."""
@@ -307,5 +310,6 @@ class ActionCard(Widget):
         for line in data.output:
             parts += ["\n", ("  " + line, output_style)]
         if data.more_output:
-            parts += ["\n", (f"  … {_count(data.more_output, 'more line')}", "$foreground-muted")]
+            more = f"  … {_count(data.more_output, 'more line')} · enter or click to see all"
+            parts += ["\n", (more, "$foreground-muted")]
         return Content.assemble(*parts)

@@ -6,17 +6,25 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
 from autogpt_tui.ui.log_branches import BranchTracker
-from autogpt_tui.ui.widgets.action_card import ActionCard, CardData, call_fingerprint, clean_line
+from autogpt_tui.ui.widgets.action_card import (
+    OUTPUT_CHROME,
+    ActionCard,
+    CardData,
+    call_fingerprint,
+    clean_line,
+)
 
 if TYPE_CHECKING:
     from autogpt_tui.core.records import StepCommit
@@ -115,6 +123,20 @@ class _NoticeEntry:
 _Item = _StepEntry | _NoticeEntry
 
 
+@dataclass(frozen=True)
+class CardTranscript:
+    """What the log knows of one card, for its full transcript: the step's commit (whose
+    record holds everything) once made, else what the card itself shows."""
+
+    step: int
+    attempt: int
+    sha: str | None
+    """The step's commit, or None before it is committed."""
+    thought: str
+    """The thought of the reply the card belongs to."""
+    card: CardData
+
+
 class ActionLog(VerticalScroll):
     """The agent's thoughts and actions as they happen, newest at the bottom.
 
@@ -133,6 +155,26 @@ class ActionLog(VerticalScroll):
     it). At most `max_entries` steps and as many notices are kept at all (the history panel
     and git keep everything). Every method must be called on the UI thread.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_transcript", "Full output"),
+    ]
+
+    class WidthChanged(Message):
+        """The width a card shows a command's output at changed (commands are told)."""
+
+        def __init__(self, columns: int) -> None:
+            super().__init__()
+            self.columns = columns
+            """Columns of output a card line holds."""
+
+    class TranscriptWanted(Message):
+        """The user asked for a card's full transcript (enter on the log, or a click)."""
+
+        def __init__(self, transcript: CardTranscript) -> None:
+            super().__init__()
+            self.transcript = transcript
+            """The card, its step and its commit."""
 
     DEFAULT_CSS = """
     ActionLog {
@@ -206,6 +248,7 @@ class ActionLog(VerticalScroll):
         self._kept_chars = 0
         self._paging = False
         self._branches = BranchTracker()
+        self._columns = 0
         self._earlier = Static("", classes="log-more", id="log-earlier", markup=False)
         self._later = Static("", classes="log-more", id="log-later", markup=False)
         self._earlier.display = False
@@ -502,6 +545,45 @@ class ActionLog(VerticalScroll):
                 event.stop()
                 await self.toggle_thought(item.step)
                 return
+            if isinstance(item, _StepEntry) and event.widget in item.card_widgets:
+                event.stop()
+                card = next(c for c in item.card_widgets if c is event.widget)
+                self.post_message(self.TranscriptWanted(_transcript(item, card.data)))
+                return
+
+    # -- transcripts and width ------------------------------------------------------------
+
+    def action_open_transcript(self) -> None:
+        """Open the full transcript of the lowest card in view (the newest one when the
+        log follows its end)."""
+        transcript = self.transcript_in_view()
+        if transcript is None:
+            self.notify("No action to show yet.", markup=False)
+            return
+        self.post_message(self.TranscriptWanted(transcript))
+
+    def transcript_in_view(self) -> CardTranscript | None:
+        """The lowest card in view, or the newest card kept when none is in view."""
+        view = self.content_region
+        for item in reversed(self._items[self._lo : self._hi]):
+            if isinstance(item, _StepEntry):
+                for card in reversed(item.card_widgets):
+                    if card.region.overlaps(view):
+                        return _transcript(item, card.data)
+        for entry in reversed(self._steps):
+            if entry.cards:
+                return _transcript(entry, entry.cards[-1])
+        return None
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Tell the app the width a card shows output at, for commands' COLUMNS."""
+        width = self.scrollable_content_region.width
+        if width <= OUTPUT_CHROME:
+            return  # hidden (another panel in front): the width it had still holds
+        columns = max(20, width - OUTPUT_CHROME)
+        if columns != self._columns:
+            self._columns = columns
+            self.post_message(self.WidthChanged(columns))
 
     async def _open(self, entry: _StepEntry) -> None:
         entry.folded = False
@@ -779,6 +861,10 @@ class ActionLog(VerticalScroll):
             self._later.update(
                 Content(f"⋯ {later:,} later entr{'y' if later == 1 else 'ies'} · scroll down")
             )
+
+
+def _transcript(entry: _StepEntry, card: CardData) -> CardTranscript:
+    return CardTranscript(entry.step, entry.attempt, entry.sha, entry.text, card)
 
 
 def _said_something(entry: _StepEntry) -> bool:
