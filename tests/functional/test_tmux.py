@@ -125,7 +125,7 @@ def test_a_user_steps_approves_undoes_and_quits_in_a_real_terminal(
         newest = next(i for i, line in enumerate(lines) if "Write beta.txt" in line)
         oldest = next(i for i, line in enumerate(lines) if "Write alpha.txt" in line)
         assert newest < oldest, text
-        assert "s1#1" in lines[oldest] and "+" in lines[oldest], text
+        assert "#1" in lines[oldest] and "+" in lines[oldest], text
         assert "Greet the user" in text, text
 
         run_tmux("send-keys", "-t", session, "s")

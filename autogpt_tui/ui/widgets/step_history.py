@@ -58,16 +58,24 @@ class Cell(Text):
         return Measurement(width, width)
 
 
-def step_label(step: StepCommit) -> str:
-    """The step's name in lists: ``<session>#<n>``, or just the number without a session."""
-    return f"{step.session}#{step.step}" if step.session else str(step.step)
+def step_label(step: StepCommit, *, session: bool = True) -> str:
+    """The step's name in lists: ``<session>#<n>``; ``#<n>`` without ``session`` (the
+    list holds one session only) or when the step has none."""
+    return f"{step.session}#{step.step}" if session and step.session else f"#{step.step}"
 
 
-def row_values(step: StepCommit) -> RowValues:
-    """What the step's row shows; two steps with equal values need no repaint."""
+def spans_sessions(steps: Sequence[StepCommit]) -> bool:
+    """Whether ``steps`` belong to more than one session (labels then name theirs)."""
+    first = steps[0].session if steps else ""
+    return any(step.session != first for step in steps)
+
+
+def row_values(step: StepCommit, *, session: bool = True) -> RowValues:
+    """What the step's row shows (``session``: its label names the session); two steps
+    with equal values need no repaint."""
     return (
         step.short_sha,
-        step_label(step),
+        step_label(step, session=session),
         step.tool,
         step.rating.glyph if step.rating else "",
         step.undone,
@@ -75,13 +83,13 @@ def row_values(step: StepCommit) -> RowValues:
     )
 
 
-def step_row(step: StepCommit) -> tuple[Cell, ...]:
-    """The table cells for one step, unstyled.
+def step_row(step: StepCommit, *, session: bool = True) -> tuple[Cell, ...]:
+    """The table cells for one step, unstyled (``session``: the label names it).
 
     Cells are ``Text`` rather than ``str`` because DataTable reads strings as markup, and
     a summary like ``Fix [x]`` must show as written.
     """
-    sha, label, tool, glyph, undone, summary = row_values(step)
+    sha, label, tool, glyph, undone, summary = row_values(step, session=session)
     return (
         Cell(sha, no_wrap=True, end=""),
         Cell(label, no_wrap=True, end=""),
@@ -188,6 +196,13 @@ class StepHistory(Vertical):
 
     DEFAULT_CSS = """
     StepHistory {
+        /* The summary is fitted to the panel (StepsTable.fit_summary); what a narrow
+           panel still cuts off (tool, commit: the diff's title names both) is not worth
+           a scrollbar, whose thumb sat under the last row like a stray glyph. */
+        & > StepsTable {
+            overflow-x: hidden;
+        }
+
         & > .step-history--rated-up {
             color: $text-success;
             text-style: bold;
@@ -242,6 +257,9 @@ class StepHistory(Vertical):
         # The sha last announced with StepSelected, so a refresh does not repeat it.
         self._announced: str | None = None
         self._columns_ready = False
+        # Labels name the session only while the list spans several (the step column
+        # spent 14 of a sidebar's 42 columns on one session id repeated on every row).
+        self._sessions = False
 
     def compose(self) -> ComposeResult:
         table = StepsTable(id="steps-table", cursor_type="row", zebra_stripes=False)
@@ -260,6 +278,7 @@ class StepHistory(Vertical):
         self._columns_ready = True
         self.app.theme_changed_signal.subscribe(self, self._restyle)
         if self.steps:
+            self._sessions = spans_sessions(self.steps)
             self._rebuild(self.steps, select=self.steps[0].sha)
         self._show_hint()
 
@@ -302,7 +321,10 @@ class StepHistory(Vertical):
         target = self._selection_after(old, new)
         table = self._table
         vanished = [sha for sha in self._shown if sha not in self._by_sha]
-        if not self._shown or len(vanished) > REBUILD_SHARE * len(self._shown):
+        sessions = spans_sessions(new)
+        relabel = sessions != self._sessions
+        self._sessions = sessions
+        if relabel or not self._shown or len(vanished) > REBUILD_SHARE * len(self._shown):
             self._rebuild(new, select=target)
         else:
             self._patch(new, vanished)
@@ -335,6 +357,10 @@ class StepHistory(Vertical):
         """Clear the table and add every row (first load, or most rows went away)."""
         table = self._table
         table.clear()
+        for column in table.columns.values():
+            # Measured again from the rows added below: a clear keeps the old widths
+            # (labels that lost their session would leave the step column as wide).
+            column.content_width = column.label.cell_len
         self._shown.clear()
         self._commit_cells.clear()
         self._by_sha = {step.sha: step for step in steps}
@@ -356,7 +382,7 @@ class StepHistory(Vertical):
             if shown is None:
                 self._add(step)
                 added = True
-            elif shown != row_values(step):
+            elif shown != row_values(step, session=self._sessions):
                 self._update(step, shown)
         order = [step.sha for step in steps]
         if added or list(self._shown) != order:
@@ -368,13 +394,13 @@ class StepHistory(Vertical):
     def _add(self, step: StepCommit) -> None:
         cells = self._styled_row(step)
         self._table.add_row(*(cells[i] for i in DISPLAY_ORDER), key=step.sha)
-        self._shown[step.sha] = row_values(step)
+        self._shown[step.sha] = row_values(step, session=self._sessions)
         self._commit_cells[step.sha] = cells[0]
 
     def _update(self, step: StepCommit, shown: RowValues) -> None:
         """Repaint the cells of ``step``'s row whose value changed (all when its undone
         state changed, since that restyles the whole row)."""
-        values = row_values(step)
+        values = row_values(step, session=self._sessions)
         cells = self._styled_row(step)
         restyle = values[4] != shown[4]
         table = self._table
@@ -391,7 +417,7 @@ class StepHistory(Vertical):
         self._shown[step.sha] = values
 
     def _styled_row(self, step: StepCommit) -> tuple[Cell, ...]:
-        cells = step_row(step)
+        cells = step_row(step, session=self._sessions)
         glyph = cells[3]
         if step.rating is not None:
             kind = "up" if step.rating.value > 0 else "down" if step.rating.value < 0 else "zero"
