@@ -1,5 +1,5 @@
 """Snapshots of the log and the history after an undo and a new step (issue 12, item 4),
-and of a step's full transcript.
+of a step's full transcript, and of the marker of new output below while reading back.
 
 The workspace of the workstation snapshots (session "demo": #1, #2, and #3 undone) is
 resumed; the agent takes step 4, the user undoes it, and the agent takes step 5: the log
@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.screens.transcript import TranscriptScreen
+from autogpt_tui.ui.widgets import action_log
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.snapshots.test_workstation_snapshots import (
@@ -28,6 +29,7 @@ from tests.snapshots.test_workstation_snapshots import (
     settle,
 )
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
+from tests.ui.test_action_log import LogApp
 
 __all__ = ["fixed"]  # the fixture, shared with the workstation snapshots
 
@@ -109,6 +111,32 @@ def test_transcript_of_a_step(
         await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.ready)
         await settle(pilot)
         app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
+def test_new_output_below_while_reading_back(
+    snap_compare: SnapCompare, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """The user scrolled up; a step came in below: the marker says so, at the bottom."""
+    monkeypatch.setattr(action_log, "clock", lambda: "12:00:00")
+    app = LogApp()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        log = app.query_one(ActionLog)
+        for step in range(1, 13):
+            await log.append_thought(step, f"Step {step}: I read **f{step}.py** next.")
+            await log.end_thought(step)
+            await log.show_action(step, "read_file", {"path": f"f{step}.py"}, waiting=False)
+            log.action_executed(step, True, f"def f{step}():\n    return {step}\n")
+            log.action_committed(step, f"{step:02x}" * 20, f"Read f{step}.py")
+        await pilot.pause()
+        log.scroll_to(y=2, animate=False, immediate=True)
+        await pilot.pause()
+        await log.append_thought(13, "Step 13, while the user reads step 1.")
+        await wait_for(pilot, lambda: log.new_output_below)
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -48,6 +48,8 @@ READING_WINDOW = 48
 """Most entries mounted while the user reads back (the log pages them in and out)."""
 PAGE = 8
 """Entries mounted at a time when the user scrolls past either end of what is mounted."""
+NEW_BELOW = "↓ new output (end)"
+"""The marker at the bottom of the log while the user reads back and output comes in."""
 
 
 def clock() -> str:
@@ -158,6 +160,7 @@ class ActionLog(VerticalScroll):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_transcript", "Full output"),
+        Binding("end", "follow", "Follow", show=False),
     ]
 
     class WidthChanged(Message):
@@ -206,6 +209,16 @@ class ActionLog(VerticalScroll):
             &.-error { color: $text-error; background: $error-muted; }
             &.-divider { color: $text-accent; text-style: bold; text-align: center; }
         }
+        & > .log-new-below {
+            dock: bottom;
+            height: 1;
+            width: 1fr;
+            text-align: center;
+            color: $text-warning;
+            background: $warning-muted;
+            text-style: bold;
+            &:hover { background: $warning 40%; }
+        }
         & > .log-more {
             height: 1;
             padding: 0 1;
@@ -253,11 +266,17 @@ class ActionLog(VerticalScroll):
         self._later = Static("", classes="log-more", id="log-later", markup=False)
         self._earlier.display = False
         self._later.display = False
+        self._new_below = Static(
+            NEW_BELOW, classes="log-new-below", id="log-new-below", markup=False
+        )
+        self._new_below.display = False
 
     def compose(self) -> ComposeResult:
-        """The notes at either end of what is mounted (hidden while there is nothing more)."""
+        """The notes at either end of what is mounted (hidden while there is nothing more),
+        and the marker of new output below (docked at the bottom, hidden while following)."""
         yield self._earlier
         yield self._later
+        yield self._new_below
 
     def on_mount(self) -> None:
         """Follow new content until the user scrolls up."""
@@ -274,6 +293,11 @@ class ActionLog(VerticalScroll):
     def mounted_count(self) -> int:
         """How many entries (steps and notices) are widgets now."""
         return self._hi - self._lo
+
+    @property
+    def new_output_below(self) -> bool:
+        """True while the user reads back and output came below what they read."""
+        return bool(self._new_below.display)
 
     @property
     def following(self) -> bool:
@@ -356,6 +380,8 @@ class ActionLog(VerticalScroll):
         elif thought.folded:
             await self._open(entry)
         await thought.write(text)
+        if text:
+            self._note_new_output()
 
     async def append_reasoning(self, step: int, text: str) -> None:
         """Stream a fragment of the model's reasoning into step ``step``'s thought."""
@@ -404,6 +430,7 @@ class ActionLog(VerticalScroll):
             card = ActionCard(data)
             entry.card_widgets.append(card)
             await entry.container.mount(card)
+        self._note_new_output()
 
     def action_approved(self, step: int) -> None:
         """Mark step ``step``'s latest card running: the user approved it."""
@@ -425,6 +452,7 @@ class ActionLog(VerticalScroll):
                 entry.card_widgets[-1].mark_executed(ok, output)
             else:
                 entry.cards[-1].execute(ok, output)
+            self._note_new_output()
 
     def action_committed(self, step: int, sha: str, summary: str) -> None:
         """Show on step ``step``'s latest card that it was committed as ``sha``.
@@ -539,6 +567,10 @@ class ActionLog(VerticalScroll):
         if event.widget is self._later:
             event.stop()
             await self.show_later()
+            return
+        if event.widget is self._new_below:
+            event.stop()
+            await self.show_latest()
             return
         for item in self._items[self._lo : self._hi]:
             if isinstance(item, _StepEntry) and event.widget is item.header:
@@ -662,6 +694,12 @@ class ActionLog(VerticalScroll):
                 self._lo = self._hi - self.window
         await self._drop_old()
         self._show_more()
+        self._note_new_output()
+
+    def _note_new_output(self) -> None:
+        """Mark that there is new output below, if the user is reading further up."""
+        if not self._new_below.display and (self._reading_back or not self.following):
+            self._new_below.display = True
 
     @property
     def _reading_back(self) -> bool:
@@ -825,10 +863,18 @@ class ActionLog(VerticalScroll):
             await self.show_later(self.window)
         self._show_more()
         self.anchor()
+        self._new_below.display = False
+
+    async def action_follow(self) -> None:
+        """Go to the end and follow new output again (the End key)."""
+        await self.show_latest()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Page entries in when the user scrolls to either end of what is mounted."""
         super().watch_scroll_y(old_value, new_value)
+        if self._new_below.display and self.following and not self._anchor_released:
+            # Scrolled back to the end: Textual anchored the log again; it follows.
+            self._new_below.display = False
         if self._paging or not self.is_mounted:
             return
         if new_value <= 0 < old_value and self._lo > 0:
