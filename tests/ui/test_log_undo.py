@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.ui.log_branches import BranchTracker, divider_text, step_ranges
+from autogpt_tui.ui.widgets.action_card import ActionCard
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from tests.ui.test_action_log import LogApp, shown, until
 
@@ -218,3 +219,21 @@ def test_the_tracker_names_the_steps_undone_since_the_last_new_step() -> None:
     assert tracker.pending == [2]
     assert tracker.take() == "── new branch after undoing #2 ──"
     assert tracker.take() is None
+
+
+async def test_a_rejected_proposal_of_an_undone_step_still_says_rejected() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        log = app.query_one(ActionLog)
+        await log.append_thought(1, "First idea.")
+        await log.show_action(1, "write_file", {"path": "a.py"}, waiting=True)
+        log.action_rejected(1, "not a.py")
+        await take_step(log, 1)
+        log.sync_history(history(commit(1)))
+        log.sync_history(history(commit(1, undone=True)))
+        await pilot.pause()
+        rejected, committed = log.query(ActionCard).results(ActionCard)
+        assert rejected.has_class("-undone") and committed.has_class("-undone")
+        assert "✗ rejected: not a.py" in shown(rejected) and "↶ undone" not in shown(rejected)
+        assert "↶ undone" in shown(committed)
+        assert all("↶ undone" in h for h in headers(log))

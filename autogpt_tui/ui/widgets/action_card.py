@@ -287,8 +287,8 @@ class ActionCard(Widget):
         """The card's lines: tool and summary, the state line, then any output."""
         data = self.data
         label, style = self.STATE_LABELS.get(self.state, (self.state, ""))
-        if data.undone:
-            label, style = UNDONE_LABEL
+        if data.undone and data.commit is not None:
+            label, style = UNDONE_LABEL  # a rejected proposal of the step stays "rejected"
         state_line: list[Content | tuple[str, str] | str] = [(label, style)]
         if self.state == "rejected" and data.reason:
             state_line.append((f": {clean_line(data.reason, SUMMARY_CHARS)}", style))
