@@ -55,9 +55,10 @@ async def test_enter_on_the_log_opens_the_full_output_of_a_command(
         log = app.query_one(ActionLog)
         (card,) = log.cards(1)
         # The card shows the head and says how to see the rest.
-        assert card.data.more_output > 0 and "36 more lines" in shown(card)
+        await until(pilot, lambda: "36 more lines" in shown(card))
         assert "40" not in card.data.output
         log.focus()
+        await until(pilot, lambda: app.focused is log)
         await press(app, "enter")
         await until(pilot, lambda: transcript_loaded(app))
         text = transcript_text(app)

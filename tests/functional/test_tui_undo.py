@@ -59,7 +59,8 @@ async def test_a_step_after_undo_is_a_new_branch_with_a_new_number(
         await until(pilot, lambda: log.undone(2) and log.undone(3))
         assert not log.undone(1)
         (card,) = log.cards(3)
-        assert "↶ undone" in shown(card) and "✓ done" not in shown(card)
+        await until(pilot, lambda: "↶ undone" in shown(card))
+        assert "✓ done" not in shown(card)
 
         await press(app, "s")
         await until(pilot, lambda: len(history.steps) == 4 and not app._agent_busy)

@@ -106,7 +106,9 @@ def test_transcript_of_a_step(
         await settle(pilot)
         await approve_a_step(pilot, app, 4)
         await pilot.press("1")  # on a narrow screen, show the log
-        app.query_one(ActionLog).focus()
+        log = app.query_one(ActionLog)
+        log.focus()
+        await wait_for(pilot, lambda: app.focused is log)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.ready)
         await settle(pilot)

@@ -41,6 +41,7 @@ async def test_new_output_while_reading_back_is_marked_and_end_follows_again() -
         assert shown(marker).strip() == NEW_BELOW
         assert marker.region.bottom == log.region.bottom  # at the bottom, in view
         log.focus()
+        await until(pilot, lambda: app.focused is log)
         await pilot.press("end")
         await until(pilot, lambda: not log.new_output_below)
         assert log.following and log.entry_mounted(16)

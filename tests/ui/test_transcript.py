@@ -48,6 +48,7 @@ async def test_enter_opens_the_lowest_card_in_view_even_before_its_commit(
     async with app.run_test(size=(100, 40)) as pilot:
         log = app.query_one(ActionLog)
         log.focus()
+        await until(pilot, lambda: app.focused is log)
         await pilot.press("enter")  # nothing to open yet: a word, no screen
         await pilot.pause()
         assert app.wanted == [] and not isinstance(app.screen, TranscriptScreen)
