@@ -78,7 +78,11 @@ async def test_enter_on_the_log_opens_the_full_output_of_a_command(
 async def test_a_click_on_a_card_opens_its_step_with_the_rejected_proposal(
     make_app: Callable[..., WorkstationApp], llm_server: ScriptedLLM, workspace: Path
 ) -> None:
-    llm_server.script(run("echo one", "First idea."), run("echo two", "Second idea."))
+    first = {"path": "a.txt", "content": "line one\nline two\n"}
+    llm_server.script(
+        Reply("First idea.", tool_calls=[ToolCall("write_file", first)]),
+        run("echo two", "Second idea."),
+    )
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
@@ -98,6 +102,8 @@ async def test_a_click_on_a_card_opens_its_step_with_the_rejected_proposal(
         text = transcript_text(app)
         assert "Proposal 1, rejected" in text and "First idea." in text
         assert "Rejected: say two" in text
+        # A file's content shows as written, under its name, not as a JSON string.
+        assert "content:\nline one\nline two" in text and '"path": "a.txt"' in text
         assert "Second idea." in text and "two" in text
 
 

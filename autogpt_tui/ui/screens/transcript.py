@@ -186,14 +186,22 @@ def _printable(text: str) -> str:
 
 
 def _call(tool: str, arguments: Any) -> list[Widget]:
-    """A tool call: its name and every argument, in full."""
-    if isinstance(arguments, dict) and arguments:
-        shown = json.dumps(arguments, indent=2, ensure_ascii=False)
-    elif isinstance(arguments, dict):
-        shown = "(no arguments)"
-    else:
-        shown = str(arguments)  # the model's text, when it was not JSON
-    return [_text(tool), _output(shown)]
+    """A tool call: its name and every argument, in full.
+
+    A text of several lines (a file's new content, a script) is shown as written, under
+    its name, rather than as one JSON string full of ``\\n``.
+    """
+    if not isinstance(arguments, dict):
+        return [_text(tool), _output(str(arguments))]  # the model's text, not JSON
+    texts = {k: v for k, v in arguments.items() if isinstance(v, str) and "\n" in v}
+    rest = {k: v for k, v in arguments.items() if k not in texts}
+    widgets: list[Widget] = [_text(tool)]
+    if rest or not texts:
+        shown = json.dumps(rest, indent=2, ensure_ascii=False) if rest else "(no arguments)"
+        widgets.append(_output(shown))
+    for name, text in texts.items():
+        widgets += [_muted(f"{name}:"), _output(text)]
+    return widgets
 
 
 def _from_record(step: StepCommit) -> list[Widget]:
