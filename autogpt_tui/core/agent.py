@@ -61,6 +61,7 @@ from autogpt_tui.core.events import (
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
+    ThoughtEnded,
     ThoughtReset,
     TokensStreamed,
     UsageUpdated,
@@ -171,7 +172,13 @@ class Agent:
             state = SessionState(latest.session, self._conversation(goal or latest.record.goal))
             self._rebuild(state)
             return state
-        return SessionState(session or new_session_id(), self._conversation(goal))
+        if not session:
+            return SessionState(new_session_id(), self._conversation(goal))
+        # A session named by id whose steps were all undone (or lie under another's):
+        # its numbering goes on where it stopped, so no SESSION#N names two steps.
+        return SessionState(
+            session, self._conversation(goal), step=self.history.last_step_number(session)
+        )
 
     def _conversation(self, goal: str) -> Conversation:
         return Conversation(
@@ -180,7 +187,11 @@ class Agent:
 
     def _rebuild(self, state: SessionState) -> None:
         """Rebuild the conversation from the records of the session's live steps."""
-        state.rebuild(session_steps(self.history.steps_on_branch(records=True), state.session))
+        state.rebuild(
+            session_steps(self.history.steps_on_branch(records=True), state.session),
+            # Undone steps keep their numbers: the next step goes on after the highest.
+            last_step=self.history.last_step_number(state.session),
+        )
         self._known_head = self.history.head()
 
     @property
@@ -488,6 +499,7 @@ class Agent:
             on_progress=lambda tokens: self.emit(TokensStreamed(step_no, tokens)),
         )
         self._request_started()
+        self.emit(ThoughtEnded(step_no))
         return completion
 
     def _request_started(self) -> None:

@@ -98,6 +98,15 @@ class ThoughtReset(Event):
 
 
 @dataclass(frozen=True)
+class ThoughtEnded(Event):
+    """The model's reply for step ``step`` is complete: the text it streams next (after
+    a rejection, a malformed call or a reply without a call) is a thought of its own."""
+
+    type: ClassVar[str] = "thought_end"
+    step: int
+
+
+@dataclass(frozen=True)
 class ActionProposed(Event):
     """The model proposed an action."""
 

@@ -373,6 +373,11 @@ class History:
         """
         return self._steps.steps_on_branch(records=records, expect=expect)
 
+    def last_step_number(self, session: str) -> int:
+        """The highest step number ``session`` ever used, undone steps included (0: none);
+        the session's next step is numbered one more, so numbers are never reused."""
+        return self._steps.last_step_number(session)
+
     def resolve(self, rev: str) -> StepCommit:
         """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
         return self._steps.resolve(rev)

@@ -40,6 +40,7 @@ class SessionState:
     conversation: Conversation
     """What the model is told: the goal, the steps, the notes for the next one."""
     step: int = 0
+    """The highest step number the session has used; the next step is one more."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -49,10 +50,14 @@ class SessionState:
         """The session's goal."""
         return self.conversation.goal
 
-    def rebuild(self, steps: list[StepCommit]) -> None:
-        """Take the step number, usage and conversation from the session's live steps."""
+    def rebuild(self, steps: list[StepCommit], last_step: int = 0) -> None:
+        """Take the step number, usage and conversation from the session's live steps.
+
+        ``last_step`` is the highest number the session ever used, undone steps
+        included: the next step continues from it, so a number is never used twice.
+        """
         self.conversation.rebuild(steps)
-        self.step = steps[-1].step if steps else 0
+        self.step = max(steps[-1].step if steps else 0, last_step)
         totals = SessionTotals.of(steps)
         self.prompt_tokens = totals.prompt_tokens
         self.completion_tokens = totals.completion_tokens

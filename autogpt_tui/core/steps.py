@@ -290,6 +290,27 @@ class StepLog:
             merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
         return merged[:limit] if limit is not None else merged
 
+    def last_step_number(self, session: str) -> int:
+        """The highest step number ``session`` ever used on this branch: its live steps,
+        those undone by a revert commit, and those undo took off the branch (0: none).
+
+        Step numbers are never reused within a session, so that ``SESSION#N`` names one
+        step for good: a step taken after undoing 8 to 10 is 11, not 8 again.
+        """
+        highest = 0
+        seen = False
+        for step in self.steps_on_branch():
+            if step.session != session:
+                if seen:
+                    break  # an older session: ours starts after it
+                continue
+            seen = True
+            highest = max(highest, step.step)
+        for step in self.steps_taken_off():
+            if step.session == session:
+                highest = max(highest, step.step)
+        return highest
+
     def steps_taken_off(self) -> Iterator[StepCommit]:
         """The steps undo took off the branch (kept for redo), newest first, all undone."""
         if not self._has_undone_refs():

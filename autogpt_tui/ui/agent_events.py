@@ -26,6 +26,7 @@ from autogpt_tui.core.events import (
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
+    ThoughtEnded,
     ThoughtReset,
     TokensStreamed,
     UsageUpdated,
@@ -93,6 +94,11 @@ async def _thought_reset(app: WorkstationApp, event: ThoughtReset) -> None:
     await app.query_one(ActionLog).reset_thought(event.step)
 
 
+@handles(ThoughtEnded)
+async def _thought_ended(app: WorkstationApp, event: ThoughtEnded) -> None:
+    await app.query_one(ActionLog).end_thought(event.step)
+
+
 @handles(StatusChanged)
 async def _status_changed(app: WorkstationApp, event: StatusChanged) -> None:
     goal = app.query_one(GoalPanel)
@@ -124,7 +130,7 @@ async def _action_executed(app: WorkstationApp, event: ActionExecuted) -> None:
 
 @handles(StepCommitted)
 async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
-    app.query_one(ActionLog).action_committed(event.step, event.sha[:8], event.summary)
+    app.query_one(ActionLog).action_committed(event.step, event.sha, event.summary)
     goal = app.query_one(GoalPanel)
     count_commit(goal, event.session)
     goal.policy = event.policy
@@ -210,7 +216,9 @@ async def _notice(app: WorkstationApp, event: Notice) -> None:
 
 @handles(Finished)
 async def _finished(app: WorkstationApp, event: Finished) -> None:
-    await app.query_one(ActionLog).notice(finished_sentence(event))
+    log = app.query_one(ActionLog)
+    await log.end_thoughts()  # a step the run abandoned starts afresh when taken again
+    await log.notice(finished_sentence(event))
     if event.outcome in STOP_REASONS:
         app.query_one(GoalPanel).reason = event.message
     _last_reload[app] = time.monotonic()

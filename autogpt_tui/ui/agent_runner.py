@@ -71,6 +71,8 @@ class AgentRunner:
         # claim_workspace (released by close).
         self._workspace_lock = lock
         self._owns_workspace_lock = False
+        self.output_columns: int | None = None
+        """The width the log shows a command's output at; commands get it as COLUMNS."""
 
     def claim_workspace(self) -> None:
         """Hold the workspace lock from now until the app ends (a no-op once held).
@@ -272,6 +274,14 @@ class AgentRunner:
         if close_now:
             self.close()
 
+    def set_output_columns(self, columns: int) -> None:
+        """Tell commands to format their output for ``columns`` (the log's width), from
+        the next command on. Plain data for the core: the runner knows nothing of widgets."""
+        self.output_columns = columns
+        session = self.session
+        if session is not None:
+            session.commands.columns = columns
+
     def _ensure_session(self) -> AgentSession:
         from autogpt_tui.core.agent import UserChannel
         from autogpt_tui.core.session import open_session
@@ -288,6 +298,7 @@ class AgentRunner:
             watcher=self.watcher,
             lock=self._workspace_lock,
         )
+        session.commands.columns = self.output_columns
         with self._lock:
             self.session = session
             unsent, self._unsent = self._unsent, []

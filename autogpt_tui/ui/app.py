@@ -43,6 +43,7 @@ from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
 from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
 from autogpt_tui.ui.app_history import HistoryPanes
+from autogpt_tui.ui.app_transcript import TranscriptPanes
 from autogpt_tui.ui.gc_pacing import CollectionPacer
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
@@ -99,7 +100,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(HistoryPanes):
+class WorkstationApp(TranscriptPanes, HistoryPanes):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"

@@ -31,6 +31,7 @@ from autogpt_tui.ui.messages import (
     WatcherStarted,
 )
 from autogpt_tui.ui.meters import show_totals
+from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
@@ -117,6 +118,8 @@ class HistoryPanes(App[None]):
         if self._select_after_load is not None:
             history.select(self._select_after_load)
             self._select_after_load = None
+        # The log marks what was undone (and unmarks the redone) as git has it.
+        self.query_one(ActionLog).sync_history(message.steps)
         goal = self.query_one(GoalPanel)
         if message.steps and (self.runner.goal is None or goal.meters_session is None):
             # The session on the branch: its goal, if none was given, and its meters.
