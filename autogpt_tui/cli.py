@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import io
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from autogpt_tui import __version__
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
-from autogpt_tui.core.errors import NotARepository, UserError
+from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, UserError
 from autogpt_tui.core.records import escape_surrogates
 
 if TYPE_CHECKING:
@@ -78,6 +79,14 @@ def _tui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_REV_HELP = (
+    "REV is a label `log` prints: 4 or #4 (step 4 of the most recent session with a step 4"
+    " on the current branch, else among the undone steps), SESSION#4 (SESSION: the"
+    " session id or a prefix of it); or any git revision naming an agent step. A REV that"
+    " names no step, or more than one, exits with status 2."
+)
+
+
 def _sub_parser(name: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=f"autogpt-tui {name}")
     if name == "run":
@@ -106,7 +115,11 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("workspace", nargs="?", default=".")
         parser.add_argument("--json", action="store_true", help="print a JSON object")
     elif name == "export":
-        parser.description = "Export the rated history as OpenAI fine-tuning JSONL."
+        parser.description = (
+            "Export the rated history as OpenAI fine-tuning JSONL. Exit status 0, also when"
+            " there is nothing to export: that is said on stderr, stdout stays empty and"
+            " FILE is left as it was."
+        )
         parser.add_argument("workspace", nargs="?", default=".")
         parser.add_argument("--format", required=True, choices=["sft", "dpo"])
         parser.add_argument("-o", "--output", metavar="FILE", help="write here, not stdout")
@@ -116,7 +129,7 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         parser.add_argument("--json", action="store_true", help="print a JSON array")
         parser.add_argument("-n", type=int, default=None, metavar="N", help="at most N steps")
     elif name == "show":
-        parser.description = "Show one step: its record and its diff."
+        parser.description = "Show one step: its record and its diff. " + _REV_HELP
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV")
         parser.add_argument("--json", action="store_true", help="print a JSON object")
     elif name in ("undo", "redo"):
@@ -137,7 +150,7 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         )
         parser.add_argument("workspace", nargs="?", default=".")
     elif name == "rate":
-        parser.description = "Rate a step +1, -1, or 0 to clear its rating."
+        parser.description = "Rate a step +1, -1, or 0 to clear its rating. " + _REV_HELP
         parser.add_argument("args", nargs="*", metavar="[WORKSPACE] REV {+1,-1,0}")
         parser.add_argument("--comment", help="why you rated it so")
     return parser
@@ -165,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = _sub_parser(name).parse_args(args[1:])
             return COMMANDS[name](options)
         return _run_tui(_tui_parser().parse_args(args))
-    except (UsageError, NotARepository) as err:
+    except (UsageError, NotARepository, NotAnAgentStep) as err:
+        # A REV that names no agent step is a usage error too (the contract's status 2).
         print(f"autogpt-tui: {err}", file=sys.stderr)
         return EXIT_USAGE
     except UserError as err:
@@ -387,10 +401,22 @@ def _holding(history: History, doing: str) -> Iterator[None]:
 
 def cmd_undo(options: argparse.Namespace) -> int:
     """``undo [WORKSPACE] [N]``."""
+    from autogpt_tui.core.settings import load_settings
+
     workspace, count = _count(options.args, "undo")
     with _open(workspace) as history, _holding(history, "undo"):
-        for step in history.undo(count):
-            print(f"Undid {_label(step)}: {step.summary}")
+        negative = load_settings(history.root).rewards.undo_is_negative
+        undone = history.undo(count, negative=negative)
+    for step in undone:
+        print(f"Undid {_label(step)}: {step.summary}")
+    counted = [s for s in undone if s.rating is not None and s.rating.source == "undo"]
+    if counted:
+        # An undo trains the agent: say so, and how to take it back.
+        names = ", ".join(f"{s.session}#{s.step}" for s in counted)
+        print(
+            f"Counted as -1 ([rewards] undo_is_negative): {names}; "
+            "`autogpt-tui rate REV 0` clears a rating."
+        )
     return EXIT_OK
 
 
@@ -559,7 +585,7 @@ def cmd_rewards(options: argparse.Namespace) -> int:
     if lessons:
         print("\nlessons" + (f" (for the goal: {goal})" if goal else ""))
         for lesson in lessons:
-            mark = "avoid" if lesson.kind == "avoid" else "worked"
+            mark = "note" if lesson.kind == "avoid" else "worked"
             print(f"  {mark:<6} {lesson.text}")
     else:
         print("\nNo lessons yet: rate steps with + and - (or autogpt-tui rate).")
@@ -573,8 +599,24 @@ def _last_goal(history: History) -> str:
     return latest.record.goal
 
 
+_NOTHING_TO_EXPORT = {
+    "sft": (
+        "Nothing to export as sft: no step qualifies (steps rated down, and undone steps not"
+        " rated up, are left out)."
+    ),
+    "dpo": (
+        "Nothing to export as dpo: no pair to prefer (a pair needs a rejected proposal, or a"
+        " step rated down and one rated up at the same point of a session)."
+    ),
+}
+
+
 def cmd_export(options: argparse.Namespace) -> int:
-    """``export [WORKSPACE] --format {sft,dpo} [-o FILE]``."""
+    """``export [WORKSPACE] --format {sft,dpo} [-o FILE]``.
+
+    Nothing to export is not an error: one sentence on stderr, nothing on stdout, FILE
+    left as it was (an earlier export in it is not emptied), and exit status 0.
+    """
     from autogpt_tui.core.learning import export_dpo, export_sft
     from autogpt_tui.core.settings import load_settings
 
@@ -583,15 +625,24 @@ def cmd_export(options: argparse.Namespace) -> int:
         key = load_settings(history.root).api_key_value()
         secrets = [key] if key else []
         if options.output:
-            target = Path(options.output)
-            try:
-                with target.open("w", encoding="utf-8") as out:
-                    count = export(history, out, secrets=secrets)
-            except OSError as err:
-                raise UserError(f"Cannot write {target}: {err.strerror or err}.") from None
-            print(f"Wrote {count} {options.format} example{'s' if count != 1 else ''} to {target}.")
+            # Written whole once it is known there is something to write.
+            buffer = io.StringIO()
+            count = export(history, buffer, secrets=secrets)
+            if count:
+                target = Path(options.output)
+                try:
+                    target.write_text(buffer.getvalue(), encoding="utf-8")
+                except OSError as err:
+                    raise UserError(f"Cannot write {target}: {err.strerror or err}.") from None
+                plural = "s" if count != 1 else ""
+                print(f"Wrote {count} {options.format} example{plural} to {target}.")
         else:
-            export(history, sys.stdout, secrets=secrets)
+            count = export(history, sys.stdout, secrets=secrets)
+        if not count:
+            reason = _NOTHING_TO_EXPORT[options.format]
+            if not history.steps(limit=1):
+                reason = "Nothing to export: there are no agent steps yet."
+            print(f"autogpt-tui: {reason}", file=sys.stderr)
     return EXIT_OK
 
 

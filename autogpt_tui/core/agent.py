@@ -15,6 +15,7 @@ and undoing steps rewinds it (the loop notices HEAD moved and rebuilds).
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -60,9 +61,12 @@ from autogpt_tui.core.events import (
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
+    ThoughtEnded,
     ThoughtReset,
+    TokensStreamed,
     UsageUpdated,
     UserEditsCommitted,
+    UserMessageRead,
 )
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled
@@ -150,6 +154,8 @@ class Agent:
         self._no_action = 0
         self._committed_for_user: list[str] = []
         self._tool_schemas: list[dict[str, Any]] | None = None
+        # Filled by the UI thread at any time, emptied by the loop before each request.
+        self._inbox: queue.SimpleQueue[str] = queue.SimpleQueue()
         if hasattr(tools, "before_change"):
             # The tools call back before they change files, so the user's version of a
             # file the agent is about to change is committed as theirs first.
@@ -166,7 +172,13 @@ class Agent:
             state = SessionState(latest.session, self._conversation(goal or latest.record.goal))
             self._rebuild(state)
             return state
-        return SessionState(session or new_session_id(), self._conversation(goal))
+        if not session:
+            return SessionState(new_session_id(), self._conversation(goal))
+        # A session named by id whose steps were all undone (or lie under another's):
+        # its numbering goes on where it stopped, so no SESSION#N names two steps.
+        return SessionState(
+            session, self._conversation(goal), step=self.history.last_step_number(session)
+        )
 
     def _conversation(self, goal: str) -> Conversation:
         return Conversation(
@@ -175,7 +187,11 @@ class Agent:
 
     def _rebuild(self, state: SessionState) -> None:
         """Rebuild the conversation from the records of the session's live steps."""
-        state.rebuild(session_steps(self.history.steps_on_branch(records=True), state.session))
+        state.rebuild(
+            session_steps(self.history.steps_on_branch(records=True), state.session),
+            # Undone steps keep their numbers: the next step goes on after the highest.
+            last_step=self.history.last_step_number(state.session),
+        )
         self._known_head = self.history.head()
 
     @property
@@ -202,6 +218,26 @@ class Agent:
     def set_goal(self, goal: str) -> None:
         """Change the goal of this session (the model is told at its next request)."""
         self.conversation.set_goal(goal)
+
+    def tell(self, text: str) -> None:
+        """Pass the user's own message to the model with its next request.
+
+        Safe from any thread. It is recorded in the next step's record, so that a resume
+        or an undo rebuilds it with that step; a message sent while the model is
+        answering waits for the next request (a rejection's retry or the next step).
+        """
+        self._inbox.put(text)
+
+    def _read_inbox(self, step_no: int) -> None:
+        """Move the user's messages into the conversation, masking any secret in them."""
+        while True:
+            try:
+                text = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            text = self.redactor.text(text)
+            self.conversation.say(text)
+            self.emit(UserMessageRead(step_no, text))
 
     def pause(self) -> None:
         """Stop after the step in progress (a model request is abandoned)."""
@@ -258,8 +294,17 @@ class Agent:
     def _finish(
         self, outcome: Outcome, message: str, taken: int, summary: str | None = None
     ) -> Finished:
-        statuses: dict[str, Status] = {"paused": "paused", "cancelled": "idle", "stepped": "idle"}
-        self._set_status(statuses.get(outcome, "done"))
+        # Each way of stopping has its own status, so a failed run never reads as done.
+        statuses: dict[Outcome, Status] = {
+            "finished": "done",
+            "paused": "paused",
+            "cancelled": "idle",
+            "stepped": "idle",
+            "budget": "budget",
+            "error": "error",
+            "loop": "error",
+        }
+        self._set_status(statuses[outcome])
         event = Finished(outcome=outcome, message=message, steps=taken, summary=summary)
         self.emit(event)
         return event
@@ -432,6 +477,7 @@ class Agent:
             # Made once per loop: a fresh deep copy per request cost ~2 ms a step, and
             # nothing changes them (the client only serialises them).
             self._tool_schemas = tool_schemas()
+        self._read_inbox(step_no)
         self._set_status("thinking")
 
         def on_text(text: str) -> None:
@@ -450,8 +496,10 @@ class Agent:
             on_text=on_text,
             on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
             on_reasoning=on_reasoning,
+            on_progress=lambda tokens: self.emit(TokensStreamed(step_no, tokens)),
         )
         self._request_started()
+        self.emit(ThoughtEnded(step_no))
         return completion
 
     def _request_started(self) -> None:
@@ -485,7 +533,10 @@ class Agent:
 
     def _on_retry(self, step: int, attempt: int, delay: float, reason: str) -> None:
         self.emit(ThoughtReset(step))
-        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason))
+        # The client's retry limit, when it has one: a UI can then say "attempt 2/5".
+        retries = getattr(self.model, "max_retries", None)
+        total = retries + 1 if isinstance(retries, int) else None
+        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason, max_attempts=total))
 
     def _decide(self, action: PendingAction) -> Approval:
         if not action.needs_approval:
@@ -613,6 +664,7 @@ class Agent:
             rejected=rejected,
             user_edits=list(self._committed_for_user),
             notes=list(self.conversation.notes),
+            user_messages=list(self.conversation.user_messages),
         )
         summary_line = summarize_action(action.tool, action.arguments)
         commit = self.history.commit_step(

@@ -32,8 +32,9 @@ class ModelBackend(Protocol):
         on_text: Callable[[str], None] | None = None,
         on_retry: Callable[[int, float, str], None] | None = None,
         on_reasoning: Callable[[str], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> Completion:
-        """Stream one model turn."""
+        """Stream one model turn; ``on_progress`` is told the tokens streamed so far."""
         ...
 
     def cancel(self) -> None:

@@ -135,6 +135,8 @@ def turn_from_record(step: StepCommit) -> Turn:
     assert record is not None
     # Notes the loop added before this step (user edits, goal changes, loop nudges).
     messages: list[dict[str, Any]] = [{"role": "user", "content": note} for note in record.notes]
+    # Then what the user said to the agent, in their words, after the loop's notes.
+    messages += [{"role": "user", "content": said} for said in record.user_messages]
     for n, rejected in enumerate(record.rejected):
         call_id = rejected.call_id or f"rejected_{step.step}_{n}"
         messages.append(
@@ -219,6 +221,8 @@ class Conversation:
         """Each live step's messages, oldest first."""
         self.notes: list[str] = []
         """What the model is told before its next step (user edits, goal changes, loops)."""
+        self.user_messages: list[str] = []
+        """What the user said to the agent since its last step, in their own words."""
         self._lessons = lessons
 
     def set_goal(self, goal: str) -> bool:
@@ -233,6 +237,10 @@ class Conversation:
         """Tell the model ``text`` before its next step (kept in that step's record)."""
         self.notes.append(escape_surrogates(text))  # a note may name a file that is not UTF-8
 
+    def say(self, text: str) -> None:
+        """Pass the user's own message on at the next request (kept in that step's record)."""
+        self.user_messages.append(escape_surrogates(text))
+
     def rebuild(self, steps: Sequence[StepCommit]) -> None:
         """Replace the turns with those of ``steps`` (oldest first), from their records."""
         self.turns = [turn_from_record(s) for s in steps if s.record is not None]
@@ -241,6 +249,7 @@ class Conversation:
         """Append a step just committed (its notes are now in its record)."""
         self.turns.append(turn_from_record(step))
         self.notes.clear()
+        self.user_messages.clear()
 
     def system_prompt(self, policy: str = "default", instructions: str = "") -> str:
         """The system prompt: the rules, the policy's way of working, and the lessons."""
@@ -263,6 +272,7 @@ class Conversation:
         ]
         messages.extend(self._compacted_turns(estimate_tokens(system + self.goal)))
         messages.extend({"role": "user", "content": note} for note in self.notes)
+        messages.extend({"role": "user", "content": said} for said in self.user_messages)
         return messages
 
     def _compacted_turns(self, used: int) -> list[dict[str, Any]]:

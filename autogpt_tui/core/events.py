@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
-Status = Literal["idle", "thinking", "waiting", "running", "paused", "done"]
-"""What the agent is doing: the goal panel's status line."""
+Status = Literal["idle", "thinking", "waiting", "running", "paused", "done", "error", "budget"]
+"""What the agent is doing: the goal panel's status line.
+
+A run that ends leaves a status saying how: ``done`` (the agent called finish),
+``error`` (the model kept failing, git refused, the agent went round in circles),
+``budget`` (a budget ran out), ``paused`` (the user paused it) or ``idle`` (it took
+the steps it was asked for, or the user stopped it)."""
 
 Outcome = Literal["finished", "stepped", "budget", "cancelled", "paused", "error", "loop"]
 """Why a run stopped ("stepped": it took the number of steps it was asked for)."""
@@ -93,6 +98,15 @@ class ThoughtReset(Event):
 
 
 @dataclass(frozen=True)
+class ThoughtEnded(Event):
+    """The model's reply for step ``step`` is complete: the text it streams next (after
+    a rejection, a malformed call or a reply without a call) is a thought of its own."""
+
+    type: ClassVar[str] = "thought_end"
+    step: int
+
+
+@dataclass(frozen=True)
 class ActionProposed(Event):
     """The model proposed an action."""
 
@@ -160,6 +174,15 @@ class QuestionAsked(Event):
 
 
 @dataclass(frozen=True)
+class UserMessageRead(Event):
+    """The user's own message went to the model, with the request for ``step``."""
+
+    type: ClassVar[str] = "user_message"
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
 class UsageUpdated(Event):
     """Token use and cost so far in this session, after a model request."""
 
@@ -173,12 +196,28 @@ class UsageUpdated(Event):
 
 @dataclass(frozen=True)
 class Retrying(Event):
-    """A model request failed in a way worth retrying; the loop waits and tries again."""
+    """A model request failed in a way worth retrying; the loop waits ``delay_s`` seconds
+    and tries again.
+
+    ``attempt`` counts the retries (1 for the first), so the request about to be made is
+    attempt ``attempt + 1`` of ``max_attempts`` (None when the client does not say)."""
 
     type: ClassVar[str] = "retrying"
     attempt: int
     delay_s: float
     reason: str
+    max_attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class TokensStreamed(Event):
+    """The model's answer to step ``step`` is streaming in: about ``tokens`` tokens of
+    it so far in this request (estimated from the text, reasoning and tool arguments
+    received; reported as it grows, not for every piece)."""
+
+    type: ClassVar[str] = "tokens"
+    step: int
+    tokens: int
 
 
 @dataclass(frozen=True)

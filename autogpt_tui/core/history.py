@@ -373,6 +373,11 @@ class History:
         """
         return self._steps.steps_on_branch(records=records, expect=expect)
 
+    def last_step_number(self, session: str) -> int:
+        """The highest step number ``session`` ever used, undone steps included (0: none);
+        the session's next step is numbered one more, so numbers are never reused."""
+        return self._steps.last_step_number(session)
+
     def resolve(self, rev: str) -> StepCommit:
         """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
         return self._steps.resolve(rev)
@@ -407,15 +412,18 @@ class History:
         """The steps in effect on the branch, newest first (what undo takes back next)."""
         return self._undo.undoable(limit)
 
-    def undo(self, count: int = 1) -> list[StepCommit]:
+    def undo(self, count: int = 1, *, negative: bool = True) -> list[StepCommit]:
         """Take back the last ``count`` steps; all or nothing.
 
         When HEAD is the step, the branch moves back and the step stays reachable for
         redo; when the user's commits sit on top, a new commit reverts it instead.
+        ``negative`` (``[rewards] undo_is_negative``): each step the user has not rated
+        counts as a -1 rating; otherwise nothing is rated. The steps are returned as they
+        are after the undo (undone, with the rating in effect).
         Refused in the middle of a merge (or rebase, …): HEAD never moves under it.
         """
         self.ensure_quiet("before undoing a step")
-        return self._undo.undo(count)
+        return self._undo.undo(count, negative=negative)
 
     def redo(self, count: int = 1) -> list[StepCommit]:
         """Bring back the last ``count`` undone steps, most recently undone first.

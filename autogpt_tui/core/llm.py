@@ -168,12 +168,14 @@ class ModelClient:
         on_text: Callable[[str], None] | None = None,
         on_retry: Callable[[int, float, str], None] | None = None,
         on_reasoning: Callable[[str], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> Completion:
         """Stream one model turn, retrying what is worth retrying.
 
         ``on_text`` receives text deltas as they arrive, ``on_reasoning`` the model's
         reasoning deltas (kept out of the text); ``on_retry(attempt, delay, reason)`` is
-        told before each retry, so a UI can discard partial text.
+        told before each retry, so a UI can discard partial text; ``on_progress`` is told
+        the (estimated) tokens streamed so far in the attempt as they grow.
         Raises ModelError when the retries are spent or the request is refused.
         """
         attempt = 0
@@ -182,7 +184,7 @@ class ModelClient:
                 raise ModelCancelled()
             try:
                 result = self._attempt(
-                    messages, tools, temperature, model, Sinks(on_text, on_reasoning)
+                    messages, tools, temperature, model, Sinks(on_text, on_reasoning, on_progress)
                 )
                 result.attempts = attempt + 1
                 return result

@@ -202,12 +202,21 @@ def messages_text(messages: Sequence[dict[str, Any]]) -> str:
     return json.dumps(messages, ensure_ascii=False)
 
 
+PROGRESS_SHARE = 20
+"""Streamed tokens are reported each time they grew by a twentieth (at least one) ..."""
+PROGRESS_MAX_STEP = 256
+"""... or by this many: often enough to look live, seldom enough that megabytes of
+tool-call arguments do not become hundreds of thousands of reports."""
+
+
 @dataclass(frozen=True)
 class Sinks:
-    """Where streamed text and reasoning go as they arrive."""
+    """Where streamed text and reasoning go as they arrive, and the count of tokens
+    streamed so far in this attempt (estimated: text, reasoning and tool arguments)."""
 
     text: Callable[[str], None] | None = None
     reasoning: Callable[[str], None] | None = None
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -220,10 +229,15 @@ class Turn:
     reasoning_parts: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     usage: TokenUsage | None = None
+    streamed_chars: int = 0
+    """Characters of text, reasoning and tool arguments received so far."""
+    reported_tokens: int = 0
+    """The streamed tokens last reported to ``sinks.progress``."""
 
     def text(self, piece: str) -> None:
         """Add a piece of the answer's text."""
         if piece:
+            self.streamed_chars += len(piece)
             self.text_parts.append(piece)
             if self.sinks.text is not None:
                 self.sinks.text(piece)
@@ -231,6 +245,7 @@ class Turn:
     def reasoning(self, piece: str) -> None:
         """Add a piece of the model's reasoning (never part of the answer)."""
         if piece:
+            self.streamed_chars += len(piece)
             self.reasoning_parts.append(piece)
             if self.sinks.reasoning is not None:
                 self.sinks.reasoning(piece)
@@ -271,15 +286,28 @@ class Turn:
                     fn = tc.get("function")
                     fn = fn if isinstance(fn, dict) else {}
                     index, call_id, name = tc.get("index"), tc.get("id"), fn.get("name")
+                    arguments = _arguments_text(fn.get("arguments"))
+                    self.streamed_chars += len(arguments or "")
                     self.assembler.add(
                         index if isinstance(index, int) else None,
                         call_id if isinstance(call_id, str) else None,
                         name if isinstance(name, str) else None,
-                        _arguments_text(fn.get("arguments")),
+                        arguments,
                     )
             reason = choice.get("finish_reason")
             if isinstance(reason, str) and reason:
                 self.finish_reason = reason
+        self._report_progress()
+
+    def _report_progress(self) -> None:
+        """Tell ``sinks.progress`` the tokens streamed so far, when they grew enough."""
+        if self.sinks.progress is None:
+            return
+        tokens = self.streamed_chars // 4  # four characters a token, as estimate_tokens
+        step = max(1, min(self.reported_tokens // PROGRESS_SHARE, PROGRESS_MAX_STEP))
+        if tokens >= self.reported_tokens + step:
+            self.reported_tokens = tokens
+            self.sinks.progress(tokens)
 
     def add_body(self, data: object) -> None:
         """Take a whole ``chat.completion`` JSON body as the answer."""

@@ -52,10 +52,13 @@ class Ratings:
         self._write(step.sha, events)
         return StepCommit(**{**step.__dict__, "rating": effective_rating(events)})
 
-    def stage_implicit(self, rewards: Sequence[tuple[str, float, str]]) -> str | None:
+    def stage_implicit(
+        self, rewards: Sequence[tuple[str, float, str]]
+    ) -> tuple[str | None, set[str]]:
         """Prepare undo's or redo's implicit rewards (step, value, comment), skipping the
         steps the user rated; returns the `update-ref --stdin` command that records them
-        all (for the caller's own transaction), or None when there is nothing to record."""
+        all (for the caller's own transaction), or None when there is nothing to record,
+        and the steps that get one."""
         from autogpt_tui.core.record_models import RatingEvent
 
         notes: dict[str, str] = {}
@@ -65,7 +68,7 @@ class Ratings:
                 continue
             events.append(RatingEvent(value=value, comment=comment, source="undo"))
             notes[sha] = _dump(events)
-        return self._notes.stage_many(RATINGS_REF, notes) if notes else None
+        return (self._notes.stage_many(RATINGS_REF, notes) if notes else None), set(notes)
 
     def of(self, sha: str) -> list[RatingEvent]:
         """Every rating event given to a step, oldest first."""

@@ -69,6 +69,9 @@ class StepRecord(BaseModel):
     """Files the user changed since the previous step (the agent was told)."""
     notes: list[str] = Field(default_factory=list)
     """Messages the loop gave the model before the step (user edits, goal changes, nudges)."""
+    user_messages: list[str] = Field(default_factory=list)
+    """What the user told the agent in their own words (the TUI's message box) before
+    the step's action, oldest first; the model got each as a user message."""
 
 
 class RatingEvent(BaseModel):

@@ -284,6 +284,10 @@ class CommandRunner:
         self.user_namespaces = user_namespaces
         """False: act as if user namespaces were unavailable (no overlay, no PID
         namespace without bubblewrap); a seam for tests and odd kernels."""
+        self.columns: int | None = None
+        """The width commands are told to format for (``COLUMNS``), e.g. the width the
+        TUI shows their output at; None leaves whatever the environment says. Set from
+        another thread at any time: a command takes the value as it starts."""
         self._status: SandboxStatus | None = None
         self._unshare: str | None = None
         self._pid_unshare: str | None = None
@@ -385,14 +389,21 @@ class CommandRunner:
     def environment(self) -> dict[str, str]:
         """The environment commands see: the allowlisted variables only
         (:func:`.redact.is_allowlisted`, plus the user's ``[sandbox] env``), with a private,
-        empty HOME and, under bubblewrap, TMPDIR=/tmp (a private tmpfs)."""
+        empty HOME and, under bubblewrap, TMPDIR=/tmp (a private tmpfs); ``COLUMNS`` is
+        :attr:`columns` when that is set."""
         if self.sandbox_status.active:
-            return command_environment(
+            env = command_environment(
                 os.environ, home=PRIVATE_HOME, extra=self.env_names, tmpdir="/tmp"
             )
-        home = self._scratch() / "home"
-        home.mkdir(exist_ok=True)
-        return command_environment(os.environ, home=str(home), extra=self.env_names, tmpdir=None)
+        else:
+            home = self._scratch() / "home"
+            home.mkdir(exist_ok=True)
+            env = command_environment(os.environ, home=str(home), extra=self.env_names, tmpdir=None)
+        columns = self.columns
+        if columns is not None and columns > 0:
+            # pytest, ls, git and the like wrap to COLUMNS when it is set (no terminal).
+            env["COLUMNS"] = str(columns)
+        return env
 
     def _scratch(self) -> Path:
         """This runner's private folder (HOME without bubblewrap, a clean .git/config)."""

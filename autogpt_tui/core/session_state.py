@@ -4,16 +4,29 @@ the watch for an agent going round in circles."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autogpt_tui.core.conversation import Conversation
+from autogpt_tui.core.conversation import Conversation, session_steps
 from autogpt_tui.core.events import Outcome
 from autogpt_tui.core.records import StepCommit
 
-__all__ = ["LOOP_REPEATS", "LoopDetector", "SessionState", "StepOutcome", "new_session_id"]
+if TYPE_CHECKING:
+    from autogpt_tui.core.history import History
+
+__all__ = [
+    "LOOP_REPEATS",
+    "LoopDetector",
+    "SessionState",
+    "SessionTotals",
+    "StepOutcome",
+    "new_session_id",
+    "session_totals",
+]
 
 LOOP_REPEATS = 3
 """The same action with the same result this many times in a row is a loop."""
@@ -27,6 +40,7 @@ class SessionState:
     conversation: Conversation
     """What the model is told: the goal, the steps, the notes for the next one."""
     step: int = 0
+    """The highest step number the session has used; the next step is one more."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -36,14 +50,63 @@ class SessionState:
         """The session's goal."""
         return self.conversation.goal
 
-    def rebuild(self, steps: list[StepCommit]) -> None:
-        """Take the step number, usage and conversation from the session's live steps."""
+    def rebuild(self, steps: list[StepCommit], last_step: int = 0) -> None:
+        """Take the step number, usage and conversation from the session's live steps.
+
+        ``last_step`` is the highest number the session ever used, undone steps
+        included: the next step continues from it, so a number is never used twice.
+        """
         self.conversation.rebuild(steps)
-        self.step = steps[-1].step if steps else 0
+        self.step = max(steps[-1].step if steps else 0, last_step)
+        totals = SessionTotals.of(steps)
+        self.prompt_tokens = totals.prompt_tokens
+        self.completion_tokens = totals.completion_tokens
+        self.cost_usd = totals.cost_usd
+
+
+@dataclass(frozen=True)
+class SessionTotals:
+    """What a session's steps in force (not undone) add up to: the goal panel's meters,
+    and the usage a resumed loop starts from."""
+
+    session: str | None = None
+    """The session they belong to; None when there is none."""
+    steps: int = 0
+    """How many of its steps are in force."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+    @classmethod
+    def of(cls, steps: Sequence[StepCommit], session: str | None = None) -> SessionTotals:
+        """The totals of ``steps`` (a session's live steps, with their records)."""
         records = [s.record for s in steps if s.record is not None]
-        self.prompt_tokens = sum(r.usage.prompt_tokens for r in records)
-        self.completion_tokens = sum(r.usage.completion_tokens for r in records)
-        self.cost_usd = sum(r.cost_usd for r in records)
+        return cls(
+            session=session if session is not None else (steps[0].session if steps else None),
+            steps=len(steps),
+            prompt_tokens=sum(r.usage.prompt_tokens for r in records),
+            completion_tokens=sum(r.usage.completion_tokens for r in records),
+            cost_usd=sum(r.cost_usd for r in records),
+        )
+
+
+def session_totals(history: History, session: str | None) -> SessionTotals:
+    """The totals of ``session``'s steps in force on the branch; without a session id,
+    of the session the branch's latest step in force belongs to (the one a loop would
+    resume). Counted from the steps, never from their numbers, which may skip."""
+    branch: Iterator[StepCommit] = history.steps_on_branch(records=True)
+    if session is None:
+        latest = next((s for s in branch if not s.undone), None)
+        if latest is None:
+            return SessionTotals()
+        session = latest.session
+        branch = itertools.chain([latest], branch)  # one walk: on from where it stopped
+    return SessionTotals.of(session_steps(branch, session), session)
 
 
 def new_session_id() -> str:

@@ -268,6 +268,9 @@ class RewardsSettings(BaseModel):
 
     check: str | None = None
     """Shell command run after each step to score it (exit 0 is good); None means none."""
+    undo_is_negative: bool = True
+    """Whether undoing a step counts as a -1 rating of it (your own rating always wins;
+    a redo takes it back). A workspace's file may turn it off, never on over your off."""
 
 
 class PolicyArm(BaseModel):

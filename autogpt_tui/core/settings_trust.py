@@ -12,7 +12,9 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
   only the user's own value;
 - ``sandbox.max_command_timeout_s``, ``agent.max_steps``, ``agent.max_tokens`` and
   ``agent.max_cost_usd``: may only be lowered;
-- ``rewards.check`` (a command that runs with no approval): only the user's own value.
+- ``rewards.check`` (a command that runs with no approval): only the user's own value;
+- ``rewards.undo_is_negative``: may turn it off, never on when the user's is off (the
+  user's undos are not made into ratings they said they did not want).
 
 Some keys steer the agent rather than widen what it may do: the policy arms (their
 instructions go verbatim into the system prompt, their model is called with the user's
@@ -218,6 +220,12 @@ _RULES = (
         "check",
         _own("choose a command that runs without approval"),
         lambda theirs, mine: theirs != mine,
+    ),
+    _Rule(
+        "rewards",
+        "undo_is_negative",
+        _own("make your undos count as -1 ratings when your own config says they do not"),
+        lambda theirs, mine: theirs and not mine,
     ),
 )
 

@@ -44,6 +44,12 @@ from autogpt_tui.core.records import (
     one_line,
 )
 from autogpt_tui.core.step_index import RANGE_CAP, Node, StepIndex, is_agent_commit
+from autogpt_tui.core.step_labels import (
+    AmbiguousStepLabel,
+    find_labelled,
+    no_such_step,
+    parse_label,
+)
 
 if TYPE_CHECKING:  # pydantic: loaded when a record is read, not to list steps
     from autogpt_tui.core.record_models import StepRecord
@@ -278,16 +284,41 @@ class StepLog:
             live.append(step)
             if limit is not None and len(live) >= limit:
                 break
-        taken_off: list[StepCommit] = []
-        if self._has_undone_refs():
-            for entry in self.log_entries(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
-                gone = entry.as_step(undone=True)
-                if gone is not None:
-                    taken_off.append(gone)
+        taken_off = list(self.steps_taken_off())
         merged = live + taken_off
         if taken_off:
             merged.sort(key=lambda s: (s.timestamp, s.step), reverse=True)
         return merged[:limit] if limit is not None else merged
+
+    def last_step_number(self, session: str) -> int:
+        """The highest step number ``session`` ever used on this branch: its live steps,
+        those undone by a revert commit, and those undo took off the branch (0: none).
+
+        Step numbers are never reused within a session, so that ``SESSION#N`` names one
+        step for good: a step taken after undoing 8 to 10 is 11, not 8 again.
+        """
+        highest = 0
+        seen = False
+        for step in self.steps_on_branch():
+            if step.session != session:
+                if seen:
+                    break  # an older session: ours starts after it
+                continue
+            seen = True
+            highest = max(highest, step.step)
+        for step in self.steps_taken_off():
+            if step.session == session:
+                highest = max(highest, step.step)
+        return highest
+
+    def steps_taken_off(self) -> Iterator[StepCommit]:
+        """The steps undo took off the branch (kept for redo), newest first, all undone."""
+        if not self._has_undone_refs():
+            return
+        for entry in self.log_entries(f"--glob={UNDONE_REFS}/*", "--not", "HEAD"):
+            gone = entry.as_step(undone=True)
+            if gone is not None:
+                yield gone
 
     def _has_undone_refs(self) -> bool:
         # Looked up in the files rather than with a git process: this runs on every log.
@@ -431,17 +462,55 @@ class StepLog:
         return ref, old, None if node is None else self.index.node(self.index.rehead(node, head))
 
     def resolve(self, rev: str) -> StepCommit:
-        """The agent step ``rev`` names (with its record), or NotAnAgentStep."""
+        """The agent step ``rev`` names (with its record), or NotAnAgentStep.
+
+        ``rev`` is a label `log` prints (``4``, ``#4``, ``SESSION#4``: see
+        core/step_labels.py for which step each names) or any git revision naming an
+        agent step commit.
+        """
         if not rev or rev.startswith("-"):
             raise NotAnAgentStep(f"{rev!r} is not a revision.")
+        label = parse_label(rev)
+        labelled = None
+        if label is not None:
+            labelled = find_labelled(label, self.steps_on_branch(), self.steps_taken_off())
+            if labelled is not None and not label.bare:
+                return self._step_at(labelled.sha, rev)
+        sha = self._commit_of(rev)
+        if labelled is not None:
+            # A plain number git reads too (a commit id of digits, a tag): only when both
+            # name agent steps, and different ones, is it worth asking which was meant.
+            other = self._agent_commit(sha) if sha and sha != labelled.sha else None
+            if other is not None and sha is not None:
+                raise AmbiguousStepLabel(
+                    f"{rev!r} names both step {labelled.session}#{labelled.step} and commit "
+                    f"{sha[:8]} (step {other.session}#{other.step}); write #{rev} for the "
+                    "step, or more of the commit id."
+                )
+            return self._step_at(labelled.sha, rev)
+        if sha is None:
+            if label is not None:
+                raise no_such_step(label)
+            raise NotAnAgentStep(f"{rev!r} does not name a commit in this workspace.")
+        return self._step_at(sha, rev)
+
+    def _commit_of(self, rev: str) -> str | None:
+        """The commit git reads ``rev`` as, or None."""
         result = self._git.try_run(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
         )
         if result.returncode != 0:
-            raise NotAnAgentStep(f"{rev!r} does not name a commit in this workspace.")
-        sha = result.stdout.decode().strip()
+            return None
+        return result.stdout.decode().strip()
+
+    def _agent_commit(self, sha: str) -> StepCommit | None:
+        """The agent step commit ``sha`` is (no record, not marked undone), or None."""
         entry = next(self.log_entries("-n", "1", sha), None)
-        step = entry.as_step(undone=False) if entry else None
+        return entry.as_step(undone=False) if entry else None
+
+    def _step_at(self, sha: str, rev: str) -> StepCommit:
+        """The agent step commit ``sha`` is, with its record and undone mark."""
+        step = self._agent_commit(sha)
         if step is None:
             raise NotAnAgentStep(f"{rev!r} ({sha[:8]}) is not an agent step.")
         undone = self._is_undone(sha)

@@ -18,17 +18,29 @@ together, and the files follow (see ``core/journal.py``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from autogpt_tui.core.errors import LocalChangesInTheWay, NothingToRedo, NothingToUndo
 from autogpt_tui.core.git import EMPTY_TREE, ZERO_SHA, Git, ObjectStore, TreeEntry, WorkTree
 from autogpt_tui.core.journal import Intent, Journal, Operation, RedoEntry, RedoStack, RefMove
 from autogpt_tui.core.ratings import Ratings
-from autogpt_tui.core.records import SUMMARY_MAX, TRAILER_REDO, TRAILER_UNDO, StepCommit
+from autogpt_tui.core.records import (
+    SUMMARY_MAX,
+    TRAILER_REDO,
+    TRAILER_UNDO,
+    Rating,
+    StepCommit,
+    effective_rating,
+)
 from autogpt_tui.core.step_index import Node
 from autogpt_tui.core.steps import UNDONE_REFS, AgentIdentity, StepLog, index_move
 
-__all__ = ["RedoEntry", "RedoStack", "Undo"]
+__all__ = ["UNDO_COMMENT", "UNDO_RATING", "RedoEntry", "RedoStack", "Undo"]
+
+UNDO_COMMENT = "undone by the user"
+"""The comment of the implicit -1 an undo gives (``[rewards] undo_is_negative``)."""
+UNDO_RATING = Rating(value=-1.0, comment=UNDO_COMMENT, source="undo")
+"""The rating in effect on a step an undo counted as -1."""
 
 
 @dataclass
@@ -92,11 +104,14 @@ class Undo:
         """How many undone steps redo can bring back."""
         return len(self._redo.load())
 
-    def undo(self, count: int = 1) -> list[StepCommit]:
+    def undo(self, count: int = 1, *, negative: bool = True) -> list[StepCommit]:
         """Take back the last ``count`` steps; all or nothing.
 
         When HEAD is the step, the branch moves back and the step stays reachable for
         redo; when the user's commits sit on top, a new commit reverts it instead.
+        With ``negative`` (``[rewards] undo_is_negative``) each step the user has not
+        rated gets an implicit -1; without it nothing is rated. The steps come back as
+        they are after the undo: undone, with the rating in effect.
         """
         if count < 1:
             raise NothingToUndo("The number of steps to undo must be at least 1.")
@@ -129,9 +144,16 @@ class Undo:
                 )
                 stack.append(RedoEntry(target.sha, "revert", plan.head))
         # Undoing is a judgement: an implicit -1, which the user's own rating overrides.
-        rewards = [(t.sha, -1.0, "undone by the user") for t in targets]
-        self._carry_out("undo", plan, stack, rewards, _count("undo", targets))
-        return targets
+        rewards = [(t.sha, -1.0, UNDO_COMMENT) for t in targets] if negative else []
+        rated = self._carry_out("undo", plan, stack, rewards, _count("undo", targets))
+        return [
+            replace(
+                t,
+                undone=True,
+                rating=UNDO_RATING if t.sha in rated else effective_rating(self._ratings.of(t.sha)),
+            )
+            for t in targets
+        ]
 
     def redo(self, count: int = 1) -> list[StepCommit]:
         """Bring back the last ``count`` undone steps, most recently undone first."""
@@ -179,10 +201,15 @@ class Undo:
                     what=why,
                 )
             done.append(step)
-        # Bringing a step back takes the undo's judgement back.
-        rewards = [(s.sha, 0.0, "redone by the user") for s in done]
+        # Bringing a step back takes the undo's judgement back, where it gave one.
+        rewards = [(s.sha, 0.0, "redone by the user") for s in done if self._judged(s.sha)]
         self._carry_out("redo", plan, stack, rewards, _count("redo", done))
         return done
+
+    def _judged(self, sha: str) -> bool:
+        """Whether the latest rating event of step ``sha`` is an undo's -1."""
+        events = self._ratings.of(sha)
+        return bool(events) and events[-1].source == "undo" and events[-1].value < 0
 
     def _step_at(self, sha: str) -> StepCommit:
         try:
@@ -200,15 +227,16 @@ class Undo:
         stack: list[RedoEntry],
         rewards: list[tuple[str, float, str]],
         reason: str,
-    ) -> None:
+    ) -> set[str]:
         """Move HEAD, the refs and the ratings in one journalled transaction; then the
-        files that differ between the start and the end follow."""
+        files that differ between the start and the end follow. Returns the steps whose
+        implicit rating was recorded (those the user rated are left alone)."""
         objects = self._objects
         paths = objects.diff_trees(objects.tree_of(plan.start), objects.tree_of(plan.head))
         moves = [RefMove("HEAD", plan.start, plan.head), *plan.refs]
         if plan.index is not None and plan.index.sha != plan.index_old:
             moves.append(index_move(plan.index_ref, plan.index_old, plan.index.sha))
-        ratings = self._ratings.stage_implicit(rewards)
+        ratings, rated = self._ratings.stage_implicit(rewards)
         if ratings is not None:
             moves.append(RefMove.parse(ratings))
         self._journal.run(
@@ -222,6 +250,7 @@ class Undo:
                 redo_after=stack,
             )
         )
+        return rated
 
     def _check(self, plan: _Plan, target: str, *, why: str) -> None:
         """Refuse when the user's uncommitted changes touch files moving HEAD from the

@@ -252,12 +252,34 @@ if sys.platform.startswith("linux"):
                     self._on_overflow()
                 super().handle_event(event)
 
+        class _InotifyEmitter(InotifyEmitter):
+            """watchdog's inotify emitter, stopped in an order that cannot race its loop.
+
+            watchdog's ``stop()`` drops the emitter's watch group from the stopping thread
+            while the emitter's own thread may be inside ``queue_events()`` (between its
+            loop test and reading the group, or holding an event it just read); that
+            thread then logs "queue_events() called when the thread is inactive", an error
+            that reached the user's stderr at the end of nearly every run. Here the loop
+            is told to stop, its blocking read woken by deactivating the group (which stays
+            in place, so an event already read is queued as usual), and the thread joined;
+            only then does watchdog tear the emitter down.
+            """
+
+            def stop(self) -> None:
+                self.stopped_event.set()
+                group = self._inotify  # watchdog's own: set in on_thread_start()
+                if group is not None:
+                    group.deactivate()  # wakes read_event(); deactivating twice is harmless
+                if self.is_alive() and self is not threading.current_thread():
+                    self.join(timeout=_JOIN_TIMEOUT_S)
+                super().stop()
+
         class _InotifyObserver(BaseObserver):
             """watchdog's ``InotifyObserver``, on an :class:`_InotifyFD` of its own."""
 
             def __init__(self, inotify_fd: _InotifyFD) -> None:
                 self._inotify_fd = inotify_fd
-                super().__init__(InotifyEmitter, inotify_fd=inotify_fd)
+                super().__init__(_InotifyEmitter, inotify_fd=inotify_fd)
 
             def on_thread_stop(self) -> None:
                 super().on_thread_stop()

@@ -166,10 +166,20 @@ ACTIONS: tuple[Action, ...] = (
         priority=50,
     ),
     Action(
+        "0", "rate(0)", "Clear rating",
+        "Clear the selected step's rating (the −1 an undo counted too).", _REVIEW,
+        When.HAS_STEPS, footer=False,
+    ),
+    Action(
         "c", "comment", "Comment",
         "Comment on the selected step: what was good or wrong about it.", _REVIEW,
         When.HAS_STEPS,
         priority=35,
+    ),
+    Action(
+        "i", "message", "Message",
+        "Tell the agent something in your own words: it reads it with its next request.",
+        _STEER, title="Message the agent", priority=48,
     ),
     Action(
         "g", "edit_goal", "Goal", "Edit the goal the agent is working towards.", _STEER,

@@ -26,11 +26,15 @@ from autogpt_tui.core.events import (
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
+    ThoughtEnded,
     ThoughtReset,
+    TokensStreamed,
     UsageUpdated,
     UserEditsCommitted,
+    UserMessageRead,
 )
 from autogpt_tui.core.records import StepCommit, escape_surrogates
+from autogpt_tui.ui.meters import count_commit
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
@@ -47,8 +51,14 @@ HANDLERS: dict[type[Event], Handler] = {}
 HISTORY_RELOAD_S = 5.0
 """Least time between two full reads of the history while the agent commits steps."""
 _last_reload: WeakKeyDictionary[WorkstationApp, float] = WeakKeyDictionary()
-QUIET_STATUSES = frozenset({"idle", "waiting", "paused", "done"})
+QUIET_STATUSES = frozenset({"idle", "waiting", "paused", "done", "error", "budget"})
 """Statuses in which nothing streams: a moment for a full garbage collection."""
+WORKING_STATUSES = frozenset({"thinking", "waiting", "running"})
+"""Statuses that say the agent's worker is at work; none may outlast the worker."""
+STOP_REASONS = frozenset({"error", "loop", "budget"})
+"""Outcomes whose sentence stays in the goal panel (why the agent stopped)."""
+VANISHED_SENTENCE = "The agent stopped unexpectedly; press s to try again."
+"""The goal panel's reason when the worker ended without saying how the run ended."""
 
 
 def handles(kind: type[E]) -> Callable[[Callable[[WorkstationApp, E], Awaitable[None]]], Handler]:
@@ -84,9 +94,17 @@ async def _thought_reset(app: WorkstationApp, event: ThoughtReset) -> None:
     await app.query_one(ActionLog).reset_thought(event.step)
 
 
+@handles(ThoughtEnded)
+async def _thought_ended(app: WorkstationApp, event: ThoughtEnded) -> None:
+    await app.query_one(ActionLog).end_thought(event.step)
+
+
 @handles(StatusChanged)
 async def _status_changed(app: WorkstationApp, event: StatusChanged) -> None:
-    app.query_one(GoalPanel).status = event.status
+    goal = app.query_one(GoalPanel)
+    goal.status = event.status
+    if event.status in WORKING_STATUSES:
+        goal.reason = ""  # the last run's error or budget no longer holds
     app.refresh_bindings()
     if event.status in QUIET_STATUSES:
         app.gc_pacer.quiet()
@@ -112,9 +130,9 @@ async def _action_executed(app: WorkstationApp, event: ActionExecuted) -> None:
 
 @handles(StepCommitted)
 async def _step_committed(app: WorkstationApp, event: StepCommitted) -> None:
-    app.query_one(ActionLog).action_committed(event.step, event.sha[:8], event.summary)
+    app.query_one(ActionLog).action_committed(event.step, event.sha, event.summary)
     goal = app.query_one(GoalPanel)
-    goal.steps_used += 1
+    count_commit(goal, event.session)
     goal.policy = event.policy
     # The new step goes straight into the history panel: reading hundreds of steps back
     # from git after every step made a long run in auto mode slower and slower. The full
@@ -148,6 +166,12 @@ async def _user_edits_committed(app: WorkstationApp, event: UserEditsCommitted) 
     app.mark_files(event.paths, "user")
 
 
+@handles(UserMessageRead)
+async def _user_message_read(app: WorkstationApp, event: UserMessageRead) -> None:
+    # Shown where the model read it, which is where it sits in the conversation.
+    await app.query_one(ActionLog).notice(f"You: {event.text}", severity="user")
+
+
 @handles(UsageUpdated)
 async def _usage_updated(app: WorkstationApp, event: UsageUpdated) -> None:
     goal = app.query_one(GoalPanel)
@@ -155,10 +179,19 @@ async def _usage_updated(app: WorkstationApp, event: UsageUpdated) -> None:
     goal.cost_used = event.cost_usd
 
 
+@handles(TokensStreamed)
+async def _tokens_streamed(app: WorkstationApp, event: TokensStreamed) -> None:
+    app.query_one(GoalPanel).show_tokens(event.tokens)
+
+
 @handles(Retrying)
 async def _retrying(app: WorkstationApp, event: Retrying) -> None:
+    # The loop counts retries; the user is told which attempt comes next, of how many.
+    attempt = event.attempt + 1
+    app.query_one(GoalPanel).show_retry(event.delay_s, attempt, event.max_attempts)
+    of = f"/{event.max_attempts}" if event.max_attempts is not None else ""
     await app.query_one(ActionLog).notice(
-        f"Retrying in {event.delay_s:.1f} s (attempt {event.attempt}): {event.reason}",
+        f"Retrying in {event.delay_s:.1f} s (attempt {attempt}{of}): {event.reason}",
         severity="warning",
     )
 
@@ -183,7 +216,11 @@ async def _notice(app: WorkstationApp, event: Notice) -> None:
 
 @handles(Finished)
 async def _finished(app: WorkstationApp, event: Finished) -> None:
-    await app.query_one(ActionLog).notice(finished_sentence(event))
+    log = app.query_one(ActionLog)
+    await log.end_thoughts()  # a step the run abandoned starts afresh when taken again
+    await log.notice(finished_sentence(event))
+    if event.outcome in STOP_REASONS:
+        app.query_one(GoalPanel).reason = event.message
     _last_reload[app] = time.monotonic()
     app.load_history()  # the whole history as git has it, once the run is over
 
@@ -197,3 +234,15 @@ def finished_sentence(event: Finished) -> str:
     if event.outcome == "stepped":
         return f"{event.message} Press s for another step, or p to let it run."
     return f"Stopped ({event.outcome}): {event.message}"
+
+
+def worker_ended(app: WorkstationApp) -> None:
+    """The agent's worker ended: a status that says it works is no longer true.
+
+    The loop always reports how a run ends; if the worker died without (an unexpected
+    exception), the panel must not keep saying ``thinking`` for ever.
+    """
+    goal = app.query_one(GoalPanel)
+    if goal.status in WORKING_STATUSES:
+        goal.status = "error"
+        goal.reason = VANISHED_SENTENCE

@@ -59,6 +59,8 @@ class AgentRunner:
         self._approval: Future[Approval] | None = None
         self._pending: PendingAction | None = None
         self._answer: Future[str] | None = None
+        self._unsent: list[str] = []
+        """The user's messages sent before the session opened, oldest first."""
         self._stopping = threading.Event()
         self.closing = False
         """Set once the app is ending: no new session, and the last worker closes it."""
@@ -69,6 +71,8 @@ class AgentRunner:
         # claim_workspace (released by close).
         self._workspace_lock = lock
         self._owns_workspace_lock = False
+        self.output_columns: int | None = None
+        """The width the log shows a command's output at; commands get it as COLUMNS."""
 
     def claim_workspace(self) -> None:
         """Hold the workspace lock from now until the app ends (a no-op once held).
@@ -127,8 +131,14 @@ class AgentRunner:
             return self._approval is not None and not self._approval.done()
 
     @property
+    def session_id(self) -> str | None:
+        """The id of the agent's session, once it is open."""
+        session = self.session
+        return session.agent.state.session if session is not None else None
+
+    @property
     def pending_action(self) -> PendingAction | None:
-        """The action that waits for approve or reject, if one does."""
+        """The action that waits for approve or reject, or None."""
         with self._lock:
             waiting = self._approval is not None and not self._approval.done()
             return self._pending if waiting else None
@@ -137,6 +147,7 @@ class AgentRunner:
         """Resolve the pending action; False when none is pending."""
         with self._lock:
             pending, self._approval = self._approval, None
+            self._pending = None
         if pending is None or pending.done():
             return False
         pending.set_result(approval)
@@ -162,6 +173,19 @@ class AgentRunner:
         self.goal = goal
         if self.session is not None:
             self.session.agent.set_goal(goal)
+
+    def tell(self, text: str) -> None:
+        """Pass the user's message to the agent: it reads it with its next request.
+
+        Before the first step there is no session yet: the message waits here, and the
+        session gets it when it opens.
+        """
+        with self._lock:  # against the session opening at this moment on the worker
+            session = self.session
+            if session is None:
+                self._unsent.append(text)
+                return
+        session.agent.tell(text)
 
     def pause(self) -> None:
         """Stop after the step in progress; a pending action is rejected, not run."""
@@ -250,24 +274,39 @@ class AgentRunner:
         if close_now:
             self.close()
 
+    def set_output_columns(self, columns: int) -> None:
+        """Tell commands to format their output for ``columns`` (the log's width), from
+        the next command on. Plain data for the core: the runner knows nothing of widgets."""
+        self.output_columns = columns
+        session = self.session
+        if session is not None:
+            session.commands.columns = columns
+
     def _ensure_session(self) -> AgentSession:
         from autogpt_tui.core.agent import UserChannel
         from autogpt_tui.core.session import open_session
 
-        if self.session is None:
-            self.session = open_session(
-                self.workspace,
-                self.settings,
-                goal=self.goal or "",
-                mode=self.mode,
-                emit=self._emit,
-                user=UserChannel(approve=self._approve, ask=self._ask),
-                watcher=self.watcher,
-                lock=self._workspace_lock,
-            )
-            if not self.goal:
-                self.goal = self.session.agent.state.goal or None
-        return self.session
+        if self.session is not None:
+            return self.session
+        session = open_session(
+            self.workspace,
+            self.settings,
+            goal=self.goal or "",
+            mode=self.mode,
+            emit=self._emit,
+            user=UserChannel(approve=self._approve, ask=self._ask),
+            watcher=self.watcher,
+            lock=self._workspace_lock,
+        )
+        session.commands.columns = self.output_columns
+        with self._lock:
+            self.session = session
+            unsent, self._unsent = self._unsent, []
+        for text in unsent:
+            session.agent.tell(text)
+        if not self.goal:
+            self.goal = session.agent.state.goal or None
+        return session
 
     def _emit(self, event: Event) -> None:
         self.app.post_message(AgentEventMessage(event))
@@ -277,7 +316,8 @@ class AgentRunner:
 
         future: Future[Approval] = Future()
         with self._lock:
-            self._approval, self._pending = future, action
+            self._approval = future
+            self._pending = action
         self.app.post_message(ApprovalNeeded(action, self._preview(action)))
         return self._wait(future, Approval.reject(STOPPED_REASON))
 

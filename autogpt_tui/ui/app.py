@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -35,12 +36,14 @@ from textual.widgets import Header, Static
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.history import History
+from autogpt_tui.ui import endpoint
 from autogpt_tui.ui import textual_fixes as textual_fixes
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
 from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
 from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
 from autogpt_tui.ui.app_history import HistoryPanes
+from autogpt_tui.ui.app_transcript import TranscriptPanes
 from autogpt_tui.ui.diff_modes import DiffModes
 from autogpt_tui.ui.gc_pacing import CollectionPacer
 from autogpt_tui.ui.messages import (
@@ -108,7 +111,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(Toasts, DiffModes, HistoryPanes):
+class WorkstationApp(Toasts, DiffModes, TranscriptPanes, HistoryPanes):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
@@ -195,6 +198,7 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
         goal.set_reactive(GoalPanel.steps_max, agent.max_steps)
         goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
         goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
+        goal.set_reactive(GoalPanel.endpoint, self._endpoint_label())
         yield goal
         # Shown only on a narrow screen (app.tcss), so it is always up to date.
         yield Static(self._tabs_markup(), id="panel-tabs")
@@ -381,9 +385,13 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
     def action_approve(self) -> None:
         """Run the pending action."""
         from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
 
+        action = self.runner.pending_action
         if self.runner.answer_approval(Approval.approve()):
             self.withdraw(APPROVAL_TOAST)
+            if action is not None:
+                show_answer(self, action, approved=True)
             self.refresh_bindings()
 
     async def action_reject(self) -> None:
@@ -392,10 +400,15 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
             return
 
         from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
+
+        action = self.runner.pending_action
 
         def then(reason: str | None) -> None:
             if reason is not None and self.runner.answer_approval(Approval.reject(reason)):
                 self.withdraw(APPROVAL_TOAST)
+                if action is not None:
+                    show_answer(self, action, approved=False, reason=reason)
                 self.refresh_bindings()
 
         self.push_screen(
@@ -457,6 +470,25 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
                 value=step.rating.comment if step.rating and step.rating.comment else "",
             ),
             then,
+        )
+
+    async def action_message(self) -> None:
+        """Tell the agent something: it reads it with its next request."""
+        working = self.runner.session is not None and self.runner.session.agent.status not in (
+            "idle",
+            "done",
+            "paused",
+        )
+        when = "with its next request" if working else "when it next steps (press s or p)"
+
+        def then(text: str | None) -> None:
+            text = _clean(text)
+            if text:
+                self.runner.tell(text)
+                self.notify(f"Sent: the agent reads it {when}.", markup=False)
+
+        self.push_screen(
+            TextPrompt("Message the agent", f"The agent reads your message {when}."), then
         )
 
     async def action_edit_goal(self) -> None:
@@ -574,7 +606,9 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
             diff.show_proposed(preview.path, preview.old_text, preview.new_text)
         else:
             a = message.action
-            diff.show_message(f"{a.tool} changes no file; approve (a) or reject (r).")
+            diff.show_message(
+                f"{a.tool} changes no file; approve (a) or reject (r).", proposal=True
+            )
         if self.is_narrow and preview is not None:
             self.action_show_panel("diff")
         self.refresh_bindings()
@@ -597,7 +631,13 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
         ring(self, self.settings.ui.notify, f"The agent asks: {message.question}")
 
     def on_agent_idle(self, _message: AgentIdle) -> None:
+        from autogpt_tui.ui.agent_events import worker_ended
+        from autogpt_tui.ui.approval_view import leave_proposal
+
         self.withdraw(APPROVAL_TOAST)  # paused or stopped: nothing waits any more
+        with suppress(NoMatches):  # the panels are gone while the app closes
+            worker_ended(self)
+            leave_proposal(self)
         self.refresh_bindings()
 
     def _ask_trust(self) -> None:
@@ -632,9 +672,14 @@ class WorkstationApp(Toasts, DiffModes, HistoryPanes):
                 return
             self.settings = settings
             self.runner.settings = settings
+            self.query_one(GoalPanel).endpoint = self._endpoint_label()
             self.notify(f"Trusted {display_path(untrusted.path)}.", markup=False)
 
         self.push_screen(ConfirmPrompt("Trust this workspace's config?", question), then)
+
+    def _endpoint_label(self) -> str:
+        """The model and its endpoint's host, for the goal panel."""
+        return endpoint.endpoint_label(self.settings.model.model, self.settings.model.base_url)
 
     def mark_files(self, paths: Sequence[str], by: MarkKind) -> None:
         """Mark ``paths`` in the file tree as changed by the agent or the user."""

@@ -30,11 +30,17 @@ from autogpt_tui.ui.messages import (
     StepDetails,
     WatcherStarted,
 )
+from autogpt_tui.ui.meters import show_totals
+from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
+from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.records import StepCommit
+    from autogpt_tui.core.session_state import SessionTotals
+    from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.watcher import WorkspaceWatcher
     from autogpt_tui.ui.agent_runner import AgentRunner
 
@@ -58,6 +64,10 @@ class HistoryPanes(App[None]):
     """Set once the first frame is on screen."""
     _tree_at_once: bool
     """Whether the file tree mounted with the first frame."""
+    settings: Settings
+    """The configuration the agent runs with."""
+    _select_after_load: str | None = None
+    """The step to select once the history is read again (the one an undo took back)."""
 
     def _set_goal(self, goal: str) -> None:
         """Set the goal (the workstation's own)."""
@@ -105,7 +115,14 @@ class HistoryPanes(App[None]):
         except NoMatches:
             return  # the app is closing: the worker's answer came after the panels went
         history.show_steps(message.steps)
-        if self.runner.goal is None and message.steps:
+        if self._select_after_load is not None:
+            history.select(self._select_after_load)
+            self._select_after_load = None
+        # The log marks what was undone (and unmarks the redone) as git has it.
+        self.query_one(ActionLog).sync_history(message.steps)
+        goal = self.query_one(GoalPanel)
+        if message.steps and (self.runner.goal is None or goal.meters_session is None):
+            # The session on the branch: its goal, if none was given, and its meters.
             self.resume_goal()
         self.refresh_bindings()
         await self._show_files(message.root)
@@ -117,22 +134,32 @@ class HistoryPanes(App[None]):
 
     @work(thread=True, exit_on_error=False, group="resume", description="Find the session")
     def resume_goal(self) -> None:
-        """Show the goal of the session the branch holds (the agent resumes it)."""
+        """Show the goal of the session the branch holds (the agent resumes it), and what
+        its steps in force add up to on the meters."""
+        from autogpt_tui.core.session_state import session_totals
+
         with History.open(self.workspace) as history:
             latest = next(
                 (s for s in history.steps_on_branch(records=True, expect=1) if not s.undone),
                 None,
             )
-        if latest is None or latest.record is None:
-            return
-        goal = latest.record.goal or None
-        if goal and latest.tool != "finish":
-            self.call_from_thread(self._resume, goal)
+            if latest is None or latest.record is None:
+                return
+            goal = latest.record.goal or None
+            if not goal or latest.tool == "finish":
+                return
+            totals = session_totals(history, latest.session)
+        self.call_from_thread(self._resume, goal, totals)
 
-    def _resume(self, goal: str) -> None:
+    def _resume(self, goal: str, totals: SessionTotals) -> None:
         if self.runner.goal is None:
             self._set_goal(goal)
             self.notify(f"Resuming the session on the branch: {goal}", markup=False)
+        panel = self.query_one(GoalPanel)
+        # The loop resumes this session when the goal is the same: the meters start from
+        # its steps in force (unless a loop or an undo counted them already).
+        if self.runner.goal == goal and panel.meters_session is None:
+            show_totals(panel, totals)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Errors the user can cause arrive as messages; this catches the rest (a missing
@@ -238,14 +265,20 @@ class HistoryPanes(App[None]):
         self, op: str, rev: str = "", value: int = 0, comment: str | None = None
     ) -> None:
         """Undo, redo or rate on a worker thread; the history reloads afterwards."""
+        from autogpt_tui.core.session_state import session_totals
+
+        totals: SessionTotals | None = None
         try:
             if op in ("undo", "redo"):
                 # Never under another agent's feet; once held, the app keeps the lock.
                 self.runner.claim_workspace()
             with History.open(self.workspace) as history:
+                select = None
                 if op == "undo":
-                    (step,) = history.undo(1)
-                    summary = f"Undid step {step.step}: {step.summary}"
+                    negative = self.settings.rewards.undo_is_negative
+                    (step,) = history.undo(1, negative=negative)
+                    summary = undo_summary(step)
+                    select = step.sha  # so that 0 (and + and -) act on the step undone
                 elif op == "redo":
                     (step,) = history.redo(1)
                     summary = f"Redid step {step.step}: {step.summary}"
@@ -258,14 +291,30 @@ class HistoryPanes(App[None]):
                     )
                     if comment:
                         summary += f": {comment}"
+                if op in ("undo", "redo"):
+                    # The meters count the steps in force: recounted, not decremented.
+                    totals = session_totals(history, self.runner.session_id or step.session)
         except UserError as err:
             self.post_message(HistoryFailed(str(err)))
             return
-        self.post_message(HistoryChanged(summary))
+        self.post_message(HistoryChanged(summary, select, totals))
 
     def on_history_changed(self, message: HistoryChanged) -> None:
         self.notify(message.summary, markup=False)
+        self._select_after_load = message.select
+        if message.totals is not None:
+            for goal in self.query(GoalPanel).results(GoalPanel):  # none while closing
+                show_totals(goal, message.totals)
         self.load_history()
+
+
+def undo_summary(step: StepCommit) -> str:
+    """The toast for an undo: what was undone, and whether it counted as a rating
+    (``[rewards] undo_is_negative``) and how to take that back."""
+    summary = f"Undid step {step.step}: {step.summary}"
+    if step.rating is not None and step.rating.source == "undo":
+        summary += " — counted as −1; press 0 to clear"
+    return summary
 
 
 class WatcherMade(Message):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     # of the loop's code (the tools alone take tens of milliseconds to import).
     from autogpt_tui.core.events import Event, PendingAction
     from autogpt_tui.core.records import StepCommit
+    from autogpt_tui.core.session_state import SessionTotals
     from autogpt_tui.core.tools import FilePreview
 
 
@@ -43,12 +44,18 @@ class AgentEventMessage(Message):
 
         Textual then drops this message and handles ``message`` alone. Two thought
         fragments of the same step become one (this one's text goes in front of the
-        next's); a status or usage update is superseded by the next of its kind.
+        next's); a status, usage or streamed-tokens update is superseded by the next of
+        its kind.
         """
         if not isinstance(message, AgentEventMessage):
             return False
         # Imported here: the app's first frame imports this module, not the loop's events.
-        from autogpt_tui.core.events import StatusChanged, ThoughtDelta, UsageUpdated
+        from autogpt_tui.core.events import (
+            StatusChanged,
+            ThoughtDelta,
+            TokensStreamed,
+            UsageUpdated,
+        )
 
         mine, later = self.event, message.event
         if type(mine) is ThoughtDelta and type(later) is ThoughtDelta:
@@ -58,7 +65,8 @@ class AgentEventMessage(Message):
                 return False  # Textual merges for as long as messages keep coming: hand on
             message.event = ThoughtDelta(later.step, mine.text + later.text, later.reasoning)
             return True
-        return type(mine) is type(later) and type(mine) in (StatusChanged, UsageUpdated)
+        superseded = (StatusChanged, UsageUpdated, TokensStreamed)
+        return type(mine) is type(later) and type(mine) in superseded
 
 
 class ApprovalNeeded(Message):
@@ -119,10 +127,17 @@ class StepDetails(Message):
 class HistoryChanged(Message):
     """Undo, redo or a rating changed the history; ``summary`` says what, for a toast."""
 
-    def __init__(self, summary: str) -> None:
+    def __init__(
+        self, summary: str, select: str | None = None, totals: SessionTotals | None = None
+    ) -> None:
         super().__init__()
         self.summary = summary
         """One sentence for the user."""
+        self.select = select
+        """The step to select once the history is read again (the one just undone), or
+        None to keep the selection."""
+        self.totals = totals
+        """After an undo or redo, what the session's steps in force add up to."""
 
 
 class WatcherStarted(Message):

@@ -332,7 +332,75 @@ def test_undo_rewinds_the_conversation(harness: Harness) -> None:
     agent.run(max_steps=1)
     text = all_text(harness.server.requests[-1])
     assert "keep.txt" in text and "drop.txt" not in text
-    assert harness.history.steps()[0].step == 2  # the step number is reused after a rewind
+    # Step numbers are never reused: the undone step 2 keeps its number.
+    assert [(s.step, s.undone) for s in harness.history.steps()] == [
+        (3, False),
+        (2, True),
+        (1, False),
+    ]
+
+
+def test_a_step_after_undoing_several_continues_from_the_highest_number(
+    harness: Harness,
+) -> None:
+    harness.server.script(
+        *[call("write_file", path=f"f{n}.txt", content=f"{n}\n") for n in range(4)]
+    )
+    agent = harness.agent("Number test.")
+    agent.run(max_steps=4)
+    harness.history.undo(3)  # steps 2, 3 and 4
+    harness.server.script(call("write_file", path="again.txt", content="again\n"))
+    agent.run(max_steps=1)
+    (committed,) = harness.of(StepCommitted)[-1:]
+    assert committed.step == 5
+    steps = harness.history.steps()
+    labels = [f"{s.session}#{s.step}" for s in steps]
+    assert len(labels) == len(set(labels)) == 5  # every SESSION#N names one step
+    assert [(s.step, s.undone) for s in steps] == [
+        (5, False),
+        (4, True),
+        (3, True),
+        (2, True),
+        (1, False),
+    ]
+    # The conversation was rewound all the same: only step 1 and the new step are in it.
+    text = all_text(harness.server.requests[-1])
+    assert "f0.txt" in text and "f1.txt" not in text
+
+
+def test_a_resumed_session_after_undo_goes_on_from_the_highest_number(harness: Harness) -> None:
+    harness.server.script(
+        *[call("write_file", path=f"f{n}.txt", content=f"{n}\n") for n in range(3)]
+    )
+    first = harness.agent("Resume test.")
+    first.run(max_steps=3)
+    session = first.state.session
+    harness.history.undo(2)
+    # A new agent, as after restarting the app or `run`: the session resumes at step 1,
+    # and its next step is 4, not 2.
+    again = harness.agent("Resume test.")
+    assert again.state.session == session and again.state.step == 3
+    harness.server.script(call("finish", summary="done"))
+    assert again.run().outcome == "finished"
+    assert harness.of(StepCommitted)[-1].step == 4
+    assert "f1.txt" not in all_text(harness.server.requests[-1])
+
+
+def test_a_session_named_by_id_whose_steps_were_all_undone_keeps_its_numbers(
+    harness: Harness,
+) -> None:
+    harness.server.script(
+        *[call("write_file", path=f"f{n}.txt", content=f"{n}\n") for n in range(2)]
+    )
+    first = harness.agent("All undone.")
+    first.run(max_steps=2)
+    session = first.state.session
+    harness.history.undo(2)
+    again = harness.agent("All undone.", session=session)
+    assert again.state.session == session and again.state.step == 2
+    harness.server.script(call("finish", summary="done"))
+    again.run()
+    assert harness.of(StepCommitted)[-1].step == 3
 
 
 def test_a_loop_is_detected_and_stopped(harness: Harness) -> None:

@@ -92,7 +92,7 @@ async def test_history_lists_steps_newest_first(workspace: Path) -> None:
         await settle(pilot)
         rows = table_rows(app)
     # Columns: commit, step, tool, rating, state, summary.
-    assert [row[1] for row in rows] == ["s1#3", "s1#2", "s1#1"]
+    assert [row[1] for row in rows] == ["#3", "#2", "#1"]  # one session: not named
     assert [row[5] for row in rows] == ["Write file3.txt", "Write file2.txt", "Write file1.txt"]
     assert [row[4] for row in rows] == ["undone", "", ""]
     # The undone step carries the undo's implicit -1.

@@ -126,9 +126,9 @@ def snapshot(root: Path) -> tuple[str, str, str]:
 @pytest.mark.parametrize(
     ("args", "code", "sentence"),
     [
-        (["show", "{ws}", "HEAD~3"], 1, "is not an agent step"),
-        (["show", "{ws}", "nonsense"], 1, "does not name a commit"),
-        (["rate", "{ws}", "HEAD~3", "+1"], 1, "is not an agent step"),
+        (["show", "{ws}", "HEAD~3"], 2, "is not an agent step"),
+        (["show", "{ws}", "nonsense"], 2, "does not name a commit"),
+        (["rate", "{ws}", "HEAD~3", "+1"], 2, "is not an agent step"),
         (["rate", "{ws}", "HEAD", "+2"], 2, "A rating must be +1, -1 or 0"),
         (["undo", "{ws}", "4"], 1, "Only 3 steps can be undone, not 4"),
         (["undo", "{ws}", "0"], 2, "must be at least 1"),

@@ -125,7 +125,7 @@ def test_a_user_steps_approves_undoes_and_quits_in_a_real_terminal(
         newest = next(i for i, line in enumerate(lines) if "Write beta.txt" in line)
         oldest = next(i for i, line in enumerate(lines) if "Write alpha.txt" in line)
         assert newest < oldest, text
-        assert "s1#1" in lines[oldest] and "+" in lines[oldest], text
+        assert "#1" in lines[oldest] and "+" in lines[oldest], text
         assert "Greet the user" in text, text
 
         run_tmux("send-keys", "-t", session, "s")
@@ -145,5 +145,91 @@ def test_a_user_steps_approves_undoes_and_quits_in_a_real_terminal(
         ended = wait_for(lambda: not session_alive(), EXIT_TIMEOUT_S)
         assert ended, f"the app did not quit on q; the screen was:\n{screen()}"
         assert status_file.read_text().strip() == "0"
+    finally:
+        run_tmux("kill-server")
+
+
+def test_a_step_after_an_undo_is_a_new_branch_in_a_real_terminal(
+    workspace: Path, tmp_path: Path, llm_server: ScriptedLLM
+) -> None:
+    """Undo a step, take another: the log marks the undone one and starts a new branch,
+    and the new step gets a number of its own (issue 12, item 4)."""
+    tmux_exe = require_tmux()
+    llm_server.script(
+        Reply(
+            "I'll write the greeting.",
+            tool_calls=[ToolCall("write_file", {"path": "hello.txt", "content": "hello\n"})],
+        ),
+        Reply(
+            "A farewell instead.",
+            tool_calls=[ToolCall("write_file", {"path": "bye.txt", "content": "bye\n"})],
+        ),
+    )
+    socket = f"autogpt-tui-test-{uuid.uuid4().hex[:12]}"
+    session = "app"
+    tmux = [tmux_exe, "-L", socket, "-f", os.devnull]
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
+        "AUTOGPT_TUI_CONFIG": str(tmp_path / "no-such-config.toml"),
+        "OPENAI_BASE_URL": llm_server.base_url,
+        "OPENAI_API_KEY": "sk-test-tmux",
+        "TERM": "xterm-256color",
+    }
+    app_command = shlex.join(
+        [sys.executable, "-m", "autogpt_tui", str(workspace), "--goal", "Greet the user"]
+    )
+
+    def run_tmux(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*tmux, *args], env=env, capture_output=True, text=True, check=False, timeout=10
+        )
+
+    def screen() -> str:
+        return run_tmux("capture-pane", "-p", "-t", session).stdout
+
+    def expect(check: Callable[[str], bool], what: str) -> str:
+        assert wait_for(lambda: check(screen()), START_TIMEOUT_S), (
+            f"{what}; the screen was:\n{screen()}"
+        )
+        return screen()
+
+    def history_rows(text: str, label: str) -> list[str]:
+        """The history panel's rows (the sidebar, left) naming step ``label``."""
+        return [line[:58] for line in text.splitlines() if f"{label} " in line[:58]]
+
+    try:
+        started = run_tmux("new-session", "-d", "-x", "160", "-y", "45", "-s", session, app_command)
+        assert started.returncode == 0, started.stderr
+        expect(lambda s: "No steps yet" in s, "the empty history never appeared")
+
+        run_tmux("send-keys", "-t", session, "s")
+        expect(lambda s: "waiting for approval" in s, "the first proposal never waited")
+        run_tmux("send-keys", "-t", session, "a")
+        expect(lambda s: bool(history_rows(s, "#1")), "the first step never reached the history")
+        assert wait_for(lambda: (workspace / "hello.txt").exists(), START_TIMEOUT_S)
+
+        run_tmux("send-keys", "-t", session, "u")
+        text = expect(lambda s: "↶ undone" in s, "the log never marked the undone step")
+        expect(
+            lambda s: "undone" in "".join(history_rows(s, "#1")),
+            "the history never marked the undone step",
+        )
+        assert not (workspace / "hello.txt").exists()
+
+        run_tmux("send-keys", "-t", session, "s")
+        expect(lambda s: "waiting for approval" in s, "the second proposal never waited")
+        run_tmux("send-keys", "-t", session, "a")
+        text = expect(
+            lambda s: bool(history_rows(s, "#2")), "the new step never reached the history"
+        )
+        assert wait_for(lambda: (workspace / "bye.txt").exists(), START_TIMEOUT_S)
+        text = expect(
+            lambda s: "── new branch after undoing #1 ──" in s,
+            "the log never showed the new branch",
+        )
+        # The new step is #2 (#1 stays the undone one), and each is listed once.
+        (new,) = history_rows(text, "#2")
+        (old,) = history_rows(text, "#1")
+        assert "undone" not in new and "undone" in old, text
     finally:
         run_tmux("kill-server")

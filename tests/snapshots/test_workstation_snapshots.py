@@ -3,7 +3,7 @@
 Everything that would change between runs or machines is fixed: commit dates and
 identities (so the short shas are stable), the session id, the clock in the log's step
 headers, HOME (so the header shows ``~/workspace``), the terminal's size, the model's
-replies (the scripted server), and whether commands can be sandboxed: a stand-in
+replies (the scripted server) and its port, and whether commands can be sandboxed: a stand-in
 ``bwrap`` first on PATH answers the sandbox's probe, so the log never says "Commands run
 without a sandbox" on a machine without bubblewrap and not on one with it.
 """
@@ -11,6 +11,7 @@ without a sandbox" on a machine without bubblewrap and not on one with it.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui import app as app_module
+from autogpt_tui.ui import endpoint
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.widgets import action_log
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
@@ -108,6 +110,10 @@ def fixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     bin_folder = stand_in_bwrap(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setattr(action_log, "clock", lambda: "12:00:00")
+    # The scripted server's port changes from run to run: the goal panel's endpoint shows
+    # the real host, with the port as a word.
+    host = endpoint.endpoint_host
+    monkeypatch.setattr(endpoint, "endpoint_host", lambda url: re.sub(r":\d+$", ":PORT", host(url)))
     yield make_workspace(tmp_path)
 
 

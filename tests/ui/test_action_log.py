@@ -433,9 +433,13 @@ async def test_an_opened_thought_stays_open_when_it_comes_back_into_view() -> No
     app = LogApp(max_entries=2000)
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(ActionLog)
-        await fill(log, 3)
+        await fill(log, 2)
+        await log.append_thought(3, "## Plan 3\n\nI read f3.py.\n")
+        await log.show_action(3, "read_file", {"path": "f3.py"}, waiting=True)
+        log.action_rejected(3, "not yet")
         await log.toggle_thought(3)  # the user folds the newest...
         await log.show_action(3, "finish", {"summary": "done"}, waiting=False)
+        log.action_committed(3, "0000003", "Finish: done")
         await fill(log, 40, first=4)
         await pilot.pause()
         assert not log.entry_mounted(3)

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from autogpt_tui.core.records import Rating, StepCommit
 from autogpt_tui.ui.widgets import step_history
@@ -81,7 +82,7 @@ async def test_first_load_selects_the_newest_step() -> None:
         assert history.selected_step is None
         steps = make_steps(3)
         await show(pilot, steps)
-        assert [row[1] for row in rows(app)] == ["s1#3", "s1#2", "s1#1"]
+        assert [row[1] for row in rows(app)] == ["#3", "#2", "#1"]
         assert history.selected_step == steps[0]
         assert [s.sha for s in app.selected] == [steps[0].sha]
 
@@ -135,7 +136,7 @@ async def test_refresh_keeps_the_selection_on_its_commit() -> None:
         assert history.selected_step is not None
         assert history.selected_step.sha == chosen.sha
         assert table(app).cursor_row == 4
-        assert [row[1] for row in rows(app)] == [f"s1#{n}" for n in range(7, 0, -1)]
+        assert [row[1] for row in rows(app)] == [f"#{n}" for n in range(7, 0, -1)]
         assert len(app.selected) == announced  # nothing new was selected
 
 
@@ -243,7 +244,7 @@ async def test_a_thousand_steps_show_and_a_new_step_patches_in() -> None:
         history.show_steps(more)
         await pilot.pause()
         assert table(app).row_count == 1001
-        assert rows(app)[0][1] == "s1#1001" and rows(app)[500][3] == "-"
+        assert rows(app)[0][1] == "#1001" and rows(app)[500][3] == "-"
 
 
 async def test_a_committed_step_is_added_on_top_without_a_reload(
@@ -258,13 +259,13 @@ async def test_a_committed_step_is_added_on_top_without_a_reload(
         history.add_step(newest)
         await pilot.pause()
         # On top, selected (the newest was), and the panel keeps its 50 newest rows.
-        assert rows(app)[0][1] == "s1#51" and rows(app)[-1][1] == "s1#2"
+        assert rows(app)[0][1] == "#51" and rows(app)[-1][1] == "#2"
         assert table(app).row_count == 50
         assert history.selected_step == newest and app.selected[-1] == newest
         # The reload that follows (or an add of the same step) changes nothing.
         history.add_step(newest)
         await show(pilot, make_steps(51))
-        assert table(app).row_count == 50 and rows(app)[0][1] == "s1#51"
+        assert table(app).row_count == 50 and rows(app)[0][1] == "#51"
 
 
 async def test_empty_history_shows_the_hint() -> None:
@@ -310,8 +311,25 @@ async def test_a_long_session_keeps_only_a_screenful_or_two_of_renderings() -> N
         await pilot.pause()
         grid = table(app)
         assert grid.row_count == 300
-        assert rows(app)[0][1] == "s1#300"
+        assert rows(app)[0][1] == "#300"
         rows_most = step_history.CACHED_ROWS
         assert 0 < len(grid._cell_render_cache) <= rows_most * 6
         assert 0 < len(grid._row_render_cache) <= rows_most
         assert 0 < len(grid._line_cache) <= rows_most
+
+
+async def test_labels_name_the_session_only_when_the_history_spans_several() -> None:
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        one = make_steps(2)
+        await show(pilot, one)
+        assert [row[1] for row in rows(app)] == ["#2", "#1"]
+        step_width = table(app).columns[ColumnKey("step")].content_width
+        # A step of another session: every label names its session now...
+        other = dataclasses.replace(make_steps(1)[0], sha="f" * 40, session="s2")
+        await show(pilot, [other, *one])
+        assert [row[1] for row in rows(app)] == ["s2#1", "s1#2", "s1#1"]
+        # ...and once it is gone again, the labels and the column are short again.
+        await show(pilot, one)
+        assert [row[1] for row in rows(app)] == ["#2", "#1"]
+        assert table(app).columns[ColumnKey("step")].content_width == step_width

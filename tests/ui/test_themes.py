@@ -309,3 +309,26 @@ async def test_an_unknown_theme_falls_back_with_one_warning() -> None:
         assert set(OUR_THEMES) <= set(names)
         assert 3 <= len(names) <= 6
         assert "\n" not in warning
+
+
+def test_unfocused_borders_show_on_a_256_colour_terminal() -> None:
+    """Issue 12: in autogpt-light on a 256-colour terminal, unfocused borders were grey93
+    on white. Drawn in the 256-colour palette, border and surface stay apart."""
+    from rich.color import Color as RichColor
+    from rich.color import ColorSystem
+
+    theme = read_theme_file(REPO_THEMES / "autogpt-light.toml")
+    variables = theme.to_color_system().generate()
+
+    def in_256_colours(value: str) -> Color:
+        parsed = Color.parse(value)
+        triplet = RichColor.from_rgb(*parsed.rgb).downgrade(ColorSystem.EIGHT_BIT)
+        return Color(*triplet.get_truecolor())
+
+    border = in_256_colours(variables["border-blurred"])
+    for under in ("surface", "background"):
+        assert contrast(border, in_256_colours(variables[under])) >= 1.8, under
+    # ...and still quieter than the focused border.
+    focused = Color.parse(variables["border"])
+    surface = Color.parse(variables["surface"])
+    assert contrast(Color.parse(variables["border-blurred"]), surface) < contrast(focused, surface)

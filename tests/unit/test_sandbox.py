@@ -182,6 +182,19 @@ def test_runs_in_the_workspace_with_empty_stdin(plain: CommandRunner, root: Path
     assert plain.run("true").observation() == "Exit status: 0\n(no output)"
 
 
+def test_commands_are_told_the_width_their_output_is_shown_at(
+    plain: CommandRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # this process's own is not passed on
+    assert plain.run('echo "${COLUMNS-unset}"').stdout == "unset\n"
+    plain.columns = 133
+    assert plain.run('echo "$COLUMNS"').stdout == "133\n"
+    with plain.run_captured('echo "$COLUMNS"') as run:
+        assert run.result.stdout == "133\n"
+    plain.columns = None
+    assert plain.run('echo "${COLUMNS-unset}"').stdout == "unset\n"
+
+
 def test_output_is_capped_keeping_head_and_tail(root: Path) -> None:
     runner = CommandRunner(root, sandbox=False, max_output_chars=1000)
     result = runner.run("seq 1 100000; seq 1 10 >&2")

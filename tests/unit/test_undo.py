@@ -257,3 +257,35 @@ def test_undo_is_an_implicit_minus_one_unless_the_user_rated(history: History) -
     assert history.resolve(s2.sha).reward is None  # redo takes the judgement back
     history.rate(s2.sha, 1)
     assert history.resolve(s2.sha).reward == 1
+
+
+def test_the_last_step_number_counts_undone_steps_so_numbers_are_never_reused(
+    history: History,
+) -> None:
+    assert history.last_step_number("s1") == 0
+    for n in range(1, 4):
+        agent_write(history, n, f"f{n}.txt", f"{n}\n")
+    assert history.last_step_number("s1") == 3
+    # Taken off the branch (kept under the undone refs): still counted.
+    history.undo(2)
+    assert [s.step for s in history.undoable()] == [1]
+    assert history.last_step_number("s1") == 3
+    # Brought back, then taken off again: the same.
+    history.redo(1)
+    assert history.last_step_number("s1") == 3
+    history.undo(1)
+    assert history.last_step_number("s1") == 3
+    # Another session's numbers are its own.
+    assert history.last_step_number("other") == 0
+
+
+def test_the_last_step_number_counts_a_step_undone_by_a_revert(history: History) -> None:
+    agent_write(history, 1, "a.txt", "a\n")
+    agent_write(history, 2, "b.txt", "b\n")
+    write(history.root, "mine.txt", "mine\n")
+    git(history.root, "add", "mine.txt")
+    git(history.root, "commit", "-q", "-m", "my own commit")
+    # The user's commit sits on top: undo reverts step 2 with a new commit.
+    history.undo(1)
+    assert [s.step for s in history.undoable()] == [1]
+    assert history.last_step_number("s1") == 2

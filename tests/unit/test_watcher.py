@@ -8,6 +8,7 @@ the expected paths have arrived.
 from __future__ import annotations
 
 import errno
+import logging
 import shutil
 import sys
 import threading
@@ -520,3 +521,28 @@ def test_change_set_truthiness() -> None:
     assert not ChangeSet()
     assert ChangeSet(frozenset({"a"}))
     assert ChangeSet(overflow=True)
+
+
+def test_stopping_with_events_on_their_way_in_logs_nothing(
+    repo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # watchdog holds a move out of the tree for half a second, waiting for its other
+    # half; a watcher stopped meanwhile used to make watchdog log an error ("called when
+    # the thread is inactive"), which reached stderr at the end of nearly every run.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def stop_with_a_move_held_back(name: str) -> None:
+        recorder = Recorder()
+        w = WorkspaceWatcher(repo, on_change=recorder)
+        w.start()
+        (repo / name).write_text("soon elsewhere\n")
+        (repo / name).rename(outside / name)
+        # The write is told of while the move is still held back.
+        assert recorder.wait_for(lambda: name in recorder.union())
+        with caplog.at_level(logging.DEBUG, logger="watchdog"):
+            w.stop()
+
+    for n in range(3):
+        stop_with_a_move_held_back(f"moved-{n}.txt")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

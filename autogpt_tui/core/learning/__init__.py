@@ -5,8 +5,9 @@ Rewards change what the agent does next in two ways:
 - **Which arm works the next step** — :mod:`.bandit` keeps a Beta posterior per policy
   arm and picks one by Thompson sampling; :mod:`.policy` says what an arm is, which
   arms may be chosen, and the implicit rewards (rejections, environment checks).
-- **What the agent is told** — :mod:`.lessons` turns rated steps into "avoid" lessons
-  and exemplars and picks the most relevant ones (BM25) for the system prompt.
+- **What the agent is told** — :mod:`.lessons` turns rated steps into lessons (a step
+  rated down: the user's comment tied to its situation, :mod:`.situations`) and
+  exemplars, and picks the most relevant ones (BM25) for the system prompt.
 
 :mod:`.reward_model` reads the repository's steps, records and ratings into both and
 keeps them current; :mod:`.export` writes the ratings out as fine-tuning data.

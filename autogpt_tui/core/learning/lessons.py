@@ -23,8 +23,10 @@ from autogpt_tui.core.redact import scrub_keys
 
 LESSONS_HEADING = "## Lessons from the user's ratings"
 """The heading of the prompt section the lessons go under."""
-AVOID_HEADING = "Avoid:"
-"""The heading of the "avoid" lessons within the section."""
+AVOID_HEADING = "Corrections (the user's words, by situation; follow them):"
+"""The heading of the "avoid" lessons within the section: steps rated down and proposals
+rejected, phrased from what the user said ("When running the tests: use -x"). Not
+"Avoid:", which made such a line read as "do not run the tests"."""
 EXEMPLAR_HEADING = "Worked before:"
 """The heading of the exemplars within the section."""
 _INTRO = "Earlier steps the user rated, most relevant first; learn from them."
@@ -323,17 +325,36 @@ def _goal_part(goal: str) -> str:
     return f' (goal: "{goal}")' if goal else ""
 
 
-def avoid_text(summary: str, goal: str, rating: Rating) -> str:
-    """The "avoid" lesson of a step rated down: what it did, and why it was bad."""
-    why = {
-        "user": "rated down",
-        "undo": "undone by the user",
-        "check": "the check failed",
-        "reject": "rejected",
-    }.get(rating.source, "rated down")
+def _advice(situation: str, words: str) -> str:
+    """The user's own words tied to the situation: "When running the tests: use -x"."""
+    return f"When {situation}: {words}"
+
+
+_WHY = {
+    "user": "rated down",
+    "undo": "undone by the user",
+    "check": "the check failed",
+    "reject": "rejected",
+}
+
+
+def avoid_text(summary: str, goal: str, rating: Rating, situation: str = "") -> str:
+    """The lesson of a step rated down, phrased from the user's comment when there is one
+    ("When running the tests: use -x --tb=short"), else what happened to the step in
+    that situation ("When editing `a.py`: the step "Edit a.py" was rated down.").
+
+    Without a situation (older callers) the step's summary leads, as it always did.
+    """
+    why = _WHY.get(rating.source, "rated down")
     comment = comment_of(rating)
     # History's own implicit events say what we say already ("undone by the user").
-    comment = f': "{comment}"' if comment and comment.lower() != why else ""
+    if comment and comment.lower() == why:
+        comment = ""
+    if situation:
+        if comment:
+            return scrub_keys(_advice(situation, comment))
+        return scrub_keys(_advice(situation, f'the step "{summary}" was {why}{_goal_part(goal)}.'))
+    comment = f': "{comment}"' if comment else ""
     return scrub_keys(f"{summary}{_goal_part(goal)} — {why}{comment}")
 
 
@@ -349,6 +370,18 @@ def exemplar_text(summary: str, goal: str, previous: str | None, rating: Rating)
     return scrub_keys(f"{state} → {summary}{note}")
 
 
-def rejection_text(summary: str, goal: str, reason: str) -> str:
-    """The "avoid" lesson of a proposal the user rejected, with the user's reason."""
+NO_REASON = "no reason given"
+"""The reason recorded for a rejection the user gave none for."""
+
+
+def rejection_text(summary: str, goal: str, reason: str, situation: str = "") -> str:
+    """The lesson of a proposal the user rejected: their reason tied to the situation
+    ("When editing `tests/test_a.py`: change cli.py instead"), or, without a reason,
+    what was rejected there."""
+    if situation:
+        if reason and reason != NO_REASON:
+            return scrub_keys(_advice(situation, reason))
+        return scrub_keys(
+            _advice(situation, f'the proposal "{summary}" was rejected{_goal_part(goal)}.')
+        )
     return scrub_keys(f'{summary}{_goal_part(goal)} — rejected: "{reason}"')

@@ -39,10 +39,10 @@ from autogpt_tui.core.records import Rating
 
 CACHE_FILE = Path("autogpt-tui") / "reward-model.json"
 """Where the cache lives, under the repository's common git directory."""
-FORMAT = "autogpt-tui reward-model 2"
+FORMAT = "autogpt-tui reward-model 3"
 """The header's first words; a file with any other header is ignored."""
 _COLUMNS = (
-    *("session", "step", "policy", "tool", "summary", "goal", "timestamp"),
+    *("session", "step", "policy", "tool", "summary", "situation", "goal", "timestamp"),
     *("rating", "comment", "source", "previous", "doc"),
 )
 
@@ -54,6 +54,8 @@ class Rejection:
     tool: str
     summary: str
     reason: str
+    situation: str = ""
+    """Where it was proposed, in the user's words (see :mod:`.situations`)."""
 
 
 @dataclass(slots=True)
@@ -71,6 +73,8 @@ class ModelStep:
     timestamp: int
     rejected: tuple[Rejection, ...]
     rating: Rating | None = None
+    situation: str = ""
+    """The situation it was taken in, in the user's words (see :mod:`.situations`)."""
     previous: str | None = None
     """The summary of the step before it in its session; None at the session's start."""
     doc: int | None = None
@@ -126,6 +130,7 @@ class StepRows:
             policy=s[c["policy"][row]],
             tool=s[c["tool"][row]],
             summary=s[c["summary"][row]],
+            situation=s[c["situation"][row]],
             goal=s[c["goal"][row]],
             timestamp=c["timestamp"][row],
             rejected=self.rejected.get(row, ()),
@@ -195,6 +200,7 @@ def write(
         cols["policy"].append(ref(step.policy))
         cols["tool"].append(ref(step.tool))
         cols["summary"].append(ref(step.summary))
+        cols["situation"].append(ref(step.situation))
         cols["goal"].append(ref(step.goal))
         cols["timestamp"].append(step.timestamp)
         rating = step.rating
@@ -204,7 +210,7 @@ def write(
         cols["previous"].append(ref(step.previous))
         cols["doc"].append(-1 if step.doc is None else step.doc)
         if step.rejected:
-            rejected[str(row)] = [[r.tool, r.summary, r.reason] for r in step.rejected]
+            rejected[str(row)] = [[r.tool, r.summary, r.reason, r.situation] for r in step.rejected]
     row_of = {sha: n for n, sha in enumerate(shas)}
     commits = list(parents)
     commit_of = {sha: n for n, sha in enumerate(commits)}
@@ -299,7 +305,7 @@ def _parse(body: dict[str, Any]) -> Snapshot:
             raise ValueError(f"the column {name} has the wrong length")
         columns[name] = column
     rejected = {
-        int(row): tuple(Rejection(str(a), str(b), str(c)) for a, b, c in items)
+        int(row): tuple(Rejection(str(a), str(b), str(c), str(d)) for a, b, c, d in items)
         for row, items in body["rejected"].items()
     }
     rows = StepRows(

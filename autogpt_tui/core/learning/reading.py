@@ -17,9 +17,10 @@ from typing import Any
 
 from autogpt_tui.core.conversation import summarize_action
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
-from autogpt_tui.core.learning.lessons import COMMENT_CHARS
+from autogpt_tui.core.learning.lessons import COMMENT_CHARS, NO_REASON
 from autogpt_tui.core.learning.model_cache import ModelStep, Rejection, Tips
 from autogpt_tui.core.learning.policy import DEFAULT_ARM
+from autogpt_tui.core.learning.situations import situation_of
 from autogpt_tui.core.records import (
     TRAILER_POLICY,
     TRAILER_SESSION,
@@ -134,25 +135,30 @@ def step_from_entry(entry: LogEntry) -> ModelStep | None:
             continue
         tool = str(item.get("tool") or "")
         args = item.get("arguments")
+        args = args if isinstance(args, dict) else {}
         rejected.append(
             Rejection(
                 tool=tool,
-                summary=one_line(
-                    summarize_action(tool, args if isinstance(args, dict) else {}),
-                    _SUMMARY_CHARS,
-                ),
-                reason=one_line(str(item.get("reason") or "no reason given"), COMMENT_CHARS),
+                summary=one_line(summarize_action(tool, args), _SUMMARY_CHARS),
+                reason=one_line(str(item.get("reason") or NO_REASON), COMMENT_CHARS),
+                situation=situation_of(tool, args),
             )
         )
     goal = str(record.get("goal") or "")
+    tool = t.get(TRAILER_TOOL, "") or str(record.get("tool") or "")
+    arguments = record.get("arguments")
     return ModelStep(
         sha=entry.sha,
         parent=entry.parents[0] if entry.parents else None,
         session=t.get(TRAILER_SESSION, "") or str(record.get("session") or ""),
         step=number,
         policy=t.get(TRAILER_POLICY, "") or str(record.get("policy") or "") or DEFAULT_ARM,
-        tool=t.get(TRAILER_TOOL, "") or str(record.get("tool") or ""),
+        tool=tool,
         summary=one_line(entry.subject, _SUMMARY_CHARS),
+        # The recorded call's tool first: the trailer names the first of several reads.
+        situation=situation_of(
+            str(record.get("tool") or tool), arguments if isinstance(arguments, dict) else {}
+        ),
         goal=one_line(goal, _GOAL_CHARS) if goal else "",
         timestamp=entry.timestamp,
         rejected=tuple(rejected),

@@ -295,7 +295,7 @@ class RewardModel:
             arm.steps += 1
             for n, rejection in enumerate(step.rejected):
                 arm.observe(REJECTION_REWARD)
-                parts = (step.goal, rejection.summary, rejection.reason)
+                parts = (step.goal, rejection.summary, rejection.reason, rejection.situation)
                 self._add_lesson("avoid", parts, step, REJECTION_REWARD, order=n)
             rating, step.rating = step.rating, None
             self._set_rating(step, rating)
@@ -419,7 +419,7 @@ class RewardModel:
         arm.observe(rating.value)
         comment = comment_of(rating)
         if rating.value < 0:
-            parts: tuple[str, ...] = (step.goal, step.summary, comment)
+            parts: tuple[str, ...] = (step.goal, step.summary, comment, step.situation)
             step.doc = self._add_lesson("avoid", parts, step, rating.value)
         else:
             parts = (step.goal, step.previous or "", step.summary, comment)
@@ -448,19 +448,20 @@ class RewardModel:
         assert step is not None, "a lesson of a step the model does not know"
         if order < len(step.rejected):
             r = step.rejected[order]
+            text = rejection_text(r.summary, step.goal, r.reason, r.situation)
+            # The same words in the same situation are one lesson, whichever step.
             return LessonText(
-                rejection_text(r.summary, step.goal, r.reason),
-                f"avoid\0{r.summary}\0{r.reason}",
-                " ".join((step.goal, r.summary, r.reason)),
+                text, f"avoid\0{text}", " ".join((step.goal, r.summary, r.reason, r.situation))
             )
         rating = step.rating
         assert rating is not None, "a rating lesson of a step without a rating"
         comment = comment_of(rating)
         if rating.value < 0:
+            text = avoid_text(step.summary, step.goal, rating, step.situation)
             return LessonText(
-                avoid_text(step.summary, step.goal, rating),
-                f"avoid\0{step.summary}\0{comment}",
-                " ".join((step.goal, step.summary, comment)),
+                text,
+                f"avoid\0{text}",
+                " ".join((step.goal, step.summary, comment, step.situation)),
             )
         return LessonText(
             exemplar_text(step.summary, step.goal, step.previous, rating),

@@ -90,7 +90,8 @@ class RewardsScreen(ModalScreen[None]):
                         "None yet: rate steps with + and -, and say why with c.", classes="muted"
                     )
                 for lesson in self.lessons:
-                    mark = "avoid " if lesson.kind == "avoid" else "worked"
+                    # A correction, in the user's words ("When running the tests: use -x").
+                    mark = "note  " if lesson.kind == "avoid" else "worked"
                     yield Static(Text(f"{mark}  {lesson.text}"), classes=lesson.kind)
 
     async def action_dismiss(self, result: None = None) -> None:

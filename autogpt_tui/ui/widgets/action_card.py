@@ -19,6 +19,12 @@ SUMMARY_CHARS = 160
 """Longest argument summary a card shows; longer values are cut with an ellipsis."""
 OUTPUT_LINE_CHARS = 240
 """Longest output line a card shows."""
+OUTPUT_CHROME = 8
+"""Columns a card spends around a line of output: its margins (2 + 1), border (1),
+padding (1 + 1) and the line's indent (2). What is left of the log is the output's."""
+
+UNDONE_LABEL = ("↶ undone", "$text-warning")
+"""What the state line of a card whose step was undone says, and its style."""
 
 STATES = ("waiting", "running", "rejected", "ok", "error")
 """The states a card can be in; each is also a CSS class with a dash (``-waiting``)."""
@@ -120,6 +126,10 @@ class CardData:
     """How many lines of output are not kept."""
     commit: tuple[str, str] | None = None
     """The short sha and subject of its step commit, once made."""
+    approved: bool = False
+    """Whether the user approved it (it waited for them): its running line says so."""
+    undone: bool = False
+    """Its step was undone (and not redone since)."""
 
     @classmethod
     def of_call(cls, tool: str, arguments: Mapping[str, Any], *, waiting: bool) -> CardData:
@@ -170,17 +180,24 @@ class ActionCard(Widget):
         &.-rejected { border-left: wide $foreground-muted; color: $foreground-muted; }
         &.-ok { border-left: wide $success; }
         &.-error { border-left: wide $error; }
+        &.-undone {
+            border-left: wide $foreground-muted;
+            color: $foreground-muted;
+            text-opacity: 80%;
+        }
     }
     """
 
     STATE_LABELS: ClassVar[dict[str, tuple[str, str]]] = {
         "waiting": ("◌ waiting for approval  (a approve · r reject)", "$text-warning"),
         "running": ("▶ running…", "$text-primary"),
+        "approved": ("▶ approved · running…", "$text-primary"),
         "rejected": ("✗ rejected", "$text-error"),
         "ok": ("✓ done", "$text-success"),
         "error": ("✗ failed", "$text-error"),
     }
-    """What the state line says in each state, and its style."""
+    """What the state line says in each state, and its style (``approved``: the running
+    line of an action the user approved)."""
 
     state: reactive[str] = reactive("running", layout=True, init=False)
     """Where the action is: waiting, running, rejected, ok or error (see `STATES`)."""
@@ -209,6 +226,7 @@ class ActionCard(Widget):
         self.set_reactive(ActionCard.state, self.data.state)
         if self.data.commit is not None:
             self.add_class("-committed")
+        self.set_class(self.data.undone, "-undone")
         self._show_state()
 
     @property
@@ -231,10 +249,12 @@ class ActionCard(Widget):
         """True once the action's step commit was made."""
         return self.data.commit is not None
 
-    def mark_running(self) -> None:
-        """The action was approved (or needs no approval) and is running."""
+    def mark_running(self, *, approved: bool = False) -> None:
+        """The action is running: ``approved`` by the user, or it needed no approval."""
         self.data.state = "running"
+        self.data.approved = self.data.approved or approved
         self.state = "running"
+        self.refresh(layout=True)
 
     def mark_rejected(self, reason: str) -> None:
         """The user rejected the action, for ``reason`` (told to the agent)."""
@@ -254,6 +274,12 @@ class ActionCard(Widget):
         self.add_class("-committed")
         self.refresh(layout=True)
 
+    def mark_undone(self, undone: bool = True) -> None:
+        """Its step was undone (``undone``), or redone (not ``undone``)."""
+        self.data.undone = undone
+        self.set_class(undone, "-undone")
+        self.refresh(layout=True)
+
     def watch_state(self) -> None:
         """Keep the state classes (``-waiting`` …) in step with `state`."""
         self.data.state = self.state
@@ -266,14 +292,17 @@ class ActionCard(Widget):
     def render(self) -> Content:
         """The card's lines: tool and summary, the state line, then any output."""
         data = self.data
-        label, style = self.STATE_LABELS.get(self.state, (self.state, ""))
+        label_key = "approved" if self.state == "running" and data.approved else self.state
+        label, style = self.STATE_LABELS.get(label_key, (self.state, ""))
+        if data.undone and data.commit is not None:
+            label, style = UNDONE_LABEL  # a rejected proposal of the step stays "rejected"
         state_line: list[Content | tuple[str, str] | str] = [(label, style)]
         if self.state == "rejected" and data.reason:
             state_line.append((f": {clean_line(data.reason, SUMMARY_CHARS)}", style))
         if data.commit is not None:
             sha, subject = data.commit
             state_line += [
-                ("  · committed ", "$foreground-muted"),
+                ("  · was " if data.undone else "  · committed ", "$foreground-muted"),
                 (sha, "bold"),
                 (f" {subject}", "$foreground-muted"),
             ]
@@ -288,5 +317,6 @@ class ActionCard(Widget):
         for line in data.output:
             parts += ["\n", ("  " + line, output_style)]
         if data.more_output:
-            parts += ["\n", (f"  … {_count(data.more_output, 'more line')}", "$foreground-muted")]
+            more = f"  … {_count(data.more_output, 'more line')} · enter or click to see all"
+            parts += ["\n", (more, "$foreground-muted")]
         return Content.assemble(*parts)

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from autogpt_tui.ui.widgets.action_card import ActionCard, CardData, call_fingerprint, clean_line
+from autogpt_tui.ui.log_branches import BranchTracker
+from autogpt_tui.ui.widgets.action_card import (
+    OUTPUT_CHROME,
+    ActionCard,
+    CardData,
+    call_fingerprint,
+    clean_line,
+)
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.records import StepCommit
     from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
-SEVERITIES = ("information", "success", "warning", "error")
+SEVERITIES = ("information", "success", "warning", "error", "user")
 """The severities a notice can have; each is also a CSS class with a dash."""
 NOTICE_CHARS = 500
 """Longest notice shown; a longer one is cut with an ellipsis."""
@@ -38,6 +48,8 @@ READING_WINDOW = 48
 """Most entries mounted while the user reads back (the log pages them in and out)."""
 PAGE = 8
 """Entries mounted at a time when the user scrolls past either end of what is mounted."""
+NEW_BELOW = "↓ new output (end)"
+"""The marker at the bottom of the log while the user reads back and output comes in."""
 
 
 def clock() -> str:
@@ -51,6 +63,10 @@ class _StepEntry:
 
     step: int
     started: str
+    attempt: int = 1
+    """1 for a step's first reply; 2, 3, … for the replies after a rejection (or a reply
+    without a usable call): each gets an entry of its own, so no thought runs into
+    another."""
     parts: list[str] = field(default_factory=list)
     """The thought's text while the entry is not mounted (joined on demand)."""
     reasoning: str = ""
@@ -59,6 +75,12 @@ class _StepEntry:
     pinned: bool = False
     """The user opened the thought: it is not folded automatically."""
     cards: list[CardData] = field(default_factory=list)
+    closed: bool = False
+    """The model's reply is complete: text that comes next is another reply's."""
+    sha: str | None = None
+    """The step's commit, once made (set on every entry of the step)."""
+    undone: bool = False
+    """The step was undone (and not redone since)."""
     container: Vertical | None = None
     header: Static | None = None
     thought: AgentThought | None = None
@@ -88,6 +110,7 @@ class _NoticeEntry:
 
     text: str
     severity: str
+    """One of `SEVERITIES`, or "divider" for the line above a new branch."""
     static: Static | None = None
 
     @property
@@ -100,6 +123,20 @@ class _NoticeEntry:
 
 
 _Item = _StepEntry | _NoticeEntry
+
+
+@dataclass(frozen=True)
+class CardTranscript:
+    """What the log knows of one card, for its full transcript: the step's commit (whose
+    record holds everything) once made, else what the card itself shows."""
+
+    step: int
+    attempt: int
+    sha: str | None
+    """The step's commit, or None before it is committed."""
+    thought: str
+    """The thought of the reply the card belongs to."""
+    card: CardData
 
 
 class ActionLog(VerticalScroll):
@@ -121,6 +158,27 @@ class ActionLog(VerticalScroll):
     and git keep everything). Every method must be called on the UI thread.
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_transcript", "Full output"),
+        Binding("end", "follow", "Follow", show=False),
+    ]
+
+    class WidthChanged(Message):
+        """The width a card shows a command's output at changed (commands are told)."""
+
+        def __init__(self, columns: int) -> None:
+            super().__init__()
+            self.columns = columns
+            """Columns of output a card line holds."""
+
+    class TranscriptWanted(Message):
+        """The user asked for a card's full transcript (enter on the log, or a click)."""
+
+        def __init__(self, transcript: CardTranscript) -> None:
+            super().__init__()
+            self.transcript = transcript
+            """The card, its step and its commit."""
+
     DEFAULT_CSS = """
     ActionLog {
         height: 1fr;
@@ -128,6 +186,10 @@ class ActionLog(VerticalScroll):
         scrollbar-gutter: stable;
         & > .step {
             height: auto;
+        }
+        & > .step.-undone {
+            & > .step-header { color: $foreground-muted; text-style: none; }
+            & > AgentThought { color: $foreground-muted; text-opacity: 70%; }
         }
         & .step-header {
             height: 1;
@@ -145,6 +207,19 @@ class ActionLog(VerticalScroll):
             &.-success { color: $text-success; }
             &.-warning { color: $text-warning; }
             &.-error { color: $text-error; background: $error-muted; }
+            /* The user's own words to the agent: set apart like a chat message. */
+            &.-user { color: $foreground; border-left: outer $accent; }
+            &.-divider { color: $text-accent; text-style: bold; text-align: center; }
+        }
+        & > .log-new-below {
+            dock: bottom;
+            height: 1;
+            width: 1fr;
+            text-align: center;
+            color: $text-warning;
+            background: $warning-muted;
+            text-style: bold;
+            &:hover { background: $warning 40%; }
         }
         & > .log-more {
             height: 1;
@@ -187,15 +262,23 @@ class ActionLog(VerticalScroll):
         self._hi = 0
         self._kept_chars = 0
         self._paging = False
+        self._branches = BranchTracker()
+        self._columns = 0
         self._earlier = Static("", classes="log-more", id="log-earlier", markup=False)
         self._later = Static("", classes="log-more", id="log-later", markup=False)
         self._earlier.display = False
         self._later.display = False
+        self._new_below = Static(
+            NEW_BELOW, classes="log-new-below", id="log-new-below", markup=False
+        )
+        self._new_below.display = False
 
     def compose(self) -> ComposeResult:
-        """The notes at either end of what is mounted (hidden while there is nothing more)."""
+        """The notes at either end of what is mounted (hidden while there is nothing more),
+        and the marker of new output below (docked at the bottom, hidden while following)."""
         yield self._earlier
         yield self._later
+        yield self._new_below
 
     def on_mount(self) -> None:
         """Follow new content until the user scrolls up."""
@@ -212,6 +295,11 @@ class ActionLog(VerticalScroll):
     def mounted_count(self) -> int:
         """How many entries (steps and notices) are widgets now."""
         return self._hi - self._lo
+
+    @property
+    def new_output_below(self) -> bool:
+        """True while the user reads back and output came below what they read."""
+        return bool(self._new_below.display)
 
     @property
     def following(self) -> bool:
@@ -243,6 +331,15 @@ class ActionLog(VerticalScroll):
         entry = self._entries.get(step)
         return entry is not None and entry.mounted
 
+    def undone(self, step: int) -> bool:
+        """True when step ``step``'s latest entry is marked undone."""
+        entry = self._entries.get(step)
+        return entry is not None and entry.undone
+
+    def entry_count(self, step: int) -> int:
+        """How many entries step ``step`` has (one per reply of the model's), kept or not."""
+        return sum(1 for entry in self._steps if entry.step == step)
+
     # -- the agent's events ---------------------------------------------------------------
 
     async def begin_step(self, step: int) -> None:
@@ -257,8 +354,17 @@ class ActionLog(VerticalScroll):
         await self._new_entry(step)
 
     async def append_thought(self, step: int, text: str) -> None:
-        """Stream a fragment of model text into step ``step``'s thought (as Markdown)."""
+        """Stream a fragment of model text into step ``step``'s thought (as Markdown).
+
+        A fragment after the step's last reply was complete (`end_thought`, or a card
+        shown) starts the next reply's own entry: thoughts are never run together.
+        """
         entry = await self._entry(step)
+        if entry.closed:
+            if _said_something(entry):
+                entry = await self._new_entry(step, attempt=entry.attempt + 1)
+            else:
+                entry.closed = False  # the last reply said nothing: this one goes here
         if not entry.mounted:
             entry.has_thought = True
             entry.folded = False
@@ -276,6 +382,8 @@ class ActionLog(VerticalScroll):
         elif thought.folded:
             await self._open(entry)
         await thought.write(text)
+        if text:
+            self._note_new_output()
 
     async def append_reasoning(self, step: int, text: str) -> None:
         """Stream a fragment of the model's reasoning into step ``step``'s thought."""
@@ -289,8 +397,8 @@ class ActionLog(VerticalScroll):
     async def reset_thought(self, step: int) -> None:
         """Clear step ``step``'s thought: the stream was cut short and is being retried."""
         entry = self._entries.get(step)
-        if entry is None:
-            return
+        if entry is None or entry.closed:
+            return  # a reply that was complete is not the one being retried
         entry.parts.clear()
         entry.reasoning = ""
         if entry.thought is not None:
@@ -309,6 +417,7 @@ class ActionLog(VerticalScroll):
         entry = await self._entry(step)
         if entry.thought is not None and entry.thought.streaming:
             await entry.thought.stop()
+        entry.closed = True
         if entry.cards:
             latest = entry.cards[-1]
             if latest.state == "waiting" and latest.fingerprint == call_fingerprint(
@@ -323,11 +432,12 @@ class ActionLog(VerticalScroll):
             card = ActionCard(data)
             entry.card_widgets.append(card)
             await entry.container.mount(card)
+        self._note_new_output()
 
     def action_approved(self, step: int) -> None:
-        """Mark step ``step``'s latest card running: the user approved it."""
+        """Mark step ``step``'s latest card approved and running: the user approved it."""
         if (entry := self._entries.get(step)) is not None and entry.cards:
-            self._mark_running(entry)
+            self._mark_running(entry, approved=True)
 
     def action_rejected(self, step: int, reason: str) -> None:
         """Mark step ``step``'s latest card rejected, with the reason the agent is told."""
@@ -344,14 +454,73 @@ class ActionLog(VerticalScroll):
                 entry.card_widgets[-1].mark_executed(ok, output)
             else:
                 entry.cards[-1].execute(ok, output)
+            self._note_new_output()
 
-    def action_committed(self, step: int, short_sha: str, summary: str) -> None:
-        """Show on step ``step``'s latest card that it was committed as ``short_sha``."""
-        if (entry := self._entries.get(step)) is not None and entry.cards:
+    def action_committed(self, step: int, sha: str, summary: str) -> None:
+        """Show on step ``step``'s latest card that it was committed as ``sha``.
+
+        The step's entries remember the commit, so the history's undone marks find them
+        (`sync_history`); a later step numbered the same (another session) gets new ones.
+        """
+        if (entry := self._entries.get(step)) is None:
+            return
+        entry.sha = sha
+        # The step's earlier replies (rejected proposals) sit right before it.
+        earlier = len(self._steps) - 1  # the entry is the newest but for a burst of others
+        while earlier >= 0 and self._steps[earlier] is not entry:
+            earlier -= 1
+        earlier -= 1
+        while earlier >= 0 and self._steps[earlier].step == step:
+            if self._steps[earlier].sha is not None:
+                break
+            self._steps[earlier].sha = sha
+            earlier -= 1
+        if entry.cards:
             if entry.card_widgets:
-                entry.card_widgets[-1].mark_committed(short_sha, summary)
+                entry.card_widgets[-1].mark_committed(sha[:8], summary)
             else:
-                entry.cards[-1].commit_as(short_sha, summary)
+                entry.cards[-1].commit_as(sha[:8], summary)
+
+    async def end_thought(self, step: int) -> None:
+        """The model's reply for step ``step`` is complete: close its thought's stream,
+        so the next reply's text starts an entry of its own."""
+        entry = self._entries.get(step)
+        if entry is None:
+            return
+        entry.closed = True
+        if entry.thought is not None and entry.thought.streaming:
+            await entry.thought.stop()
+
+    async def end_thoughts(self) -> None:
+        """The run stopped: every reply is over (a step abandoned by a pause and taken
+        again later starts afresh)."""
+        for entry in self._entries.values():
+            if not entry.closed:
+                await self.end_thought(entry.step)
+
+    def sync_history(self, steps: Sequence[StepCommit]) -> None:
+        """Mark the steps the history (newest first) says are undone, unmark the redone.
+
+        Steps undone since the last new step are also noted: the next new step starts
+        with a divider naming them (the conversation branches off there).
+        """
+        marks = self._branches.sync(steps)
+        for entry in self._steps:
+            if entry.sha is None:
+                continue
+            undone = marks.get(entry.sha)
+            if undone is not None and undone != entry.undone:
+                self._mark_undone(entry, undone)
+
+    def _mark_undone(self, entry: _StepEntry, undone: bool) -> None:
+        entry.undone = undone
+        for data in entry.cards:
+            data.undone = undone
+        for card in entry.card_widgets:
+            card.mark_undone(undone)
+        if entry.container is not None:
+            entry.container.set_class(undone, "-undone")
+        self._show_header(entry)
 
     async def notice(self, text: str, *, severity: str = "information") -> None:
         """Add a one-line notice (an error, a retry, a user edit, the budget, the finish)."""
@@ -359,7 +528,9 @@ class ActionLog(VerticalScroll):
             severity = "information"
         first, *rest = text.strip().splitlines() or [""]
         line = clean_line(first, NOTICE_CHARS) + (" …" if rest else "")
-        item = _NoticeEntry(line, severity)
+        await self._add_notice(_NoticeEntry(line, severity))
+
+    async def _add_notice(self, item: _NoticeEntry) -> None:
         self._notices.append(item)
         await self._append(item)
 
@@ -399,11 +570,54 @@ class ActionLog(VerticalScroll):
             event.stop()
             await self.show_later()
             return
+        if event.widget is self._new_below:
+            event.stop()
+            await self.show_latest()
+            return
         for item in self._items[self._lo : self._hi]:
             if isinstance(item, _StepEntry) and event.widget is item.header:
                 event.stop()
                 await self.toggle_thought(item.step)
                 return
+            if isinstance(item, _StepEntry) and event.widget in item.card_widgets:
+                event.stop()
+                card = next(c for c in item.card_widgets if c is event.widget)
+                self.post_message(self.TranscriptWanted(_transcript(item, card.data)))
+                return
+
+    # -- transcripts and width ------------------------------------------------------------
+
+    def action_open_transcript(self) -> None:
+        """Open the full transcript of the lowest card in view (the newest one when the
+        log follows its end)."""
+        transcript = self.transcript_in_view()
+        if transcript is None:
+            self.notify("No action to show yet.", markup=False)
+            return
+        self.post_message(self.TranscriptWanted(transcript))
+
+    def transcript_in_view(self) -> CardTranscript | None:
+        """The lowest card in view, or the newest card kept when none is in view."""
+        view = self.content_region
+        for item in reversed(self._items[self._lo : self._hi]):
+            if isinstance(item, _StepEntry):
+                for card in reversed(item.card_widgets):
+                    if card.region.overlaps(view):
+                        return _transcript(item, card.data)
+        for entry in reversed(self._steps):
+            if entry.cards:
+                return _transcript(entry, entry.cards[-1])
+        return None
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Tell the app the width a card shows output at, for commands' COLUMNS."""
+        width = self.scrollable_content_region.width
+        if width <= OUTPUT_CHROME:
+            return  # hidden (another panel in front): the width it had still holds
+        columns = max(20, width - OUTPUT_CHROME)
+        if columns != self._columns:
+            self._columns = columns
+            self.post_message(self.WidthChanged(columns))
 
     async def _open(self, entry: _StepEntry) -> None:
         entry.folded = False
@@ -424,30 +638,40 @@ class ActionLog(VerticalScroll):
             entry.header.update(self._header_content(entry))
 
     def _header_content(self, entry: _StepEntry) -> Content:
-        parts: list[Content | tuple[str, str] | str] = [
-            f"step {entry.step}",
-            (f"  {entry.started}", "$foreground-muted"),
-        ]
+        parts: list[Content | tuple[str, str] | str] = [f"step {entry.step}"]
+        if entry.attempt > 1:
+            parts.append(f" · attempt {entry.attempt}")
+        parts.append((f"  {entry.started}", "$foreground-muted"))
+        if entry.undone:
+            parts.append(("  ↶ undone", "$text-warning"))
         if entry.has_thought and entry.folded:
             parts.append((f"  ▸ {_preview(entry.text)}", "$foreground-muted not bold"))
         elif entry.has_thought:
             parts.append(("  ▾", "$foreground-muted not bold"))
         return Content.assemble(*parts)
 
-    def _mark_running(self, entry: _StepEntry) -> None:
+    def _mark_running(self, entry: _StepEntry, *, approved: bool = False) -> None:
         if entry.card_widgets:
-            entry.card_widgets[-1].mark_running()
+            entry.card_widgets[-1].mark_running(approved=approved)
         elif entry.cards:
             entry.cards[-1].state = "running"
+            entry.cards[-1].approved = entry.cards[-1].approved or approved
 
     # -- entries --------------------------------------------------------------------------
 
     async def _entry(self, step: int) -> _StepEntry:
+        """Step ``step``'s latest entry, or a new one when it has none or was committed
+        (the same number in another session)."""
         entry = self._entries.get(step)
-        return entry if entry is not None else await self._new_entry(step)
+        if entry is None or entry.sha is not None:
+            return await self._new_entry(step)
+        return entry
 
-    async def _new_entry(self, step: int) -> _StepEntry:
-        entry = _StepEntry(step, clock())
+    async def _new_entry(self, step: int, *, attempt: int = 1) -> _StepEntry:
+        if attempt == 1 and (divider := self._branches.take()) is not None:
+            # The first step after an undo: the conversation goes on from an earlier point.
+            await self._add_notice(_NoticeEntry(divider, "divider"))
+        entry = _StepEntry(step, clock(), attempt=attempt)
         self._entries[step] = entry
         self._steps.append(entry)
         if len(self._steps) > self.open_thoughts:
@@ -473,6 +697,12 @@ class ActionLog(VerticalScroll):
                 self._lo = self._hi - self.window
         await self._drop_old()
         self._show_more()
+        self._note_new_output()
+
+    def _note_new_output(self) -> None:
+        """Mark that there is new output below, if the user is reading further up."""
+        if not self._new_below.display and (self._reading_back or not self.following):
+            self._new_below.display = True
 
     @property
     def _reading_back(self) -> bool:
@@ -495,7 +725,7 @@ class ActionLog(VerticalScroll):
             item.parts.clear()
         item.card_widgets = [ActionCard(data) for data in item.cards]
         children += item.card_widgets
-        item.container = Vertical(*children, classes="step")
+        item.container = Vertical(*children, classes="step -undone" if item.undone else "step")
         self._show_header(item)
         return item.container
 
@@ -636,10 +866,18 @@ class ActionLog(VerticalScroll):
             await self.show_later(self.window)
         self._show_more()
         self.anchor()
+        self._new_below.display = False
+
+    async def action_follow(self) -> None:
+        """Go to the end and follow new output again (the End key)."""
+        await self.show_latest()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Page entries in when the user scrolls to either end of what is mounted."""
         super().watch_scroll_y(old_value, new_value)
+        if self._new_below.display and self.following and not self._anchor_released:
+            # Scrolled back to the end: Textual anchored the log again; it follows.
+            self._new_below.display = False
         if self._paging or not self.is_mounted:
             return
         if new_value <= 0 < old_value and self._lo > 0:
@@ -672,6 +910,19 @@ class ActionLog(VerticalScroll):
             self._later.update(
                 Content(f"⋯ {later:,} later entr{'y' if later == 1 else 'ies'} · scroll down")
             )
+
+
+def _transcript(entry: _StepEntry, card: CardData) -> CardTranscript:
+    return CardTranscript(entry.step, entry.attempt, entry.sha, entry.text, card)
+
+
+def _said_something(entry: _StepEntry) -> bool:
+    """Whether the entry shows anything of the model's: a card, a thought, reasoning."""
+    if entry.cards or entry.reasoning:
+        return True
+    if entry.thought is not None:
+        return bool(entry.thought.text or entry.thought.reasoning)
+    return entry.has_thought and bool(entry.text)
 
 
 def _is_empty(entry: _StepEntry) -> bool:

@@ -283,6 +283,9 @@ class DiffViewer(ScrollView, can_focus=True):
         """Create a viewer that asks the user to select a step."""
         super().__init__(name=name, id=id, classes=classes)
         self._model = message_model("Diff", "Select a step to see its diff")
+        self.showing_proposal = False
+        """Whether what shows is about the action awaiting approval (its proposed change,
+        or a line saying it changes no file), not a step of the history."""
         self._generation = 0
         self._building = False
         self._prefix: list[Line] = []
@@ -321,6 +324,7 @@ class DiffViewer(ScrollView, can_focus=True):
         ``rev`` names the commit in the note shown when the diff is too long to show whole.
         """
         hint = f"(see `autogpt-tui show {rev or 'REV'}`)"
+        self.showing_proposal = False
 
         def build(is_cancelled: Callable[[], bool]) -> DiffModel:
             return build_model(title, diff_text, more_hint=hint, is_cancelled=is_cancelled)
@@ -330,6 +334,7 @@ class DiffViewer(ScrollView, can_focus=True):
     def show_proposed(self, path: str, old_text: str | None, new_text: str | None) -> None:
         """Show the change a pending action would make to ``path`` (None: no such file)."""
         title = f"proposed change to {path}"
+        self.showing_proposal = True
 
         def build(is_cancelled: Callable[[], bool]) -> DiffModel:
             if old_text == new_text:
@@ -340,8 +345,10 @@ class DiffViewer(ScrollView, can_focus=True):
         size = len(old_text or "") + len(new_text or "")
         self._start(title, build, large=size > SYNC_CHARS)
 
-    def show_message(self, text: str, *, title: str = "Diff") -> None:
-        """Show no diff, only a muted line of ``text`` (e.g. "This step changed no file")."""
+    def show_message(self, text: str, *, title: str = "Diff", proposal: bool = False) -> None:
+        """Show no diff, only a muted line of ``text`` (e.g. "This step changed no file");
+        ``proposal`` when the line is about the action awaiting approval."""
+        self.showing_proposal = proposal
         self._generation += 1
         self.workers.cancel_group(self, "diff")
         self._building = False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,13 +16,17 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
+
+from autogpt_tui.ui.model_activity import FRAME_S, ModelActivity
+from autogpt_tui.ui.model_activity import format_count as format_count
 
 NO_GOAL_HINT = "No goal yet — press g to set one"
 """What the panel says before the user has stated a goal."""
 
-STATUSES = ("idle", "thinking", "waiting", "running", "paused", "done")
+STATUSES = ("idle", "thinking", "waiting", "running", "paused", "done", "error", "budget")
 """The statuses the panel has a style for; any other word is shown unstyled."""
 
 STATUS_GLYPHS = {
@@ -30,8 +36,13 @@ STATUS_GLYPHS = {
     "running": "▶",
     "paused": "‖",
     "done": "✓",
+    "error": "✗",
+    "budget": "⊘",
 }
 """The mark in front of each status, so it reads without colour too."""
+
+STATUS_WORDS = {"budget": "out of budget"}
+"""How a status reads where its one-word name would not say it plainly."""
 
 NARROW_WIDTH = 120
 """Below this many columns the panel is ``-narrow``: the meters move to a row of their own.
@@ -47,20 +58,6 @@ MIN_BAR = 4
 def status_class(status: str) -> str:
     """The CSS class for ``status``: ``-status-thinking`` and so on (always a valid name)."""
     return "-status-" + (re.sub(r"[^a-z0-9_-]+", "-", status.lower()).strip("-") or "unknown")
-
-
-def format_count(value: int) -> str:
-    """A token count in at most five characters: ``950``, ``12.3k``, ``123k``, ``4.5M``."""
-    if value < 1000:
-        return str(value)
-    for scale, suffix in ((1_000, "k"), (1_000_000, "M"), (1_000_000_000, "G")):
-        scaled = value / scale
-        # Judge by the rounded value, so that 99,960 is "100k" and not "100.0k".
-        if round(scaled, 1) < 100:
-            return f"{scaled:.1f}{suffix}"
-        if round(scaled) < 1000:
-            return f"{scaled:.0f}{suffix}"
-    return f"{value / 1_000_000_000:.0f}G"
 
 
 def format_cost(value: float) -> str:
@@ -197,8 +194,9 @@ class BudgetMeter(Widget):
 
 
 class GoalState(Static):
-    """One line: the status (a mark and a word, styled by a ``-status-*`` class), the
-    approval mode and the policy arm."""
+    """One line: the status (a mark and a word, styled by a ``-status-*`` class; while the
+    model works, a spinner, the time and the tokens so far instead), the approval mode and
+    the policy arm."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"goal-state--status", "goal-state--label"}
     """
@@ -246,6 +244,14 @@ class GoalState(Static):
         &.-status-done > .goal-state--status {
             color: $text-success;
         }
+
+        &.-status-error > .goal-state--status {
+            color: $text-error;
+        }
+
+        &.-status-budget > .goal-state--status {
+            color: $text-warning;
+        }
     }
     """
 
@@ -254,13 +260,19 @@ class GoalState(Static):
         self._status = status
         self._mode = mode
         self._policy = policy
+        self._activity = ""
 
-    def show(self, status: str, mode: str, policy: str) -> None:
-        """Show new values (and restyle the status)."""
+    def show(self, status: str, mode: str, policy: str, activity: str = "") -> None:
+        """Show new values (and restyle the status); ``activity``, when given, says what
+        the model is doing in place of the status's mark and word."""
+        shown = (self._status, self._mode, self._policy, self._activity)
+        if (status, mode, policy, activity) == shown:
+            return  # the spinner's timer asks often; most of the time nothing changed
         if status != self._status:
             self.remove_class(status_class(self._status))
             self.add_class(status_class(status))
         self._status, self._mode, self._policy = status, mode, policy
+        self._activity = activity
         self.refresh(layout=True)
 
     @property
@@ -276,9 +288,11 @@ class GoalState(Static):
         """The status mark and word, then mode and policy."""
         label = self.get_component_rich_style("goal-state--label")
         glyph = STATUS_GLYPHS.get(self._status, "·")
+        word = STATUS_WORDS.get(self._status, self._status)
+        status = self._activity or f"{glyph} {word}"
         # Text, not markup: a policy arm's name is shown as it is.
         return Text.assemble(
-            (f"{glyph} {self._status}", self.get_component_rich_style("goal-state--status")),
+            (status, self.get_component_rich_style("goal-state--status")),
             ("  mode ", label),
             self._mode,
             ("  policy ", label),
@@ -319,6 +333,25 @@ class GoalPanel(Vertical):
         &.-narrow #goal-info {
             layout: vertical;
         }
+
+        #goal-reason {
+            height: 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            display: none;
+        }
+
+        &.-has-reason #goal-reason {
+            display: block;
+        }
+
+        &.-status-error #goal-reason {
+            color: $text-error;
+        }
+
+        &.-status-budget #goal-reason {
+            color: $text-warning;
+        }
     }
     """
 
@@ -339,25 +372,31 @@ class GoalPanel(Vertical):
     mode: reactive[str] = reactive("step", init=False)
     """The approval mode: step, edits or auto."""
     status: reactive[str] = reactive("idle", init=False)
-    """What the agent is doing now, in one word: idle, thinking, waiting, running, paused
-    or done (see :data:`STATUSES`); sets the panel's ``-status-<status>`` class."""
+    """What the agent is doing now, in one word: idle, thinking, waiting, running, paused,
+    done, error or budget (see :data:`STATUSES`); sets the panel's ``-status-<status>``
+    class."""
+    reason: reactive[str] = reactive("", init=False)
+    """Why the run stopped, when it stopped on an error or a budget: shown on a line of its
+    own (cut to one line) until the agent works again; empty otherwise."""
     policy: reactive[str] = reactive("default", init=False)
     """The name of the policy arm the agent follows now."""
     commands_ask: reactive[bool] = reactive(False, init=False)
     """Whether every command waits for approval whatever the mode (no sandbox can keep
     the API key from commands here); the mode then reads ``auto · commands ask``."""
     steps_used: reactive[int] = reactive(0, init=False)
-    """Steps taken in this session."""
+    """The session's steps in force (taken and not undone)."""
     steps_max: reactive[int | None] = reactive(None, init=False)
     """The step budget, or None for no limit."""
     tokens_used: reactive[int] = reactive(0, init=False)
-    """Model tokens (prompt and completion) spent in this session."""
+    """Model tokens (prompt and completion) spent on the session's steps in force."""
     tokens_max: reactive[int | None] = reactive(None, init=False)
     """The token budget, or None for no limit."""
     cost_used: reactive[float] = reactive(0.0, init=False)
-    """Money spent on the model in this session, in US dollars."""
+    """Money spent on the model for the session's steps in force, in US dollars."""
     cost_max: reactive[float | None] = reactive(None, init=False)
     """The cost budget in US dollars, or None for no limit."""
+    endpoint: reactive[str] = reactive("", init=False)
+    """The model and its endpoint's host (``m · 127.0.0.1:8080``), shown on the border."""
 
     def __init__(
         self,
@@ -370,6 +409,13 @@ class GoalPanel(Vertical):
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(GoalPanel.goal, _clean(goal))
         self.add_class(status_class(self.status))
+        self.clock: Callable[[], float] = time.monotonic
+        """Where the panel reads the time (tests set a clock of their own)."""
+        self.activity = ModelActivity()
+        """The model request the agent waits for, if any."""
+        self._ticker: Timer | None = None
+        self.meters_session: str | None = None
+        """The session whose steps the meters count, once known."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._goal_content(), id="goal-text", classes=self._goal_classes())
@@ -380,10 +426,15 @@ class GoalPanel(Vertical):
                 yield BudgetMeter("steps", id="meter-steps")
                 yield BudgetMeter("tokens", id="meter-tokens")
                 yield BudgetMeter("cost", id="meter-cost")
+        yield Static(Content(self.reason), id="goal-reason")
 
     def on_mount(self) -> None:
         self.border_title = "Goal"
+        self.watch_endpoint(self.endpoint)
         self._show_meters()
+        # Redraws the spinner and the times while the model works; paused otherwise.
+        self._ticker = self.set_interval(FRAME_S, self._show_state, pause=True)
+        self._follow_activity()
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(self.outer_size.width < NARROW_WIDTH, "-narrow")
@@ -401,7 +452,44 @@ class GoalPanel(Vertical):
         # One restyle of the panel, not two: a status changes several times a step.
         self.remove_class(status_class(old), update=False)
         self.add_class(status_class(new))
+        if new == "thinking" and not self.activity.active:
+            self.activity.start(self.clock())
+        elif new != "thinking":
+            self.activity.stop()
+        self._follow_activity()
         self._show_state()
+
+    def watch_endpoint(self, endpoint: str) -> None:
+        # Content, not markup: a model's name is shown as it is.
+        self.border_subtitle = Content(endpoint) if endpoint else None
+
+    def show_tokens(self, tokens: int) -> None:
+        """About ``tokens`` tokens of the model's answer have streamed in so far."""
+        if self.activity.active:
+            self.activity.streamed(tokens)
+            self._show_state()
+
+    def show_retry(self, delay_s: float, attempt: int, max_attempts: int | None) -> None:
+        """A model request failed: attempt ``attempt`` (of ``max_attempts``) starts in
+        ``delay_s`` seconds; the panel counts down to it."""
+        self.activity.retrying(self.clock(), delay_s, attempt, max_attempts)
+        self._follow_activity()
+        self._show_state()
+
+    def _follow_activity(self) -> None:
+        """Run the spinner's timer only while the model works."""
+        if self._ticker is None:
+            return  # not mounted yet: on_mount starts it if need be
+        if self.activity.active:
+            self._ticker.resume()
+        else:
+            self._ticker.pause()
+
+    def watch_reason(self, reason: str) -> None:
+        for line in self.query("#goal-reason").results(Static):
+            # Content, not markup: a server's message is shown as it came.
+            line.update(Content(" ".join(reason.split())))
+        self.set_class(bool(reason), "-has-reason")
 
     def watch_policy(self) -> None:
         self._show_state()
@@ -439,7 +527,7 @@ class GoalPanel(Vertical):
             mode = self.mode
             if self.commands_ask and mode != "step":
                 mode += " · commands ask"
-            state.show(self.status, mode, self.policy)
+            state.show(self.status, mode, self.policy, self.activity.describe(self.clock()))
 
     def _show_meters(self) -> None:
         meters = {meter.id: meter for meter in self.query(BudgetMeter)}

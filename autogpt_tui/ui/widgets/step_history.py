@@ -9,6 +9,7 @@ from rich.console import Console, ConsoleOptions
 from rich.measure import Measurement
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -16,7 +17,7 @@ from textual.reactive import reactive
 from textual.theme import Theme
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist, CursorType
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, CursorType
 
 from autogpt_tui.core.records import StepCommit
 
@@ -57,16 +58,24 @@ class Cell(Text):
         return Measurement(width, width)
 
 
-def step_label(step: StepCommit) -> str:
-    """The step's name in lists: ``<session>#<n>``, or just the number without a session."""
-    return f"{step.session}#{step.step}" if step.session else str(step.step)
+def step_label(step: StepCommit, *, session: bool = True) -> str:
+    """The step's name in lists: ``<session>#<n>``; ``#<n>`` without ``session`` (the
+    list holds one session only) or when the step has none."""
+    return f"{step.session}#{step.step}" if session and step.session else f"#{step.step}"
 
 
-def row_values(step: StepCommit) -> RowValues:
-    """What the step's row shows; two steps with equal values need no repaint."""
+def spans_sessions(steps: Sequence[StepCommit]) -> bool:
+    """Whether ``steps`` belong to more than one session (labels then name theirs)."""
+    first = steps[0].session if steps else ""
+    return any(step.session != first for step in steps)
+
+
+def row_values(step: StepCommit, *, session: bool = True) -> RowValues:
+    """What the step's row shows (``session``: its label names the session); two steps
+    with equal values need no repaint."""
     return (
         step.short_sha,
-        step_label(step),
+        step_label(step, session=session),
         step.tool,
         step.rating.glyph if step.rating else "",
         step.undone,
@@ -74,25 +83,28 @@ def row_values(step: StepCommit) -> RowValues:
     )
 
 
-def step_row(step: StepCommit) -> tuple[Cell, ...]:
-    """The table cells for one step, unstyled.
+def step_row(step: StepCommit, *, session: bool = True) -> tuple[Cell, ...]:
+    """The table cells for one step, unstyled (``session``: the label names it).
 
     Cells are ``Text`` rather than ``str`` because DataTable reads strings as markup, and
     a summary like ``Fix [x]`` must show as written.
     """
-    sha, label, tool, glyph, undone, summary = row_values(step)
+    sha, label, tool, glyph, undone, summary = row_values(step, session=session)
     return (
         Cell(sha, no_wrap=True, end=""),
         Cell(label, no_wrap=True, end=""),
         Cell(tool, no_wrap=True, end=""),
         Cell(glyph, no_wrap=True, end=""),
         Cell(UNDONE_MARK if undone else "", no_wrap=True, end=""),
-        Cell(summary, no_wrap=True, end=""),
+        # Cut with an ellipsis where the panel ends (see StepsTable.fit_summary).
+        Cell(summary, no_wrap=True, end="", overflow="ellipsis"),
     )
 
 
 CACHED_ROWS = 200
 """Rows whose rendering the table keeps (more than a tall terminal shows at once)."""
+SUMMARY_MIN = 12
+"""The narrowest the summary column gets when it is fitted to the panel."""
 
 
 class StepsTable(DataTable[Text]):
@@ -115,6 +127,42 @@ class StepsTable(DataTable[Text]):
             (self._line_cache, CACHED_ROWS),
         ):
             cache.maxsize = size
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        # DataTable measures its columns when idle: the summary is fitted after that.
+        await super()._on_idle(event)
+        self.fit_summary()
+
+    def fit_summary(self) -> None:
+        """Give the summary column the room the other columns leave in the panel.
+
+        The summary is as wide as its longest value otherwise, which pushed the state
+        column (the ``undone`` mark) out of sight. Fitted, the table fills the panel when
+        every column fits; when not, the summary keeps what the step, rating and state
+        columns leave (at least `SUMMARY_MIN`), and the tool and commit, shown in the
+        diff panel's title too, are what the panel cuts off.
+        """
+        summary = self.columns.get(ColumnKey("summary"))
+        width = self.scrollable_content_region.width
+        if summary is None or width <= 0:
+            return
+        before: dict[str, int] = {}
+        for key, column in self.columns.items():
+            before[str(key.value)] = column.get_render_width(self)
+        pad = 2 * self.cell_padding
+        every = width - sum(w for key, w in before.items() if key != "summary") - pad
+        core = width - sum(before.get(key, 0) for key in ("step", "rating", "state")) - pad
+        if summary.content_width <= every:
+            room = every  # everything fits: the summary takes the slack
+        else:
+            room = max(SUMMARY_MIN, min(summary.content_width, core))
+        if summary.auto_width or summary.width != room:
+            summary.auto_width = False
+            summary.width = room
+            # DataTable has no public call for a column's new width: these two are what
+            # its own width changes do (cached renderings go, the size is measured again).
+            self._require_update_dimensions = True
+            self._clear_caches()
 
 
 class StepHistory(Vertical):
@@ -148,6 +196,13 @@ class StepHistory(Vertical):
 
     DEFAULT_CSS = """
     StepHistory {
+        /* The summary is fitted to the panel (StepsTable.fit_summary); what a narrow
+           panel still cuts off (tool, commit: the diff's title names both) is not worth
+           a scrollbar, whose thumb sat under the last row like a stray glyph. */
+        & > StepsTable {
+            overflow-x: hidden;
+        }
+
         & > .step-history--rated-up {
             color: $text-success;
             text-style: bold;
@@ -202,6 +257,9 @@ class StepHistory(Vertical):
         # The sha last announced with StepSelected, so a refresh does not repeat it.
         self._announced: str | None = None
         self._columns_ready = False
+        # Labels name the session only while the list spans several (the step column
+        # spent 14 of a sidebar's 42 columns on one session id repeated on every row).
+        self._sessions = False
 
     def compose(self) -> ComposeResult:
         table = StepsTable(id="steps-table", cursor_type="row", zebra_stripes=False)
@@ -220,6 +278,7 @@ class StepHistory(Vertical):
         self._columns_ready = True
         self.app.theme_changed_signal.subscribe(self, self._restyle)
         if self.steps:
+            self._sessions = spans_sessions(self.steps)
             self._rebuild(self.steps, select=self.steps[0].sha)
         self._show_hint()
 
@@ -262,7 +321,10 @@ class StepHistory(Vertical):
         target = self._selection_after(old, new)
         table = self._table
         vanished = [sha for sha in self._shown if sha not in self._by_sha]
-        if not self._shown or len(vanished) > REBUILD_SHARE * len(self._shown):
+        sessions = spans_sessions(new)
+        relabel = sessions != self._sessions
+        self._sessions = sessions
+        if relabel or not self._shown or len(vanished) > REBUILD_SHARE * len(self._shown):
             self._rebuild(new, select=target)
         else:
             self._patch(new, vanished)
@@ -295,6 +357,10 @@ class StepHistory(Vertical):
         """Clear the table and add every row (first load, or most rows went away)."""
         table = self._table
         table.clear()
+        for column in table.columns.values():
+            # Measured again from the rows added below: a clear keeps the old widths
+            # (labels that lost their session would leave the step column as wide).
+            column.content_width = column.label.cell_len
         self._shown.clear()
         self._commit_cells.clear()
         self._by_sha = {step.sha: step for step in steps}
@@ -316,7 +382,7 @@ class StepHistory(Vertical):
             if shown is None:
                 self._add(step)
                 added = True
-            elif shown != row_values(step):
+            elif shown != row_values(step, session=self._sessions):
                 self._update(step, shown)
         order = [step.sha for step in steps]
         if added or list(self._shown) != order:
@@ -328,13 +394,13 @@ class StepHistory(Vertical):
     def _add(self, step: StepCommit) -> None:
         cells = self._styled_row(step)
         self._table.add_row(*(cells[i] for i in DISPLAY_ORDER), key=step.sha)
-        self._shown[step.sha] = row_values(step)
+        self._shown[step.sha] = row_values(step, session=self._sessions)
         self._commit_cells[step.sha] = cells[0]
 
     def _update(self, step: StepCommit, shown: RowValues) -> None:
         """Repaint the cells of ``step``'s row whose value changed (all when its undone
         state changed, since that restyles the whole row)."""
-        values = row_values(step)
+        values = row_values(step, session=self._sessions)
         cells = self._styled_row(step)
         restyle = values[4] != shown[4]
         table = self._table
@@ -351,7 +417,7 @@ class StepHistory(Vertical):
         self._shown[step.sha] = values
 
     def _styled_row(self, step: StepCommit) -> tuple[Cell, ...]:
-        cells = step_row(step)
+        cells = step_row(step, session=self._sessions)
         glyph = cells[3]
         if step.rating is not None:
             kind = "up" if step.rating.value > 0 else "down" if step.rating.value < 0 else "zero"
@@ -373,6 +439,12 @@ class StepHistory(Vertical):
             self._rebuild(self.steps, select=self._sha_at_cursor() or self.steps[0].sha)
 
     # -- selection ----------------------------------------------------------------------
+
+    def select(self, sha: str) -> None:
+        """Put the cursor on step ``sha`` (if listed): the keys that act on the selected
+        step then act on it, and its diff is shown."""
+        if sha in self._shown:
+            self._table.move_cursor(row=self._table.get_row_index(sha), animate=False)
 
     def _sha_at_cursor(self) -> str | None:
         table = self._table

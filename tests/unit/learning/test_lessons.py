@@ -24,8 +24,8 @@ def test_lessons_are_ranked_by_relevance(history: History) -> None:
     lessons = model.lessons("Fix the parser", ["Read src/parser.py"])
     assert lessons[0].sha == steps["parser"].sha
     assert lessons[0].kind == "avoid" and lessons[0].reward == -1
-    assert "broke the parser tests" in lessons[0].text
-    assert "Edit src/parser.py" in lessons[0].text
+    # Phrased from the user's comment, tied to the situation.
+    assert lessons[0].text == "When editing `src/parser.py`: broke the parser tests"
     assert lessons[0].score > 0
     # An unrelated dislike still fills a slot (score 0, last); unrelated exemplars do not.
     assert (lessons[-1].sha, lessons[-1].score) == (steps["delete"].sha, 0.0)
@@ -75,9 +75,7 @@ def test_rejected_proposals_are_avoid_lessons_with_their_reason(history: History
     model = RewardModel.load(history, ["default"])
     (lesson,) = model.lessons("push the branch", [])
     assert lesson.kind == "avoid" and lesson.sha == s.sha and lesson.reward == -1
-    assert lesson.text == (
-        'Run: git push --force (goal: "Add a CSV export") — rejected: "never force-push"'
-    )
+    assert lesson.text == "When running `git push --force`: never force-push"
 
 
 def test_undone_steps_rated_down_still_teach(history: History) -> None:
@@ -94,7 +92,11 @@ def test_undone_steps_rated_down_still_teach(history: History) -> None:
     model = RewardModel.load(history, ["default"])
     assert model.reward(bad.sha) == -1 and model.reward(other.sha) == -1
     lessons = {x.sha: x for x in model.lessons("clean migrations setup", [])}
-    assert lessons[bad.sha].text.endswith("— undone by the user")
+    # No comment of the user's: what happened to the step, in its situation.
+    assert lessons[bad.sha].text == (
+        'When running `rm -rf migrations`: the step "Run: rm -rf migrations" was undone by'
+        ' the user (goal: "Add a CSV export").'
+    )
     assert lessons[other.sha].kind == "avoid"
     assert stats_by_name(model)["default"].rated == 2
 

@@ -150,7 +150,7 @@ def test_a_missing_or_damaged_cache_is_rebuilt(
     elif damage == "garbage":
         path.write_bytes(b"\x00\xff not json at all")
     elif damage == "other version":
-        path.write_bytes(header.replace(b"reward-model 2", b"reward-model 999") + b"\n" + body)
+        path.write_bytes(header.replace(b"reward-model 3", b"reward-model 999") + b"\n" + body)
     elif damage == "bad checksum":
         path.write_bytes(header + b"\n" + body.replace(b'"tips"', b'"tipz"'))
     else:
@@ -250,10 +250,12 @@ def test_a_record_edited_behind_the_cache_is_followed(
     sha = steps["delete"].sha
     record = json.loads(history.read_note(RECORDS_REF, sha) or "{}")
     record["goal"] = "Clean the workspace"
+    record["arguments"] = {"command": "rm -rf dist"}
     history.git(*WHO, "notes", f"--ref={RECORDS_REF}", "add", "-f", "-m", json.dumps(record), sha)
     model, rebuilds = load_counting_rebuilds(history, monkeypatch)
     assert rebuilds == 1  # a step's record changed: read everything again
-    assert 'goal: "Clean the workspace"' in model.prompt_section("clean workspace", [])
+    section = model.prompt_section("clean workspace", [])
+    assert "When running `rm -rf dist`: never delete the build folder" in section
     assert_same_as_git(model, history)
 
 
