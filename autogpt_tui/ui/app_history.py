@@ -112,6 +112,8 @@ class HistoryPanes(App[None]):
     async def on_history_loaded(self, message: HistoryLoaded) -> None:
         try:
             history = self.query_one(StepHistory)
+            # Closing removes children first: a panel can outlive its table for a moment.
+            history.query_one("#steps-table")
         except NoMatches:
             return  # the app is closing: the worker's answer came after the panels went
         history.show_steps(message.steps)

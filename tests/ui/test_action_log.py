@@ -206,7 +206,8 @@ async def test_markup_in_model_and_tool_text_shows_literally() -> None:
         assert "echo [red]hi[/red]" in shown(card)
         notice = log.query_one(".notice", Static)
         assert notice.has_class("-warning")
-        assert "retrying after [b]429[/b]" in shown(notice)
+        # Drawn once laid out, which a loaded machine may not have done yet.
+        await until(pilot, lambda: "retrying after [b]429[/b]" in shown(notice))
 
 
 async def test_notice_severity_and_one_line() -> None:
