@@ -23,6 +23,11 @@ STATE_TIMEOUT = 30.0
 class Toasts(App[None]):
     """The app's toasts: default timeouts by severity, and toasts tied to a state."""
 
+    SUSPENDED_SCREEN_CLASS = "-suspended"
+    """Set on a screen while a dialog lies over it: its own toast rack is hidden then
+    (app.tcss), or a dialog over the see-through workstation showed each toast twice,
+    once on each screen."""
+
     def __init__(self) -> None:
         super().__init__()
         self._state_toasts: dict[str, Notification] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets._toast import Toast
+from textual.widgets._toast import Toast, ToastRack
 
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.toasts import TIMEOUTS
@@ -83,3 +83,28 @@ async def test_at_160_columns_two_toasts_stay_over_the_goal_panel(
         diff = app.query_one(DiffViewer).region
         for toast in toasts(app):
             assert toast.region.bottom <= goal.bottom and not toast.region.overlaps(diff)
+
+
+async def test_a_toast_shows_once_while_a_dialog_lies_over_the_workstation(
+    make_app: Callable[..., WorkstationApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: app.query_one(StepHistory).loaded)
+        workstation = app.screen
+        app.notify("sent")
+        await until(pilot, lambda: any("sent" in str(t.render()) for t in toasts(app)))
+        await press(app, "i")
+        await until(pilot, lambda: app.screen is not workstation)
+        await until(pilot, lambda: any("sent" in str(t.render()) for t in toasts(app)))
+        # The workstation shows through the dialog, but its own copy of the toast is hidden.
+        rack = workstation.query_one(ToastRack)
+
+        def shown_on_workstation() -> int:
+            return sum(1 for holder in rack.children if holder.display)
+
+        assert rack.children  # the toasts are still there, under the dialog...
+        await until(pilot, lambda: shown_on_workstation() == 0)  # ...but hidden
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is workstation)
+        await until(pilot, lambda: shown_on_workstation() >= 1)
