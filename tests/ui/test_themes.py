@@ -311,13 +311,15 @@ async def test_an_unknown_theme_falls_back_with_one_warning() -> None:
         assert "\n" not in warning
 
 
-def test_unfocused_borders_show_on_a_256_colour_terminal() -> None:
+@pytest.mark.parametrize("name", OUR_THEMES)
+def test_unfocused_borders_show_on_a_256_colour_terminal(name: str) -> None:
     """Issue 12: in autogpt-light on a 256-colour terminal, unfocused borders were grey93
-    on white. Drawn in the 256-colour palette, border and surface stay apart."""
+    on white (and black on black in autogpt-dark). Drawn in the 256-colour palette,
+    border and surface stay apart."""
     from rich.color import Color as RichColor
     from rich.color import ColorSystem
 
-    theme = read_theme_file(REPO_THEMES / "autogpt-light.toml")
+    theme = read_theme_file(REPO_THEMES / f"{name}.toml")
     variables = theme.to_color_system().generate()
 
     def in_256_colours(value: str) -> Color:
