@@ -69,9 +69,10 @@ class HistoryPanes(App[None]):
     _select_after_load: str | None = None
     """The step to select once the history is read again (the one an undo took back)."""
 
-    def _set_goal(self, goal: str) -> None:
-        """Set the goal (the workstation's own)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # The workstation's own (app_steering); declared only for the type checker, so
+        # that this part never shadows it.
+        def _set_goal(self, goal: str) -> None: ...
 
     @work(
         thread=True,

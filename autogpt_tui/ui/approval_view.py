@@ -9,7 +9,9 @@ panel goes back to the step selected in the history.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
 
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
@@ -24,9 +26,7 @@ SELECT_HINT = "Select a step to see its diff."
 """What the diff panel says when there is no step to show."""
 
 
-def show_answer(
-    app: WorkstationApp, action: PendingAction, *, approved: bool, reason: str = ""
-) -> None:
+def show_answer(app: App[Any], action: PendingAction, *, approved: bool, reason: str = "") -> None:
     """Show at once that the user approved (or rejected, for ``reason``) ``action``."""
     log = app.query_one(ActionLog)
     if approved:
