@@ -104,8 +104,12 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
                 " would ask about is refused)"
             ),
         )
-        parser.add_argument("--max-steps", type=int, help="stop after N steps")
-        parser.add_argument("--max-tokens", type=int, help="stop after N tokens")
+        parser.add_argument(
+            "--max-steps",
+            type=int,
+            help="stop once the session has N steps (undone ones not counted)",
+        )
+        parser.add_argument("--max-tokens", type=int, help="stop once the session used N tokens")
         parser.add_argument("--max-cost", type=float, metavar="USD", help="stop at this cost")
         parser.add_argument("--model", help="model name")
         parser.add_argument("--base-url", help="OpenAI-compatible server URL")

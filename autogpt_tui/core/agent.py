@@ -145,7 +145,6 @@ class Agent:
         self.redactor = redactor or Redactor()
         """Masks secrets in what a step records, reports and tells the model."""
         self._on_first_request = self.hooks.on_first_request
-        self._steps_taken = 0
         self._pause = threading.Event()
         self._cancel = threading.Event()
         self._status: Status = "idle"
@@ -260,7 +259,9 @@ class Agent:
         """Take steps until finish, a budget, a pause, a cancel, or an error.
 
         ``max_steps`` limits this call (the TUI's single step); the budget's step limit
-        counts every step this agent has taken, across calls.
+        counts the session's steps in force, as its token and cost limits count theirs:
+        a resumed session goes on from what it has used, and an undone step is given
+        back (the goal panel's meter shows the same count).
         """
         self._pause.clear()
         taken = 0
@@ -274,7 +275,8 @@ class Agent:
                 if max_steps is not None and taken >= max_steps:
                     plural = "s" if taken != 1 else ""
                     return self._finish("stepped", f"Took {taken} step{plural}.", taken)
-                if budget is not None and self._steps_taken >= budget:
+                self._sync_with_repository()  # an undo since the last step gives back
+                if budget is not None and self.state.steps_in_force >= budget:
                     return self._finish("budget", f"The step budget ({budget}) ran out.", taken)
                 over = self._over_budget()
                 if over:
@@ -282,7 +284,6 @@ class Agent:
                 outcome = self.step()
                 if outcome.committed:
                     taken += 1
-                    self._steps_taken += 1
                 if outcome.finished is not None:
                     return self._finish(
                         outcome.finished, outcome.message, taken, summary=outcome.summary
@@ -683,6 +684,7 @@ class Agent:
         self._known_head = self.history.head()
         self.conversation.add(commit)  # the notes went into its record
         self.state.step = action.step
+        self.state.steps_in_force += 1
         self.emit(
             StepCommitted(
                 sha=commit.sha,

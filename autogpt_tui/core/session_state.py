@@ -41,6 +41,9 @@ class SessionState:
     """What the model is told: the goal, the steps, the notes for the next one."""
     step: int = 0
     """The highest step number the session has used; the next step is one more."""
+    steps_in_force: int = 0
+    """How many of the session's steps are in force (not undone): what the step budget
+    counts, as the token and cost budgets count their usage, and the goal panel shows."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -58,6 +61,7 @@ class SessionState:
         """
         self.conversation.rebuild(steps)
         self.step = max(steps[-1].step if steps else 0, last_step)
+        self.steps_in_force = len(steps)
         totals = SessionTotals.of(steps)
         self.prompt_tokens = totals.prompt_tokens
         self.completion_tokens = totals.completion_tokens

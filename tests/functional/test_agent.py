@@ -260,6 +260,21 @@ def test_the_step_budget_stops_the_run_cleanly(harness: Harness) -> None:
     assert git(harness.root, "status", "--porcelain") == ""
 
 
+def test_the_step_budget_counts_the_sessions_steps_in_force(harness: Harness) -> None:
+    """As the goal panel's meter does: a resumed session goes on from its steps, and an
+    undone step is given back."""
+    harness.server.script(*[call("write_file", path=f"f{n}.txt", content="x") for n in range(6)])
+    first = harness.agent("Write files.", budget=Budget(max_steps=3))
+    assert first.run(max_steps=2).outcome == "stepped"
+    again = harness.agent("Write files.", budget=Budget(max_steps=3))  # a restart resumes
+    result = again.run()
+    assert result.outcome == "budget" and result.steps == 1
+    harness.history.undo(1)
+    result = again.run()
+    assert result.outcome == "budget" and result.steps == 1  # the undone step, given back
+    assert [s.step for s in harness.history.steps() if not s.undone] == [4, 2, 1]
+
+
 def test_the_token_and_cost_budgets_stop_the_run(harness: Harness) -> None:
     from tests.support.scripted_llm import Usage as ServerUsage
 
