@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
-from textual.content import Content
 from textual.message import Message
-from textual.widget import Widget
-from textual.widgets import Static
 
 from autogpt_tui.ui.log_branches import BranchTracker
 from autogpt_tui.ui.widgets.action_card import (
@@ -25,121 +18,58 @@ from autogpt_tui.ui.widgets.action_card import (
     call_fingerprint,
     clean_line,
 )
+from autogpt_tui.ui.widgets.log_entries import (
+    PREVIEW_CHARS,
+    CardTranscript,
+    NoticeEntry,
+    StepEntry,
+    card_transcript,
+    is_empty,
+    new_thought,
+    said_something,
+)
+from autogpt_tui.ui.widgets.log_window import (
+    KEPT_CHARS,
+    KEPT_THOUGHT_CHARS,
+    NEW_BELOW,
+    PAGE,
+    READING_WINDOW,
+    WINDOW,
+    LogWindow,
+)
 
 if TYPE_CHECKING:
     from autogpt_tui.core.records import StepCommit
     from autogpt_tui.ui.widgets.agent_thought import AgentThought
 
+__all__ = [
+    "KEPT_CHARS",
+    "KEPT_THOUGHT_CHARS",
+    "NEW_BELOW",
+    "NOTICE_CHARS",
+    "PAGE",
+    "PREVIEW_CHARS",
+    "READING_WINDOW",
+    "SEVERITIES",
+    "WINDOW",
+    "ActionLog",
+    "CardTranscript",
+    "clock",
+]
+
 SEVERITIES = ("information", "success", "warning", "error", "user")
 """The severities a notice can have; each is also a CSS class with a dash."""
 NOTICE_CHARS = 500
 """Longest notice shown; a longer one is cut with an ellipsis."""
-PREVIEW_CHARS = 100
-"""Longest preview of a folded thought in its step's header."""
-KEPT_THOUGHT_CHARS = 64_000
-"""Most characters of one thought the log keeps once its entry is not mounted (the end
-of a longer one: git's step record keeps all of it)."""
-KEPT_CHARS = 4_000_000
-"""Most characters of thoughts kept for entries that are not mounted, in all; the oldest
-entries are dropped beyond it (or beyond `ActionLog.max_entries`)."""
-WINDOW = 12
-"""Entries (steps and notices) mounted as widgets while the log follows its end."""
-READING_WINDOW = 48
-"""Most entries mounted while the user reads back (the log pages them in and out)."""
-PAGE = 8
-"""Entries mounted at a time when the user scrolls past either end of what is mounted."""
-NEW_BELOW = "↓ new output (end)"
-"""The marker at the bottom of the log while the user reads back and output comes in."""
 
 
 def clock() -> str:
-    """The wall-clock time shown in a step's header (a function, so tests can fix it)."""
+    """The wall-clock time shown in a step's header (a function, so tests can fix it: it
+    is looked up here, in this module, each time `ActionLog` starts an entry)."""
     return time.strftime("%H:%M:%S")
 
 
-@dataclass(eq=False)
-class _StepEntry:
-    """One step's entry: its data always, its widgets only while mounted."""
-
-    step: int
-    started: str
-    attempt: int = 1
-    """1 for a step's first reply; 2, 3, … for the replies after a rejection (or a reply
-    without a usable call): each gets an entry of its own, so no thought runs into
-    another."""
-    parts: list[str] = field(default_factory=list)
-    """The thought's text while the entry is not mounted (joined on demand)."""
-    reasoning: str = ""
-    has_thought: bool = False
-    folded: bool = False
-    pinned: bool = False
-    """The user opened the thought: it is not folded automatically."""
-    cards: list[CardData] = field(default_factory=list)
-    closed: bool = False
-    """The model's reply is complete: text that comes next is another reply's."""
-    sha: str | None = None
-    """The step's commit, once made (set on every entry of the step)."""
-    undone: bool = False
-    """The step was undone (and not redone since)."""
-    container: Vertical | None = None
-    header: Static | None = None
-    thought: AgentThought | None = None
-    card_widgets: list[ActionCard] = field(default_factory=list)
-
-    @property
-    def mounted(self) -> bool:
-        return self.container is not None
-
-    @property
-    def text(self) -> str:
-        """The thought's text, from its widget while mounted."""
-        if self.thought is not None:
-            return self.thought.text
-        if len(self.parts) > 1:
-            self.parts[:] = ["".join(self.parts)]
-        return self.parts[0] if self.parts else ""
-
-    @property
-    def kept_chars(self) -> int:
-        return sum(map(len, self.parts)) + len(self.reasoning)
-
-
-@dataclass(eq=False)
-class _NoticeEntry:
-    """A one-line notice between steps; a widget only while mounted."""
-
-    text: str
-    severity: str
-    """One of `SEVERITIES`, or "divider" for the line above a new branch."""
-    static: Static | None = None
-
-    @property
-    def mounted(self) -> bool:
-        return self.static is not None
-
-    @property
-    def kept_chars(self) -> int:
-        return len(self.text)
-
-
-_Item = _StepEntry | _NoticeEntry
-
-
-@dataclass(frozen=True)
-class CardTranscript:
-    """What the log knows of one card, for its full transcript: the step's commit (whose
-    record holds everything) once made, else what the card itself shows."""
-
-    step: int
-    attempt: int
-    sha: str | None
-    """The step's commit, or None before it is committed."""
-    thought: str
-    """The thought of the reply the card belongs to."""
-    card: CardData
-
-
-class ActionLog(VerticalScroll):
+class ActionLog(LogWindow):
     """The agent's thoughts and actions as they happen, newest at the bottom.
 
     Each step gets an entry: a ``step n`` header, the model's thought streamed in as
@@ -243,42 +173,11 @@ class ActionLog(VerticalScroll):
     ) -> None:
         """Create an empty log keeping ``max_entries`` steps, ``open_thoughts`` of them open,
         and ``window`` entries mounted while it follows its end."""
-        super().__init__(name=name, id=id, classes=classes)
-        if max_entries < 1 or window < 1:
-            raise ValueError("max_entries and window must be at least 1")
-        self.max_entries = max_entries
-        """Most step entries kept (notices are capped at the same number)."""
+        super().__init__(max_entries=max_entries, window=window, name=name, id=id, classes=classes)
         self.open_thoughts = open_thoughts
         """How many of the newest steps keep their thought open; older ones fold."""
-        self.window = window
-        """Entries mounted while the log follows its end."""
-        self._entries: dict[int, _StepEntry] = {}
-        self._steps: deque[_StepEntry] = deque()
-        self._notices: deque[_NoticeEntry] = deque()
-        self._items: list[_Item] = []
-        # The mounted entries are _items[_lo:_hi]; the log follows its end while _hi is
-        # len(_items).
-        self._lo = 0
-        self._hi = 0
-        self._kept_chars = 0
-        self._paging = False
         self._branches = BranchTracker()
         self._columns = 0
-        self._earlier = Static("", classes="log-more", id="log-earlier", markup=False)
-        self._later = Static("", classes="log-more", id="log-later", markup=False)
-        self._earlier.display = False
-        self._later.display = False
-        self._new_below = Static(
-            NEW_BELOW, classes="log-new-below", id="log-new-below", markup=False
-        )
-        self._new_below.display = False
-
-    def compose(self) -> ComposeResult:
-        """The notes at either end of what is mounted (hidden while there is nothing more),
-        and the marker of new output below (docked at the bottom, hidden while following)."""
-        yield self._earlier
-        yield self._later
-        yield self._new_below
 
     def on_mount(self) -> None:
         """Follow new content until the user scrolls up."""
@@ -290,21 +189,6 @@ class ActionLog(VerticalScroll):
     def step_count(self) -> int:
         """How many step entries the log keeps (mounted or not)."""
         return len(self._steps)
-
-    @property
-    def mounted_count(self) -> int:
-        """How many entries (steps and notices) are widgets now."""
-        return self._hi - self._lo
-
-    @property
-    def new_output_below(self) -> bool:
-        """True while the user reads back and output came below what they read."""
-        return bool(self._new_below.display)
-
-    @property
-    def following(self) -> bool:
-        """True while the newest entry is mounted (new entries are mounted as they come)."""
-        return self._hi == len(self._items)
 
     def thought(self, step: int) -> AgentThought | None:
         """The thought widget of step ``step``'s latest entry, if it is mounted and has one."""
@@ -345,11 +229,11 @@ class ActionLog(VerticalScroll):
     async def begin_step(self, step: int) -> None:
         """Start a new entry for step ``step``; thoughts still streaming elsewhere are closed."""
         for item in self._items[self._lo : self._hi]:
-            thought = item.thought if isinstance(item, _StepEntry) else None
+            thought = item.thought if isinstance(item, StepEntry) else None
             if thought is not None and thought.streaming:
                 await thought.stop()
         latest = self._entries.get(step)
-        if latest is not None and latest is self._steps[-1] and _is_empty(latest):
+        if latest is not None and latest is self._steps[-1] and is_empty(latest):
             return  # begin_step twice in a row for the same step: keep the one entry.
         await self._new_entry(step)
 
@@ -361,7 +245,7 @@ class ActionLog(VerticalScroll):
         """
         entry = await self._entry(step)
         if entry.closed:
-            if _said_something(entry):
+            if said_something(entry):
                 entry = await self._new_entry(step, attempt=entry.attempt + 1)
             else:
                 entry.closed = False  # the last reply said nothing: this one goes here
@@ -375,7 +259,7 @@ class ActionLog(VerticalScroll):
         if thought is None:
             entry.has_thought = True
             entry.folded = False
-            thought = entry.thought = _new_thought()
+            thought = entry.thought = new_thought()
             assert entry.container is not None and entry.header is not None
             await entry.container.mount(thought, after=entry.header)
             self._show_header(entry)
@@ -512,7 +396,7 @@ class ActionLog(VerticalScroll):
             if undone is not None and undone != entry.undone:
                 self._mark_undone(entry, undone)
 
-    def _mark_undone(self, entry: _StepEntry, undone: bool) -> None:
+    def _mark_undone(self, entry: StepEntry, undone: bool) -> None:
         entry.undone = undone
         for data in entry.cards:
             data.undone = undone
@@ -528,22 +412,11 @@ class ActionLog(VerticalScroll):
             severity = "information"
         first, *rest = text.strip().splitlines() or [""]
         line = clean_line(first, NOTICE_CHARS) + (" …" if rest else "")
-        await self._add_notice(_NoticeEntry(line, severity))
+        await self._add_notice(NoticeEntry(line, severity))
 
-    async def _add_notice(self, item: _NoticeEntry) -> None:
+    async def _add_notice(self, item: NoticeEntry) -> None:
         self._notices.append(item)
         await self._append(item)
-
-    async def clear_log(self) -> None:
-        """Remove every entry and notice (a new session starts)."""
-        await self._unmount_range(self._lo, self._hi)
-        self._entries.clear()
-        self._steps.clear()
-        self._notices.clear()
-        self._items.clear()
-        self._lo = self._hi = 0
-        self._kept_chars = 0
-        self._show_more()
 
     # -- folding --------------------------------------------------------------------------
 
@@ -575,14 +448,14 @@ class ActionLog(VerticalScroll):
             await self.show_latest()
             return
         for item in self._items[self._lo : self._hi]:
-            if isinstance(item, _StepEntry) and event.widget is item.header:
+            if isinstance(item, StepEntry) and event.widget is item.header:
                 event.stop()
                 await self.toggle_thought(item.step)
                 return
-            if isinstance(item, _StepEntry) and event.widget in item.card_widgets:
+            if isinstance(item, StepEntry) and event.widget in item.card_widgets:
                 event.stop()
                 card = next(c for c in item.card_widgets if c is event.widget)
-                self.post_message(self.TranscriptWanted(_transcript(item, card.data)))
+                self.post_message(self.TranscriptWanted(card_transcript(item, card.data)))
                 return
 
     # -- transcripts and width ------------------------------------------------------------
@@ -600,13 +473,13 @@ class ActionLog(VerticalScroll):
         """The lowest card in view, or the newest card kept when none is in view."""
         view = self.content_region
         for item in reversed(self._items[self._lo : self._hi]):
-            if isinstance(item, _StepEntry):
+            if isinstance(item, StepEntry):
                 for card in reversed(item.card_widgets):
                     if card.region.overlaps(view):
-                        return _transcript(item, card.data)
+                        return card_transcript(item, card.data)
         for entry in reversed(self._steps):
             if entry.cards:
-                return _transcript(entry, entry.cards[-1])
+                return card_transcript(entry, entry.cards[-1])
         return None
 
     def on_resize(self, event: events.Resize) -> None:
@@ -619,38 +492,21 @@ class ActionLog(VerticalScroll):
             self._columns = columns
             self.post_message(self.WidthChanged(columns))
 
-    async def _open(self, entry: _StepEntry) -> None:
+    async def _open(self, entry: StepEntry) -> None:
         entry.folded = False
         if entry.thought is not None:
             await entry.thought.unfold()
         if entry.header is not None:
             self._show_header(entry)
 
-    async def _fold(self, entry: _StepEntry) -> None:
+    async def _fold(self, entry: StepEntry) -> None:
         entry.folded = True
         if entry.thought is not None and not entry.thought.folded:
             await entry.thought.fold()
         if entry.header is not None:
             self._show_header(entry)
 
-    def _show_header(self, entry: _StepEntry) -> None:
-        if entry.header is not None:
-            entry.header.update(self._header_content(entry))
-
-    def _header_content(self, entry: _StepEntry) -> Content:
-        parts: list[Content | tuple[str, str] | str] = [f"step {entry.step}"]
-        if entry.attempt > 1:
-            parts.append(f" · attempt {entry.attempt}")
-        parts.append((f"  {entry.started}", "$foreground-muted"))
-        if entry.undone:
-            parts.append(("  ↶ undone", "$text-warning"))
-        if entry.has_thought and entry.folded:
-            parts.append((f"  ▸ {_preview(entry.text)}", "$foreground-muted not bold"))
-        elif entry.has_thought:
-            parts.append(("  ▾", "$foreground-muted not bold"))
-        return Content.assemble(*parts)
-
-    def _mark_running(self, entry: _StepEntry, *, approved: bool = False) -> None:
+    def _mark_running(self, entry: StepEntry, *, approved: bool = False) -> None:
         if entry.card_widgets:
             entry.card_widgets[-1].mark_running(approved=approved)
         elif entry.cards:
@@ -659,7 +515,7 @@ class ActionLog(VerticalScroll):
 
     # -- entries --------------------------------------------------------------------------
 
-    async def _entry(self, step: int) -> _StepEntry:
+    async def _entry(self, step: int) -> StepEntry:
         """Step ``step``'s latest entry, or a new one when it has none or was committed
         (the same number in another session)."""
         entry = self._entries.get(step)
@@ -667,11 +523,11 @@ class ActionLog(VerticalScroll):
             return await self._new_entry(step)
         return entry
 
-    async def _new_entry(self, step: int, *, attempt: int = 1) -> _StepEntry:
+    async def _new_entry(self, step: int, *, attempt: int = 1) -> StepEntry:
         if attempt == 1 and (divider := self._branches.take()) is not None:
             # The first step after an undo: the conversation goes on from an earlier point.
-            await self._add_notice(_NoticeEntry(divider, "divider"))
-        entry = _StepEntry(step, clock(), attempt=attempt)
+            await self._add_notice(NoticeEntry(divider, "divider"))
+        entry = StepEntry(step, clock(), attempt=attempt)
         self._entries[step] = entry
         self._steps.append(entry)
         if len(self._steps) > self.open_thoughts:
@@ -680,267 +536,3 @@ class ActionLog(VerticalScroll):
                 await self._fold(aged)
         await self._append(entry)
         return entry
-
-    async def _append(self, item: _Item) -> None:
-        """Add ``item`` at the end; mount it if the log follows its end."""
-        following = self.following
-        self._items.append(item)
-        if following:
-            await self.mount(self._build(item), before=self._later)
-            await self._after_mount(item)
-            self._hi = len(self._items)
-            # While the user reads back (the anchor released), the window may grow a
-            # while, so what they read does not move; past that it is trimmed anyway.
-            limit = READING_WINDOW if self._reading_back else self.window
-            if self._hi - self._lo > limit:
-                await self._unmount_range(self._lo, self._hi - self.window, keep_view=True)
-                self._lo = self._hi - self.window
-        await self._drop_old()
-        self._show_more()
-        self._note_new_output()
-
-    def _note_new_output(self) -> None:
-        """Mark that there is new output below, if the user is reading further up."""
-        if not self._new_below.display and (self._reading_back or not self.following):
-            self._new_below.display = True
-
-    @property
-    def _reading_back(self) -> bool:
-        return self._anchored and self._anchor_released
-
-    def _build(self, item: _Item) -> Widget:
-        """The widget of ``item``, made from its data."""
-        if isinstance(item, _NoticeEntry):
-            item.static = Static(
-                Content(item.text), classes=f"notice -{item.severity}", markup=False
-            )
-            return item.static
-        header = Static(classes="step-header", markup=False)
-        item.header = header
-        children: list[Widget] = [header]
-        if item.has_thought:
-            self._kept_chars -= item.kept_chars
-            item.thought = _new_thought(item.text, folded=item.folded)
-            children.append(item.thought)
-            item.parts.clear()
-        item.card_widgets = [ActionCard(data) for data in item.cards]
-        children += item.card_widgets
-        item.container = Vertical(*children, classes="step -undone" if item.undone else "step")
-        self._show_header(item)
-        return item.container
-
-    async def _after_mount(self, item: _Item) -> None:
-        if isinstance(item, _StepEntry) and item.thought is not None:
-            if not item.folded:
-                await item.thought.cap_blocks()
-            if item.reasoning:
-                await item.thought.write_reasoning(item.reasoning)
-                item.reasoning = ""
-
-    async def _release(self, item: _Item) -> Widget | None:
-        """Forget ``item``'s widgets, keeping what they showed as data; the widget to remove."""
-        if isinstance(item, _NoticeEntry):
-            widget, item.static = item.static, None
-            return widget
-        thought = item.thought
-        if thought is not None:
-            if thought.streaming:
-                await thought.stop()
-            text = thought.text
-            if len(text) > KEPT_THOUGHT_CHARS:
-                cut = len(text) - KEPT_THOUGHT_CHARS
-                text = f"*(… {cut:,} earlier characters not kept)*\n\n" + text[cut:]
-            item.parts = [text] if text else []
-            item.reasoning = thought.reasoning[-KEPT_THOUGHT_CHARS:]
-            self._kept_chars += item.kept_chars
-        container = item.container
-        item.container = item.header = item.thought = None
-        item.card_widgets = []
-        return container
-
-    async def _unmount_range(self, lo: int, hi: int, *, keep_view: bool = False) -> None:
-        """Unmount the entries ``_items[lo:hi]`` (all mounted), keeping their data."""
-        doomed: list[Widget] = []
-        height = 0
-        for item in self._items[lo:hi]:
-            widget = await self._release(item)
-            if widget is not None:
-                height += widget.outer_size.height
-                doomed.append(widget)
-        if doomed:
-            await self.remove_children(doomed)
-        if keep_view and height and lo == self._lo and self._reading_back:
-            # Entries above the view went: scroll up by as much, so the view stays put.
-            self.scroll_to(y=max(0, self.scroll_y - height), animate=False, immediate=True)
-
-    async def _drop_old(self) -> None:
-        """Forget the oldest entries beyond `max_entries` steps (or notices) or `KEPT_CHARS`."""
-        doomed: set[int] = set()
-        while len(self._steps) > self.max_entries or (
-            self._kept_chars > KEPT_CHARS and len(self._steps) > 1
-        ):
-            entry = self._steps.popleft()
-            if self._entries.get(entry.step) is entry:
-                del self._entries[entry.step]
-            self._kept_chars -= entry.kept_chars if not entry.mounted else 0
-            doomed.add(id(entry))
-        while len(self._notices) > self.max_entries:
-            notice = self._notices.popleft()
-            self._kept_chars -= notice.kept_chars if not notice.mounted else 0
-            doomed.add(id(notice))
-        if not doomed:
-            return
-        keep: list[_Item] = []
-        lo, hi = self._lo, self._hi
-        gone: list[_Item] = []
-        for index, item in enumerate(self._items):
-            if id(item) in doomed:
-                gone.append(item)
-                if index < self._lo:
-                    lo -= 1
-                if index < self._hi:
-                    hi -= 1
-            else:
-                keep.append(item)
-        widgets: list[Widget] = []
-        for item in gone:
-            if item.mounted:
-                widget = await self._release(item)
-                self._kept_chars -= item.kept_chars  # what _release just counted
-                if widget is not None:
-                    widgets.append(widget)
-        if widgets:
-            await self.remove_children(widgets)
-        self._items = keep
-        self._lo, self._hi = max(lo, 0), max(hi, 0)
-
-    # -- paging ---------------------------------------------------------------------------
-
-    async def show_earlier(self, count: int = PAGE) -> bool:
-        """Mount up to ``count`` entries before the first mounted one; False if none."""
-        if self._lo == 0 or self._paging:
-            return False
-        self._paging = True
-        try:
-            lo = max(0, self._lo - count)
-            widgets = [self._build(item) for item in self._items[lo : self._lo]]
-            await self.mount_all(widgets, after=self._earlier)
-            for item in self._items[lo : self._lo]:
-                await self._after_mount(item)
-            self._lo = lo
-            if self._hi - self._lo > READING_WINDOW:
-                # Leave the end: later entries are kept as data until scrolled to.
-                await self._unmount_range(self._lo + READING_WINDOW, self._hi)
-                self._hi = self._lo + READING_WINDOW
-            self._show_more()
-            return True
-        finally:
-            self._paging = False
-
-    async def show_later(self, count: int = PAGE) -> bool:
-        """Mount up to ``count`` entries after the last mounted one; False if none."""
-        if self.following or self._paging:
-            return False
-        self._paging = True
-        try:
-            hi = min(len(self._items), self._hi + count)
-            widgets = [self._build(item) for item in self._items[self._hi : hi]]
-            await self.mount_all(widgets, before=self._later)
-            for item in self._items[self._hi : hi]:
-                await self._after_mount(item)
-            self._hi = hi
-            if self._hi - self._lo > READING_WINDOW:
-                drop = self._hi - READING_WINDOW
-                await self._unmount_range(self._lo, drop, keep_view=True)
-                self._lo = drop
-            self._show_more()
-            return True
-        finally:
-            self._paging = False
-
-    async def show_latest(self) -> None:
-        """Mount the newest entries again and follow the end (after reading back)."""
-        if not self.following:
-            await self._unmount_range(self._lo, self._hi)
-            self._lo = self._hi = max(0, len(self._items) - self.window)
-            await self.show_later(self.window)
-        self._show_more()
-        self.anchor()
-        self._new_below.display = False
-
-    async def action_follow(self) -> None:
-        """Go to the end and follow new output again (the End key)."""
-        await self.show_latest()
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        """Page entries in when the user scrolls to either end of what is mounted."""
-        super().watch_scroll_y(old_value, new_value)
-        if self._new_below.display and self.following and not self._anchor_released:
-            # Scrolled back to the end: Textual anchored the log again; it follows.
-            self._new_below.display = False
-        if self._paging or not self.is_mounted:
-            return
-        if new_value <= 0 < old_value and self._lo > 0:
-            self.call_later(self._page_up)
-        elif new_value >= self.max_scroll_y > old_value and not self.following:
-            self.call_later(self.show_later)
-
-    async def _page_up(self) -> None:
-        before = self.virtual_size.height
-        if await self.show_earlier():
-            # Keep the entry the user was reading in view: what came above pushes it down.
-            def keep() -> None:
-                added = self.virtual_size.height - before
-                if added > 0:
-                    self.scroll_to(y=added, animate=False, immediate=True)
-
-            self.call_after_refresh(keep)
-
-    def _show_more(self) -> None:
-        """Say at either end how many entries are not mounted."""
-        earlier = self._lo
-        later = len(self._items) - self._hi
-        self._earlier.display = earlier > 0
-        self._later.display = later > 0
-        if earlier:
-            self._earlier.update(
-                Content(f"⋯ {earlier:,} earlier entr{'y' if earlier == 1 else 'ies'} · scroll up")
-            )
-        if later:
-            self._later.update(
-                Content(f"⋯ {later:,} later entr{'y' if later == 1 else 'ies'} · scroll down")
-            )
-
-
-def _transcript(entry: _StepEntry, card: CardData) -> CardTranscript:
-    return CardTranscript(entry.step, entry.attempt, entry.sha, entry.text, card)
-
-
-def _said_something(entry: _StepEntry) -> bool:
-    """Whether the entry shows anything of the model's: a card, a thought, reasoning."""
-    if entry.cards or entry.reasoning:
-        return True
-    if entry.thought is not None:
-        return bool(entry.thought.text or entry.thought.reasoning)
-    return entry.has_thought and bool(entry.text)
-
-
-def _is_empty(entry: _StepEntry) -> bool:
-    return not entry.has_thought and not entry.cards
-
-
-def _preview(text: str) -> str:
-    """The first line of a thought, without Markdown's leading marks, for a header."""
-    for line in text.splitlines():
-        line = line.strip().lstrip("#>*-+ ").strip()
-        if line:
-            return clean_line(line, PREVIEW_CHARS)
-    return ""
-
-
-def _new_thought(text: str | None = None, *, folded: bool = False) -> AgentThought:
-    """A thought widget. Its module (Textual's Markdown: markdown-it, linkify, pygments)
-    is imported with the first thought, not with the app: the first frame shows none."""
-    from autogpt_tui.ui.widgets.agent_thought import AgentThought
-
-    return AgentThought(text, folded=folded)
