@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from textual.widgets._toast import Toast, ToastRack
 
 from autogpt_tui.ui.app import WorkstationApp
@@ -12,6 +15,7 @@ from autogpt_tui.ui.widgets.diff_viewer import DiffViewer
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.functional.test_tui import call, press, steps_in, until
 from tests.functional.test_tui import make_app as make_app  # a fixture
+from tests.snapshots.test_workstation_snapshots import stand_in_bwrap
 from tests.support.scripted_llm import ScriptedLLM
 
 
@@ -20,8 +24,15 @@ def toasts(app: WorkstationApp) -> list[Toast]:
 
 
 async def test_the_waiting_toast_covers_neither_the_diff_nor_the_card_and_goes_with_the_wait(
-    make_app: Callable[..., WorkstationApp], llm_server: ScriptedLLM
+    make_app: Callable[..., WorkstationApp],
+    llm_server: ScriptedLLM,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The sandbox counts as available wherever this runs (the step runs no command):
+    # without bubblewrap its warning would be a second toast, stacked under this one.
+    folder = stand_in_bwrap(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
     llm_server.script(call("write_file", path="hello.txt", content="hello\n"))
     app = make_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
