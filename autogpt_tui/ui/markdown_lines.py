@@ -63,6 +63,13 @@ def parser() -> MarkdownIt:
     return MarkdownIt("gfm-like")
 
 
+def plain_inline(text: str) -> str:
+    """``text`` read as Markdown's inline syntax, its words only: ``**Plan**: fix `x` ``
+    is ``Plan: fix x``."""
+    tokens = parser().parseInline(text)
+    return "".join(inline_content(t).plain for t in tokens if t.type == "inline")
+
+
 def inline_content(token: Token) -> Content:
     """An inline token (a paragraph's or heading's text) as styled `Content`."""
     text: list[str] = []

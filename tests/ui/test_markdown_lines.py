@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.content import Content
 
 from autogpt_tui.ui.markdown_lines import (
@@ -123,3 +124,20 @@ def test_a_very_long_code_block_is_shown_plain() -> None:
     done = wrap(pieces(parser().parse(f"```python\n{code}```\n")), 80)
     assert len(done) == HIGHLIGHT_MAX_LINES + 1
     assert not any(line.spans for line in done)
+
+
+@pytest.mark.parametrize(
+    ("thought", "header"),
+    [
+        ("**Plan**: fix `slug.py` now\n\nmore", "Plan: fix slug.py now"),
+        ("\n## Heading *one*", "Heading one"),
+        ("- see [the docs](https://example.com)", "see the docs"),
+        ("> 1. first **step**", "first step"),
+        ("plain words", "plain words"),
+    ],
+)
+def test_a_folded_thoughts_preview_reads_as_words_not_markdown(thought: str, header: str) -> None:
+    """Issue 12: a folded step's header showed raw ``**``."""
+    from autogpt_tui.ui.widgets.log_entries import preview
+
+    assert preview(thought) == header

@@ -6,6 +6,7 @@ notice); its widgets exist only while the entry is mounted (`LogWindow`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -144,12 +145,21 @@ def header_content(entry: StepEntry) -> Content:
     return Content.assemble(*parts)
 
 
+_BLOCK_MARK = re.compile(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
+"""What starts a heading, a quote or a list item: not part of the words."""
+
+
 def preview(text: str) -> str:
-    """The first line of a thought, without Markdown's leading marks, for a header."""
+    """The first line of a thought as its words read, for a folded step's header: no
+    block marks (``#``, ``>``, bullets) and no inline ones (``**``, backticks, links'
+    addresses), which showed raw there."""
     for line in text.splitlines():
-        line = line.strip().lstrip("#>*-+ ").strip()
+        line = _BLOCK_MARK.sub("", line.strip()).strip()
         if line:
-            return clean_line(line, PREVIEW_CHARS)
+            # The thought is drawn by then, so the Markdown parser is loaded already.
+            from autogpt_tui.ui.markdown_lines import plain_inline
+
+            return clean_line(plain_inline(line) or line, PREVIEW_CHARS)
     return ""
 
 
