@@ -25,33 +25,18 @@ from autogpt_tui.ui.screens.prompt import TextPrompt
 from autogpt_tui.ui.widgets.goal_panel import NO_GOAL_HINT, GoalPanel
 from autogpt_tui.ui.widgets.step_history import DISPLAY_ORDER, EMPTY_HINT
 from autogpt_tui.ui.widgets.workspace_tree import WorkspaceTree
+from tests.support.steps import write_file_steps
 
 SIZE = (100, 30)
 
 
 def write_steps(workspace: Path) -> None:
     """Give ``workspace`` three steps: #1 rated up, #2 rated down, #3 undone."""
-    history = History.open(workspace)
-    try:
-        shas: list[str] = []
-        for number in (1, 2, 3):
-            name = f"file{number}.txt"
-            (workspace / name).write_text(f"content {number}\n")
-            step = history.commit_step(
-                session="s1",
-                step=number,
-                tool="write_file",
-                policy="default",
-                summary=f"Write {name}",
-                record=StepRecord(thought="t", tool="write_file", arguments={"path": name}),
-                paths=[name],
-            )
-            shas.append(step.sha)
+    shas = write_file_steps(workspace, {f"file{n}.txt": f"content {n}\n" for n in (1, 2, 3)})
+    with History.open(workspace) as history:
         history.rate(shas[0], 1, "good")
         history.rate(shas[1], -1, "wrong file")
         history.undo(1)
-    finally:
-        history.close()
 
 
 async def settle(pilot: Pilot[None]) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import StepRecord
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
+from tests.support.steps import write_file_steps
 from tests.support.tmux import START_TIMEOUT_S, TmuxApp, wait_for
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
@@ -16,21 +16,9 @@ pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
 def write_steps(workspace: Path) -> None:
     """Two steps, the first one rated up."""
+    shas = write_file_steps(workspace, {name: f"{name}\n" for name in ("alpha.txt", "beta.txt")})
     with History.open(workspace) as history:
-        first = ""
-        for number, name in enumerate(["alpha.txt", "beta.txt"], start=1):
-            (workspace / name).write_text(f"{name}\n")
-            step = history.commit_step(
-                session="s1",
-                step=number,
-                tool="write_file",
-                policy="default",
-                summary=f"Write {name}",
-                record=StepRecord(tool="write_file", arguments={"path": name}),
-                paths=[name],
-            )
-            first = first or step.sha
-        history.rate(first, 1)
+        history.rate(shas[0], 1)
 
 
 def test_a_user_steps_approves_undoes_and_quits_in_a_real_terminal(

@@ -9,35 +9,20 @@ from pathlib import Path
 from textual.widgets import Static
 
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import StepRecord
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.screens.help import HelpScreen
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.functional.test_cli import cli
 from tests.functional.test_tui import press, until
+from tests.support.steps import write_file_steps
 
 COUNTED = "counted as −1; press 0 to clear"
 
 
 def two_steps(workspace: Path) -> list[str]:
     """Steps 1 and 2 of session s1, each writing a file; returns their shas."""
-    shas = []
-    with History.open(workspace) as history:
-        for n in (1, 2):
-            name = f"file{n}.txt"
-            (workspace / name).write_text(f"content {n}\n")
-            step = history.commit_step(
-                session="s1",
-                step=n,
-                tool="write_file",
-                policy="default",
-                summary=f"Write {name}",
-                record=StepRecord(thought="t", tool="write_file", arguments={"path": name}),
-                paths=[name],
-            )
-            shas.append(step.sha)
-    return shas
+    return write_file_steps(workspace, {f"file{n}.txt": f"content {n}\n" for n in (1, 2)})
 
 
 def make_app(workspace: Path, *, negative: bool) -> WorkstationApp:
