@@ -18,9 +18,9 @@ import json
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
+from autogpt_tui.core.approval import ApprovalGate
 from autogpt_tui.core.collaborators import (
     Approval,
     Budget,
@@ -32,7 +32,6 @@ from autogpt_tui.core.collaborators import (
     ToolBackend,
     UserChannel,
 )
-from autogpt_tui.core.constants import MODES, RUNS_WITHOUT_APPROVAL
 from autogpt_tui.core.conversation import (
     Conversation,
     assistant_call,
@@ -48,11 +47,9 @@ from autogpt_tui.core.events import (
     ActionExecuted,
     ActionProposed,
     ActionRejected,
-    ApprovalWanted,
     ErrorOccurred,
     Event,
     Finished,
-    Notice,
     Outcome,
     PendingAction,
     QuestionAsked,
@@ -99,8 +96,6 @@ NO_ACTION_LIMIT = 3
 """Replies without a tool call in a row before the run stops."""
 MAINTAIN_EVERY = 100
 """Steps between two chances for git to pack loose objects."""
-REAPPROVALS = 3
-"""Times a proposal is shown again because its file changed before it runs."""
 HEADLESS_REFUSALS = 3
 """Proposals refused in a row, headless, before the run stops."""
 
@@ -130,13 +125,14 @@ class Agent:
         ``user`` None runs headless: what the mode would ask about is refused, and the
         agent's questions get no answer.
         """
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}")
         self.history = history
         self.model = model
         self.tools = tools
-        self.mode = mode
         self.emit: Callable[[Event], None] = emit or (lambda _event: None)
+        self.gate = ApprovalGate(
+            mode=mode, tools=tools, user=user, emit=self.emit, set_status=self._set_status
+        )
+        """Decides which proposals wait for the user, and asks."""
         self.user = user
         self.budget = budget or Budget()
         self.profile = profile or ModelProfile()
@@ -208,11 +204,14 @@ class Agent:
             self._status = status
             self.emit(StatusChanged(status))
 
+    @property
+    def mode(self) -> str:
+        """The approval mode (``step``, ``edits`` or ``auto``)."""
+        return self.gate.mode
+
     def set_mode(self, mode: str) -> None:
         """Change the approval mode; takes effect at the next action."""
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}")
-        self.mode = mode
+        self.gate.set_mode(mode)
 
     def set_goal(self, goal: str) -> None:
         """Change the goal of this session (the model is told at its next request)."""
@@ -412,22 +411,17 @@ class Agent:
                 ]
                 self.emit(ErrorOccurred(f"Tool call rejected: {err}"))
                 continue
-            action = PendingAction(
+            action = self.gate.propose(
                 step=step_no,
                 tool=call.name,
                 arguments=args,
+                args_model=args_model,
                 call_id=call.id,
                 thought=completion.text,
-                needs_approval=(
-                    needs := kind not in RUNS_WITHOUT_APPROVAL[self.mode]
-                    or (kind == "command" and self._command_approval_reason() is not None)
-                ),
                 kind=kind,
-                # Only what waits for the user needs binding to the content they see.
-                preview=self._preview(call.name, args_model) if needs else None,
             )
             self.emit(ActionProposed(action))
-            decision, action = self._decide_on_content(action, args_model)
+            decision, action = self.gate.decide(action, args_model)
             if not decision.approved:
                 self.emit(ActionRejected(action, decision.reason))
                 rejected.append(
@@ -538,72 +532,6 @@ class Agent:
         retries = getattr(self.model, "max_retries", None)
         total = retries + 1 if isinstance(retries, int) else None
         self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason, max_attempts=total))
-
-    def _decide(self, action: PendingAction) -> Approval:
-        if not action.needs_approval:
-            return Approval.approve()
-        if self.user is None:
-            why = self._command_approval_reason() if action.kind == "command" else None
-            if why is not None and action.kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
-                why = None  # the mode asks anyway: say that, as ever
-            if why is not None:
-                return Approval.reject(
-                    f"{why} No user is available to approve {action.tool} (headless run). "
-                    "Do without this action."
-                )
-            return Approval.reject(
-                f"The {self.mode} mode needs the user's approval for {action.tool}, and no "
-                "user is available to give it (headless run). Do without this action."
-            )
-        self._set_status("waiting")
-        self.emit(ApprovalWanted(action))
-        return self.user.approve(action)
-
-    def _command_approval_reason(self) -> str | None:
-        """Why every command needs approval here whatever the mode (the sandbox cannot
-        hide the API key from commands), or None."""
-        runner = getattr(self.tools, "runner", None)
-        status = getattr(runner, "sandbox_status", None)
-        reason = getattr(status, "approval_reason", None)
-        return reason if isinstance(reason, str) else None
-
-    def _preview(self, tool: str, args: Any) -> Any:
-        """The proposed change to a file (``FilePreview``), when the tools can tell."""
-        preview = getattr(self.tools, "preview", None)
-        return preview(tool, args) if preview is not None else None
-
-    def _decide_on_content(
-        self, action: PendingAction, args: Any
-    ) -> tuple[Approval, PendingAction]:
-        """Ask for approval of exactly the change that will be made.
-
-        If the file changed while the proposal waited (the user saved it in their
-        editor), the approval was of a diff that no longer applies: the proposal is
-        made again against the file as it is now and shown again.
-        """
-        for _ in range(REAPPROVALS):
-            decision = self._decide(action)
-            if not decision.approved or not action.needs_approval or action.preview is None:
-                return decision, action
-            fresh = self._preview(action.tool, args)
-            if fresh == action.preview:
-                return decision, action
-            self.emit(
-                Notice(
-                    f"{action.preview.path} changed while the proposal waited for approval; "
-                    "it is shown again against the file as it is now."
-                )
-            )
-            action = replace(action, preview=fresh)
-            self.emit(ActionProposed(action))
-        path = action.preview.path if action.preview is not None else action.tool
-        return (
-            Approval.reject(
-                f"{path} kept changing while the proposal waited for approval, so it was "
-                "not applied; read the file again before proposing a change."
-            ),
-            action,
-        )
 
     def _execute_and_commit(
         self,

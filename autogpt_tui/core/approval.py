@@ -1,0 +1,155 @@
+"""Which of the agent's proposals wait for the user, asking for them, and binding the
+answer to exactly the change that will be made.
+
+The step loop (``core/agent.py``) hands every well-formed tool call to an
+``ApprovalGate``: ``propose`` makes the ``PendingAction`` (does it wait? what change does
+it show?), and ``decide`` returns the user's answer, or the headless refusal when nobody
+can give one. The gate holds the approval mode, so what decides approval lives in one
+place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from autogpt_tui.core.collaborators import Approval, ToolBackend, UserChannel
+from autogpt_tui.core.constants import MODES, RUNS_WITHOUT_APPROVAL, ToolKind
+from autogpt_tui.core.events import (
+    ActionProposed,
+    ApprovalWanted,
+    Event,
+    Notice,
+    PendingAction,
+    Status,
+)
+
+REAPPROVALS = 3
+"""Times a proposal is shown again because its file changed before it runs."""
+
+
+class ApprovalGate:
+    """Decides which actions wait for approval, asks the user, and re-asks when the
+    file an approved change was computed against changed meanwhile."""
+
+    def __init__(
+        self,
+        *,
+        mode: str,
+        tools: ToolBackend,
+        user: UserChannel | None,
+        emit: Callable[[Event], None],
+        set_status: Callable[[Status], None],
+    ) -> None:
+        """``user`` None is a headless run: whatever would wait is refused instead."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode = mode
+        self.tools = tools
+        self.user = user
+        self.emit = emit
+        self._set_status = set_status
+
+    def set_mode(self, mode: str) -> None:
+        """Change the approval mode; takes effect at the next proposal."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode = mode
+
+    def needs_approval(self, kind: ToolKind) -> bool:
+        """Whether an action of this kind waits for the user in the current mode."""
+        if kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
+            return True
+        # The sandbox cannot hide the key from commands: then every command asks.
+        return kind == "command" and self.command_approval_reason() is not None
+
+    def propose(
+        self,
+        *,
+        step: int,
+        tool: str,
+        arguments: dict[str, Any],
+        args_model: Any,
+        call_id: str,
+        thought: str,
+        kind: ToolKind,
+    ) -> PendingAction:
+        """The action as the user (or the mode) will judge it."""
+        needs = self.needs_approval(kind)
+        return PendingAction(
+            step=step,
+            tool=tool,
+            arguments=arguments,
+            call_id=call_id,
+            thought=thought,
+            needs_approval=needs,
+            kind=kind,
+            # Only what waits for the user needs binding to the content they see.
+            preview=self.preview(tool, args_model) if needs else None,
+        )
+
+    def decide(self, action: PendingAction, args_model: Any) -> tuple[Approval, PendingAction]:
+        """Ask for approval of exactly the change that will be made.
+
+        If the file changed while the proposal waited (the user saved it in their
+        editor), the approval was of a diff that no longer applies: the proposal is
+        made again against the file as it is now and shown again. Returns the answer
+        and the action as last shown.
+        """
+        for _ in range(REAPPROVALS):
+            decision = self._ask(action)
+            if not decision.approved or not action.needs_approval or action.preview is None:
+                return decision, action
+            fresh = self.preview(action.tool, args_model)
+            if fresh == action.preview:
+                return decision, action
+            self.emit(
+                Notice(
+                    f"{action.preview.path} changed while the proposal waited for approval; "
+                    "it is shown again against the file as it is now."
+                )
+            )
+            action = replace(action, preview=fresh)
+            self.emit(ActionProposed(action))
+        path = action.preview.path if action.preview is not None else action.tool
+        return (
+            Approval.reject(
+                f"{path} kept changing while the proposal waited for approval, so it was "
+                "not applied; read the file again before proposing a change."
+            ),
+            action,
+        )
+
+    def _ask(self, action: PendingAction) -> Approval:
+        if not action.needs_approval:
+            return Approval.approve()
+        if self.user is None:
+            why = self.command_approval_reason() if action.kind == "command" else None
+            if why is not None and action.kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
+                why = None  # the mode asks anyway: say that, as ever
+            if why is not None:
+                return Approval.reject(
+                    f"{why} No user is available to approve {action.tool} (headless run). "
+                    "Do without this action."
+                )
+            return Approval.reject(
+                f"The {self.mode} mode needs the user's approval for {action.tool}, and no "
+                "user is available to give it (headless run). Do without this action."
+            )
+        self._set_status("waiting")
+        self.emit(ApprovalWanted(action))
+        return self.user.approve(action)
+
+    def command_approval_reason(self) -> str | None:
+        """Why every command needs approval here whatever the mode (the sandbox cannot
+        hide the API key from commands), or None."""
+        runner = getattr(self.tools, "runner", None)
+        status = getattr(runner, "sandbox_status", None)
+        reason = getattr(status, "approval_reason", None)
+        return reason if isinstance(reason, str) else None
+
+    def preview(self, tool: str, args: Any) -> Any:
+        """The proposed change to a file (``FilePreview``), when the tools can tell."""
+        preview = getattr(self.tools, "preview", None)
+        return preview(tool, args) if preview is not None else None
