@@ -400,8 +400,10 @@ class WorkspaceTree(DirectoryTree):
         self._pending_paths |= change.paths
         self._pending_overflow |= change.overflow
         if self._refresher is None or self._refresher.is_finished:
+            # The method, not a coroutine made here: a worker that never starts (the app
+            # closing) then leaves no coroutine behind that was never awaited.
             self._refresher = self.run_worker(
-                self._apply_changes(),
+                self._apply_changes,
                 group="workspace-tree-refresh",
                 exit_on_error=False,
                 description="Show file changes in the tree",
