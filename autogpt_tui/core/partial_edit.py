@@ -120,10 +120,11 @@ class PartialWrite:
             return output
         total, left_out = len(self.change.hunks), self.rejected
         diff = _capped("\n".join(hunk.text() for hunk in left_out))
+        hunks = "hunk" if len(left_out) == 1 else "hunks"
         return (
             f"Applied {total - len(left_out)} of the {total} hunks of your change to "
-            f"{self.change.path}; the user rejected the other {len(left_out)}, so the file "
-            f"does not hold them:\n```diff\n{diff}\n```\n"
+            f"{self.change.path}. The user rejected {len(left_out)} {hunks}, which the file "
+            f"does not hold:\n{diff}\n"
             "Do not make the rejected changes again unless the user asks for them."
         )
 
