@@ -129,8 +129,8 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "a", "approve", "Approve",
-        "Approve the pending action: the agent carries it out (of an edit, only the hunks "
-        "you accepted).",
+        "Approve the pending action: the agent carries it out (of an edit, the accepted "
+        "hunks).",
         _STEER, When.PENDING,
         priority=90,
     ),
@@ -141,8 +141,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "space", "toggle_hunk", "Accept/reject hunk",
-        "Accept or reject the current hunk of the proposed edit (a then applies the accepted "
-        "ones; rejecting them all rejects the edit).",
+        "Accept or reject the current hunk of the proposed edit; a applies those accepted.",
         _STEER, When.HUNKS, title="Accept or reject the hunk",
         priority=88,
     ),
