@@ -206,8 +206,11 @@ class DiffViewer(ScrollView, can_focus=True):
 
     def move_hunk(self, by: int) -> bool:
         """Make the next (``by`` 1) or previous (-1) hunk current and scroll to it."""
-        if self.review is None or not self.review.move(by):
+        # Only to hunks on screen: those past the line cap stay as they are (accepted).
+        marks, review = self._marks, self.review
+        if review is None or marks is None or marks.row_of(review.current + by) is None:
             return False
+        review.move(by)
         self._redraw_hunks(scroll=True)
         return True
 
