@@ -67,6 +67,7 @@ from autogpt_tui.core.events import (
 )
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled
+from autogpt_tui.core.partial_edit import PartialWrite, rejected_hunks
 from autogpt_tui.core.records import RejectedProposal, StepRecord, Usage
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.session_state import (
@@ -456,6 +457,7 @@ class Agent:
                 usage_total,
                 cost_total,
                 ignored,
+                approval=decision,
             )
 
     def _request(
@@ -542,8 +544,12 @@ class Agent:
         usage: Usage,
         cost: float,
         ignored_calls: int,
+        *,
+        approval: Approval | None = None,
     ) -> StepOutcome:
         self._set_status("running")
+        # Some hunks of a file edit accepted: the step writes exactly those.
+        partial = PartialWrite.of(action, approval) if approval is not None else None
         changed: list[str] | None = []
         finished: Outcome | None = None
         summary: str | None = None
@@ -561,6 +567,10 @@ class Agent:
                 answer = self.user.ask(question)
                 self._set_status("running")
             output, ok = f"The user answered: {answer}", True
+        elif partial is not None:
+            result = self.tools.execute("write_file", partial.args, expected=partial.expected)
+            output, ok, changed = result.output, result.ok, result.changed_paths
+            output = partial.observation(output, ok)
         else:
             if action.preview is not None:
                 # The approved change, bound to the content it was computed against.
@@ -594,8 +604,11 @@ class Agent:
             user_edits=list(self._committed_for_user),
             notes=list(self.conversation.notes),
             user_messages=list(self.conversation.user_messages),
+            rejected_hunks=rejected_hunks(partial, self.redactor.text),
         )
         summary_line = summarize_action(action.tool, action.arguments)
+        if partial is not None:
+            summary_line += f" ({partial.summary})"
         commit = self.history.commit_step(
             session=self.state.session,
             step=action.step,

@@ -24,6 +24,7 @@ from autogpt_tui.core.events import (
     PendingAction,
     Status,
 )
+from autogpt_tui.core.partial_edit import settle
 
 REAPPROVALS = 3
 """Times a proposal is shown again because its file changed before it runs."""
@@ -95,15 +96,16 @@ class ApprovalGate:
         If the file changed while the proposal waited (the user saved it in their
         editor), the approval was of a diff that no longer applies: the proposal is
         made again against the file as it is now and shown again. Returns the answer
-        and the action as last shown.
+        and the action as last shown; an answer about hunks is settled against that
+        action (all accepted: a plain approval, none: a rejection; ``core/partial_edit``).
         """
         for _ in range(REAPPROVALS):
             decision = self._ask(action)
             if not decision.approved or not action.needs_approval or action.preview is None:
-                return decision, action
+                return settle(decision, action), action
             fresh = self.preview(action.tool, args_model)
             if fresh == action.preview:
-                return decision, action
+                return settle(decision, action), action
             self.emit(
                 Notice(
                     f"{action.preview.path} changed while the proposal waited for approval; "

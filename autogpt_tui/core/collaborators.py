@@ -9,7 +9,7 @@ to approve and ask (None when headless), a ``PolicySource`` for how to work, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,11 +61,19 @@ class Approval:
 
     approved: bool
     reason: str = ""
+    hunks: frozenset[int] | None = None
+    """For a file edit, the hunks the user accepted (numbered from 0, as
+    ``core/hunks.ProposedChange`` splits the preview); None approves the whole change."""
 
     @classmethod
     def approve(cls) -> Approval:
         """Run the action."""
         return cls(True)
+
+    @classmethod
+    def partial(cls, accepted: Iterable[int]) -> Approval:
+        """Apply only the ``accepted`` hunks of a file edit (none accepted: a rejection)."""
+        return cls(True, hunks=frozenset(accepted))
 
     @classmethod
     def reject(cls, reason: str) -> Approval:

@@ -38,6 +38,19 @@ class RejectedProposal(BaseModel):
     reason: str = ""
 
 
+class RejectedHunk(BaseModel):
+    """A hunk of a file edit the user left out when approving the rest of it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    index: int = 0
+    """Its place among the proposal's hunks, from 0."""
+    header: str = ""
+    """Its ``@@ -a,b +c,d @@`` line."""
+    diff: str = ""
+    """The hunk as unified diff text (header and body), as the model was shown it."""
+
+
 class StepRecord(BaseModel):
     """What the agent thought, did and saw in one step; stored as a git note."""
 
@@ -72,6 +85,9 @@ class StepRecord(BaseModel):
     user_messages: list[str] = Field(default_factory=list)
     """What the user told the agent in their own words (the TUI's message box) before
     the step's action, oldest first; the model got each as a user message."""
+    rejected_hunks: list[RejectedHunk] = Field(default_factory=list)
+    """The hunks of the step's file edit the user rejected; the commit holds the others
+    (empty when the whole change was approved)."""
 
 
 class RatingEvent(BaseModel):

@@ -5,9 +5,9 @@ list of events of which the latest explicit one wins. Everything here is plain d
 parsing: no git.
 
 The pydantic models (:class:`StepRecord`, :class:`RatingEvent`, :class:`Usage`,
-:class:`RejectedProposal`) are defined in :mod:`autogpt_tui.core.record_models` and
-reached through this module as before, but imported on first use: the commands that only
-list steps (`log`) never pay for pydantic.
+:class:`RejectedProposal`, :class:`RejectedHunk`) are defined in
+:mod:`autogpt_tui.core.record_models` and reached through this module as before, but
+imported on first use: the commands that only list steps (`log`) never pay for pydantic.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
     from autogpt_tui.core.record_models import RatingEvent as RatingEvent
+    from autogpt_tui.core.record_models import RejectedHunk as RejectedHunk
     from autogpt_tui.core.record_models import RejectedProposal as RejectedProposal
     from autogpt_tui.core.record_models import StepRecord as StepRecord
     from autogpt_tui.core.record_models import Usage as Usage
@@ -40,7 +41,7 @@ RatingSource = Literal["user", "reject", "undo", "check"]
 
 _RATING_SOURCES = frozenset(("user", "reject", "undo", "check"))
 
-_MODELS = frozenset(("RatingEvent", "RejectedProposal", "StepRecord", "Usage"))
+_MODELS = frozenset(("RatingEvent", "RejectedHunk", "RejectedProposal", "StepRecord", "Usage"))
 
 if not TYPE_CHECKING:  # mypy sees the imports above; at run time they load on first use
 

@@ -40,6 +40,8 @@ class When(Enum):
     """At any time."""
     PENDING = "pending"
     """An action waits for approval."""
+    HUNKS = "hunks"
+    """A file edit of several hunks waits for approval (its hunks can be chosen)."""
     IDLE = "idle"
     """The agent is not working."""
     HAS_STEPS = "has_steps"
@@ -126,7 +128,9 @@ ACTIONS: tuple[Action, ...] = (
         priority=80,
     ),
     Action(
-        "a", "approve", "Approve", "Approve the pending action: the agent carries it out.",
+        "a", "approve", "Approve",
+        "Approve the pending action: the agent carries it out (of an edit, the accepted "
+        "hunks).",
         _STEER, When.PENDING,
         priority=90,
     ),
@@ -134,6 +138,24 @@ ACTIONS: tuple[Action, ...] = (
         "r", "reject", "Reject", "Reject the pending action, with a reason the agent is told.",
         _STEER, When.PENDING,
         priority=90,
+    ),
+    Action(
+        "space", "toggle_hunk", "Accept/reject hunk",
+        "Accept or reject the current hunk of the proposed edit; a applies those accepted.",
+        _STEER, When.HUNKS, title="Accept or reject the hunk",
+        priority=88,
+    ),
+    Action(
+        "]", "next_hunk", "Next hunk", "Go to the next hunk of the proposed edit.", _STEER,
+        When.HUNKS, key_names="right_square_bracket", help_key="[ / ]",
+        help_text="Go to the previous or next hunk of the proposed edit.",
+        priority=87,
+    ),
+    Action(
+        "[", "previous_hunk", "Prev hunk", "Go to the previous hunk of the proposed edit.",
+        _STEER, When.HUNKS, key_names="left_square_bracket", title="Previous hunk",
+        in_help=False,
+        priority=44,
     ),
     Action(
         "m", "cycle_mode", "Mode", "Cycle the approval mode: step → edits → auto.", _STEER,

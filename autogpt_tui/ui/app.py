@@ -39,6 +39,7 @@ from autogpt_tui.ui.agent_runner import AgentRunner
 from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
 from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
 from autogpt_tui.ui.app_history import HistoryPanes
+from autogpt_tui.ui.app_hunks import HunkKeys
 from autogpt_tui.ui.app_steering import APPROVAL_TOAST as APPROVAL_TOAST
 from autogpt_tui.ui.app_steering import Steering, clean
 from autogpt_tui.ui.app_transcript import TranscriptPanes
@@ -106,7 +107,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(Toasts, DiffModes, TranscriptPanes, HistoryPanes, Steering):
+class WorkstationApp(Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes, Steering):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
@@ -310,6 +311,8 @@ class WorkstationApp(Toasts, DiffModes, TranscriptPanes, HistoryPanes, Steering)
         """Whether an action that applies ``when`` applies now."""
         if when is When.PENDING:
             return self.runner.awaiting_approval
+        if when is When.HUNKS:
+            return self.choosing_hunks
         if when is When.IDLE:
             return not self._agent_busy
         if when is When.HAS_STEPS:

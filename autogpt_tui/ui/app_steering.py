@@ -23,6 +23,7 @@ from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.step_history import StepHistory
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.collaborators import Approval
     from autogpt_tui.core.settings import Settings
     from autogpt_tui.ui.agent_runner import AgentRunner
 
@@ -41,12 +42,14 @@ class Steering(App[None]):
     """The configuration the agent runs with."""
 
     if TYPE_CHECKING:
-        # Provided by the workstation's other parts (app_history, toasts).
+        # Provided by the workstation's other parts (app_history, toasts, app_hunks).
         def history_operation(
             self, op: str, rev: str = "", value: int = 0, comment: str | None = None
         ) -> Any: ...
 
         def withdraw(self, state: str) -> None: ...
+
+        def hunk_approval(self) -> Approval: ...
 
     @property
     def _agent_busy(self) -> bool:
@@ -99,15 +102,17 @@ class Steering(App[None]):
                 self.post_message(AgentIdle())
 
     def action_approve(self) -> None:
-        """Run the pending action."""
-        from autogpt_tui.core.agent import Approval
+        """Run the pending action (of an edit, the hunks accepted in the diff)."""
+        from autogpt_tui.ui.app_hunks import ALL_HUNKS_REJECTED
         from autogpt_tui.ui.approval_view import show_answer
 
         action = self.runner.pending_action
-        if self.runner.answer_approval(Approval.approve()):
+        approval = self.hunk_approval()
+        if self.runner.answer_approval(approval):
             self.withdraw(APPROVAL_TOAST)
             if action is not None:
-                show_answer(self, action, approved=True)
+                applied = approval.hunks is None or bool(approval.hunks)
+                show_answer(self, action, approved=applied, reason=ALL_HUNKS_REJECTED)
             self.refresh_bindings()
 
     async def action_reject(self) -> None:

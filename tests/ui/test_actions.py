@@ -46,10 +46,10 @@ def test_the_app_and_the_diff_viewer_bind_what_the_table_declares() -> None:
 
 def test_the_help_screen_covers_every_key() -> None:
     rows = {key for _, section in KEY_SECTIONS for key, _ in section}
-    assert {"u / U", "+ / -", "1–4", "v", "z", "tab", "ctrl+p", "?", "q", "R"} <= rows
+    assert {"u / U", "+ / -", "1–4", "v", "z", "tab", "ctrl+p", "?", "q", "R", "[ / ]"} <= rows
     assert rows == {a.help_key or a.key for a in ACTIONS if a.in_help}
     # The keys without a row of their own are covered by a shared one.
-    assert {a.key for a in ACTIONS if not a.in_help} == {"U", "-", "2", "3", "4"}
+    assert {a.key for a in ACTIONS if not a.in_help} == {"U", "-", "2", "3", "4", "["}
 
 
 @pytest.mark.parametrize(
@@ -57,6 +57,9 @@ def test_the_help_screen_covers_every_key() -> None:
     [
         ("approve", When.PENDING),
         ("reject", When.PENDING),
+        ("toggle_hunk", When.HUNKS),
+        ("next_hunk", When.HUNKS),
+        ("previous_hunk", When.HUNKS),
         ("step", When.IDLE),
         ("undo", When.IDLE),
         ("rate(1)", When.HAS_STEPS),

@@ -9,11 +9,8 @@ worker that a newer one cancels, and only the visible lines rendered (the Line A
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -33,11 +30,32 @@ from textual.style import Style
 from textual.worker import get_current_worker
 
 from autogpt_tui.ui.actions import bindings_for
+from autogpt_tui.ui.widgets.diff_model import (
+    LINE_CHARS,
+    MAX_LINES,
+    BuildCancelled,
+    DiffModel,
+    Kind,
+    Line,
+    build_model,
+    message_model,
+    proposal_model,
+    proposed_diff_text,
+)
+from autogpt_tui.ui.widgets.hunk_review import HunkMarks, HunkReview
 
-MAX_LINES = 3000
-"""Most diff lines rendered; the rest are summed up in a note."""
-LINE_CHARS = 1000
-"""Longest diff line rendered (a minified file can have megabyte lines)."""
+__all__ = [  # the model's names, as they were when it lived here
+    "LINE_CHARS",
+    "MAX_LINES",
+    "SPLIT_MIN_WIDTH",
+    "STYLES",
+    "DiffModel",
+    "DiffViewer",
+    "build_model",
+    "message_model",
+    "proposed_diff_text",
+]
+
 SYNC_CHARS = 20_000
 """Inputs shorter than this are built on the spot; longer ones in a thread worker."""
 SPLIT_MIN_WIDTH = 160
@@ -45,14 +63,8 @@ SPLIT_MIN_WIDTH = 160
 columns). The app makes room for it: from this many terminal columns, the split view
 shows the diff full screen when its panel is narrower."""
 
-Kind = Literal[
-    "file", "meta", "hunk", "add", "del", "ctx", "noeol", "note", "blank", "message", "sep"
-]
-"""What a line of a diff is, which decides how it is styled."""
-Line = tuple[Kind, str]
-"""One displayed line: its kind and its text."""
-SplitRow = tuple[Line, Line | None]
-"""One side-by-side row: old | new, or one line spanning both columns (right is None)."""
+HUNK_LABEL_CELLS = 32
+"""Cells the hunk headers grow by while a proposal's hunks are reviewed."""
 
 STYLES: dict[Kind, str] = {
     "file": "bold $text-primary",
@@ -66,177 +78,10 @@ STYLES: dict[Kind, str] = {
     "blank": "on $panel",
     "message": "$foreground-muted",
     "sep": "$foreground-muted",
+    "hunk_current": "bold $text-accent on $accent-muted",
+    "rejected": "strike $foreground-muted",
 }
 """How each kind of line is styled, in theme variables only (readable in dark and light)."""
-
-_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_HEADER_PREFIXES = (
-    "index ",
-    "--- ",
-    "+++ ",
-    "new file mode",
-    "deleted file mode",
-    "old mode",
-    "new mode",
-    "similarity index",
-    "dissimilarity index",
-    "rename ",
-    "copy ",
-    "Binary files",
-)
-
-
-class _Cancelled(Exception):
-    """A newer diff superseded the one being built."""
-
-
-@dataclass(frozen=True)
-class DiffModel:
-    """A diff parsed for display: what the viewer shows, independent of its width."""
-
-    title: str
-    """What is shown, for the title line."""
-    lines: list[Line]
-    """The unified lines, capped, ending with a note when some were left out."""
-    split: list[SplitRow]
-    """The same lines paired old | new for side-by-side display."""
-    width: int
-    """The widest unified line, in cells."""
-    added: int = 0
-    """Lines added in the whole diff (not only the shown part)."""
-    removed: int = 0
-    """Lines removed in the whole diff."""
-    is_message: bool = False
-    """True when there is no diff, only a message."""
-
-
-def message_model(title: str, text: str) -> DiffModel:
-    """A model with no diff, only a muted line of ``text``."""
-    line: Line = ("message", _clean(text))
-    return DiffModel(title, [line], [(line, None)], cell_len(line[1]), is_message=True)
-
-
-def _clean(text: str) -> str:
-    text = text.rstrip("\r")
-    if "\t" in text:
-        text = text.expandtabs(4)
-    text = _CONTROL.sub("\ufffd", text)
-    return text if len(text) <= LINE_CHARS else text[: LINE_CHARS - 1] + "…"
-
-
-def proposed_diff_text(path: str, old_text: str | None, new_text: str | None) -> str:
-    """A unified diff of a file going from ``old_text`` to ``new_text`` (None: no file)."""
-    old_lines = old_text.splitlines() if old_text is not None else []
-    new_lines = new_text.splitlines() if new_text is not None else []
-    from_file = f"a/{path}" if old_text is not None else "/dev/null"
-    to_file = f"b/{path}" if new_text is not None else "/dev/null"
-    return "\n".join(difflib.unified_diff(old_lines, new_lines, from_file, to_file, lineterm=""))
-
-
-def build_model(
-    title: str,
-    diff_text: str,
-    *,
-    more_hint: str = "",
-    max_lines: int = MAX_LINES,
-    is_cancelled: Callable[[], bool] = lambda: False,
-) -> DiffModel:
-    """Parse a unified diff (git's, possibly of several files) into a `DiffModel`.
-
-    Only the first ``max_lines`` lines are kept; a note says how many more there are,
-    followed by ``more_hint``. ``is_cancelled`` is polled so a superseded build stops early.
-    """
-    raw = diff_text.split("\n")
-    if raw and raw[-1] == "":
-        raw.pop()
-    lines: list[Line] = []
-    added = removed = 0
-    old_left = new_left = 0  # lines still to come in the current hunk, old and new side
-    for number, text in enumerate(raw):
-        if number % 2000 == 0 and is_cancelled():
-            raise _Cancelled
-        kind: Kind
-        first = text[:1]
-        if old_left > 0 or new_left > 0:
-            # Inside a hunk the counts decide: "--- x" here is a removed line, not a header.
-            if first == "+":
-                kind, new_left = "add", new_left - 1
-            elif first == "-":
-                kind, old_left = "del", old_left - 1
-            elif first == " " or text == "":
-                kind, old_left, new_left = "ctx", old_left - 1, new_left - 1
-            elif first == "\\":
-                kind = "noeol"
-            else:  # a malformed hunk: fall back to reading the line as a header
-                old_left = new_left = 0
-                kind = _header_kind(text)
-        elif text.startswith("@@"):
-            kind = "hunk"
-            match = _HUNK.match(text)
-            if match is not None:
-                old_left = int(match.group(1) or "1")
-                new_left = int(match.group(2) or "1")
-        else:
-            kind = _header_kind(text)
-        if kind == "add":
-            added += 1
-        elif kind == "del":
-            removed += 1
-        if number < max_lines:
-            lines.append((kind, _clean(text)))
-    hidden = len(raw) - len(lines)
-    if hidden > 0:
-        note = f"… {hidden:,} more line{'' if hidden == 1 else 's'}"
-        lines.append(("note", f"{note} {more_hint}".rstrip()))
-    if not lines:
-        return message_model(title, "This diff is empty")
-    width = max(cell_len(text) for _, text in lines)
-    return DiffModel(title, lines, _pair(lines, is_cancelled), width, added, removed)
-
-
-def _header_kind(text: str) -> Kind:
-    if text.startswith("diff "):
-        return "file"
-    if text.startswith("+") and not text.startswith("+++ "):
-        return "add"  # a hunk without counts (or combined diff): go by the prefix
-    if text.startswith("-") and not text.startswith("--- "):
-        return "del"
-    if text.startswith("\\"):
-        return "noeol"
-    return "meta" if text.startswith(_HEADER_PREFIXES) or text else "ctx"
-
-
-def _pair(lines: list[Line], is_cancelled: Callable[[], bool]) -> list[SplitRow]:
-    """Pair removed lines with the added lines that replace them, hunk by hunk."""
-    rows: list[SplitRow] = []
-    removed: list[Line] = []
-    added: list[Line] = []
-    blank: Line = ("blank", "")
-
-    def flush() -> None:
-        for index in range(max(len(removed), len(added))):
-            left = removed[index] if index < len(removed) else blank
-            right = added[index] if index < len(added) else blank
-            rows.append((left, right))
-        removed.clear()
-        added.clear()
-
-    for number, line in enumerate(lines):
-        if number % 2000 == 0 and is_cancelled():
-            raise _Cancelled
-        kind = line[0]
-        if kind == "del":
-            if added:  # a removal after additions starts a new change block
-                flush()
-            removed.append(line)
-        elif kind == "add":
-            added.append(line)
-        else:
-            flush()
-            rows.append((line, line) if kind == "ctx" else (line, None))
-    flush()
-    return rows
 
 
 class DiffViewer(ScrollView, can_focus=True):
@@ -264,6 +109,10 @@ class DiffViewer(ScrollView, can_focus=True):
 
     side_by_side: reactive[bool] = reactive(False, init=False)
     """True to show old and new side by side (when the widget is wide enough)."""
+
+    class HunksChanged(Message):
+        """The hunks on show, or the choice among them, changed (the keys that act on
+        them apply or not)."""
 
     class _Built(Message, bubble=False):
         """A diff finished building in the worker."""
@@ -293,6 +142,10 @@ class DiffViewer(ScrollView, can_focus=True):
         self._styles: dict[Kind, RichStyle] = {}
         self._styles_key: object = None
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
+        self.review: HunkReview | None = None
+        """The user's choice among the hunks of the proposal on show (None: no proposal
+        with hunks is shown)."""
+        self._marks: HunkMarks | None = None
 
     @property
     def model(self) -> DiffModel:
@@ -337,10 +190,7 @@ class DiffViewer(ScrollView, can_focus=True):
         self.showing_proposal = True
 
         def build(is_cancelled: Callable[[], bool]) -> DiffModel:
-            if old_text == new_text:
-                return message_model(title, f"The proposed change leaves {path} unchanged")
-            diff_text = proposed_diff_text(path, old_text, new_text)
-            return build_model(title, diff_text, is_cancelled=is_cancelled)
+            return proposal_model(title, path, old_text, new_text, is_cancelled)
 
         size = len(old_text or "") + len(new_text or "")
         self._start(title, build, large=size > SYNC_CHARS)
@@ -353,6 +203,43 @@ class DiffViewer(ScrollView, can_focus=True):
         self.workers.cancel_group(self, "diff")
         self._building = False
         self._apply(message_model(title, text))
+
+    def move_hunk(self, by: int) -> bool:
+        """Make the next (``by`` 1) or previous (-1) hunk current and scroll to it."""
+        # Only to hunks on screen: those past the line cap stay as they are (accepted).
+        marks, review = self._marks, self.review
+        if review is None or marks is None or marks.row_of(review.current + by) is None:
+            return False
+        review.move(by)
+        self._redraw_hunks(scroll=True)
+        return True
+
+    def toggle_hunk(self) -> bool | None:
+        """Accept or reject the current hunk; whether it is now accepted (None: no hunks)."""
+        if self.review is None:
+            return None
+        accepted = self.review.toggle()
+        self._redraw_hunks(scroll=False)
+        self.post_message(self.HunksChanged())
+        return accepted
+
+    def _redraw_hunks(self, *, scroll: bool) -> None:
+        """Draw the hunks' new states; ``scroll``: bring the whole current hunk into view
+        (its header at the top when it does not fit)."""
+        self._layout()
+        self._strips.clear()
+        if not scroll or self.review is None or self._marks is None:
+            return
+        split = self._split_active
+        top = self._marks.row_of(self.review.current, split=split)
+        if top is None:
+            return
+        end = self._marks.row_of(self.review.current + 1, split=split)
+        rows = len(self._model.split if split else self._model.lines)
+        first, last = top + len(self._prefix), (rows if end is None else end) + len(self._prefix)
+        view, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if first < view or last > view + height:
+            self.scroll_to(y=first, animate=False, immediate=True)
 
     def watch_side_by_side(self) -> None:
         """Re-lay the diff out in the chosen view."""
@@ -382,7 +269,7 @@ class DiffViewer(ScrollView, can_focus=True):
         worker = get_current_worker()
         try:
             model = _safely(title, build, lambda: worker.is_cancelled)
-        except _Cancelled:
+        except BuildCancelled:
             return
         if not worker.is_cancelled:
             self.post_message(self._Built(generation, model))
@@ -395,6 +282,11 @@ class DiffViewer(ScrollView, can_focus=True):
 
     def _apply(self, model: DiffModel) -> None:
         self._model = model
+        had_review = self.review is not None
+        self.review = HunkReview(model.change) if model.change is not None else None
+        self._marks = HunkMarks(self.review, model) if self.review is not None else None
+        if had_review or self.review is not None:
+            self.post_message(self.HunksChanged())
         self.border_title = Content(model.title)
         self._strips.clear()
         self._layout()
@@ -419,8 +311,12 @@ class DiffViewer(ScrollView, can_focus=True):
         self._split_active = split
         rows = len(model.split) if split else len(model.lines)
         width = 0 if split else max([model.width, *(cell_len(t) for _, t in self._prefix)])
+        if self._marks is not None:
+            width += HUNK_LABEL_CELLS  # the headers' state and number
         self.virtual_size = Size(width, rows + len(self._prefix))
         subtitle = "" if model.is_message else f"+{model.added:,} −{model.removed:,}"
+        if self.review is not None:
+            subtitle += f" · {self.review.summary}"
         if split:
             subtitle += " · split"
         self.border_subtitle = subtitle
@@ -453,11 +349,13 @@ class DiffViewer(ScrollView, can_focus=True):
             key = (index, width)
             strip = self._strips.get(key)
             if strip is None:
-                strip = self._strips[key] = self._split_strip(self._model.split[index], width)
+                strip = self._strips[key] = self._split_strip(index, width)
             return strip
         if index >= len(self._model.lines):
             return Strip.blank(width, base)
         kind, text = self._model.lines[index]
+        if self._marks is not None:
+            kind, text = self._marks.line(index, (kind, text))
         style = styles[kind]
         key = (index, -1)
         strip = self._strips.get(key)
@@ -465,9 +363,12 @@ class DiffViewer(ScrollView, can_focus=True):
             strip = self._strips[key] = Strip([Segment(text, style)])
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
-    def _split_strip(self, row: SplitRow, width: int) -> Strip:
+    def _split_strip(self, index: int, width: int) -> Strip:
         styles = self._line_styles()
-        left, right = row
+        left, right = self._model.split[index]
+        if self._marks is not None:
+            left = self._marks.line(index, left, split=True)
+            right = right if right is None else self._marks.line(index, right, split=True)
         if right is None:
             return _strip(left[1], styles[left[0]], width)
         left_width = (width - 1) // 2
@@ -497,7 +398,7 @@ def _safely(
     """Build a model, turning an unexpected failure into a message rather than a crash."""
     try:
         return build(is_cancelled)
-    except _Cancelled:
+    except BuildCancelled:
         raise
     except Exception as error:  # a diff we cannot read must not take the UI down
         return message_model(title, f"Could not show this diff: {error}")
