@@ -61,11 +61,19 @@ class Approval:
 
     approved: bool
     reason: str = ""
+    remember: bool = False
+    """Approved with "always allow": an allow rule for ones like it goes in the user's
+    config (``core/permissions.py``)."""
 
     @classmethod
     def approve(cls) -> Approval:
         """Run the action."""
         return cls(True)
+
+    @classmethod
+    def always(cls) -> Approval:
+        """Run the action, and from now on ones like it without asking."""
+        return cls(True, remember=True)
 
     @classmethod
     def reject(cls, reason: str) -> Approval:
