@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from autogpt_tui.core.agent import Approval
     from autogpt_tui.core.events import Event, Finished, PendingAction
     from autogpt_tui.core.lock import WorkspaceLock
+    from autogpt_tui.core.permissions import Permissions
     from autogpt_tui.core.session import AgentSession
     from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.tools import FilePreview
@@ -135,6 +136,17 @@ class AgentRunner:
         """The id of the agent's session, once it is open."""
         session = self.session
         return session.agent.state.session if session is not None else None
+
+    @property
+    def permissions(self) -> Permissions:
+        """The permission rules in force: the session's (with those ``A`` added), or
+        before the session opens, the settings'."""
+        session = self.session
+        if session is not None:
+            return session.agent.gate.permissions
+        from autogpt_tui.core.settings import permissions_for
+
+        return permissions_for(self.settings, self.workspace)
 
     @property
     def pending_action(self) -> PendingAction | None:

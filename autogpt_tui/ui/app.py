@@ -329,7 +329,7 @@ class WorkstationApp(Toasts, DiffModes, TranscriptPanes, HistoryPanes, Steering)
 
     def action_help(self) -> None:
         """Show the keys and how the workstation works."""
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(permissions=self.runner.permissions))
 
     def on_unmount(self) -> None:
         self._first_frame.set()  # no worker waits for a frame that will never come
