@@ -32,6 +32,7 @@ from autogpt_tui.core.permissions import (
     SourcedRule,
     Verdict,
     derive_rules,
+    tilde,
 )
 
 REAPPROVALS = 3
@@ -172,7 +173,7 @@ class ApprovalGate:
         for rule in rules:
             self.permissions.add(SourcedRule(rule, "user", path))
         shown = ", ".join(f"`{r.pattern}`" for r in rules)
-        self.emit(RuleAdded(f"Always allowed: {action.tool} {shown} (written to {path})."))
+        self.emit(RuleAdded(f"Always allowed: {action.tool} {shown} (written to {tilde(path)})."))
 
     def _decide(self, action: PendingAction, args_model: Any) -> tuple[Approval, PendingAction]:
         """Ask for approval of exactly the change that will be made.
@@ -252,5 +253,4 @@ def _denies(verdict: Verdict | None) -> bool:
 
 def _rule_words(rule: SourcedRule) -> str:
     """``deny run_command `rm *` in your config``: the rule and where it is written."""
-    where = "your config" if rule.source == "user" else "the workspace's config"
-    return f"{rule.rule.label()} in {where}"
+    return f"{rule.rule.label()} in {rule.where}"

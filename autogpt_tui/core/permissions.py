@@ -57,6 +57,7 @@ __all__ = [
     "derive_rules",
     "describe",
     "simple_commands",
+    "tilde",
 ]
 
 PermissionAction = Literal["allow", "ask", "deny"]
@@ -115,10 +116,23 @@ class SourcedRule:
     """Why the rule is not in force (None: it is)."""
 
     @property
+    def where(self) -> str:
+        """Whose file it came from, in words."""
+        return "your config" if self.source == "user" else "the workspace's config"
+
+    @property
     def origin(self) -> str:
-        """Where it came from, in words."""
-        where = "your config" if self.source == "user" else "the workspace's config"
-        return f"{where} ({self.path})" if self.path is not None else where
+        """Where it came from, in words, with the file (the home folder as ``~``)."""
+        return f"{self.where} ({tilde(self.path)})" if self.path is not None else self.where
+
+
+def tilde(path: Path) -> str:
+    """``path`` as people write it: the home folder as ``~``."""
+    home = os.path.expanduser("~")
+    text = str(path)
+    if home not in ("", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home) :]
+    return text
 
 
 @dataclass(frozen=True)

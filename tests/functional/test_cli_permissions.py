@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from autogpt_tui.core.history import History
+from autogpt_tui.core.permissions import tilde
 from autogpt_tui.core.settings import trust_workspace
 from tests.functional.test_cli import assert_one_sentence, cli
 
@@ -22,9 +23,10 @@ def test_permissions_lists_the_rules_in_force_and_the_ignored_ones(workspace: Pa
     ws_config.write_text(rule("*", "*", "allow") + rule("run_command", "git push*", "deny"))
     result = cli("permissions", str(workspace))
     assert result.returncode == 0, result.stderr
+    assert tilde(user).startswith("~/")  # the test's HOME holds the user's config
     assert result.stdout.splitlines() == [
         "Rules in force (deny wins over ask, ask over allow):",
-        f"  allow  run_command  pytest *   your config ({user})",
+        f"  allow  run_command  pytest *   your config ({tilde(user)})",
         f"  deny   run_command  git push*  the workspace's config ({ws_config})",
         "Ignored:",
         f"  allow  *            *          the workspace's config ({ws_config}): a workspace's "
