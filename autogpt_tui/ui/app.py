@@ -455,7 +455,7 @@ class WorkstationApp(Toasts, DiffModes, TranscriptPanes, HistoryPanes, Steering)
         def then(yes: bool | None) -> None:
             if not yes:
                 self.notify(
-                    "The workspace's policy arms and model stay ignored; "
+                    "The workspace's policy arms, model and allow rules stay ignored; "
                     "`autogpt-tui trust` changes that.",
                     markup=False,
                 )
