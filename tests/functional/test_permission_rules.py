@@ -8,6 +8,7 @@ the next identical proposal runs under.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tomllib
@@ -242,3 +243,29 @@ def test_allow_never_overrides_the_sandbox_that_cannot_hide_the_key(
     perms = rules(h.root, ("run_command", "echo *", "allow"))
     h.agent(mode="auto", approve=asked, permissions=perms).run()
     assert asked.tools == ["run_command"]
+
+
+def test_run_applies_the_users_rules_headless(workspace: Path, llm_server: ScriptedLLM) -> None:
+    """`autogpt-tui run --mode step`: what the rules allow runs, what they deny is refused."""
+    from tests.functional.test_run_cli import events, run
+
+    config = Path(os.environ["AUTOGPT_TUI_CONFIG"])
+    config.write_text(
+        '[[permissions]]\ntool = "write_file"\npattern = "docs/*"\naction = "allow"\n'
+        '[[permissions]]\ntool = "finish"\npattern = "*"\naction = "allow"\n'
+        '[[permissions]]\ntool = "run_command"\npattern = "rm *"\naction = "deny"\n'
+    )
+    llm_server.script(
+        call("write_file", path="docs/notes.md", content="notes\n"),
+        call("run_command", command="rm -rf src"),
+        call("finish", summary="Notes written."),
+    )
+    result = run(
+        str(workspace), "--goal", "Notes", "--mode", "step", "--base-url", llm_server.base_url,
+        "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (workspace / "docs" / "notes.md").read_text() == "notes\n"
+    assert (workspace / "src" / "app.py").exists()
+    [refused] = [e for e in events(result) if e["type"] == "action_rejected"]
+    assert "(deny run_command `rm *` in your config)" in refused["reason"]
