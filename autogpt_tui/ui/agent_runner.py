@@ -50,7 +50,7 @@ class AgentRunner:
     ) -> None:
         self.app = app
         self.workspace = workspace
-        self.settings = settings
+        self._settings = settings
         self.mode: str = settings.agent.mode
         """The approval mode the next action is judged by."""
         self.goal: str | None = None
@@ -136,6 +136,23 @@ class AgentRunner:
         """The id of the agent's session, once it is open."""
         session = self.session
         return session.agent.state.session if session is not None else None
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration the agent runs with."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        # Read again (the user trusted the workspace's file): an open session judges by
+        # the new rules from its next proposal on. The user's file is read afresh too,
+        # so the rules ``A`` wrote are among them.
+        self._settings = settings
+        session = self.session
+        if session is not None:
+            from autogpt_tui.core.settings import permissions_for
+
+            session.agent.gate.permissions = permissions_for(settings, self.workspace)
 
     @property
     def permissions(self) -> Permissions:

@@ -65,8 +65,9 @@ async def test_always_allow_writes_the_rule_and_the_next_identical_proposal_runs
         # The help screen lists the rule, with where it is written.
         await press(app, "question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        await until(pilot, lambda: "Permission rules" in help_text(app))
-        assert f"run_command `echo *` — your config ({tilde(config)})" in help_text(app)
+        row = f"run_command `echo *` — your config ({tilde(config)})"
+        await until(pilot, lambda: row in help_text(app))
+        assert "Permission rules" in help_text(app)
 
 
 async def test_help_says_when_no_rule_is_in_force(
@@ -77,5 +78,5 @@ async def test_help_says_when_no_rule_is_in_force(
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
         await press(app, "question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        await until(pilot, lambda: "Permission rules" in help_text(app))
-        assert "None: the mode alone decides." in help_text(app)
+        await until(pilot, lambda: "None: the mode alone decides." in help_text(app))
+        assert "Permission rules" in help_text(app)

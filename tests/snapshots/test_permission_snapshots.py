@@ -92,4 +92,3 @@ def test_always_allow_says_which_rule_it_wrote(
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
     assert "[[permissions]]" in user_config.read_text()
-
