@@ -36,6 +36,7 @@ import glob
 import json
 import os
 import posixpath
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ PATH_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "search")
 
 RULE_TOOLS = (*PATH_TOOLS, "run_command", "ask_user", "finish")
 """The tool names a rule may name (DESIGN.md's tools), besides ``"*"``."""
+
+MAX_PARSED_CHARS = 20_000
+"""A command line longer than this is not parsed: no allow rule matches it."""
 
 _STRENGTH: dict[str, int] = {"allow": 0, "ask": 1, "deny": 2}
 
@@ -173,6 +177,8 @@ class SimpleCommand:
 def simple_commands(line: str) -> list[SimpleCommand] | None:
     """The simple commands of a shell line, nested ones included; None if bashlex
     cannot parse it (then no allow rule can match it)."""
+    if len(line) > MAX_PARSED_CHARS:
+        return None  # bashlex is pure Python: a huge line would hold up the step
     import bashlex
 
     try:
@@ -180,8 +186,12 @@ def simple_commands(line: str) -> list[SimpleCommand] | None:
     except Exception:  # bashlex raises its own errors, and others on odd input
         return None
     found: list[SimpleCommand] = []
+    substitutions = 0
 
     def visit(node: Any) -> None:
+        nonlocal substitutions
+        if getattr(node, "kind", None) in ("commandsubstitution", "processsubstitution"):
+            substitutions += 1
         if getattr(node, "kind", None) == "command":
             parts = list(getattr(node, "parts", []))
             words = [p for p in parts if getattr(p, "kind", None) == "word"]
@@ -204,7 +214,20 @@ def simple_commands(line: str) -> list[SimpleCommand] | None:
             visit(tree)
     except (AttributeError, TypeError, ValueError, RecursionError):
         return None
+    if _substitution_openers(line) > substitutions:
+        # bashlex leaves some substitutions unparsed (in a here-document, inside ${…}):
+        # a command hidden there would ride on the allow for the visible ones.
+        return None
     return found
+
+
+_OPENERS = re.compile(r"\$\((?!\()|[<>]\(")
+
+
+def _substitution_openers(line: str) -> int:
+    """How many ``$(``, ``<(``, ``>(`` and backtick pairs the raw text holds (quoted ones
+    too: a line that only seems to hide a command is not allowed either)."""
+    return len(_OPENERS.findall(line)) + line.count("`") // 2
 
 
 def _path_forms(root: Path | None, raw: str) -> tuple[str, str | None]:
