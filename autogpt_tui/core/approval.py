@@ -153,6 +153,15 @@ class ApprovalGate:
 
     def _remember(self, action: PendingAction) -> None:
         """Write the allow rules for ``action`` to the user's config, and apply them now."""
+        if action.permission == "ask":
+            # Ask beats allow: a rule written now would change nothing, and say it had.
+            self.emit(
+                Notice(
+                    f"Your rule ({action.rule}) makes this wait whatever allows it, so no "
+                    "rule was written; it was approved this once."
+                )
+            )
+            return
         rules = derive_rules(action.tool, action.arguments, self.permissions.root)
         if not rules:
             self.emit(

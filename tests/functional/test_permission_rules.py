@@ -225,6 +225,21 @@ def test_always_allow_that_cannot_write_approves_once_and_says_why(
     assert any("add it by hand" in n and "approved this once" in n for n in notices)
 
 
+def test_always_allow_on_what_an_ask_rule_holds_writes_nothing_and_says_so(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    config = tmp_path / "config.toml"
+    h.server.script(call("run_command", command="git push"), call("finish", summary="ok"))
+    asked = Asked(Approval.always())
+    perms = rules(h.root, ("run_command", "git push*", "ask"), user_file=config)
+    h.agent(mode="auto", approve=asked, permissions=perms).run()
+    assert asked.tools == ["run_command"]
+    assert not config.exists()
+    assert not h.of(RuleAdded)
+    assert any("so no rule was written" in e.message for e in h.of(Notice))
+
+
 def test_allow_never_overrides_the_sandbox_that_cannot_hide_the_key(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
