@@ -182,7 +182,14 @@ class ApprovalGate:
         for rule in rules:
             self.permissions.add(SourcedRule(rule, "user", path))
         shown = ", ".join(f"`{r.pattern}`" for r in rules)
-        self.emit(RuleAdded(f"Always allowed: {action.tool} {shown} (written to {tilde(path)})."))
+        still = (
+            " Commands still ask here: the sandbox cannot hide the API key from them."
+            if action.kind == "command" and self.command_approval_reason() is not None
+            else ""
+        )
+        self.emit(
+            RuleAdded(f"Always allowed: {action.tool} {shown} (written to {tilde(path)}).{still}")
+        )
 
     def _decide(self, action: PendingAction, args_model: Any) -> tuple[Approval, PendingAction]:
         """Ask for approval of exactly the change that will be made.

@@ -260,6 +260,29 @@ def test_allow_never_overrides_the_sandbox_that_cannot_hide_the_key(
     assert asked.tools == ["run_command"]
 
 
+def test_always_allow_where_the_sandbox_cannot_hide_the_key_says_commands_still_ask(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs Linux")
+    h = harness
+    real = shutil.which
+    monkeypatch.setattr(
+        shutil, "which", lambda name, *a, **k: None if name == "bwrap" else real(name, *a, **k)
+    )
+    h.tools = ToolRunner(
+        h.history.root, CommandRunner(h.history.root, sandbox=True, user_namespaces=False)
+    )
+    config = tmp_path / "config.toml"
+    h.server.script(call("run_command", command="echo hi"), call("finish", summary="ok"))
+    asked = Asked(Approval.always())
+    h.agent(mode="auto", approve=asked, permissions=rules(h.root, user_file=config)).run()
+    [added] = h.of(RuleAdded)
+    assert added.message.endswith(
+        "Commands still ask here: the sandbox cannot hide the API key from them."
+    )
+
+
 def test_run_applies_the_users_rules_headless(workspace: Path, llm_server: ScriptedLLM) -> None:
     """`autogpt-tui run --mode step`: what the rules allow runs, what they deny is refused."""
     from tests.functional.test_run_cli import events, run
