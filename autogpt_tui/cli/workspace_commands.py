@@ -12,7 +12,8 @@ from autogpt_tui.core.constants import EXIT_OK
 def _trust_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Let the workspace's .autogpt-tui.toml steer the agent (its policy arms, their "
-        "instructions and models, and its model), as the file is now."
+        "instructions and models, its model, and its permission rules that allow), as the "
+        "file is now."
     )
     workspace_argument(parser)
 
@@ -29,7 +30,8 @@ def cmd_trust(options: argparse.Namespace) -> int:
         print(f"{folder} has no {WORKSPACE_CONFIG_NAME}; there is nothing to trust.")
         return EXIT_OK
     print(
-        f"Trusted {path}: its policy arms, their instructions and its model now apply. "
+        f"Trusted {path}: its policy arms, their instructions, its model and its "
+        "permission rules now apply. "
         "If the file changes, it is ignored again until you trust it again."
     )
     return EXIT_OK

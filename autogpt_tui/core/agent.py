@@ -68,6 +68,7 @@ from autogpt_tui.core.events import (
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import Completion, ModelCancelled
 from autogpt_tui.core.partial_edit import PartialWrite, rejected_hunks
+from autogpt_tui.core.permissions import Permissions
 from autogpt_tui.core.records import RejectedProposal, StepRecord, Usage
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.session_state import (
@@ -97,8 +98,6 @@ NO_ACTION_LIMIT = 3
 """Replies without a tool call in a row before the run stops."""
 MAINTAIN_EVERY = 100
 """Steps between two chances for git to pack loose objects."""
-HEADLESS_REFUSALS = 3
-"""Proposals refused in a row, headless, before the run stops."""
 
 
 class Agent:
@@ -120,6 +119,7 @@ class Agent:
         hooks: StepHooks | None = None,
         session: str | None = None,
         redactor: Redactor | None = None,
+        permissions: Permissions | None = None,
     ) -> None:
         """Resume the branch's session (``session``, or one with this goal) or start one.
 
@@ -131,9 +131,14 @@ class Agent:
         self.tools = tools
         self.emit: Callable[[Event], None] = emit or (lambda _event: None)
         self.gate = ApprovalGate(
-            mode=mode, tools=tools, user=user, emit=self.emit, set_status=self._set_status
+            mode=mode,
+            tools=tools,
+            user=user,
+            emit=self.emit,
+            set_status=self._set_status,
+            permissions=permissions,
         )
-        """Decides which proposals wait for the user, and asks."""
+        """Decides which proposals wait for the user (by mode and permission rules), and asks."""
         self.user = user
         self.budget = budget or Budget()
         self.profile = profile or ModelProfile()
@@ -440,14 +445,9 @@ class Agent:
                 ]
                 if self._cancel.is_set() or self._pause.is_set():
                     return StepOutcome(finished="paused", message="Stopped after a rejection.")
-                if self.user is None and len(rejected) >= HEADLESS_REFUSALS:
-                    # Nobody can approve anything: the mode refuses whatever comes next.
-                    return StepOutcome(
-                        finished="error",
-                        message=f"The {self.mode} mode refused the agent's last "
-                        f"{len(rejected)} proposals and no user is there to approve them; "
-                        "run with --mode auto or use the TUI.",
-                    )
+                give_up = self.gate.give_up(len(rejected))
+                if give_up is not None:
+                    return StepOutcome(finished="error", message=give_up)
                 continue
             return self._execute_and_commit(
                 action,

@@ -5,7 +5,8 @@ The step loop (``core/agent.py``) hands every well-formed tool call to an
 ``ApprovalGate``: ``propose`` makes the ``PendingAction`` (does it wait? what change does
 it show?), and ``decide`` returns the user's answer, or the headless refusal when nobody
 can give one. The gate holds the approval mode, so what decides approval lives in one
-place.
+place. The user's permission rules (``core/permissions.py``) are judged here too: a
+matching ``allow`` runs without asking, ``ask`` always asks, ``deny`` refuses at once.
 """
 
 from __future__ import annotations
@@ -22,12 +23,24 @@ from autogpt_tui.core.events import (
     Event,
     Notice,
     PendingAction,
+    RuleAdded,
     Status,
 )
 from autogpt_tui.core.partial_edit import settle
+from autogpt_tui.core.permissions import (
+    Permissions,
+    RuleError,
+    SourcedRule,
+    Verdict,
+    derive_rules,
+    tilde,
+)
 
 REAPPROVALS = 3
 """Times a proposal is shown again because its file changed before it runs."""
+REFUSALS = 3
+"""Proposals refused in a row with nobody to approve them (headless, or by the rules)
+before the step gives up."""
 
 
 class ApprovalGate:
@@ -42,11 +55,17 @@ class ApprovalGate:
         user: UserChannel | None,
         emit: Callable[[Event], None],
         set_status: Callable[[Status], None],
+        permissions: Permissions | None = None,
     ) -> None:
-        """``user`` None is a headless run: whatever would wait is refused instead."""
+        """``user`` None is a headless run: whatever would wait is refused instead.
+        ``permissions`` are the user's rules (None: the mode alone decides)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.mode = mode
+        self.permissions = permissions or Permissions()
+        """The rules in force; ``A`` adds to them."""
+        self.rule_refusals = 0
+        """Proposals the rules refused in a row."""
         self.tools = tools
         self.user = user
         self.emit = emit
@@ -76,8 +95,10 @@ class ApprovalGate:
         thought: str,
         kind: ToolKind,
     ) -> PendingAction:
-        """The action as the user (or the mode) will judge it."""
-        needs = self.needs_approval(kind)
+        """The action as the user (or the mode, or a permission rule) will judge it."""
+        verdict = self.permissions.judge(tool, arguments)
+        needs = self._needs(kind, verdict)
+        self.rule_refusals = self.rule_refusals + 1 if _denies(verdict) else 0
         return PendingAction(
             step=step,
             tool=tool,
@@ -88,9 +109,90 @@ class ApprovalGate:
             kind=kind,
             # Only what waits for the user needs binding to the content they see.
             preview=self.preview(tool, args_model) if needs else None,
+            permission=verdict.action if verdict else "",
+            rule=_rule_words(verdict.rule) if verdict else "",
         )
 
+    def _needs(self, kind: ToolKind, verdict: Verdict | None) -> bool:
+        if verdict is None:
+            return self.needs_approval(kind)
+        if verdict.action == "allow":
+            # A rule never hides the key the sandbox cannot hide: such commands still ask.
+            return kind == "command" and self.command_approval_reason() is not None
+        return verdict.action == "ask"  # a denied action is refused without asking
+
+    def give_up(self, refused: int) -> str | None:
+        """Why the step stops after ``refused`` proposals refused in a row, or None."""
+        if self.rule_refusals >= REFUSALS:
+            return (
+                f"Your permission rules refused the agent's last {self.rule_refusals} "
+                "proposals; change the goal or the rules (`autogpt-tui permissions`)."
+            )
+        if self.user is None and refused >= REFUSALS:
+            # Nobody can approve anything: the mode refuses whatever comes next.
+            return (
+                f"The {self.mode} mode refused the agent's last {refused} proposals and no "
+                "user is there to approve them; run with --mode auto or use the TUI."
+            )
+        return None
+
     def decide(self, action: PendingAction, args_model: Any) -> tuple[Approval, PendingAction]:
+        """Ask for approval of exactly the change that will be made (see ``_decide``); a
+        denied action is refused without asking, and an "always allow" writes its rule."""
+        if action.permission == "deny":
+            return (
+                Approval.reject(
+                    f"The user's permission rules refuse this {action.tool} call "
+                    f"({action.rule}). Do not try it in another form; do without it."
+                ),
+                action,
+            )
+        decision, action = self._decide(action, args_model)
+        if decision.approved and decision.remember:
+            self._remember(action)
+        return decision, action
+
+    def _remember(self, action: PendingAction) -> None:
+        """Write the allow rules for ``action`` to the user's config, and apply them now."""
+        if action.permission == "ask":
+            # Ask beats allow: a rule written now would change nothing, and say it had.
+            self.emit(
+                Notice(
+                    f"Your rule ({action.rule}) makes this wait whatever allows it, so no "
+                    "rule was written; it was approved this once."
+                )
+            )
+            return
+        rules = derive_rules(action.tool, action.arguments, self.permissions.root)
+        if not rules:
+            self.emit(
+                Notice(f"No rule can describe this {action.tool} call; it was approved this once.")
+            )
+            return
+        path = self.permissions.user_file
+        if path is None:
+            self.emit(Notice("There is no user config to write a rule to; approved this once."))
+            return
+        try:
+            from autogpt_tui.core.permissions import append_rule
+
+            append_rule(path, rules)
+        except RuleError as error:
+            self.emit(Notice(f"{error} It was approved this once."))
+            return
+        for rule in rules:
+            self.permissions.add(SourcedRule(rule, "user", path))
+        shown = ", ".join(f"`{r.pattern}`" for r in rules)
+        still = (
+            " Commands still ask here: the sandbox cannot hide the API key from them."
+            if action.kind == "command" and self.command_approval_reason() is not None
+            else ""
+        )
+        self.emit(
+            RuleAdded(f"Always allowed: {action.tool} {shown} (written to {tilde(path)}).{still}")
+        )
+
+    def _decide(self, action: PendingAction, args_model: Any) -> tuple[Approval, PendingAction]:
         """Ask for approval of exactly the change that will be made.
 
         If the file changed while the proposal waited (the user saved it in their
@@ -127,6 +229,12 @@ class ApprovalGate:
         if not action.needs_approval:
             return Approval.approve()
         if self.user is None:
+            if action.permission == "ask":
+                return Approval.reject(
+                    f"The user's permission rule ({action.rule}) makes {action.tool} wait "
+                    "for their approval, and no user is available to give it (headless "
+                    "run). Do without this action."
+                )
             why = self.command_approval_reason() if action.kind == "command" else None
             if why is not None and action.kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
                 why = None  # the mode asks anyway: say that, as ever
@@ -155,3 +263,12 @@ class ApprovalGate:
         """The proposed change to a file (``FilePreview``), when the tools can tell."""
         preview = getattr(self.tools, "preview", None)
         return preview(tool, args) if preview is not None else None
+
+
+def _denies(verdict: Verdict | None) -> bool:
+    return verdict is not None and verdict.action == "deny"
+
+
+def _rule_words(rule: SourcedRule) -> str:
+    """``deny run_command `rm *` in your config``: the rule and where it is written."""
+    return f"{rule.rule.label()} in {rule.where}"

@@ -64,6 +64,9 @@ class Approval:
     hunks: frozenset[int] | None = None
     """For a file edit, the hunks the user accepted (numbered from 0, as
     ``core/hunks.ProposedChange`` splits the preview); None approves the whole change."""
+    remember: bool = False
+    """Approved with "always allow": an allow rule for ones like it goes in the user's
+    config (``core/permissions.py``)."""
 
     @classmethod
     def approve(cls) -> Approval:
@@ -74,6 +77,11 @@ class Approval:
     def partial(cls, accepted: Iterable[int]) -> Approval:
         """Apply only the ``accepted`` hunks of a file edit (none accepted: a rejection)."""
         return cls(True, hunks=frozenset(accepted))
+
+    @classmethod
+    def always(cls) -> Approval:
+        """Run the action, and from now on ones like it without asking."""
+        return cls(True, remember=True)
 
     @classmethod
     def reject(cls, reason: str) -> Approval:

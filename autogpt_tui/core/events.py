@@ -49,6 +49,10 @@ class PendingAction:
     preview: Any = None
     """For write_file and edit_file, the change as proposed (a ``FilePreview``): what the
     user approves, and what the file must still hold when the action runs."""
+    permission: str = ""
+    """What a permission rule decided: allow, ask or deny ("" when none matched)."""
+    rule: str = ""
+    """That rule and where it is written, in words ("" when none matched)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,13 @@ class CommandsNeedApproval(Notice):
     why (no sandbox here can keep the API key from a command)."""
 
     type: ClassVar[str] = "commands_need_approval"
+
+
+@dataclass(frozen=True)
+class RuleAdded(Notice):
+    """The user chose "always allow": ``message`` says which rules went into which file."""
+
+    type: ClassVar[str] = "rule_added"
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,8 @@ def open_session(
     another agent has it) and gives it up on close. A repository in the middle of a
     merge, rebase, … is refused (RepositoryBusy) before anything is built.
     """
+    from autogpt_tui.core.settings import permissions_for
+
     emit = emit or (lambda _event: None)
     history = workspace if isinstance(workspace, History) else History.open(workspace)
     history.agent_name = settings.history.agent_name
@@ -266,6 +268,7 @@ def open_session(
             ),
             policy=PolicySource(choose=rewards.choose, lessons=rewards.prompt_section),
             redactor=Redactor([settings.api_key_value()], environ=os.environ),
+            permissions=permissions_for(settings, history.root),
             hooks=StepHooks(
                 changed_by_user=changes,
                 on_first_request=changes.begin,

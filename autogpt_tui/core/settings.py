@@ -44,6 +44,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     field_validator,
 )
@@ -56,11 +57,13 @@ from pydantic_settings import (
 )
 
 from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, DEFAULT_MAX_STEPS, Mode
+from autogpt_tui.core.permissions import PermissionRule, Permissions, SourcedRule
 from autogpt_tui.core.settings_sources import (
     ConfigError,
     OpenAIEnvSource,
     TomlFileSource,
     environment_error,
+    file_validation_error,
     read_config_bytes,
     read_toml,
     validation_error,
@@ -90,6 +93,7 @@ __all__ = [
     "Settings",
     "UISettings",
     "load_settings",
+    "permissions_for",
     "trust_store",
     "trust_workspace",
     "user_config_path",
@@ -353,8 +357,12 @@ class Settings(BaseSettings):
     """Automatic rewards."""
     policy: PolicySettings = Field(default_factory=PolicySettings)
     """Policy arms."""
+    permissions: list[PermissionRule] = Field(default_factory=list)
+    """Permission rules, each a [[permissions]] table (core/permissions.py); a workspace's
+    own rules are kept apart (``workspace_rules``), never replacing these."""
 
     _warnings: list[str] = PrivateAttr(default_factory=list)
+    _workspace_rules: list[SourcedRule] = PrivateAttr(default_factory=list)
     _untrusted: Untrusted | None = PrivateAttr(default=None)
 
     @classmethod
@@ -390,6 +398,12 @@ class Settings(BaseSettings):
     def warnings(self) -> list[str]:
         """Sentences about keys ignored in the workspace's file, for the user to see."""
         return self._warnings
+
+    @property
+    def workspace_rules(self) -> list[SourcedRule]:
+        """The workspace's own permission rules; an untrusted file's allow rules are
+        there as ignored, saying why."""
+        return self._workspace_rules
 
     @property
     def untrusted(self) -> Untrusted | None:
@@ -530,8 +544,46 @@ def load_settings(
     )
     settings = _build(_Files(user, below, guarded), flags)
     settings._warnings = list(guarded.warnings)
+    settings._workspace_rules = _workspace_rules(guarded)
     settings._untrusted = guarded.untrusted
     return settings
+
+
+_RULE_LIST: TypeAdapter[list[PermissionRule]] = TypeAdapter(list[PermissionRule])
+
+UNTRUSTED_ALLOW = (
+    "a workspace's config cannot allow anything by itself until you trust it (`autogpt-tui trust`)"
+)
+"""Why an untrusted workspace's allow rule is ignored."""
+
+
+def _workspace_rules(source: WorkspaceFileSource) -> list[SourcedRule]:
+    """The workspace file's rules, validated; allow rules ignored until it is trusted."""
+    if source.permissions is None:
+        return []
+    try:
+        rules = _RULE_LIST.validate_python(source.permissions)
+    except ValidationError as error:
+        raise file_validation_error(error, source.path, ("permissions",)) from None
+    return [
+        SourcedRule(
+            rule,
+            "workspace",
+            source.path,
+            ignored=UNTRUSTED_ALLOW if rule.action == "allow" and not source.trusted else None,
+        )
+        for rule in rules
+    ]
+
+
+def permissions_for(settings: Settings, workspace: Path | None) -> Permissions:
+    """Every permission rule for ``workspace``: the user's, then the workspace's own."""
+    from_env = bool(os.environ.get(f"{ENV_PREFIX}PERMISSIONS"))
+    path = None if from_env else user_config_path()
+    mine = [SourcedRule(rule, "user", path) for rule in settings.permissions]
+    return Permissions(
+        [*mine, *settings.workspace_rules], root=workspace, user_file=user_config_path()
+    )
 
 
 def trust_store() -> TrustStore:

@@ -39,6 +39,7 @@ __all__ = [
     "OpenAIEnvSource",
     "TomlFileSource",
     "environment_error",
+    "file_validation_error",
     "read_config_bytes",
     "read_toml",
     "validation_error",
@@ -212,6 +213,19 @@ def validation_error(
     start, source = _origin(sources, loc)
     field = _dotted(loc) if loc else "the settings"
     return ConfigError(f"{start}: {field} {_problem(first)}.", source=source, field=field)
+
+
+def file_validation_error(
+    error: ValidationError, path: Path, prefix: tuple[int | str, ...]
+) -> ConfigError:
+    """One sentence for the first problem of a value read apart from the layers (a
+    workspace's permission rules), naming the file and the dotted field under ``prefix``."""
+    first = error.errors()[0]
+    loc = prefix + tuple(first["loc"])
+    field = _dotted(loc)
+    return ConfigError(
+        f"Error in {path}: {field} {_problem(first)}.", source=str(path), field=field
+    )
 
 
 def _bad_json_variable(env_prefix: str, section: str) -> str | None:

@@ -123,19 +123,29 @@ class WorkspaceFileSource(TomlFileSource):
         trust: TrustStore | None = None,
     ) -> None:
         super().__init__(settings_cls, path)
-        raw = super().__call__()
+        raw = dict(super().__call__())
+        # Permission rules add to the user's (a list would replace them), and only their
+        # deny and ask rules apply before the file is trusted: they are judged apart.
+        self.permissions: Any = raw.pop("permissions", None)
+        """The file's ``[[permissions]]`` tables as written (None: it has none)."""
+        self.trusted = False
+        """Whether the user trusts the file as it is now."""
         self.warnings: list[str] = []
         """One sentence per key ignored, for the user to see."""
         self.allowed: dict[str, Any] = {}
         """The file's values that are taken."""
         self.untrusted: Untrusted | None = None
         """The steering keys left out until the user trusts this file, if any."""
-        if raw:
-            self.allowed, self.warnings = _restrict(raw, yours(), path)
+        if raw or self.permissions is not None:
+            if raw:
+                self.allowed, self.warnings = _restrict(raw, yours(), path)
             data = read_config_bytes(path) or b""
             digest = file_digest(data)
-            if trust is None or not trust.is_trusted(path, digest):
+            self.trusted = trust is not None and trust.is_trusted(path, digest)
+            if not self.trusted:
                 keys = _drop_untrusted(self.allowed)
+                if _has_allow_rule(self.permissions):
+                    keys += ("permissions (its allow rules)",)
                 if keys:
                     self.untrusted = Untrusted(path, digest, keys)
                     self.warnings.append(
@@ -256,6 +266,12 @@ def _restrict(
         field = f"{rule.section}.{rule.name}"
         warnings.append(f"Ignored {field}{shown} in {path}: {rule.why(my_value)}.")
     return kept, warnings
+
+
+def _has_allow_rule(tables: Any) -> bool:
+    return isinstance(tables, list) and any(
+        isinstance(t, dict) and t.get("action") == "allow" for t in tables
+    )
 
 
 def _drop_untrusted(values: dict[str, Any]) -> tuple[str, ...]:

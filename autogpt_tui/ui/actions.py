@@ -135,6 +135,13 @@ ACTIONS: tuple[Action, ...] = (
         priority=90,
     ),
     Action(
+        "A", "always_allow", "Always",
+        "Approve the pending action, and always allow ones like it: writes a rule to your "
+        "config.",
+        _STEER, When.PENDING, title="Always allow",
+        priority=65,
+    ),
+    Action(
         "r", "reject", "Reject", "Reject the pending action, with a reason the agent is told.",
         _STEER, When.PENDING,
         priority=90,

@@ -23,6 +23,7 @@ from autogpt_tui.core.events import (
     Finished,
     Notice,
     Retrying,
+    RuleAdded,
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
@@ -206,6 +207,12 @@ async def _error_occurred(app: WorkstationApp, event: ErrorOccurred) -> None:
 async def _commands_need_approval(app: WorkstationApp, event: CommandsNeedApproval) -> None:
     app.query_one(GoalPanel).commands_ask = True
     await _notice(app, event)
+
+
+@handles(RuleAdded)
+async def _rule_added(app: WorkstationApp, event: RuleAdded) -> None:
+    await app.query_one(ActionLog).notice(event.message)
+    app.notify(event.message, markup=False)
 
 
 @handles(Notice)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from autogpt_tui.core.agent import Approval
     from autogpt_tui.core.events import Event, Finished, PendingAction
     from autogpt_tui.core.lock import WorkspaceLock
+    from autogpt_tui.core.permissions import Permissions
     from autogpt_tui.core.session import AgentSession
     from autogpt_tui.core.settings import Settings
     from autogpt_tui.core.tools import FilePreview
@@ -49,7 +50,7 @@ class AgentRunner:
     ) -> None:
         self.app = app
         self.workspace = workspace
-        self.settings = settings
+        self._settings = settings
         self.mode: str = settings.agent.mode
         """The approval mode the next action is judged by."""
         self.goal: str | None = None
@@ -135,6 +136,34 @@ class AgentRunner:
         """The id of the agent's session, once it is open."""
         session = self.session
         return session.agent.state.session if session is not None else None
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration the agent runs with."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        # Read again (the user trusted the workspace's file): an open session judges by
+        # the new rules from its next proposal on. The user's file is read afresh too,
+        # so the rules ``A`` wrote are among them.
+        self._settings = settings
+        session = self.session
+        if session is not None:
+            from autogpt_tui.core.settings import permissions_for
+
+            session.agent.gate.permissions = permissions_for(settings, self.workspace)
+
+    @property
+    def permissions(self) -> Permissions:
+        """The permission rules in force: the session's (with those ``A`` added), or
+        before the session opens, the settings'."""
+        session = self.session
+        if session is not None:
+            return session.agent.gate.permissions
+        from autogpt_tui.core.settings import permissions_for
+
+        return permissions_for(self.settings, self.workspace)
 
     @property
     def pending_action(self) -> PendingAction | None:

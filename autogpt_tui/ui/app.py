@@ -332,7 +332,7 @@ class WorkstationApp(Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes,
 
     def action_help(self) -> None:
         """Show the keys and how the workstation works."""
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(permissions=self.runner.permissions))
 
     def on_unmount(self) -> None:
         self._first_frame.set()  # no worker waits for a frame that will never come
@@ -458,7 +458,7 @@ class WorkstationApp(Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes,
         def then(yes: bool | None) -> None:
             if not yes:
                 self.notify(
-                    "The workspace's policy arms and model stay ignored; "
+                    "The workspace's policy arms, model and allow rules stay ignored; "
                     "`autogpt-tui trust` changes that.",
                     markup=False,
                 )

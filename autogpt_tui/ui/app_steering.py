@@ -115,6 +115,19 @@ class Steering(App[None]):
                 show_answer(self, action, approved=applied, reason=ALL_HUNKS_REJECTED)
             self.refresh_bindings()
 
+    def action_always_allow(self) -> None:
+        """Run the pending action, and write an allow rule for ones like it (the loop
+        writes it to the user's config and says which rule it wrote)."""
+        from autogpt_tui.core.agent import Approval
+        from autogpt_tui.ui.approval_view import show_answer
+
+        action = self.runner.pending_action
+        if self.runner.answer_approval(Approval.always()):
+            self.withdraw(APPROVAL_TOAST)
+            if action is not None:
+                show_answer(self, action, approved=True)
+            self.refresh_bindings()
+
     async def action_reject(self) -> None:
         """Reject the pending action with a reason the agent is told."""
         if not self.runner.awaiting_approval:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
@@ -14,6 +14,9 @@ from textual.widgets import Static
 
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.ui.actions import help_sections
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.permissions import Permissions
 
 KEY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
     (section, tuple(rows)) for section, rows in help_sections()
@@ -91,6 +94,11 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "close", "Close", show=False),
     ]
 
+    def __init__(self, permissions: Permissions | None = None) -> None:
+        """``permissions``: the rules to list under the keys (None: no such section)."""
+        super().__init__()
+        self.permissions = permissions
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog"):
             for number, (title, keys) in enumerate(KEY_SECTIONS):
@@ -104,6 +112,10 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(Content(paragraph), classes=classes)
             for mode in MODES:
                 yield from self._row(mode, _sentence(MODE_MEANINGS[mode]))
+            if self.permissions is not None:
+                yield Static(Content("Permission rules"), classes="help-section")
+                for key, text in permission_rows(self.permissions):
+                    yield from self._row(key, text)
 
     def _row(self, key: str, text: str) -> ComposeResult:
         """One line of the table: a key (or mode) and what it means."""
@@ -126,6 +138,27 @@ class HelpScreen(ModalScreen[None]):
     def action_close(self) -> None:
         """Close the help and return to where the user was."""
         self.dismiss(None)
+
+
+NO_RULES = (
+    "None: the mode alone decides. Add [[permissions]] rules to your config, or press A "
+    "when an action waits to always allow ones like it."
+)
+"""The permission section's row when no rule is in force or ignored."""
+
+
+def permission_rows(permissions: Permissions) -> list[tuple[str, str]]:
+    """The help screen's permission rows: (action, rule and where it is written), the
+    ignored ones last with why; deny wins over ask, ask over allow."""
+    rows: list[tuple[str, str]] = [
+        (str(r.rule.action), f"{r.rule.tool} `{r.rule.pattern}` — {r.origin}")
+        for r in permissions.in_force
+    ]
+    rows += [
+        ("ignored", f"{r.rule.action} {r.rule.tool} `{r.rule.pattern}` — {r.origin}: {r.ignored}")
+        for r in permissions.ignored
+    ]
+    return rows or [("", NO_RULES)]
 
 
 def _sentence(phrase: str) -> str:
