@@ -105,12 +105,18 @@ class UserChannel:
     """The user's answer to the agent's question (``ask_user``)."""
 
 
+def _no_arm(_name: str) -> PolicyChoice | None:
+    return None
+
+
 @dataclass(frozen=True)
 class PolicySource:
-    """How the agent works: the policy arm for each request and the lessons it is shown."""
+    """How the agent works: the policy arm of each session and the lessons it is shown."""
 
     choose: Callable[[], PolicyChoice] = PolicyChoice
-    """The arm for the next request (called before each one)."""
+    """A new arm (drawn once per session, at its first request)."""
+    resume: Callable[[str], PolicyChoice | None] = _no_arm
+    """The arm of this name, to resume a session with; None when it is not configured."""
     lessons: Lessons | None = None
     """The prompt's lessons for the goal and the recent actions (None: no lessons)."""
 

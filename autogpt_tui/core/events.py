@@ -76,6 +76,18 @@ class CommandsNeedApproval(Notice):
 
 
 @dataclass(frozen=True)
+class ProjectNotesRead(Event):
+    """The project's instruction files now in the prompt (AGENTS.md, …), in prompt
+    order; sent at start and whenever they change. ``skipped`` says, a sentence each,
+    which files were left out and why (not UTF-8, ignored by git, …)."""
+
+    type: ClassVar[str] = "project_notes"
+    files: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
 class ThoughtDelta(Event):
     """A piece of the model's text as it streams in.
 

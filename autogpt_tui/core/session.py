@@ -264,7 +264,9 @@ def open_session(
                 context_window=model.context_window,
                 price=lambda name, i, o: _cost(settings, name, i, o),
             ),
-            policy=PolicySource(choose=rewards.choose, lessons=rewards.prompt_section),
+            policy=PolicySource(
+                choose=rewards.choose, resume=rewards.arm, lessons=rewards.prompt_section
+            ),
             redactor=Redactor([settings.api_key_value()], environ=os.environ),
             hooks=StepHooks(
                 changed_by_user=changes,
@@ -299,13 +301,25 @@ class _Rewards:
         self._passing: bool | None = self._run_check() if self._check else None
 
     def choose(self) -> PolicyChoice:
-        """Thompson-sample the arm for the next request."""
+        """Thompson-sample the arm for a new session (the ratings so far count)."""
         self._model.refresh(self._history)
-        arm = self._arms[self._model.choose_arm()]
+        name = self._model.choose_arm()
+        arm = self.arm(name)
+        assert arm is not None  # choose_arm picks among the configured arms
+        return arm
+
+    def arm(self, name: str) -> PolicyChoice | None:
+        """The configured arm called ``name``; None when there is none (any more)."""
+        arm = self._arms.get(name)
+        if arm is None:
+            return None
         return PolicyChoice(arm.name, arm.temperature, arm.instructions, arm.model)
 
     def prompt_section(self, goal: str, recent: list[str]) -> str:
-        """The lessons most relevant to the goal and the recent actions."""
+        """The lessons most relevant to the goal and the recent actions.
+
+        The model is refreshed first, so a rating given meanwhile counts at once."""
+        self._model.refresh(self._history)
         return self._model.prompt_section(goal, recent)
 
     def after_step(self, step: StepCommit, changed: list[str] | None) -> None:

@@ -47,6 +47,8 @@ class SessionState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    arm: str | None = None
+    """The policy arm the session's last step in force used (kept on a resume)."""
 
     @property
     def goal(self) -> str:
@@ -66,6 +68,8 @@ class SessionState:
         self.prompt_tokens = totals.prompt_tokens
         self.completion_tokens = totals.completion_tokens
         self.cost_usd = totals.cost_usd
+        last = steps[-1].record if steps else None
+        self.arm = last.policy if last is not None and last.policy else None
 
 
 @dataclass(frozen=True)
