@@ -155,6 +155,8 @@ class ProjectInstructions:
                 self.root,
                 ["check-ignore", "-z", "--stdin"],
                 input=b"\0".join(os.fsencode(p) for p in found) + b"\0",
+                # check-ignore matches nothing under the literal pathspecs git_env sets.
+                env={"GIT_LITERAL_PATHSPECS": "0"},
                 check=False,
             )
             # Exit 1 means none is ignored; anything else but 0 (no repository): none.
