@@ -22,6 +22,7 @@ from autogpt_tui.core.events import (
     Event,
     Finished,
     Notice,
+    ProjectNotesRead,
     Retrying,
     StatusChanged,
     StepCommitted,
@@ -37,6 +38,7 @@ from autogpt_tui.core.records import StepCommit, escape_surrogates
 from autogpt_tui.ui.meters import count_commit
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
 from autogpt_tui.ui.widgets.step_history import StepHistory
 
 if TYPE_CHECKING:
@@ -212,6 +214,16 @@ async def _commands_need_approval(app: WorkstationApp, event: CommandsNeedApprov
 async def _notice(app: WorkstationApp, event: Notice) -> None:
     await app.query_one(ActionLog).notice(event.message, severity="warning")
     app.notify(event.message, severity="warning", markup=False)
+
+
+@handles(ProjectNotesRead)
+async def _project_notes_read(app: WorkstationApp, event: ProjectNotesRead) -> None:
+    line = app.query_one(ProjectNotesLine)
+    line.show(event.files, event.truncated)
+    for sentence in event.skipped:
+        if sentence not in line.told:  # said once: the event comes again at each change
+            line.told.add(sentence)
+            await app.query_one(ActionLog).notice(f"Project notes: {sentence}", severity="warning")
 
 
 @handles(Finished)

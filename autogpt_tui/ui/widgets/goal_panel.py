@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 
 from autogpt_tui.ui.model_activity import FRAME_S, ModelActivity
 from autogpt_tui.ui.model_activity import format_count as format_count
+from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
 
 NO_GOAL_HINT = "No goal yet — press g to set one"
 """What the panel says before the user has stated a goal."""
@@ -427,6 +428,7 @@ class GoalPanel(Vertical):
                 yield BudgetMeter("tokens", id="meter-tokens")
                 yield BudgetMeter("cost", id="meter-cost")
         yield Static(Content(self.reason), id="goal-reason")
+        yield ProjectNotesLine(id="goal-notes")
 
     def on_mount(self) -> None:
         self.border_title = "Goal"
