@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autogpt_tui import __version__
-from autogpt_tui.cli import history_commands, learning_commands, run_command, workspace_commands
+from autogpt_tui.cli import (
+    history_commands,
+    init_command,
+    learning_commands,
+    run_command,
+    workspace_commands,
+)
 from autogpt_tui.cli.common import Command, Parser, UsageError
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
 from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, UserError
@@ -29,7 +35,13 @@ __all__ = ["COMMANDS", "SUBCOMMANDS", "UsageError", "entry", "main"]
 
 COMMANDS: dict[str, Command] = {
     command.name: command
-    for group in (run_command, history_commands, learning_commands, workspace_commands)
+    for group in (
+        run_command,
+        history_commands,
+        learning_commands,
+        workspace_commands,
+        init_command,
+    )
     for command in group.COMMANDS
 }
 """Every subcommand by name, in the order ``--help`` lists them."""
