@@ -535,9 +535,11 @@ class Agent:
         total.prompt_tokens += u.prompt_tokens
         total.completion_tokens += u.completion_tokens
         total.total_tokens += u.total_tokens
+        total.cached_tokens += u.cached_tokens
         total.estimated = total.estimated or u.estimated
         model = policy.model or self.profile.name
-        cost = self.profile.price(model, u.prompt_tokens, u.completion_tokens)
+        cost = self.profile.price(model, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
+        self.state.cached_tokens += u.cached_tokens
         self.state.prompt_tokens += u.prompt_tokens
         self.state.completion_tokens += u.completion_tokens
         self.state.cost_usd += cost
@@ -548,6 +550,7 @@ class Agent:
                 total_tokens=self.state.prompt_tokens + self.state.completion_tokens,
                 cost_usd=self.state.cost_usd,
                 estimated=u.estimated,
+                cached_tokens=self.state.cached_tokens,
             )
         )
         return cost

@@ -121,7 +121,12 @@ class PolicySource:
     """The prompt's lessons for the goal and the recent actions (None: no lessons)."""
 
 
-def _free(_model: str, _prompt_tokens: int, _completion_tokens: int) -> float:
+PriceOf = Callable[[str, int, int, int], float]
+"""The cost in USD of one request: (model, prompt tokens, completion tokens, cached prompt
+tokens); the cached tokens are part of the prompt tokens."""
+
+
+def _free(_model: str, _prompt_tokens: int, _completion_tokens: int, _cached: int) -> float:
     return 0.0
 
 
@@ -133,8 +138,8 @@ class ModelProfile:
     """The model's name, recorded in each step (a policy arm may name another)."""
     context_window: int = 128_000
     """Tokens the model reads; the conversation is compacted to fit."""
-    price: Callable[[str, int, int], float] = _free
-    """The cost in USD of a request: (model, prompt tokens, completion tokens)."""
+    price: PriceOf = _free
+    """The cost in USD of a request: (model, prompt, completion, cached prompt tokens)."""
 
 
 @dataclass(frozen=True)

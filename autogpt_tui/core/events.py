@@ -204,6 +204,8 @@ class UsageUpdated(Event):
     total_tokens: int
     cost_usd: float
     estimated: bool = False
+    cached_tokens: int = 0
+    """Of the prompt tokens so far, those the server read from its prompt cache."""
 
 
 @dataclass(frozen=True)

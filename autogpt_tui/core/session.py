@@ -27,6 +27,7 @@ from autogpt_tui.core.events import CommandsNeedApproval, Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.lock import WorkspaceLock
+from autogpt_tui.core.pricing import Pricing
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.sandbox import CommandRunner
@@ -262,7 +263,7 @@ def open_session(
             profile=ModelProfile(
                 name=model.model,
                 context_window=model.context_window,
-                price=lambda name, i, o: _cost(settings, name, i, o),
+                price=Pricing(settings.agent, model.base_url),
             ),
             policy=PolicySource(
                 choose=rewards.choose, resume=rewards.arm, lessons=rewards.prompt_section
@@ -339,8 +340,3 @@ class _Rewards:
         # On an overlay (or a copy), then dropped: the check never leaves changes behind.
         with self._commands.run_captured(self._check) as run:
             return run.result.exit_code == 0
-
-
-def _cost(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    price = settings.agent.price_for(model)
-    return price.cost(prompt_tokens, completion_tokens) if price else 0.0
