@@ -14,6 +14,7 @@ from autogpt_tui.core.events import (
     ActionExecuted,
     ActionProposed,
     ActionRejected,
+    CostUnenforceable,
     ErrorOccurred,
     Event,
     Finished,
@@ -33,13 +34,22 @@ EXIT_CODES: dict[Outcome, int] = {"finished": EXIT_OK, "budget": EXIT_BUDGET}
 class EventPrinter:
     """Prints the loop's events: one JSON object a line, or short lines for people."""
 
-    def __init__(self, out: TextIO, *, json_lines: bool) -> None:
+    def __init__(self, out: TextIO, *, json_lines: bool, err: TextIO | None = None) -> None:
         self.out = out
+        self.err = err or sys.stderr
+        """Where warnings go in text mode (an unpriced model under a cost budget)."""
         self.json_lines = json_lines
         # Notices can come from the session's side thread: whole lines, never mixed.
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, CostUnenforceable):
+            # A warning, on stderr whatever the format; --json also gets its event.
+            with self._lock:
+                self.err.write(f"autogpt-tui: warning: {escape_surrogates(event.message)}\n")
+                self.err.flush()
+            if not self.json_lines:
+                return
         if self.json_lines:
             line: str | None = json.dumps(
                 escape_surrogates_in(event.to_json()), ensure_ascii=False, default=str

@@ -88,6 +88,15 @@ class ProjectNotesRead(Event):
 
 
 @dataclass(frozen=True)
+class CostUnenforceable(Notice):
+    """A cost budget is set but the model has no known price: the budget cannot stop
+    anything and the cost reads $0. ``message`` says so in one sentence."""
+
+    type: ClassVar[str] = "cost_unenforceable"
+    model: str = ""
+
+
+@dataclass(frozen=True)
 class ThoughtDelta(Event):
     """A piece of the model's text as it streams in.
 

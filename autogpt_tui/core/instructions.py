@@ -105,14 +105,15 @@ class ProjectInstructions:
         self.root = root.resolve()
         self._redactor = redactor or Redactor()
         self._on_change = on_change
-        self._last: ProjectNotes | None = None
+        # No notes is what a front end assumes: told only once there are some.
+        self._last = ProjectNotes()
         # `git check-ignore` costs a process: asked again only for a new set of files.
         self._ignored: tuple[tuple[str, ...], set[str]] | None = None
 
     @property
     def current(self) -> ProjectNotes:
         """The notes last read (empty before the first read)."""
-        return self._last or ProjectNotes()
+        return self._last
 
     def notes(self, paths: Sequence[str]) -> ProjectNotes:
         """Read the notes that apply to ``paths`` (newest first); tell ``on_change``."""

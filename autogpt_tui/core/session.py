@@ -23,11 +23,11 @@ from autogpt_tui.core.agent import (
     StepHooks,
     UserChannel,
 )
-from autogpt_tui.core.events import CommandsNeedApproval, Event, Notice
+from autogpt_tui.core.events import CommandsNeedApproval, CostUnenforceable, Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.lock import WorkspaceLock
-from autogpt_tui.core.pricing import Pricing
+from autogpt_tui.core.pricing import Pricing, unpriced_sentence
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.sandbox import CommandRunner
@@ -243,6 +243,15 @@ def open_session(
             if status.approval_reason is not None:
                 emit(CommandsNeedApproval(status.approval_reason))
 
+        pricing = Pricing(settings.agent, model.base_url)
+        budget = budget or budget_from(settings)
+        if budget.max_cost_usd is not None:
+            # Said before the first request, so no money is spent on a budget that can't work.
+            models = [model.model, *(arm.model for arm in settings.policy.arms if arm.model)]
+            for name in dict.fromkeys(models):
+                if not pricing.is_priced(name):
+                    sentence = unpriced_sentence(name, budget.max_cost_usd)
+                    emit(CostUnenforceable(sentence, model=name))
         rewards = _Rewards(history, settings, commands)
         changes = UserChanges(
             history.root,
@@ -259,11 +268,11 @@ def open_session(
             mode=mode or settings.agent.mode,
             emit=emit,
             user=user,
-            budget=budget or budget_from(settings),
+            budget=budget,
             profile=ModelProfile(
                 name=model.model,
                 context_window=model.context_window,
-                price=Pricing(settings.agent, model.base_url),
+                price=pricing,
             ),
             policy=PolicySource(
                 choose=rewards.choose, resume=rewards.arm, lessons=rewards.prompt_section

@@ -178,6 +178,7 @@ async def _user_message_read(app: WorkstationApp, event: UserMessageRead) -> Non
 async def _usage_updated(app: WorkstationApp, event: UsageUpdated) -> None:
     goal = app.query_one(GoalPanel)
     goal.tokens_used = event.total_tokens
+    goal.tokens_cached = event.cached_tokens
     goal.cost_used = event.cost_usd
 
 

@@ -390,6 +390,8 @@ class GoalPanel(Vertical):
     """The step budget, or None for no limit."""
     tokens_used: reactive[int] = reactive(0, init=False)
     """Model tokens (prompt and completion) spent on the session's steps in force."""
+    tokens_cached: reactive[int] = reactive(0, init=False)
+    """Of the prompt tokens, those the server read from its prompt cache (shown when any)."""
     tokens_max: reactive[int | None] = reactive(None, init=False)
     """The token budget, or None for no limit."""
     cost_used: reactive[float] = reactive(0.0, init=False)
@@ -508,6 +510,9 @@ class GoalPanel(Vertical):
     def watch_tokens_used(self) -> None:
         self._show_meters()
 
+    def watch_tokens_cached(self) -> None:
+        self._show_meters()
+
     def watch_tokens_max(self) -> None:
         self._show_meters()
 
@@ -541,6 +546,8 @@ class GoalPanel(Vertical):
         tokens = format_count(self.tokens_used)
         if self.tokens_max is not None:
             tokens += f"/{format_count(self.tokens_max)}"
+        if self.tokens_cached:
+            tokens += f" ({format_count(self.tokens_cached)} cached)"
         cost = format_cost(self.cost_used)
         if self.cost_max is not None:
             cost += f"/{format_cost(self.cost_max)}"
