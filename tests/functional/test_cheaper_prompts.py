@@ -4,6 +4,7 @@ costed, and a warning when a cost budget meets a model nobody prices."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def test_the_prompt_prefix_stays_byte_identical_while_the_lessons_change(
     assert len({prefix(r, 3) for r in requests}) == 1
     assert "Notes are short." in requests[0].messages[2]["content"]
     # Each request's messages start with the whole previous request's steps.
-    for before, after in zip(requests, requests[1:], strict=False):
+    for before, after in itertools.pairwise(requests):
         turns = [m for m in before.messages if m.get("role") in ("assistant", "tool")]
         assert after.messages[3 : 3 + len(turns)] == turns
     # The lessons change from request to request, and come after the steps.
