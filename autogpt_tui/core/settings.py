@@ -213,7 +213,10 @@ class AgentSettings(BaseModel):
     max_cost_usd: float | None = Field(default=None, ge=0)
     """Most US dollars one run may spend, by `prices`; None means no limit."""
     prices: dict[str, ModelPrice] = Field(default_factory=default_prices)
-    """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06)."""
+    """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06).
+
+    Yours win; a model you do not price is priced by the ``genai-prices`` package, and
+    only then by these built-in defaults (``core/pricing.py``)."""
 
     def price_for(self, model: str) -> ModelPrice | None:
         """The price of ``model``: an exact entry, else the longest name it starts with."""
