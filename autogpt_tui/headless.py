@@ -20,6 +20,7 @@ from autogpt_tui.core.events import (
     Finished,
     Notice,
     Outcome,
+    ProjectNotesRead,
     Retrying,
     StepCommitted,
     ThoughtDelta,
@@ -91,6 +92,10 @@ class EventPrinter:
             return f"error: {event.message}"
         if isinstance(event, Notice):
             return f"note: {event.message}"
+        if isinstance(event, ProjectNotesRead):
+            cut = " (cut to fit)" if event.truncated else ""
+            names = ", ".join(event.files) or "none"
+            return "\n".join([f"project notes: {names}{cut}", *event.skipped])
         if isinstance(event, Finished):
             steps = f"{event.steps} step{'s' if event.steps != 1 else ''}"
             if event.outcome == "finished":

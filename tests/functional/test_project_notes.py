@@ -13,6 +13,7 @@ from autogpt_tui.core.instructions import MAX_NOTES_CHARS
 from autogpt_tui.core.session import open_session
 from autogpt_tui.core.settings import load_settings
 from tests.conftest import git
+from tests.functional.test_run_cli import run as run_cli
 from tests.support.prompts import user_texts
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
 
@@ -166,3 +167,14 @@ def test_a_workspace_without_notes_sends_no_section(
     git(workspace, "init", "-q")
     run(workspace, llm_server, 1)
     assert notes_message(user_texts(llm_server.requests[0])) == ""
+
+
+def test_run_says_which_notes_it_reads(workspace: Path, llm_server: ScriptedLLM) -> None:
+    (workspace / "AGENTS.md").write_text(ROOT_NOTES + "\n")
+    (workspace / "CLAUDE.md").write_bytes(b"\xff\xfe not utf-8\n")
+    llm_server.script(Reply("Done.", tool_calls=[ToolCall("finish", {"summary": "ok"})]))
+    result = run_cli(str(workspace), "--goal", "g", "--base-url", llm_server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "project notes: AGENTS.md\nCLAUDE.md is not UTF-8 text; it was not read.\n" in (
+        result.stdout
+    )
