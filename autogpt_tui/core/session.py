@@ -242,6 +242,9 @@ def open_session(
                 emit(Notice(status.notice))
             if status.approval_reason is not None:
                 emit(CommandsNeedApproval(status.approval_reason))
+            # The model's price (genai-prices takes ~0.4 s to import) is looked up while
+            # the first request is under way, not when its reply has to be costed.
+            pricing.price(model.model)
 
         pricing = Pricing(settings.agent, model.base_url)
         budget = budget or budget_from(settings)
