@@ -4,7 +4,8 @@ They are read from the workspace root and from every folder between the root and
 files the session works on, shallowest first, so the nearest file comes last (the most
 specific word is the last one the model reads). "The files the session works on" are
 the paths of the ``read_file``, ``write_file`` and ``edit_file`` calls of the session's
-last :data:`RECENT_STEPS` steps, at most :data:`MAX_FOLDERS` folders, newest first.
+last 10 steps (``conversation.worked_on_paths``), newest first; their folders are capped
+at :data:`MAX_FOLDERS`.
 
 What they say is *text for the model*, nothing more: this module returns strings and
 the names of the files it read, and it imports nothing that could approve an action,
@@ -31,7 +32,6 @@ __all__ = [
     "INSTRUCTION_FILES",
     "MAX_FOLDERS",
     "MAX_NOTES_CHARS",
-    "RECENT_STEPS",
     "ProjectInstructions",
     "ProjectNotes",
     "candidate_folders",
@@ -44,12 +44,8 @@ MAX_NOTES_CHARS = 24_000
 says so."""
 MAX_FILE_BYTES = 1024 * 1024
 """A file bigger than this is skipped unread (notes are never that long)."""
-RECENT_STEPS = 10
-"""The session's last steps whose file paths choose the nested folders."""
 MAX_FOLDERS = 8
 """Most folders (besides the root) whose notes are read."""
-WORKED_ON_TOOLS = frozenset({"read_file", "write_file", "edit_file"})
-"""The tools whose ``path`` names a file the session works on."""
 
 NOTES_HEADING = "## Project notes"
 
