@@ -14,11 +14,13 @@ from autogpt_tui.core.events import (
     ActionExecuted,
     ActionProposed,
     ActionRejected,
+    CostUnenforceable,
     ErrorOccurred,
     Event,
     Finished,
     Notice,
     Outcome,
+    ProjectNotesRead,
     Retrying,
     StepCommitted,
     ThoughtDelta,
@@ -33,13 +35,22 @@ EXIT_CODES: dict[Outcome, int] = {"finished": EXIT_OK, "budget": EXIT_BUDGET}
 class EventPrinter:
     """Prints the loop's events: one JSON object a line, or short lines for people."""
 
-    def __init__(self, out: TextIO, *, json_lines: bool) -> None:
+    def __init__(self, out: TextIO, *, json_lines: bool, err: TextIO | None = None) -> None:
         self.out = out
+        self.err = err or sys.stderr
+        """Where warnings go in text mode (an unpriced model under a cost budget)."""
         self.json_lines = json_lines
         # Notices can come from the session's side thread: whole lines, never mixed.
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, CostUnenforceable):
+            # A warning, on stderr whatever the format; --json also gets its event.
+            with self._lock:
+                self.err.write(f"autogpt-tui: warning: {escape_surrogates(event.message)}\n")
+                self.err.flush()
+            if not self.json_lines:
+                return
         if self.json_lines:
             line: str | None = json.dumps(
                 escape_surrogates_in(event.to_json()), ensure_ascii=False, default=str
@@ -81,6 +92,10 @@ class EventPrinter:
             return f"error: {event.message}"
         if isinstance(event, Notice):
             return f"note: {event.message}"
+        if isinstance(event, ProjectNotesRead):
+            cut = " (cut to fit)" if event.truncated else ""
+            names = ", ".join(event.files) or "none"
+            return "\n".join([f"project notes: {names}{cut}", *event.skipped])
         if isinstance(event, Finished):
             steps = f"{event.steps} step{'s' if event.steps != 1 else ''}"
             if event.outcome == "finished":

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from autogpt_tui import __version__
 from autogpt_tui.cli import (
     history_commands,
+    init_command,
     learning_commands,
     permission_commands,
     run_command,
@@ -41,6 +42,7 @@ COMMANDS: dict[str, Command] = {
         learning_commands,
         workspace_commands,
         permission_commands,
+        init_command,
     )
     for command in group.COMMANDS
 }

@@ -115,7 +115,12 @@ def cmd_show(options: argparse.Namespace) -> int:
         if record.observation:
             lines += ["", "observation", _indent(record.observation)]
         usage = record.usage
-        lines += ["", f"usage    {usage.prompt_tokens} in, {usage.completion_tokens} out"]
+        cached = f" ({usage.cached_tokens} cached)" if usage.cached_tokens else ""
+        lines += [
+            "",
+            f"usage    {usage.prompt_tokens} in{cached}, {usage.completion_tokens} out"
+            f"  cost ${record.cost_usd:.4f}",
+        ]
     print("\n".join(lines))
     print()
     print(diff.rstrip("\n") or "(no file changes)")

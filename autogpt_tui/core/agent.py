@@ -52,6 +52,7 @@ from autogpt_tui.core.events import (
     Finished,
     Outcome,
     PendingAction,
+    ProjectNotesRead,
     QuestionAsked,
     Retrying,
     Status,
@@ -66,6 +67,7 @@ from autogpt_tui.core.events import (
     UserMessageRead,
 )
 from autogpt_tui.core.history import History
+from autogpt_tui.core.instructions import ProjectInstructions, ProjectNotes
 from autogpt_tui.core.llm import Completion, ModelCancelled
 from autogpt_tui.core.partial_edit import PartialWrite, rejected_hunks
 from autogpt_tui.core.permissions import Permissions
@@ -157,11 +159,17 @@ class Agent:
         self._tool_schemas: list[dict[str, Any]] | None = None
         # Filled by the UI thread at any time, emptied by the loop before each request.
         self._inbox: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._arm: tuple[str, PolicyChoice] | None = None
+        self.instructions = ProjectInstructions(
+            history.root, redactor=self.redactor, on_change=self._notes_changed
+        )
+        """The project's AGENTS.md (…) files: text for the model, never settings."""
         if hasattr(tools, "before_change"):
             # The tools call back before they change files, so the user's version of a
             # file the agent is about to change is committed as theirs first.
             tools.before_change = self._before_change
         self.state = self._resume_or_start(goal, session)
+        self.conversation.project_notes()  # the files in use are known (and told) at once
 
     # ----------------------------------------------------------------- state
 
@@ -183,8 +191,26 @@ class Agent:
 
     def _conversation(self, goal: str) -> Conversation:
         return Conversation(
-            goal, context_window=self.profile.context_window, lessons=self.policy.lessons
+            goal,
+            context_window=self.profile.context_window,
+            lessons=self.policy.lessons,
+            project_notes=lambda paths: self.instructions.notes(paths).section,
         )
+
+    def _notes_changed(self, notes: ProjectNotes) -> None:
+        self.emit(ProjectNotesRead(notes.files, notes.skipped, notes.truncated))
+
+    def _session_arm(self) -> PolicyChoice:
+        """The policy arm of this session: chosen once, at its first request.
+
+        One arm a session keeps the system prompt byte-identical from request to request
+        (prompt caching); the bandit still learns, from the ratings of each session's
+        steps. A resumed session keeps the arm its last step recorded, while configured.
+        """
+        if self._arm is None or self._arm[0] != self.state.session:
+            choice = self.policy.resume(self.state.arm) if self.state.arm else None
+            self._arm = (self.state.session, choice or self.policy.choose())
+        return self._arm[1]
 
     def _rebuild(self, state: SessionState) -> None:
         """Rebuild the conversation from the records of the session's live steps."""
@@ -374,7 +400,7 @@ class Agent:
                     finished="cancelled" if self._cancel.is_set() else "paused",
                     message="Stopped before the model answered.",
                 )
-            policy = self.policy.choose()
+            policy = self._session_arm()
             try:
                 completion = self._request(step_no, policy, extra_messages)
             except ModelCancelled:
@@ -511,9 +537,11 @@ class Agent:
         total.prompt_tokens += u.prompt_tokens
         total.completion_tokens += u.completion_tokens
         total.total_tokens += u.total_tokens
+        total.cached_tokens += u.cached_tokens
         total.estimated = total.estimated or u.estimated
         model = policy.model or self.profile.name
-        cost = self.profile.price(model, u.prompt_tokens, u.completion_tokens)
+        cost = self.profile.price(model, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
+        self.state.cached_tokens += u.cached_tokens
         self.state.prompt_tokens += u.prompt_tokens
         self.state.completion_tokens += u.completion_tokens
         self.state.cost_usd += cost
@@ -524,6 +552,7 @@ class Agent:
                 total_tokens=self.state.prompt_tokens + self.state.completion_tokens,
                 cost_usd=self.state.cost_usd,
                 estimated=u.estimated,
+                cached_tokens=self.state.cached_tokens,
             )
         )
         return cost

@@ -121,17 +121,28 @@ class UserChannel:
     """The user's answer to the agent's question (``ask_user``)."""
 
 
+def _no_arm(_name: str) -> PolicyChoice | None:
+    return None
+
+
 @dataclass(frozen=True)
 class PolicySource:
-    """How the agent works: the policy arm for each request and the lessons it is shown."""
+    """How the agent works: the policy arm of each session and the lessons it is shown."""
 
     choose: Callable[[], PolicyChoice] = PolicyChoice
-    """The arm for the next request (called before each one)."""
+    """A new arm (drawn once per session, at its first request)."""
+    resume: Callable[[str], PolicyChoice | None] = _no_arm
+    """The arm of this name, to resume a session with; None when it is not configured."""
     lessons: Lessons | None = None
     """The prompt's lessons for the goal and the recent actions (None: no lessons)."""
 
 
-def _free(_model: str, _prompt_tokens: int, _completion_tokens: int) -> float:
+PriceOf = Callable[[str, int, int, int], float]
+"""The cost in USD of one request: (model, prompt tokens, completion tokens, cached prompt
+tokens); the cached tokens are part of the prompt tokens."""
+
+
+def _free(_model: str, _prompt_tokens: int, _completion_tokens: int, _cached: int) -> float:
     return 0.0
 
 
@@ -143,8 +154,8 @@ class ModelProfile:
     """The model's name, recorded in each step (a policy arm may name another)."""
     context_window: int = 128_000
     """Tokens the model reads; the conversation is compacted to fit."""
-    price: Callable[[str, int, int], float] = _free
-    """The cost in USD of a request: (model, prompt tokens, completion tokens)."""
+    price: PriceOf = _free
+    """The cost in USD of a request: (model, prompt, completion, cached prompt tokens)."""
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,30 @@ def continues_session(latest: StepCommit | None, *, goal: str, session: str | No
 
 Lessons = Callable[[str, list[str]], str]
 """Given the goal and the recent actions' summaries, the prompt's lessons section."""
+ProjectNotesSection = Callable[[list[str]], str]
+"""Given the paths the session works on (newest first), the project notes' section."""
+WORKED_ON_STEPS = 10
+"""The last steps whose file paths choose the nested project notes."""
+_WORKED_ON_TOOLS = frozenset({"read_file", "write_file", "edit_file"})
+
+
+def worked_on_paths(turns: Sequence[Turn]) -> list[str]:
+    """The files the last :data:`WORKED_ON_STEPS` steps read, wrote or edited, newest first."""
+    paths: list[str] = []
+    for turn in reversed(turns[-WORKED_ON_STEPS:]):
+        for message in reversed(turn.messages):
+            for call in message.get("tool_calls") or ():
+                fn = call["function"]
+                if fn["name"] not in _WORKED_ON_TOOLS:
+                    continue
+                try:
+                    args = json.loads(fn["arguments"])
+                except ValueError:
+                    continue
+                path = args.get("path") if isinstance(args, dict) else None
+                if isinstance(path, str) and path and path not in paths:
+                    paths.append(path)
+    return paths
 
 
 class Conversation:
@@ -211,7 +235,12 @@ class Conversation:
     """
 
     def __init__(
-        self, goal: str, *, context_window: int = 128_000, lessons: Lessons | None = None
+        self,
+        goal: str,
+        *,
+        context_window: int = 128_000,
+        lessons: Lessons | None = None,
+        project_notes: ProjectNotesSection | None = None,
     ) -> None:
         self.goal = goal
         """The session's goal, the first thing the model is told after the prompt."""
@@ -224,6 +253,7 @@ class Conversation:
         self.user_messages: list[str] = []
         """What the user said to the agent since its last step, in their own words."""
         self._lessons = lessons
+        self._project_notes = project_notes
 
     def set_goal(self, goal: str) -> bool:
         """Change the goal and note it for the model; False when it is unchanged."""
@@ -252,25 +282,50 @@ class Conversation:
         self.user_messages.clear()
 
     def system_prompt(self, policy: str = "default", instructions: str = "") -> str:
-        """The system prompt: the rules, the policy's way of working, and the lessons."""
+        """The system prompt: the rules and the policy arm's way of working.
+
+        Byte-identical across a session (the arm is chosen once per session), so a
+        server's prompt cache keeps the prefix; what changes from one request to the next
+        (the lessons) comes after the steps, in :meth:`messages`.
+        """
         system = SYSTEM_PROMPT
         if instructions:
             system += f"\nHow to work (policy {policy}):\n{instructions}\n"
-        if self._lessons is not None:
-            recent = [turn_summary(t) for t in self.turns[-LESSON_CONTEXT_STEPS:]]
-            extra = self._lessons(self.goal, recent)
-            if extra:
-                system += "\n" + extra
         return system
 
+    def project_notes(self) -> str:
+        """The project notes' section for the files the session works on ("" if none)."""
+        if self._project_notes is None:
+            return ""
+        return self._project_notes(worked_on_paths(self.turns))
+
+    def lessons(self) -> str:
+        """The lessons for the goal and the recent actions ("" if none)."""
+        if self._lessons is None:
+            return ""
+        recent = [turn_summary(t) for t in self.turns[-LESSON_CONTEXT_STEPS:]]
+        return self._lessons(self.goal, recent)
+
     def messages(self, policy: str = "default", instructions: str = "") -> list[dict[str, Any]]:
-        """The conversation to send: system prompt, goal, compacted steps, notes."""
+        """The conversation to send, its stable prefix first.
+
+        System prompt, goal and project notes (which change only when a nested notes file
+        comes into use), then the compacted steps; then what changes every request: the
+        lessons, the loop's notes and the user's messages.
+        """
         system = self.system_prompt(policy, instructions)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {"role": "user", "content": f"Goal: {self.goal}"},
         ]
-        messages.extend(self._compacted_turns(estimate_tokens(system + self.goal)))
+        notes = self.project_notes()
+        if notes:
+            messages.append({"role": "user", "content": notes})
+        lessons = self.lessons()
+        used = estimate_tokens(system + self.goal + notes + lessons)
+        messages.extend(self._compacted_turns(used))
+        if lessons:
+            messages.append({"role": "user", "content": lessons})
         messages.extend({"role": "user", "content": note} for note in self.notes)
         messages.extend({"role": "user", "content": said} for said in self.user_messages)
         return messages

@@ -87,6 +87,27 @@ class RuleAdded(Notice):
 
 
 @dataclass(frozen=True)
+class ProjectNotesRead(Event):
+    """The project's instruction files now in the prompt (AGENTS.md, …), in prompt
+    order; sent at start and whenever they change. ``skipped`` says, a sentence each,
+    which files were left out and why (not UTF-8, ignored by git, …)."""
+
+    type: ClassVar[str] = "project_notes"
+    files: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class CostUnenforceable(Notice):
+    """A cost budget is set but the model has no known price: the budget cannot stop
+    anything and the cost reads $0. ``message`` says so in one sentence."""
+
+    type: ClassVar[str] = "cost_unenforceable"
+    model: str = ""
+
+
+@dataclass(frozen=True)
 class ThoughtDelta(Event):
     """A piece of the model's text as it streams in.
 
@@ -203,6 +224,8 @@ class UsageUpdated(Event):
     total_tokens: int
     cost_usd: float
     estimated: bool = False
+    cached_tokens: int = 0
+    """Of the prompt tokens so far, those the server read from its prompt cache."""
 
 
 @dataclass(frozen=True)

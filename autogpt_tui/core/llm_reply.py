@@ -70,11 +70,37 @@ class TokenUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    cached_tokens: int = 0
+    """Prompt tokens the server read from its prompt cache (part of ``prompt_tokens``)."""
 
     @property
     def total_tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
+
+
+def token_usage(usage: Mapping[str, Any], body: Mapping[str, Any]) -> TokenUsage:
+    """A server's ``usage`` object read, cached prompt tokens included.
+
+    Where servers put the cached tokens: ``usage.prompt_tokens_details.cached_tokens``
+    (OpenAI, and vLLM, SGLang, Groq, xAI, OpenRouter, LiteLLM in its format);
+    ``usage.prompt_cache_hit_tokens`` (DeepSeek); ``usage.cached_tokens`` (a few
+    proxies); llama.cpp's server, without them, says ``timings.cache_n`` beside usage.
+    """
+    prompt = _int(usage.get("prompt_tokens"))
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens", usage.get("cached_tokens"))
+    if cached is None:
+        timings = body.get("timings")
+        cached = timings.get("cache_n") if isinstance(timings, Mapping) else None
+    return TokenUsage(
+        prompt_tokens=prompt,
+        completion_tokens=_int(usage.get("completion_tokens")),
+        # Never more than the prompt: a server's odd count must not make a cost negative.
+        cached_tokens=min(_int(cached), prompt),
+    )
 
 
 @dataclass
@@ -265,10 +291,7 @@ class Turn:
             raise stream_error(chunk)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.usage = TokenUsage(
-                prompt_tokens=_int(usage.get("prompt_tokens")),
-                completion_tokens=_int(usage.get("completion_tokens")),
-            )
+            self.usage = token_usage(usage, chunk)
         if choices is None:
             return
         if not isinstance(choices, list):
@@ -345,10 +368,7 @@ class Turn:
         self.finish_reason = reason if isinstance(reason, str) and reason else "stop"
         usage = data.get("usage")
         if isinstance(usage, Mapping):
-            self.usage = TokenUsage(
-                prompt_tokens=_int(usage.get("prompt_tokens")),
-                completion_tokens=_int(usage.get("completion_tokens")),
-            )
+            self.usage = token_usage(usage, data)
 
     def _reasoning_fields(self, fields: Mapping[str, Any]) -> None:
         # DeepSeek and llama.cpp send ``reasoning_content``; vLLM (newer), Groq and

@@ -24,6 +24,8 @@ class Usage(BaseModel):
     total_tokens: int = 0
     estimated: bool = False
     """True when the server sent no usage and the counts are our estimate."""
+    cached_tokens: int = 0
+    """Prompt tokens the server read from its prompt cache (part of ``prompt_tokens``)."""
 
 
 class RejectedProposal(BaseModel):

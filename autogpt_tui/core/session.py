@@ -23,10 +23,11 @@ from autogpt_tui.core.agent import (
     StepHooks,
     UserChannel,
 )
-from autogpt_tui.core.events import CommandsNeedApproval, Event, Notice
+from autogpt_tui.core.events import CommandsNeedApproval, CostUnenforceable, Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.lock import WorkspaceLock
+from autogpt_tui.core.pricing import Pricing, unpriced_sentence
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.sandbox import CommandRunner
@@ -243,7 +244,19 @@ def open_session(
                 emit(Notice(status.notice))
             if status.approval_reason is not None:
                 emit(CommandsNeedApproval(status.approval_reason))
+            # The model's price (genai-prices takes ~0.4 s to import) is looked up while
+            # the first request is under way, not when its reply has to be costed.
+            pricing.price(model.model)
 
+        pricing = Pricing(settings.agent, model.base_url)
+        budget = budget or budget_from(settings)
+        if budget.max_cost_usd is not None:
+            # Said before the first request, so no money is spent on a budget that can't work.
+            models = [model.model, *(arm.model for arm in settings.policy.arms if arm.model)]
+            for name in dict.fromkeys(models):
+                if not pricing.is_priced(name):
+                    sentence = unpriced_sentence(name, budget.max_cost_usd)
+                    emit(CostUnenforceable(sentence, model=name))
         rewards = _Rewards(history, settings, commands)
         changes = UserChanges(
             history.root,
@@ -260,13 +273,15 @@ def open_session(
             mode=mode or settings.agent.mode,
             emit=emit,
             user=user,
-            budget=budget or budget_from(settings),
+            budget=budget,
             profile=ModelProfile(
                 name=model.model,
                 context_window=model.context_window,
-                price=lambda name, i, o: _cost(settings, name, i, o),
+                price=pricing,
             ),
-            policy=PolicySource(choose=rewards.choose, lessons=rewards.prompt_section),
+            policy=PolicySource(
+                choose=rewards.choose, resume=rewards.arm, lessons=rewards.prompt_section
+            ),
             redactor=Redactor([settings.api_key_value()], environ=os.environ),
             permissions=permissions_for(settings, history.root),
             hooks=StepHooks(
@@ -302,13 +317,25 @@ class _Rewards:
         self._passing: bool | None = self._run_check() if self._check else None
 
     def choose(self) -> PolicyChoice:
-        """Thompson-sample the arm for the next request."""
+        """Thompson-sample the arm for a new session (the ratings so far count)."""
         self._model.refresh(self._history)
-        arm = self._arms[self._model.choose_arm()]
+        name = self._model.choose_arm()
+        arm = self.arm(name)
+        assert arm is not None  # choose_arm picks among the configured arms
+        return arm
+
+    def arm(self, name: str) -> PolicyChoice | None:
+        """The configured arm called ``name``; None when there is none (any more)."""
+        arm = self._arms.get(name)
+        if arm is None:
+            return None
         return PolicyChoice(arm.name, arm.temperature, arm.instructions, arm.model)
 
     def prompt_section(self, goal: str, recent: list[str]) -> str:
-        """The lessons most relevant to the goal and the recent actions."""
+        """The lessons most relevant to the goal and the recent actions.
+
+        The model is refreshed first, so a rating given meanwhile counts at once."""
+        self._model.refresh(self._history)
         return self._model.prompt_section(goal, recent)
 
     def after_step(self, step: StepCommit, changed: list[str] | None) -> None:
@@ -328,8 +355,3 @@ class _Rewards:
         # On an overlay (or a copy), then dropped: the check never leaves changes behind.
         with self._commands.run_captured(self._check) as run:
             return run.result.exit_code == 0
-
-
-def _cost(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    price = settings.agent.price_for(model)
-    return price.cost(prompt_tokens, completion_tokens) if price else 0.0

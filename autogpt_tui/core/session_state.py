@@ -47,6 +47,10 @@ class SessionState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cached_tokens: int = 0
+    """Of ``prompt_tokens``, those the server read from its prompt cache."""
+    arm: str | None = None
+    """The policy arm the session's last step in force used (kept on a resume)."""
 
     @property
     def goal(self) -> str:
@@ -66,6 +70,9 @@ class SessionState:
         self.prompt_tokens = totals.prompt_tokens
         self.completion_tokens = totals.completion_tokens
         self.cost_usd = totals.cost_usd
+        self.cached_tokens = totals.cached_tokens
+        last = steps[-1].record if steps else None
+        self.arm = last.policy if last is not None and last.policy else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class SessionTotals:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cached_tokens: int = 0
+    """Of the prompt tokens, those the server read from its prompt cache."""
 
     @property
     def total_tokens(self) -> int:
@@ -96,6 +105,7 @@ class SessionTotals:
             prompt_tokens=sum(r.usage.prompt_tokens for r in records),
             completion_tokens=sum(r.usage.completion_tokens for r in records),
             cost_usd=sum(r.cost_usd for r in records),
+            cached_tokens=sum(r.usage.cached_tokens for r in records),
         )
 
 

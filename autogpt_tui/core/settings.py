@@ -92,6 +92,7 @@ __all__ = [
     "SandboxSettings",
     "Settings",
     "UISettings",
+    "default_prices",
     "load_settings",
     "permissions_for",
     "trust_store",
@@ -133,14 +134,26 @@ class ModelPrice(BaseModel):
     """Price of one million prompt (input) tokens."""
     output_per_mtok: float = Field(ge=0)
     """Price of one million completion (output) tokens."""
+    cached_input_per_mtok: float | None = Field(default=None, ge=0)
+    """Price of one million prompt tokens the server read from its prompt cache; None
+    means the same as ``input_per_mtok``."""
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """The cost in US dollars of a request with these token counts."""
-        return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
+    def cost(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """The cost in US dollars of a request with these token counts (``cached_tokens``
+        are part of ``input_tokens``)."""
+        cached = min(max(cached_tokens, 0), input_tokens)
+        cached_price = (
+            self.input_per_mtok
+            if self.cached_input_per_mtok is None
+            else self.cached_input_per_mtok
+        )
+        fresh = (input_tokens - cached) * self.input_per_mtok
+        return (fresh + cached * cached_price + output_tokens * self.output_per_mtok) / 1e6
 
 
-def _default_prices() -> dict[str, ModelPrice]:
-    # OpenAI list prices; anything else is added in the user's file.
+def default_prices() -> dict[str, ModelPrice]:
+    """The built-in prices (OpenAI list prices): a fallback below your own prices and
+    the ``genai-prices`` package's (see ``core/pricing.py``)."""
     return {
         "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.00),
         "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
@@ -203,8 +216,11 @@ class AgentSettings(BaseModel):
     """Most tokens (prompt + completion) one run may use; None means no limit."""
     max_cost_usd: float | None = Field(default=None, ge=0)
     """Most US dollars one run may spend, by `prices`; None means no limit."""
-    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
-    """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06)."""
+    prices: dict[str, ModelPrice] = Field(default_factory=default_prices)
+    """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06).
+
+    Yours win; a model you do not price is priced by the ``genai-prices`` package, and
+    only then by these built-in defaults (``core/pricing.py``)."""
 
     def price_for(self, model: str) -> ModelPrice | None:
         """The price of ``model``: an exact entry, else the longest name it starts with."""
@@ -445,7 +461,7 @@ class _DefaultPricesSource(PydanticBaseSettingsSource):
         return None, "", False
 
     def __call__(self) -> dict[str, Any]:
-        prices = {name: price.model_dump() for name, price in _default_prices().items()}
+        prices = {name: price.model_dump() for name, price in default_prices().items()}
         return {"agent": {"prices": prices}}
 
 

@@ -22,6 +22,7 @@ from autogpt_tui.core.events import (
     Event,
     Finished,
     Notice,
+    ProjectNotesRead,
     Retrying,
     RuleAdded,
     StatusChanged,
@@ -38,6 +39,7 @@ from autogpt_tui.core.records import StepCommit, escape_surrogates
 from autogpt_tui.ui.meters import count_commit
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
+from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
 from autogpt_tui.ui.widgets.step_history import StepHistory
 
 if TYPE_CHECKING:
@@ -177,6 +179,7 @@ async def _user_message_read(app: WorkstationApp, event: UserMessageRead) -> Non
 async def _usage_updated(app: WorkstationApp, event: UsageUpdated) -> None:
     goal = app.query_one(GoalPanel)
     goal.tokens_used = event.total_tokens
+    goal.tokens_cached = event.cached_tokens
     goal.cost_used = event.cost_usd
 
 
@@ -219,6 +222,16 @@ async def _rule_added(app: WorkstationApp, event: RuleAdded) -> None:
 async def _notice(app: WorkstationApp, event: Notice) -> None:
     await app.query_one(ActionLog).notice(event.message, severity="warning")
     app.notify(event.message, severity="warning", markup=False)
+
+
+@handles(ProjectNotesRead)
+async def _project_notes_read(app: WorkstationApp, event: ProjectNotesRead) -> None:
+    line = app.query_one(ProjectNotesLine)
+    line.show(event.files, event.truncated)
+    for sentence in event.skipped:
+        if sentence not in line.told:  # said once: the event comes again at each change
+            line.told.add(sentence)
+            await app.query_one(ActionLog).notice(f"Project notes: {sentence}", severity="warning")
 
 
 @handles(Finished)

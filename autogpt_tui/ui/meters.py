@@ -20,6 +20,7 @@ def show_totals(goal: GoalPanel, totals: SessionTotals) -> None:
     goal.meters_session = totals.session
     goal.steps_used = totals.steps
     goal.tokens_used = totals.total_tokens
+    goal.tokens_cached = totals.cached_tokens
     goal.cost_used = totals.cost_usd
 
 

@@ -64,7 +64,7 @@ class Harness:
         approve: Callable[[PendingAction], Approval] | None = None,
         budget: Budget | None = None,
         context_window: int = 128_000,
-        price: Callable[[str, int, int], float] | None = None,
+        price: Callable[[str, int, int, int], float] | None = None,
         **kwargs: Any,
     ) -> Agent:
         """An agent on the harness's workspace; headless unless ``approve`` is given."""
@@ -305,7 +305,7 @@ def test_the_token_and_cost_budgets_stop_the_run(harness: Harness) -> None:
     agent = harness.agent(
         "Another goal.",
         budget=Budget(max_cost_usd=1.5),
-        price=lambda _m, i, o: i / 1_000_000 * 1.0,
+        price=lambda _m, i, o, _c: i / 1_000_000 * 1.0,
     )
     result = agent.run()
     assert result.outcome == "budget" and result.steps == 2

@@ -9,6 +9,7 @@ from autogpt_tui.core.learning import AVOID_HEADING
 from autogpt_tui.core.session import open_session
 from autogpt_tui.core.settings import load_settings
 from tests.functional.test_cli import cli
+from tests.support.prompts import prompt_text
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
 
 LESSON = "When running the tests: use -x --tb=short"
@@ -38,7 +39,8 @@ def test_the_users_comment_on_a_test_run_reaches_the_next_prompt(
         session.agent.run(max_steps=1)
     finally:
         session.close()
-    first, second = llm_server.requests[0].system_prompt, llm_server.requests[1].system_prompt
+    # The lessons come after the steps, out of the stable prefix (prompt caching).
+    first, second = prompt_text(llm_server.requests[0]), prompt_text(llm_server.requests[1])
     assert LESSON not in first
     assert f"{AVOID_HEADING}\n- {LESSON}\n" in second
     # The action itself is not what the agent is told to avoid.

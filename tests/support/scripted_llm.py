@@ -149,17 +149,23 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int | None = None
+    cached_tokens: int | None = None
+    """Prompt tokens read from the prompt cache, sent as OpenAI does
+    (``prompt_tokens_details.cached_tokens``); None sends no details."""
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, Any]:
         """The OpenAI ``usage`` object."""
         total = self.total_tokens
         if total is None:
             total = self.prompt_tokens + self.completion_tokens
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": total,
         }
+        if self.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return usage
 
 
 @dataclass(frozen=True)

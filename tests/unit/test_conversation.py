@@ -60,9 +60,26 @@ def test_the_prompt_carries_the_policy_the_lessons_and_the_goal() -> None:
     system = messages[0]["content"]
     assert system.startswith(SYSTEM_PROMPT)
     assert "How to work (policy careful):\nGo slowly." in system
-    assert system.endswith("Lessons: read first.")
+    assert "Lessons" not in system  # they change every request: out of the stable prefix
     assert messages[1] == {"role": "user", "content": "Goal: Fix the bug."}
+    # After the steps, before nothing else (no notes, no user messages here).
+    assert messages[-1] == {"role": "user", "content": "Lessons: read first."}
+    assert messages[-2]["role"] == "tool"
     assert seen == [("Fix the bug.", ["Read f1.txt", "Read f2.txt"])]
+
+
+def test_project_notes_come_right_after_the_goal_for_the_files_worked_on() -> None:
+    asked: list[list[str]] = []
+
+    def notes(paths: list[str]) -> str:
+        asked.append(paths)
+        return "## Project notes (from AGENTS.md)"
+
+    conversation = Conversation("g", project_notes=notes)
+    conversation.rebuild([step(1), step(2)])
+    messages = conversation.messages()
+    assert messages[2] == {"role": "user", "content": "## Project notes (from AGENTS.md)"}
+    assert asked == [["f2.txt", "f1.txt"]]  # the newest first
 
 
 def test_notes_are_sent_until_the_next_step_commits() -> None:

@@ -1,8 +1,10 @@
 """The policy the ratings steer: its arms, how one is picked, and the implicit rewards.
 
 A policy arm is one way of prompting the agent (configured as ``[[policy.arms]]``; the
-name goes into each step's ``Agent-Policy`` trailer). Before each request the agent's
-session picks the arm by Thompson sampling over the configured arms' posteriors
+name goes into each step's ``Agent-Policy`` trailer). At a session's first request the
+agent picks its arm by Thompson sampling over the configured arms' posteriors, and keeps
+it for the whole session (a resumed session keeps its last step's arm): the system
+prompt then stays byte-identical from request to request, which prompt caching needs
 (:class:`~autogpt_tui.core.learning.reward_model.RewardModel.choose_arm`). Besides the
 user's own ratings, two things reward an arm implicitly: a proposal the user rejected
 (:data:`REJECTION_REWARD`) and an environment check run after a step (:func:`rate_check`).

@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 
 from autogpt_tui.ui.model_activity import FRAME_S, ModelActivity
 from autogpt_tui.ui.model_activity import format_count as format_count
+from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
 
 NO_GOAL_HINT = "No goal yet — press g to set one"
 """What the panel says before the user has stated a goal."""
@@ -389,6 +390,8 @@ class GoalPanel(Vertical):
     """The step budget, or None for no limit."""
     tokens_used: reactive[int] = reactive(0, init=False)
     """Model tokens (prompt and completion) spent on the session's steps in force."""
+    tokens_cached: reactive[int] = reactive(0, init=False)
+    """Of the prompt tokens, those the server read from its prompt cache (shown when any)."""
     tokens_max: reactive[int | None] = reactive(None, init=False)
     """The token budget, or None for no limit."""
     cost_used: reactive[float] = reactive(0.0, init=False)
@@ -427,6 +430,7 @@ class GoalPanel(Vertical):
                 yield BudgetMeter("tokens", id="meter-tokens")
                 yield BudgetMeter("cost", id="meter-cost")
         yield Static(Content(self.reason), id="goal-reason")
+        yield ProjectNotesLine(id="goal-notes")
 
     def on_mount(self) -> None:
         self.border_title = "Goal"
@@ -506,6 +510,9 @@ class GoalPanel(Vertical):
     def watch_tokens_used(self) -> None:
         self._show_meters()
 
+    def watch_tokens_cached(self) -> None:
+        self._show_meters()
+
     def watch_tokens_max(self) -> None:
         self._show_meters()
 
@@ -539,6 +546,8 @@ class GoalPanel(Vertical):
         tokens = format_count(self.tokens_used)
         if self.tokens_max is not None:
             tokens += f"/{format_count(self.tokens_max)}"
+        if self.tokens_cached:
+            tokens += f" ({format_count(self.tokens_cached)} cached)"
         cost = format_cost(self.cost_used)
         if self.cost_max is not None:
             cost += f"/{format_cost(self.cost_max)}"
