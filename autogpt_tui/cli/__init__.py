@@ -17,10 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autogpt_tui import __version__
-from autogpt_tui.cli import history_commands, learning_commands, run_command, workspace_commands
+from autogpt_tui.cli import (
+    history_commands,
+    learning_commands,
+    run_command,
+    session_commands,
+    workspace_commands,
+)
 from autogpt_tui.cli.common import Command, Parser, UsageError
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
-from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, UserError
+from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, SessionChoiceError, UserError
 
 if TYPE_CHECKING:
     from autogpt_tui.core.lock import WorkspaceLock
@@ -29,7 +35,13 @@ __all__ = ["COMMANDS", "SUBCOMMANDS", "UsageError", "entry", "main"]
 
 COMMANDS: dict[str, Command] = {
     command.name: command
-    for group in (run_command, history_commands, learning_commands, workspace_commands)
+    for group in (
+        run_command,
+        history_commands,
+        session_commands,
+        learning_commands,
+        workspace_commands,
+    )
     for command in group.COMMANDS
 }
 """Every subcommand by name, in the order ``--help`` lists them."""
@@ -82,8 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.arguments(parser)
             return command.run(parser.parse_args(args[1:]))
         return _run_tui(_tui_parser().parse_args(args))
-    except (UsageError, NotARepository, NotAnAgentStep) as err:
-        # A REV that names no agent step is a usage error too (the contract's status 2).
+    except (UsageError, NotARepository, NotAnAgentStep, SessionChoiceError) as err:
+        # A REV that names no agent step is a usage error too (the contract's status 2), and
+        # so is a --session that names no session (or several).
         print(f"autogpt-tui: {err}", file=sys.stderr)
         return EXIT_USAGE
     except UserError as err:
