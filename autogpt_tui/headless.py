@@ -20,6 +20,7 @@ from autogpt_tui.core.events import (
     Notice,
     Outcome,
     Retrying,
+    SessionStarted,
     StepCommitted,
     ThoughtDelta,
     UserEditsCommitted,
@@ -57,6 +58,11 @@ class EventPrinter:
     def _text(event: Event) -> str | None:
         if isinstance(event, ThoughtDelta):
             return None  # the whole thought is shown with its action
+        if isinstance(event, SessionStarted):
+            if event.resumed:
+                steps = f"{event.steps} step{'s' if event.steps != 1 else ''} in force"
+                return f"Resuming session {event.session} ({steps}): {event.goal}"
+            return f"Session {event.session}: {event.goal}"
         if isinstance(event, ActionProposed):
             a = event.action
             thought = f"  {a.thought.strip()}\n" if a.thought.strip() else ""

@@ -29,7 +29,9 @@ from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
 from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, SessionChoiceError, UserError
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
+    from autogpt_tui.core.sessions import SessionChoice
 
 __all__ = ["COMMANDS", "SUBCOMMANDS", "UsageError", "entry", "main"]
 
@@ -62,6 +64,7 @@ def _tui_parser() -> argparse.ArgumentParser:
         "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
     )
     parser.add_argument("--goal", help="the goal to start with")
+    run_command.session_arguments(parser)
     parser.add_argument("--mode", choices=MODES, help="approval mode")
     parser.add_argument("--model", help="model name")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL")
@@ -125,14 +128,33 @@ def _run_tui(options: argparse.Namespace) -> int:
         # (its own undo and redo included), and a second one is refused here, in one
         # sentence, before the screen takes over.
         lock = WorkspaceLock.acquire(history.common_dir, command="tui")
+        try:
+            choice = _choose_session(history, options)
+        except BaseException:
+            lock.release()
+            raise
     try:
-        return _open_tui(options, workspace, notices, lock)
+        return _open_tui(options, workspace, notices, lock, choice)
     finally:
         lock.release()
 
 
+def _choose_session(history: History, options: argparse.Namespace) -> SessionChoice:
+    """``--session``/``--continue`` made explicit before the screen takes over, so that
+    one naming no session is one sentence on the terminal (exit 2)."""
+    from autogpt_tui.core.sessions import choose_session
+
+    return choose_session(
+        history, session=options.session, resume_latest=options.resume_latest, goal=options.goal
+    )
+
+
 def _open_tui(
-    options: argparse.Namespace, workspace: Path, notices: list[str], lock: WorkspaceLock
+    options: argparse.Namespace,
+    workspace: Path,
+    notices: list[str],
+    lock: WorkspaceLock,
+    choice: SessionChoice,
 ) -> int:
     from autogpt_tui.core.settings import load_settings
 
@@ -152,7 +174,8 @@ def _open_tui(
 
     return run_app(
         workspace,
-        goal=options.goal,
+        goal=choice.goal or None,
+        session=choice.session,
         theme_name=settings.ui.theme,
         settings=settings,
         notices=notices,

@@ -187,6 +187,11 @@ ACTIONS: tuple[Action, ...] = (
         priority=30,
     ),
     Action(
+        "S", "sessions", "Sessions",
+        "Pick a session to resume: its goal, steps and meters come back.", _STEER,
+        footer=False, title="Switch session",
+    ),
+    Action(
         "R", "rewards", "Rewards", "What your ratings taught: the policy arms and the lessons.",
         _REVIEW, footer=False,
     ),

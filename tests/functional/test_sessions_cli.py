@@ -11,6 +11,8 @@ import pytest
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
 from tests.functional.test_cli import assert_one_sentence, cli
+from tests.functional.test_run_cli import call, events, run
+from tests.support.scripted_llm import ScriptedLLM
 
 OLD = "aaaa111111"
 """The older session: three steps in force, writing docs."""
@@ -136,3 +138,50 @@ def test_continue_without_any_session_is_refused(workspace: Path) -> None:
         pass
     result = run_session_flags(workspace, "--continue")
     assert_one_sentence(result, 2, "There is no session to continue")
+
+
+def test_run_continue_resumes_the_latest_session_with_its_goal_and_numbering(
+    two_sessions: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        call("write_file", path="more.txt", content="more\n"), call("finish", summary="done")
+    )
+    result = run(str(two_sessions), "--continue", "--base-url", llm_server.base_url, "--json")
+    assert result.returncode == 0, result.stderr
+    lines = events(result)
+    started = [e for e in lines if e["type"] == "session"]
+    assert len(started) == 1
+    assert started[0]["session"] == NEW and started[0]["goal"] == "Add the tests"
+    assert started[0]["resumed"] and started[0]["steps"] == 2 and started[0]["last_step"] == 3
+    commits = [e for e in lines if e["type"] == "commit"]
+    # After step 3 (undone, its number kept), in the same session.
+    assert [(c["session"], c["step"]) for c in commits] == [(NEW, 4), (NEW, 5)]
+    first = llm_server.requests[0].messages
+    assert {"role": "user", "content": "Goal: Add the tests"} in first
+    # The conversation was rebuilt from the session's records: its two steps in force.
+    calls = [m for m in first if m.get("role") == "assistant" and m.get("tool_calls")]
+    assert len(calls) == 2
+
+
+def test_run_session_resumes_an_older_session_by_prefix_above_the_newer_one(
+    two_sessions: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(call("finish", summary="docs done"))
+    result = run(str(two_sessions), "--session", "aaaa", "--base-url", llm_server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert f"Resuming session {OLD} (3 steps in force): Write the docs" in result.stdout
+    assert "Finished after 1 step: docs done" in result.stdout
+    first = llm_server.requests[0].messages
+    assert {"role": "user", "content": "Goal: Write the docs"} in first
+    assert len([m for m in first if m.get("tool_calls")]) == 3
+    data = json.loads(cli("sessions", str(two_sessions), "--json").stdout)
+    assert [(s["id"], s["steps"], s["last_step"], s["finished"]) for s in data] == [
+        (OLD, 4, 4, True),
+        (NEW, 2, 3, False),
+    ]
+    # Taken again with --session, the older session's conversation holds all four steps,
+    # though the newer session's lie between them.
+    llm_server.script(call("finish", summary="again"))
+    again = run(str(two_sessions), "--session", OLD, "--base-url", llm_server.base_url)
+    assert again.returncode == 0, again.stderr
+    assert len([m for m in llm_server.requests[-1].messages if m.get("tool_calls")]) == 4
