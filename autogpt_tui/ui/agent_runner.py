@@ -174,8 +174,8 @@ class AgentRunner:
     def set_goal(self, goal: str) -> None:
         """Work toward ``goal``: a goal other than the session's starts a new session
         with the agent's next step (the old one stays resumable)."""
-        if goal != self.goal:
-            self.session_choice = None
+        if self.goal is not None and goal != self.goal:
+            self.session_choice = None  # a new goal: the chosen session is left for a new one
         self.goal = goal
         if self.session is not None:
             self.session.agent.set_goal(goal)

@@ -185,3 +185,23 @@ def test_run_session_resumes_an_older_session_by_prefix_above_the_newer_one(
     again = run(str(two_sessions), "--session", OLD, "--base-url", llm_server.base_url)
     assert again.returncode == 0, again.stderr
     assert len([m for m in llm_server.requests[-1].messages if m.get("tool_calls")]) == 4
+
+
+@pytest.mark.parametrize(
+    ("flags", "sentence"),
+    [
+        (("--session", "aaa"), "'aaa' fits 2 sessions"),
+        (("--session", "zzz"), "No session's id starts with 'zzz'"),
+        (("--continue", "--goal", "Other"), "a different --goal starts a new session"),
+    ],
+)
+def test_the_tui_refuses_a_session_it_cannot_choose_before_the_screen(
+    two_sessions: Path, flags: tuple[str, ...], sentence: str
+) -> None:
+    result = cli(str(two_sessions), *flags)
+    assert_one_sentence(result, 2, sentence)
+    assert result.stdout == ""  # no screen was drawn
+    assert (
+        not (two_sessions / ".git" / "autogpt-tui" / "lock").exists()
+        or cli("undo", str(two_sessions)).returncode == 0
+    )  # the lock was given up

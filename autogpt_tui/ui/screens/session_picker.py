@@ -54,12 +54,14 @@ class SessionPicker(ModalScreen[SessionSummary | None]):
         """The sessions, newest activity first."""
         self.in_use = in_use
         """The session the workstation works in (marked, and under the cursor first)."""
+        self._table: DataTable[str | Text] = DataTable()
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Sessions"
             box.border_subtitle = "enter resume · escape close"
             table: DataTable[str | Text] = DataTable(cursor_type="row", id="sessions-table")
+            self._table = table
             table.add_columns(" ", "Session", "Steps", "Last activity", "Rewards", "Goal")
             for s in self.sessions:
                 mark = IN_USE if s.id == self.in_use else ""
@@ -73,7 +75,7 @@ class SessionPicker(ModalScreen[SessionSummary | None]):
             )
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self._table
         ids = [s.id for s in self.sessions]
         if self.in_use in ids:
             table.move_cursor(row=ids.index(self.in_use))
