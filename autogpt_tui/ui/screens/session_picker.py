@@ -39,6 +39,9 @@ class SessionPicker(ModalScreen[SessionSummary | None]):
         height: auto;
         max-height: 20;
     }
+    SessionPicker #session-goal {
+        margin: 1 0 0 0;
+    }
     SessionPicker .muted {
         color: $foreground-muted;
     }
@@ -68,6 +71,9 @@ class SessionPicker(ModalScreen[SessionSummary | None]):
                 goal = Text(s.goal or "(no goal recorded)", no_wrap=True, overflow="ellipsis")
                 table.add_row(mark, s.id, s.steps_text, s.when, s.rewards_text, goal, key=s.id)
             yield table
+            # The whole goal of the session under the cursor: the column is cut short
+            # on a narrow terminal.
+            yield Static("", id="session-goal")
             yield Static(
                 f"{IN_USE} the session in use. Resuming one rebuilds the agent's conversation "
                 "from its steps; a new goal (g) starts a new session.",
@@ -80,6 +86,14 @@ class SessionPicker(ModalScreen[SessionSummary | None]):
         if self.in_use in ids:
             table.move_cursor(row=ids.index(self.in_use))
         table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        chosen = next((s for s in self.sessions if s.id == event.row_key.value), None)
+        if chosen is not None:
+            goal = Text("Goal: ", style="bold")
+            goal.append(chosen.goal or "(no goal recorded)")
+            self.query_one("#session-goal", Static).update(goal)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
