@@ -182,7 +182,8 @@ ACTIONS: tuple[Action, ...] = (
         _STEER, title="Message the agent", priority=48,
     ),
     Action(
-        "g", "edit_goal", "Goal", "Edit the goal the agent is working towards.", _STEER,
+        "g", "edit_goal", "Goal",
+        "Set the goal: a new goal starts a new session (S resumes the old one).", _STEER,
         title="Edit goal",
         priority=30,
     ),
