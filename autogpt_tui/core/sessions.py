@@ -14,6 +14,7 @@ and has the same goal (or none was given), else starts a new one.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -134,15 +135,15 @@ def list_sessions(history: History) -> list[SessionSummary]:
         if step.session:  # a hand-made commit with a step but no session: nothing to resume
             tallies.setdefault(step.session, _Tally()).add(step)
     current = _current_of(branch, tallies)
+    goals = _goals(history, [t.newest_live or t.newest for t in tallies.values()])
     summaries = []
     for session, tally in tallies.items():
         shown = tally.newest_live or tally.newest
         assert shown is not None and tally.newest is not None
-        record = history.record(shown.sha)  # one record a session: its goal
         summaries.append(
             SessionSummary(
                 id=session,
-                goal=one_line(record.goal, 1000) if record and record.goal else "",
+                goal=goals.get(shown.sha, ""),
                 steps=tally.steps,
                 undone=tally.undone,
                 last_step=tally.last_step,
@@ -156,6 +157,24 @@ def list_sessions(history: History) -> list[SessionSummary]:
         )
     summaries.sort(key=lambda s: (s.last_activity, s.current), reverse=True)
     return summaries
+
+
+def _goals(history: History, steps: Sequence[StepCommit | None]) -> dict[str, str]:
+    """The goal recorded on each of ``steps``, by sha: one `git log` for all of them,
+    each record read as plain JSON (neither pydantic nor GitPython is loaded for it)."""
+    shas = [s.sha for s in steps if s is not None]
+    goals: dict[str, str] = {}
+    for start in range(0, len(shas), 1000):  # a bounded command line
+        batch = shas[start : start + 1000]
+        for entry in history.log_entries("--no-walk=unsorted", *batch, records=True):
+            line = next((x for x in entry.note.splitlines() if x.startswith("{")), "")
+            try:
+                goal = json.loads(line).get("goal") if line else None
+            except (ValueError, AttributeError):
+                goal = None
+            if isinstance(goal, str) and goal:
+                goals[entry.sha] = one_line(goal, 1000)
+    return goals
 
 
 def _current_of(branch: Sequence[StepCommit], tallies: dict[str, _Tally]) -> str | None:
