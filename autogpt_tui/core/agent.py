@@ -191,11 +191,8 @@ class Agent:
         self._known_head = self.history.head()
 
     def _take_next_session(self) -> None:
-        """Between steps: move to the session the user asked for (a new goal, a pick).
-
-        The user's messages not yet in a step's record go on with it (they were written
-        for what the agent does next); the loop's notes to the old conversation do not.
-        """
+        """Between steps: move to the session asked for (a new goal, a pick). The user's
+        messages not yet recorded go along; the loop's notes to the old conversation not."""
         wanted = self._next_session.take()
         if wanted is None or wanted.session == self.state.session:
             return
@@ -234,14 +231,12 @@ class Agent:
         self.gate.set_mode(mode)
 
     def set_goal(self, goal: str) -> None:
-        """Work toward ``goal`` from the next step on. A goal other than the session's
-        starts a new session there (its own numbering, meters and budgets); the old one
-        stays in the history, resumable. Safe from any thread."""
+        """Work toward ``goal`` from the next step: a goal other than the session's starts
+        a new session (the old one stays resumable). Safe from any thread."""
         self._next_session.new_goal(goal, current=self.state.goal)
 
     def switch_session(self, session: str, goal: str) -> None:
-        """Resume ``session`` (goal ``goal``, as listed) from the next step on, its
-        conversation rebuilt from its records. Safe from any thread."""
+        """Resume ``session`` (its goal ``goal``) from the next step. Safe from any thread."""
         self._next_session.resume(session, goal)
 
     def tell(self, text: str) -> None:
