@@ -201,7 +201,6 @@ def test_the_tui_refuses_a_session_it_cannot_choose_before_the_screen(
     result = cli(str(two_sessions), *flags)
     assert_one_sentence(result, 2, sentence)
     assert result.stdout == ""  # no screen was drawn
-    assert (
-        not (two_sessions / ".git" / "autogpt-tui" / "lock").exists()
-        or cli("undo", str(two_sessions)).returncode == 0
-    )  # the lock was given up
+    # The workspace lock was given up: a second try is refused for the same reason, not
+    # because an agent holds the workspace.
+    assert_one_sentence(cli(str(two_sessions), *flags), 2, sentence)
