@@ -51,12 +51,14 @@ def notified(seen: list[Message], text: str) -> bool:
 
 async def open_picker(app: WorkstationApp, pilot: Pilot[None]) -> SessionPicker:
     await press(app, "S")
-    # Pushed first, composed after: wait for its table to hold the rows.
+    # Pushed first, composed and mounted after: wait for its table to hold the rows and
+    # the focus (given once the cursor is on the session in use).
     await until(
         pilot,
         lambda: (
             isinstance(app.screen, SessionPicker)
-            and any(t.row_count for t in app.screen.query(DataTable).results(DataTable))
+            and isinstance(app.screen.focused, DataTable)
+            and app.screen.focused.row_count > 0
         ),
     )
     assert isinstance(app.screen, SessionPicker)
