@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from autogpt_tui.core.history import History
 from autogpt_tui.core.records import StepRecord
@@ -73,7 +73,9 @@ def test_session_picker(
         await pilot.press("S")
         deadline = time.monotonic() + 30  # a condition wait: ends as soon as it holds
         while time.monotonic() < deadline and not (
-            isinstance(app.screen, SessionPicker) and app.screen.query(DataTable)
+            isinstance(app.screen, SessionPicker)
+            and isinstance(app.screen.focused, DataTable)
+            and str(app.screen.query_one("#session-goal", Static).render()).startswith("Goal")
         ):
             await pilot.pause(0.02)
         app.clear_notifications()
