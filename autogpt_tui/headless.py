@@ -22,6 +22,7 @@ from autogpt_tui.core.events import (
     Outcome,
     ProjectNotesRead,
     Retrying,
+    SessionStarted,
     StepCommitted,
     ThoughtDelta,
     UserEditsCommitted,
@@ -68,6 +69,11 @@ class EventPrinter:
     def _text(event: Event) -> str | None:
         if isinstance(event, ThoughtDelta):
             return None  # the whole thought is shown with its action
+        if isinstance(event, SessionStarted):
+            if event.resumed:
+                steps = f"{event.steps} step{'s' if event.steps != 1 else ''} in force"
+                return f"Resuming session {event.session} ({steps}): {event.goal}"
+            return f"Session {event.session}: {event.goal}"
         if isinstance(event, ActionProposed):
             a = event.action
             thought = f"  {a.thought.strip()}\n" if a.thought.strip() else ""
@@ -109,6 +115,8 @@ def run_headless(
     *,
     goal: str,
     mode: str | None,
+    session: str | None = None,
+    resume_latest: bool = False,
     max_steps: int | None,
     max_tokens: int | None,
     max_cost: float | None,
@@ -120,11 +128,14 @@ def run_headless(
     """Run the agent on ``workspace`` until it stops; returns the exit status.
 
     ``mode`` is the ``--mode`` flag; None (not given) leaves the config's mode, else
-    ``auto`` (:data:`~autogpt_tui.core.settings.RUN_DEFAULTS`).
+    ``auto`` (:data:`~autogpt_tui.core.settings.RUN_DEFAULTS`). ``session`` (``--session``)
+    or ``resume_latest`` (``--continue``) resume a session, with its goal when ``goal`` is
+    empty (see core/sessions.py ``choose_session``).
     """
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.session import NO_MODEL_SENTENCE, open_session
+    from autogpt_tui.core.sessions import choose_session
     from autogpt_tui.core.settings import RUN_DEFAULTS, load_settings
 
     stream = out or sys.stdout
@@ -135,6 +146,9 @@ def run_headless(
         # open above writes nothing in a repository that already has a commit).
         lock = WorkspaceLock.acquire(history.common_dir, command="run")
         history.ensure_quiet()
+        # Chosen before anything else is read: a --session that names nothing is one
+        # sentence and exit 2, and no model is asked.
+        choice = choose_session(history, session=session, resume_latest=resume_latest, goal=goal)
         settings = load_settings(
             history.root,
             overrides={
@@ -168,8 +182,14 @@ def run_headless(
                 printer(event)
 
         # Headless: no user channel, and the budget is the settings' (flags included).
-        session = open_session(
-            history, settings, goal=goal, mode=settings.agent.mode, emit=emit, lock=lock
+        agent_session = open_session(
+            history,
+            settings,
+            goal=choice.goal,
+            session=choice.session,
+            mode=settings.agent.mode,
+            emit=emit,
+            lock=lock,
         )
     except BaseException:
         history.close()
@@ -178,13 +198,13 @@ def run_headless(
         raise
     try:
         try:
-            result = session.agent.run()
+            result = agent_session.agent.run()
         except KeyboardInterrupt:
-            session.agent.cancel()
+            agent_session.agent.cancel()
             held.append(Finished(outcome="cancelled", message="Interrupted.", steps=0))
             return EXIT_ERROR
     finally:
-        session.close()
+        agent_session.close()
         for event in held:
             printer(event)
         lock.release()

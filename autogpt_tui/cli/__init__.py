@@ -23,14 +23,17 @@ from autogpt_tui.cli import (
     learning_commands,
     permission_commands,
     run_command,
+    session_commands,
     workspace_commands,
 )
 from autogpt_tui.cli.common import Command, Parser, UsageError
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
-from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, UserError
+from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, SessionChoiceError, UserError
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
+    from autogpt_tui.core.sessions import SessionChoice
 
 __all__ = ["COMMANDS", "SUBCOMMANDS", "UsageError", "entry", "main"]
 
@@ -39,6 +42,7 @@ COMMANDS: dict[str, Command] = {
     for group in (
         run_command,
         history_commands,
+        session_commands,
         learning_commands,
         workspace_commands,
         permission_commands,
@@ -64,6 +68,7 @@ def _tui_parser() -> argparse.ArgumentParser:
         "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
     )
     parser.add_argument("--goal", help="the goal to start with")
+    run_command.session_arguments(parser)
     parser.add_argument("--mode", choices=MODES, help="approval mode")
     parser.add_argument("--model", help="model name")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL")
@@ -96,8 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.arguments(parser)
             return command.run(parser.parse_args(args[1:]))
         return _run_tui(_tui_parser().parse_args(args))
-    except (UsageError, NotARepository, NotAnAgentStep) as err:
-        # A REV that names no agent step is a usage error too (the contract's status 2).
+    except (UsageError, NotARepository, NotAnAgentStep, SessionChoiceError) as err:
+        # A REV that names no agent step is a usage error too (the contract's status 2), and
+        # so is a --session that names no session (or several).
         print(f"autogpt-tui: {err}", file=sys.stderr)
         return EXIT_USAGE
     except UserError as err:
@@ -126,14 +132,33 @@ def _run_tui(options: argparse.Namespace) -> int:
         # (its own undo and redo included), and a second one is refused here, in one
         # sentence, before the screen takes over.
         lock = WorkspaceLock.acquire(history.common_dir, command="tui")
+        try:
+            choice = _choose_session(history, options)
+        except BaseException:
+            lock.release()
+            raise
     try:
-        return _open_tui(options, workspace, notices, lock)
+        return _open_tui(options, workspace, notices, lock, choice)
     finally:
         lock.release()
 
 
+def _choose_session(history: History, options: argparse.Namespace) -> SessionChoice:
+    """``--session``/``--continue`` made explicit before the screen takes over, so that
+    one naming no session is one sentence on the terminal (exit 2)."""
+    from autogpt_tui.core.sessions import choose_session
+
+    return choose_session(
+        history, session=options.session, resume_latest=options.resume_latest, goal=options.goal
+    )
+
+
 def _open_tui(
-    options: argparse.Namespace, workspace: Path, notices: list[str], lock: WorkspaceLock
+    options: argparse.Namespace,
+    workspace: Path,
+    notices: list[str],
+    lock: WorkspaceLock,
+    choice: SessionChoice,
 ) -> int:
     from autogpt_tui.core.settings import load_settings
 
@@ -153,7 +178,8 @@ def _open_tui(
 
     return run_app(
         workspace,
-        goal=options.goal,
+        goal=choice.goal or None,
+        session=choice.session,
         theme_name=settings.ui.theme,
         settings=settings,
         notices=notices,

@@ -18,7 +18,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         "0 finished, 1 error, 2 usage error, 3 a budget ran out."
     )
     workspace_argument(parser)
-    parser.add_argument("--goal", required=True, help="what the agent should do")
+    parser.add_argument(
+        "--goal",
+        help="what the agent should do (required unless --continue or --session resumes one)",
+    )
+    session_arguments(parser)
     parser.add_argument(
         "--mode",
         choices=MODES,
@@ -79,7 +83,10 @@ def cmd_run(options: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be at least 1, not {value}.")
     if options.max_cost is not None and options.max_cost <= 0:
         raise UsageError(f"--max-cost must be more than 0, not {options.max_cost:g}.")
-    if not options.goal.strip():
+    resuming = options.session is not None or options.resume_latest
+    if options.goal is None and not resuming:
+        raise UsageError("--goal is required (unless --continue or --session resumes a session).")
+    if options.goal is not None and not options.goal.strip():
         raise UsageError("The goal must not be empty.")
     with _preloading_model_client():
         # Imported once openai is under way: everything `run` loads overlaps with it.
@@ -87,7 +94,9 @@ def cmd_run(options: argparse.Namespace) -> int:
 
         return run_headless(
             Path(options.workspace),
-            goal=options.goal,
+            goal=options.goal or "",
+            session=options.session,
+            resume_latest=options.resume_latest,
             mode=options.mode,
             max_steps=options.max_steps,
             max_tokens=options.max_tokens,
@@ -96,6 +105,22 @@ def cmd_run(options: argparse.Namespace) -> int:
             base_url=options.base_url,
             json_output=options.json,
         )
+
+
+def session_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--session ID`` and ``--continue``, which the TUI and `run` both take (one at most)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--session",
+        metavar="ID",
+        help="resume this session (its id, or a prefix only it has; `sessions` lists them)",
+    )
+    which.add_argument(
+        "--continue",
+        dest="resume_latest",
+        action="store_true",
+        help="resume the most recent session (the one `sessions` marks *), with its goal",
+    )
 
 
 COMMANDS = (Command("run", _run_arguments, cmd_run),)

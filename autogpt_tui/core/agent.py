@@ -37,7 +37,6 @@ from autogpt_tui.core.conversation import (
     assistant_call,
     continues_session,
     rejection_text,
-    session_steps,
     summarize_action,
     tool_message,
     user_edits_message,
@@ -75,10 +74,12 @@ from autogpt_tui.core.records import RejectedProposal, StepRecord, Usage
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.session_state import (
     LoopDetector,
+    NextSession,
     SessionState,
     StepOutcome,
     new_session_id,
 )
+from autogpt_tui.core.sessions import read_session
 
 __all__ = [
     "Agent",
@@ -168,26 +169,29 @@ class Agent:
             # The tools call back before they change files, so the user's version of a
             # file the agent is about to change is committed as theirs first.
             tools.before_change = self._before_change
+        self._next_session = NextSession()
         self.state = self._resume_or_start(goal, session)
+        self.emit(self.state.started(replaces=None))
         self.conversation.project_notes()  # the files in use are known (and told) at once
 
     # ----------------------------------------------------------------- state
 
     def _resume_or_start(self, goal: str, session: str | None) -> SessionState:
-        """Continue the session on the branch if it has this goal, else start one."""
+        """Resume ``session`` when named (wherever its steps lie on the branch); else
+        continue the branch's session if it is unfinished with this goal, else start one."""
+        if session:
+            return self._resume(session, goal)
         latest = next((s for s in self.history.steps_on_branch(records=True) if not s.undone), None)
-        if latest is not None and continues_session(latest, goal=goal, session=session):
+        if latest is not None and continues_session(latest, goal=goal, session=None):
             assert latest.record is not None  # continues_session checked it
-            state = SessionState(latest.session, self._conversation(goal or latest.record.goal))
-            self._rebuild(state)
-            return state
-        if not session:
-            return SessionState(new_session_id(), self._conversation(goal))
-        # A session named by id whose steps were all undone (or lie under another's):
-        # its numbering goes on where it stopped, so no SESSION#N names two steps.
-        return SessionState(
-            session, self._conversation(goal), step=self.history.last_step_number(session)
-        )
+            return self._resume(latest.session, goal or latest.record.goal)
+        return SessionState(new_session_id(), self._conversation(goal))
+
+    def _resume(self, session: str, goal: str) -> SessionState:
+        """``session`` rebuilt from its records (without ``goal``, with its latest one)."""
+        state = SessionState(session, self._conversation(goal))
+        self._rebuild(state)
+        return state
 
     def _conversation(self, goal: str) -> Conversation:
         return Conversation(
@@ -214,12 +218,25 @@ class Agent:
 
     def _rebuild(self, state: SessionState) -> None:
         """Rebuild the conversation from the records of the session's live steps."""
-        state.rebuild(
-            session_steps(self.history.steps_on_branch(records=True), state.session),
-            # Undone steps keep their numbers: the next step goes on after the highest.
-            last_step=self.history.last_step_number(state.session),
-        )
+        # Undone steps keep their numbers: the next step goes on after the highest.
+        state.rebuild(*read_session(self.history, state.session))
         self._known_head = self.history.head()
+
+    def _take_next_session(self) -> None:
+        """Between steps: move to the session asked for (a new goal, a pick). The user's
+        messages not yet recorded go along; the loop's notes to the old conversation not."""
+        wanted = self._next_session.take()
+        if wanted is None or wanted.session == self.state.session:
+            return
+        old = self.state
+        if wanted.session is None:
+            self.state = SessionState(new_session_id(), self._conversation(wanted.goal))
+        else:
+            self.state = self._resume(wanted.session, wanted.goal)
+        self.state.conversation.user_messages = list(old.conversation.user_messages)
+        self._loops = LoopDetector()
+        self._no_action = 0
+        self.emit(self.state.started(replaces=old.session))
 
     @property
     def conversation(self) -> Conversation:
@@ -246,8 +263,13 @@ class Agent:
         self.gate.set_mode(mode)
 
     def set_goal(self, goal: str) -> None:
-        """Change the goal of this session (the model is told at its next request)."""
-        self.conversation.set_goal(goal)
+        """Work toward ``goal`` from the next step: a goal other than the session's starts
+        a new session (the old one stays resumable). Safe from any thread."""
+        self._next_session.new_goal(goal, current=self.state.goal)
+
+    def switch_session(self, session: str, goal: str) -> None:
+        """Resume ``session`` (its goal ``goal``) from the next step. Safe from any thread."""
+        self._next_session.resume(session, goal)
 
     def tell(self, text: str) -> None:
         """Pass the user's own message to the model with its next request.
@@ -306,6 +328,7 @@ class Agent:
                 if max_steps is not None and taken >= max_steps:
                     plural = "s" if taken != 1 else ""
                     return self._finish("stepped", f"Took {taken} step{plural}.", taken)
+                self._take_next_session()  # a new goal: the budgets are the new session's
                 self._sync_with_repository()  # an undo since the last step gives back
                 if budget is not None and self.state.steps_in_force >= budget:
                     return self._finish("budget", f"The step budget ({budget}) ran out.", taken)
@@ -383,6 +406,7 @@ class Agent:
         # ends the run with the sentence that says how to finish, having touched nothing.
         self.history.ensure_quiet()
         self.model.reset_cancel()
+        self._take_next_session()
         self._sync_with_repository()
         changed_by_user = self._look_at_user_work()
         if changed_by_user:

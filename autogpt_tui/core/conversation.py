@@ -9,7 +9,7 @@ one session's: the loop (``core/agent.py``) asks it for the messages of each req
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,20 +166,28 @@ def turn_summary(turn: Turn) -> str:
     return one_line(summarize_action(fn["name"], args if isinstance(args, dict) else {}), 120)
 
 
-def session_steps(branch: Iterable[StepCommit], session: str) -> list[StepCommit]:
+def session_steps(
+    branch: Iterable[StepCommit], session: str, taken_off: Collection[int] = ()
+) -> list[StepCommit]:
     """The live (not undone) steps of ``session``, oldest first.
 
     ``branch`` is the branch's steps newest first, as ``History.steps_on_branch`` walks
-    them; the walk stops at the first older session once this one was seen.
+    them. A session's steps need not lie together: one resumed (``--session``, the
+    picker) goes on above other sessions' steps. Numbers only grow within a session, so
+    the walk stops at the session's lowest number once every lower one is accounted for:
+    step 1, or numbers below it that undo took off the branch (``taken_off``).
     """
+    floor = 1
+    while floor in taken_off:
+        floor += 1
     steps: list[StepCommit] = []
     for step in branch:
         if step.session != session:
-            if steps:
-                break  # an older session: ours starts after it
             continue
         if not step.undone:
             steps.append(step)
+        if step.step <= floor:
+            break  # nothing of ours lies further down
     steps.reverse()
     return steps
 

@@ -77,3 +77,8 @@ class RepositoryBusy(UserError):
 
 class LockUnavailable(UserError):
     """The workspace lock file cannot be made or opened (a read-only repository, say)."""
+
+
+class SessionChoiceError(UserError):
+    """``--session`` names no session or several, ``--continue`` finds none to resume, or
+    ``--goal`` contradicts the session chosen; nothing was started."""

@@ -263,6 +263,26 @@ class ErrorOccurred(Event):
 
 
 @dataclass(frozen=True)
+class SessionStarted(Event):
+    """The loop works in this session from now on: as it starts (a new session or one
+    resumed), and after the user set a new goal or picked another session."""
+
+    type: ClassVar[str] = "session"
+    session: str
+    goal: str
+    resumed: bool
+    """It has steps already (its numbering goes on after ``last_step``)."""
+    steps: int
+    """Its steps in force: what the step budget counts."""
+    last_step: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    replaces: str | None = None
+    """The session the loop worked in before (None as the loop starts)."""
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     """The run stopped; ``outcome`` says why."""
 

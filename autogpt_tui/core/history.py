@@ -373,6 +373,10 @@ class History:
         """
         return self._steps.steps_on_branch(records=records, expect=expect)
 
+    def steps_taken_off(self) -> Iterator[StepCommit]:
+        """The steps undo took off the branch (kept for redo), newest first, all undone."""
+        return self._steps.steps_taken_off()
+
     def last_step_number(self, session: str) -> int:
         """The highest step number ``session`` ever used, undone steps included (0: none);
         the session's next step is numbered one more, so numbers are never reused."""

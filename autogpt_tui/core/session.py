@@ -189,8 +189,12 @@ def open_session(
     watch: bool = True,
     watcher: WorkspaceWatcher | None = None,
     lock: WorkspaceLock | None = None,
+    session: str | None = None,
 ) -> AgentSession:
     """Build an agent on ``workspace`` as ``settings`` say; resumes the branch's session.
+
+    ``session`` resumes that session (an id: core/sessions.py chooses it); None keeps the
+    loop's rule: the branch's latest session when it is unfinished and has this goal.
 
     ``workspace`` may be an open History, which the session then owns (and closes).
     ``user`` None runs headless; ``budget`` None takes the settings' (``budget_from``).
@@ -289,6 +293,7 @@ def open_session(
                 on_first_request=changes.begin,
                 after_step=rewards.after_step,
             ),
+            session=session,
         )
     except BaseException:
         history.close()

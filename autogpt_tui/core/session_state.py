@@ -4,15 +4,15 @@ the watch for an agent going round in circles."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autogpt_tui.core.conversation import Conversation, session_steps
-from autogpt_tui.core.events import Outcome
+from autogpt_tui.core.conversation import Conversation
+from autogpt_tui.core.events import Outcome, SessionStarted
 from autogpt_tui.core.records import StepCommit
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = [
     "LOOP_REPEATS",
     "LoopDetector",
+    "NextSession",
+    "SessionRequest",
     "SessionState",
     "SessionTotals",
     "StepOutcome",
@@ -64,6 +66,8 @@ class SessionState:
         included: the next step continues from it, so a number is never used twice.
         """
         self.conversation.rebuild(steps)
+        if not self.conversation.goal and steps and steps[-1].record is not None:
+            self.conversation.goal = steps[-1].record.goal  # resumed without a goal: its own
         self.step = max(steps[-1].step if steps else 0, last_step)
         self.steps_in_force = len(steps)
         totals = SessionTotals.of(steps)
@@ -73,6 +77,21 @@ class SessionState:
         self.cached_tokens = totals.cached_tokens
         last = steps[-1].record if steps else None
         self.arm = last.policy if last is not None and last.policy else None
+
+    def started(self, replaces: str | None) -> SessionStarted:
+        """The event saying the loop works in this session now (``replaces``: the one
+        before, if any)."""
+        return SessionStarted(
+            session=self.session,
+            goal=self.goal,
+            resumed=self.step > 0,
+            steps=self.steps_in_force,
+            last_step=self.step,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost_usd=self.cost_usd,
+            replaces=replaces,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,17 +129,60 @@ class SessionTotals:
 
 
 def session_totals(history: History, session: str | None) -> SessionTotals:
-    """The totals of ``session``'s steps in force on the branch; without a session id,
-    of the session the branch's latest step in force belongs to (the one a loop would
-    resume). Counted from the steps, never from their numbers, which may skip."""
-    branch: Iterator[StepCommit] = history.steps_on_branch(records=True)
+    """The totals of ``session``'s steps in force on the branch (wherever they lie on
+    it); without a session id, of the session the branch's latest step in force belongs
+    to (the one a loop would resume). Counted from the steps, never from their numbers,
+    which may skip."""
+    from autogpt_tui.core.sessions import read_session
+
     if session is None:
-        latest = next((s for s in branch if not s.undone), None)
+        latest = next((s for s in history.steps_on_branch(expect=1) if not s.undone), None)
         if latest is None:
             return SessionTotals()
         session = latest.session
-        branch = itertools.chain([latest], branch)  # one walk: on from where it stopped
-    return SessionTotals.of(session_steps(branch, session), session)
+    steps, _ = read_session(history, session)
+    return SessionTotals.of(steps, session)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """A session the user asked the loop to work in from its next step on."""
+
+    session: str | None
+    """The session to resume; None: a new session."""
+    goal: str
+    """Its goal (a resumed session's own, as listed)."""
+
+
+class NextSession:
+    """The session the loop is to work in from its next step: a new one for a new goal,
+    or one the user picked. Set from any thread; the loop takes it between steps, so a
+    step never changes session half-way."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted: SessionRequest | None = None
+
+    def new_goal(self, goal: str, current: str) -> None:
+        """Ask for a new session with ``goal``, unless it is the goal already in force
+        (``current``) or already asked for."""
+        with self._lock:
+            wanted = self._wanted
+            if not goal or (wanted is not None and goal == wanted.goal):
+                return
+            # Back to the goal in force: nothing to change after all.
+            self._wanted = None if goal == current else SessionRequest(None, goal)
+
+    def resume(self, session: str, goal: str) -> None:
+        """Ask to resume ``session`` (whose goal is ``goal``)."""
+        with self._lock:
+            self._wanted = SessionRequest(session, goal)
+
+    def take(self) -> SessionRequest | None:
+        """What was asked for since the last call, or None."""
+        with self._lock:
+            wanted, self._wanted = self._wanted, None
+            return wanted
 
 
 def new_session_id() -> str:

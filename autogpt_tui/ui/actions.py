@@ -211,9 +211,15 @@ ACTIONS: tuple[Action, ...] = (
         _STEER, title="Message the agent", priority=48,
     ),
     Action(
-        "g", "edit_goal", "Goal", "Edit the goal the agent is working towards.", _STEER,
+        "g", "edit_goal", "Goal",
+        "Set the goal: a new goal starts a new session (S resumes the old one).", _STEER,
         title="Edit goal",
         priority=30,
+    ),
+    Action(
+        "S", "sessions", "Sessions",
+        "Pick a session to resume: its goal, steps and meters come back.", _STEER,
+        footer=False, title="Switch session",
     ),
     Action(
         "R", "rewards", "Rewards", "What your ratings taught: the policy arms and the lessons.",

@@ -25,6 +25,7 @@ from autogpt_tui.core.events import (
     ProjectNotesRead,
     Retrying,
     RuleAdded,
+    SessionStarted,
     StatusChanged,
     StepCommitted,
     ThoughtDelta,
@@ -36,7 +37,8 @@ from autogpt_tui.core.events import (
     UserMessageRead,
 )
 from autogpt_tui.core.records import StepCommit, escape_surrogates
-from autogpt_tui.ui.meters import count_commit
+from autogpt_tui.core.session_state import SessionTotals
+from autogpt_tui.ui.meters import count_commit, show_totals
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
 from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
@@ -173,6 +175,21 @@ async def _user_edits_committed(app: WorkstationApp, event: UserEditsCommitted) 
 async def _user_message_read(app: WorkstationApp, event: UserMessageRead) -> None:
     # Shown where the model read it, which is where it sits in the conversation.
     await app.query_one(ActionLog).notice(f"You: {event.text}", severity="user")
+
+
+@handles(SessionStarted)
+async def _session_started(app: WorkstationApp, event: SessionStarted) -> None:
+    # The meters and budgets are the session's: a new one starts from nothing.
+    totals = SessionTotals(
+        event.session, event.steps, event.prompt_tokens, event.completion_tokens, event.cost_usd
+    )
+    goal = app.query_one(GoalPanel)
+    show_totals(goal, totals)
+    goal.goal = event.goal or goal.goal
+    if event.replaces is not None and not event.resumed:
+        # A new goal took effect: the log says where the new session starts (a session
+        # picked said so as it was picked).
+        await app.query_one(ActionLog).notice(f"New session {event.session}: {event.goal}")
 
 
 @handles(UsageUpdated)

@@ -56,6 +56,9 @@ class AgentRunner:
         self.goal: str | None = None
         """The goal; the session starts (or resumes) with it on the first step."""
         self.session: AgentSession | None = None
+        self.session_choice: str | None = None
+        """The session the user chose (``--session``, ``--continue``, the picker): the
+        agent resumes it; None: the loop's own rule, or a new session for a new goal."""
         self._lock = threading.Lock()
         self._approval: Future[Approval] | None = None
         self._pending: PendingAction | None = None
@@ -198,10 +201,21 @@ class AgentRunner:
             self.session.agent.set_mode(mode)
 
     def set_goal(self, goal: str) -> None:
-        """Change the goal; a running session is told at its next request."""
+        """Work toward ``goal``: a goal other than the session's starts a new session
+        with the agent's next step (the old one stays resumable)."""
+        if self.goal is not None and goal != self.goal:
+            self.session_choice = None  # a new goal: the chosen session is left for a new one
         self.goal = goal
         if self.session is not None:
             self.session.agent.set_goal(goal)
+
+    def switch_session(self, session: str, goal: str) -> None:
+        """Resume ``session`` (whose goal is ``goal``) with the agent's next step; call
+        it only while the agent is not working."""
+        self.session_choice = session
+        self.goal = goal
+        if self.session is not None:
+            self.session.agent.switch_session(session, goal)
 
     def tell(self, text: str) -> None:
         """Pass the user's message to the agent: it reads it with its next request.
@@ -326,6 +340,7 @@ class AgentRunner:
             user=UserChannel(approve=self._approve, ask=self._ask),
             watcher=self.watcher,
             lock=self._workspace_lock,
+            session=self.session_choice,
         )
         session.commands.columns = self.output_columns
         with self._lock:

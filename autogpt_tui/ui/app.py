@@ -40,6 +40,7 @@ from autogpt_tui.ui.app_history import FAILED_HINT as FAILED_HINT
 from autogpt_tui.ui.app_history import HISTORY_LIMIT as HISTORY_LIMIT
 from autogpt_tui.ui.app_history import HistoryPanes
 from autogpt_tui.ui.app_hunks import HunkKeys
+from autogpt_tui.ui.app_sessions import SessionPicking
 from autogpt_tui.ui.app_steering import APPROVAL_TOAST as APPROVAL_TOAST
 from autogpt_tui.ui.app_steering import Steering, clean
 from autogpt_tui.ui.app_transcript import TranscriptPanes
@@ -107,7 +108,9 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class WorkstationApp(Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes, Steering):
+class WorkstationApp(
+    Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes, SessionPicking, Steering
+):
     """The terminal workstation for an autonomous coding agent."""
 
     CSS_PATH = "app.tcss"
@@ -133,6 +136,7 @@ class WorkstationApp(Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes,
         notices: Sequence[str] = (),
         lock: WorkspaceLock | None = None,
         reload_settings: Callable[[], Settings] | None = None,
+        session: str | None = None,
     ) -> None:
         super().__init__()
         if settings is None:
@@ -146,6 +150,7 @@ class WorkstationApp(Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes,
         # ``lock``: the workspace lock `autogpt-tui` took before the screen; without one
         # the runner takes it when the agent first starts or history first moves.
         self.runner = AgentRunner(self, self.workspace, settings, lock=lock)
+        self.runner.session_choice = session  # --session / --continue: resumed explicitly
         """The agent's session, driven on a worker thread."""
         self._initial_goal = clean(goal)
         self._theme_name = theme_name
@@ -497,6 +502,7 @@ def run_app(
     notices: Sequence[str] = (),
     lock: WorkspaceLock | None = None,
     reload_settings: Callable[[], Settings] | None = None,
+    session: str | None = None,
 ) -> int:
     """Run the workstation on ``workspace`` until the user quits; returns the exit status.
 
@@ -511,6 +517,7 @@ def run_app(
         notices=notices,
         lock=lock,
         reload_settings=reload_settings,
+        session=session,
     )
     app.run()
     return app.return_code or 0

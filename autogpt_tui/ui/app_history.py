@@ -141,6 +141,14 @@ class HistoryPanes(App[None]):
         its steps in force add up to on the meters."""
         from autogpt_tui.core.session_state import session_totals
 
+        chosen = self.runner.session_choice
+        if chosen is not None:
+            # A session chosen by id (--session, --continue): its own meters, wherever
+            # its steps lie; its goal came with the choice.
+            with History.open(self.workspace) as history:
+                totals = session_totals(history, chosen)
+            self.call_from_thread(self._resume, self.runner.goal or "", totals)
+            return
         with History.open(self.workspace) as history:
             latest = next(
                 (s for s in history.steps_on_branch(records=True, expect=1) if not s.undone),
