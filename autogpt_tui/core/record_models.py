@@ -9,7 +9,7 @@ only (see ``records.effective_rating_of_note``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +36,28 @@ class RejectedProposal(BaseModel):
     thought: str = ""
     call_id: str | None = None
     reason: str = ""
+
+
+CallOutcome = Literal["ran", "rejected", "error", "left_out"]
+"""What became of one call of a reply: it ran; the user rejected it; its arguments were
+refused before it could run; or it was not run (one write or command a step, or an
+earlier call of the reply was rejected)."""
+
+
+class CallRecord(BaseModel):
+    """One tool call of a step's reply, when the step's reply held several, and what the
+    model was told about it (its tool message)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tool: str = ""
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+    """The parsed arguments, or the raw text when they were not a JSON object."""
+    call_id: str = ""
+    observation: str = ""
+    """The tool message the model got back for this call."""
+    ok: bool = True
+    outcome: CallOutcome = "ran"
 
 
 class StepRecord(BaseModel):
@@ -72,6 +94,11 @@ class StepRecord(BaseModel):
     user_messages: list[str] = Field(default_factory=list)
     """What the user told the agent in their own words (the TUI's message box) before
     the step's action, oldest first; the model got each as a user message."""
+    calls: list[CallRecord] = Field(default_factory=list)
+    """Every call of the step's reply, in the model's order, when it held more than one
+    (several reads, or calls not run); empty for a one-call step (older records too).
+    ``tool``, ``arguments``, ``tool_call_id`` and ``observation`` then describe the
+    first read, so that a reader that knows only them still sees a valid step."""
 
 
 class RatingEvent(BaseModel):

@@ -224,10 +224,19 @@ def _from_record(step: StepCommit) -> list[Widget]:
         widgets.append(_muted(f"Rejected: {rejected.reason or 'no reason given'}"))
     widgets.append(_section("Thought"))
     widgets.append(_thought(record.thought) if record.thought else _muted("(no thought)"))
-    widgets.append(_section("Call"))
-    widgets += _call(record.tool, record.arguments)
-    widgets.append(_section("Output" if record.ok else "Output (the tool reported an error)"))
-    widgets.append(_output(record.observation, ok=record.ok))
+    if record.calls:
+        # A reply of several calls (reads run as one step): each call and its output.
+        count = len(record.calls)
+        for n, call in enumerate(record.calls, start=1):
+            how = "" if call.outcome == "ran" else f", {call.outcome.replace('_', ' ')}"
+            widgets.append(_section(f"Call {n} of {count}{how}"))
+            widgets += _call(call.tool, call.arguments)
+            widgets.append(_output(call.observation, ok=call.ok))
+    else:
+        widgets.append(_section("Call"))
+        widgets += _call(record.tool, record.arguments)
+        widgets.append(_section("Output" if record.ok else "Output (the tool reported an error)"))
+        widgets.append(_output(record.observation, ok=record.ok))
     usage = record.usage
     estimated = " (estimated)" if usage.estimated else ""
     widgets.append(
