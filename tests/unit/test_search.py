@@ -72,8 +72,13 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def runner(root: Path, ripgrep: str | None, **kwargs: int) -> ToolRunner:
-    return ToolRunner(root, CommandRunner(root, sandbox=False), ripgrep=ripgrep, **kwargs)
+def runner(root: Path, ripgrep: str | None, max_search_matches: int = 200) -> ToolRunner:
+    return ToolRunner(
+        root,
+        CommandRunner(root, sandbox=False),
+        ripgrep=ripgrep,
+        max_search_matches=max_search_matches,
+    )
 
 
 def search(root: Path, ripgrep: str | None, **arguments: object) -> str:
