@@ -50,6 +50,10 @@ RG_MAX_OUTPUT = 64 * 1024 * 1024
 match in it); past it, ripgrep is stopped and the fallback answers."""
 _ARGS_BYTES = 128 * 1024
 """File names passed to one ripgrep run, in bytes (well under the system's limit)."""
+_FIRST_CHUNK = 16
+"""Files in the first ripgrep run (a common word fills the cap from a few files) ..."""
+_GROWTH = 8
+"""... and each next run takes this many times more (few runs on a big tree)."""
 
 
 class RipgrepFailed(Exception):
@@ -100,6 +104,7 @@ def candidates(root: Path, listed: Iterable[str], *, glob: str | None, walked: b
     """
     match = glob_matcher(glob) if glob else None
     out = Candidates([])
+    base = str(root)
     inside: dict[str, bool] = {}
     for rel in listed:
         name = rel.rsplit("/", 1)[-1]
@@ -111,7 +116,7 @@ def candidates(root: Path, listed: Iterable[str], *, glob: str | None, walked: b
         if not _folder_inside(root, folder, inside):
             continue  # a folder replaced by a symlink leads out of the workspace
         try:
-            info = os.lstat(root / rel)
+            info = os.lstat(f"{base}/{rel}")  # a string: pathlib per file is slow
         except OSError:
             continue
         if not stat.S_ISREG(info.st_mode):
@@ -317,7 +322,8 @@ def ripgrep_search(
     left = max_matches
     deadline = time.monotonic() + timeout_s
     for chunk in _chunks(files):
-        hits = _run_rg(rg, root, chunk, regex.pattern, max_matches + 1, deadline)
+        # At most one more match a file than still wanted: enough to see there are more.
+        hits = _run_rg(rg, root, chunk, regex.pattern, left + 1, deadline)
         for rel in chunk:  # in the search's order, not ripgrep's (it runs in parallel)
             numbers = hits.get(rel)
             if not numbers:
@@ -340,13 +346,17 @@ def ripgrep_search(
 
 
 def _chunks(files: Sequence[str]) -> Iterable[list[str]]:
+    """``files`` in runs for ripgrep: small first, then growing (a common word fills the
+    cap from the first few files, and a whole tree's matches would take long to read),
+    each within the bytes the command line may take."""
     chunk: list[str] = []
     size = 0
+    limit = _FIRST_CHUNK
     for rel in files:
         n = len(os.fsencode(rel)) + 1
-        if chunk and size + n > _ARGS_BYTES:
+        if chunk and (size + n > _ARGS_BYTES or len(chunk) >= limit):
             yield chunk
-            chunk, size = [], 0
+            chunk, size, limit = [], 0, limit * _GROWTH
         chunk.append(rel)
         size += n
     if chunk:
@@ -393,14 +403,24 @@ def _run_rg(
     if proc.returncode not in (0, 1) or len(out) > RG_MAX_OUTPUT:
         raise RipgrepFailed(err.decode("utf-8", "replace").strip() or f"rg exit {proc.returncode}")
     hits: dict[str, list[int]] = {}
-    for line in out.splitlines():
-        if not line.startswith(b'{"type":"match"'):
+    decoder = json.JSONDecoder()
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        # Only the path and the line number are wanted: reading the whole object (the
+        # line and every submatch in it) costs more than the search did.
+        if not line.startswith(_MATCH_PREFIX):
             continue
-        data = json.loads(line)["data"]
-        path = data["path"]
+        path, _end = decoder.raw_decode(line, len(_MATCH_PREFIX))
+        number = _LINE_NUMBER.search(line)
+        if number is None:
+            continue
         rel = path["text"] if "text" in path else os.fsdecode(base64.b64decode(path["bytes"]))
-        hits.setdefault(rel, []).append(int(data["line_number"]))
+        hits.setdefault(rel, []).append(int(number.group(1)))
     return hits
+
+
+_MATCH_PREFIX = '{"type":"match","data":{"path":'
+# Inside a JSON string every quote is escaped, so this finds the key, never a line's text.
+_LINE_NUMBER = re.compile(r'"line_number":(\d+)')
 
 
 # ---------------------------------------------------------------------- words

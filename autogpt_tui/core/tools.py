@@ -541,7 +541,11 @@ class ToolRunner:
         """Files under ``target`` that git would list (tracked or untracked, not ignored)."""
         listed = self._git_ls(["--cached", "--others", "--exclude-standard"], rel)
         if listed is not None:
-            return sorted(set(p for p in listed if not is_git_internal(p)))
+            # Only a path with ".git" in it can be git's (PurePath per path is slow on a
+            # big tree); the case-insensitive test is is_git_internal's.
+            return sorted(
+                set(p for p in listed if ".git" not in p.casefold() or not is_git_internal(p))
+            )
         found: list[str] = []
         for dirpath, dirnames, filenames in os.walk(target):
             dirnames[:] = sorted(d for d in dirnames if d != ".git")

@@ -141,7 +141,12 @@ class TranscriptScreen(ModalScreen[None]):
             why = message.error or "The step has no record in this workspace."
             await self._show([_muted(why), *_from_card(self.transcript)])
             return
-        await self._show(_from_record(message.step))
+        step = message.step
+        if step.tool:
+            # A step of several reads has a card per read: the commit names the step's tool.
+            scroll = self.query_one("#transcript", VerticalScroll)
+            scroll.border_title = f"step {step.step} · {step.tool} · {step.short_sha}"
+        await self._show(_from_record(step))
 
     async def _show(self, widgets: list[Widget]) -> None:
         scroll = self.query_one("#transcript", VerticalScroll)
