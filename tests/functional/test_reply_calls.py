@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -314,3 +317,29 @@ def test_several_streamed_calls_arrive_whole(harness: Harness) -> None:
     assert [(c.id, c.name, json.loads(c.arguments)) for c in done.tool_calls] == [
         (c.id, c.name, c.arguments) for c in READS
     ]
+
+
+def test_run_headless_prints_each_read_and_the_thought_once(
+    workspace: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        Reply("Looking around first.", tool_calls=[*READS, WRITE]),
+        call("finish", summary="done"),
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "autogpt_tui", "run", str(workspace), "--goal", "Look"),
+            *("--base-url", llm_server.base_url, "--mode", "edits"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENAI_API_KEY": "sk-x"},
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.count("Looking around first.") == 1
+    for line in ("step 1: read_file", "step 1: list_files", "step 1: search", "step 2: write_file"):
+        assert line in out
+    assert "committed" in out and "Read README.md; List src; Search 'def main'" in out
