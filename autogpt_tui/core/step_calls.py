@@ -301,7 +301,16 @@ def step_record(
         user_edits=list(agent._committed_for_user),
         notes=list(agent.conversation.notes),
         user_messages=list(agent.conversation.user_messages),
-        calls=[c.model_copy(update={"arguments": redactor.value(c.arguments)}) for c in calls],
+        calls=[
+            # An error may quote the model's arguments: masked like everything recorded.
+            c.model_copy(
+                update={
+                    "arguments": redactor.value(c.arguments),
+                    "observation": redactor.text(c.observation),
+                }
+            )
+            for c in calls
+        ],
     )
 
 

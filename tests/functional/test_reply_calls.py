@@ -21,9 +21,10 @@ from autogpt_tui.core.agent import Approval
 from autogpt_tui.core.events import ActionExecuted, PendingAction, StepCommitted
 from autogpt_tui.core.learning.export import export_sft
 from autogpt_tui.core.llm import ModelClient, ToolCallAssembler
+from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.step_calls import AFTER_REJECTION, LEFT_OUT
 from tests.conftest import git
-from tests.functional.test_agent import Harness, call
+from tests.functional.test_agent import SECRET, Harness, call
 from tests.support.scripted_llm import Fault, RecordedRequest, Reply, ScriptedLLM, ToolCall
 
 READS = [
@@ -343,3 +344,22 @@ def test_run_headless_prints_each_read_and_the_thought_once(
     for line in ("step 1: read_file", "step 1: list_files", "step 1: search", "step 2: write_file"):
         assert line in out
     assert "committed" in out and "Read README.md; List src; Search 'def main'" in out
+
+
+def test_no_secret_reaches_a_reads_step_record(harness: Harness) -> None:
+    (harness.root / "config.txt").write_text(f"key = {SECRET}\n")
+    harness.server.script(
+        Reply(
+            "Reading.",
+            tool_calls=[
+                ToolCall("read_file", {"path": "config.txt"}, id="r1"),
+                ToolCall("list_files", {"path": "."}, id="r2"),
+                ToolCall("read_file", {"path": SECRET, "bogus": SECRET}, id="b1"),
+            ],
+        )
+    )
+    agent = harness.agent(redactor=Redactor([SECRET]))
+    assert agent.run(max_steps=1).outcome == "stepped"
+    note = git(harness.root, "notes", "--ref=refs/notes/autogpt-tui/records", "show", "HEAD")
+    assert "[redacted]" in note and SECRET not in note
+    assert SECRET not in json.dumps(agent.messages())
