@@ -363,3 +363,38 @@ def test_no_secret_reaches_a_reads_step_record(harness: Harness) -> None:
     note = git(harness.root, "notes", "--ref=refs/notes/autogpt-tui/records", "show", "HEAD")
     assert "[redacted]" in note and SECRET not in note
     assert SECRET not in json.dumps(agent.messages())
+
+
+def test_compaction_shortens_each_result_of_a_reads_step() -> None:
+    from autogpt_tui.core.conversation import Conversation
+    from autogpt_tui.core.records import CallRecord, StepCommit, StepRecord
+
+    calls = [
+        CallRecord(
+            tool="read_file", arguments={"path": f"f{n}"}, call_id=f"c{n}", observation="x" * 8000
+        )
+        for n in range(3)
+    ]
+    steps = [
+        StepCommit(
+            sha=f"{n:040x}",
+            parent=None,
+            session="s",
+            step=n,
+            tool="read_file",
+            policy="default",
+            summary="Read",
+            timestamp=0,
+            record=StepRecord(tool="read_file", arguments={"path": "f0"}, calls=calls),
+        )
+        for n in range(1, 13)
+    ]
+    conversation = Conversation("goal", context_window=20_000)
+    conversation.rebuild(steps)
+    messages = conversation.messages()
+    answered(messages)
+    results = [m["content"] for m in messages if m["role"] == "tool"]
+    # Each of a step's three results is shortened, not only one of them; the newest may
+    # stay whole once the rest fits.
+    assert all("characters of this output elided" in r for r in results[:3])
+    assert sum(len(r) for r in results) < 12 * 3 * 8000 // 4
