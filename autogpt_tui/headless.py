@@ -43,6 +43,7 @@ class EventPrinter:
         self.json_lines = json_lines
         # Notices can come from the session's side thread: whole lines, never mixed.
         self._lock = threading.Lock()
+        self._thought_shown: tuple[int, str] | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CostUnenforceable):
@@ -65,8 +66,7 @@ class EventPrinter:
                 self.out.write(line + "\n")
                 self.out.flush()
 
-    @staticmethod
-    def _text(event: Event) -> str | None:
+    def _text(self, event: Event) -> str | None:
         if isinstance(event, ThoughtDelta):
             return None  # the whole thought is shown with its action
         if isinstance(event, SessionStarted):
@@ -76,7 +76,10 @@ class EventPrinter:
             return f"Session {event.session}: {event.goal}"
         if isinstance(event, ActionProposed):
             a = event.action
-            thought = f"  {a.thought.strip()}\n" if a.thought.strip() else ""
+            # Several reads of one reply share its thought: shown once, with the first.
+            said = (a.step, a.thought) == self._thought_shown
+            self._thought_shown = (a.step, a.thought)
+            thought = f"  {a.thought.strip()}\n" if a.thought.strip() and not said else ""
             args = json.dumps(a.arguments, ensure_ascii=False)
             if len(args) > 200:
                 args = args[:197] + "..."

@@ -57,6 +57,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("tui_session", "benchmarks.bench_tui_session", ("tui_session.json",), keeps=True),
     Benchmark("streams", "benchmarks.bench_streams", ("streams.json",)),
     Benchmark("watcher", "benchmarks.bench_watcher", ("watcher.json",)),
+    Benchmark("search", "benchmarks.bench_search", ("search.json",)),
 )
 
 

@@ -111,9 +111,21 @@ def cmd_show(options: argparse.Namespace) -> int:
     if record is not None:
         if record.thought:
             lines += ["", "thought", _indent(record.thought)]
-        lines += ["", "action", _indent(f"{record.tool} {json.dumps(record.arguments)}")]
-        if record.observation:
-            lines += ["", "observation", _indent(record.observation)]
+        if record.calls:
+            # A reply of several calls: each with what the model was told of it.
+            for n, call in enumerate(record.calls, start=1):
+                how = "" if call.outcome == "ran" else f" ({call.outcome.replace('_', ' ')})"
+                lines += [
+                    "",
+                    f"call {n}{how}",
+                    _indent(f"{call.tool} {json.dumps(call.arguments)}"),
+                ]
+                if call.observation:
+                    lines += ["", f"observation {n}", _indent(call.observation)]
+        else:
+            lines += ["", "action", _indent(f"{record.tool} {json.dumps(record.arguments)}")]
+            if record.observation:
+                lines += ["", "observation", _indent(record.observation)]
         usage = record.usage
         cached = f" ({usage.cached_tokens} cached)" if usage.cached_tokens else ""
         lines += [

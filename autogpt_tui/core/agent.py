@@ -14,7 +14,6 @@ and undoing steps rewinds it (the loop notices HEAD moved and rebuilds).
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections.abc import Callable
@@ -70,7 +69,7 @@ from autogpt_tui.core.instructions import ProjectInstructions, ProjectNotes
 from autogpt_tui.core.llm import Completion, ModelCancelled
 from autogpt_tui.core.partial_edit import PartialWrite, rejected_hunks
 from autogpt_tui.core.permissions import Permissions
-from autogpt_tui.core.records import RejectedProposal, StepRecord, Usage
+from autogpt_tui.core.records import RejectedProposal, StepCommit, StepRecord, Usage
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.session_state import (
     LoopDetector,
@@ -80,6 +79,7 @@ from autogpt_tui.core.session_state import (
     new_session_id,
 )
 from autogpt_tui.core.sessions import read_session
+from autogpt_tui.core.step_calls import ReplyPlan, commit_reads, run_reads, step_record
 
 __all__ = [
     "Agent",
@@ -158,6 +158,8 @@ class Agent:
         self._no_action = 0
         self._committed_for_user: list[str] = []
         self._tool_schemas: list[dict[str, Any]] | None = None
+        self._deferred: ReplyPlan | None = None
+        """The write or command of the last reply whose reads were the last step."""
         # Filled by the UI thread at any time, emptied by the loop before each request.
         self._inbox: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._arm: tuple[str, PolicyChoice] | None = None
@@ -221,6 +223,7 @@ class Agent:
         # Undone steps keep their numbers: the next step goes on after the highest.
         state.rebuild(*read_session(self.history, state.session))
         self._known_head = self.history.head()
+        self._deferred = None  # a reply from before the undo no longer fits
 
     def _take_next_session(self) -> None:
         """Between steps: move to the session asked for (a new goal, a pick). The user's
@@ -236,6 +239,7 @@ class Agent:
         self.state.conversation.user_messages = list(old.conversation.user_messages)
         self._loops = LoopDetector()
         self._no_action = 0
+        self._deferred = None  # the old session's reply is not the new one's
         self.emit(self.state.started(replaces=old.session))
 
     @property
@@ -400,8 +404,6 @@ class Agent:
 
     def step(self) -> StepOutcome:
         """One step: propose, approve, execute, commit, observe."""
-        from autogpt_tui.core.tools import TOOLS, ToolError, parse_call
-
         # Mid-merge (rebase, …) the tree holds the user's half-done work: RepositoryBusy
         # ends the run with the sentence that says how to finish, having touched nothing.
         self.history.ensure_quiet()
@@ -418,97 +420,114 @@ class Agent:
         extra_messages: list[dict[str, Any]] = []
         usage_total = Usage()
         cost_total = 0.0
+        deferred = self._take_deferred()
         while True:
             if self._cancel.is_set() or self._pause.is_set():
                 return StepOutcome(
                     finished="cancelled" if self._cancel.is_set() else "paused",
                     message="Stopped before the model answered.",
                 )
-            policy = self._session_arm()
-            try:
-                completion = self._request(step_no, policy, extra_messages)
-            except ModelCancelled:
-                outcome: Outcome = "cancelled" if self._cancel.is_set() else "paused"
-                return StepOutcome(
-                    finished=outcome, message="Stopped while the model was answering."
-                )
-            cost_total += self._account(completion, policy, usage_total)
-            if not completion.tool_calls:
-                self._no_action += 1
-                if self._no_action >= NO_ACTION_LIMIT:
+            if deferred is not None:
+                # The last reply's write (its reads were the last step): no new request.
+                plan, deferred = deferred, None
+                policy = plan.policy
+            else:
+                policy = self._session_arm()
+                try:
+                    completion = self._request(step_no, policy, extra_messages)
+                except ModelCancelled:
+                    outcome: Outcome = "cancelled" if self._cancel.is_set() else "paused"
                     return StepOutcome(
-                        finished="error",
-                        message=f"The model answered {NO_ACTION_LIMIT} times without a tool call.",
+                        finished=outcome, message="Stopped while the model was answering."
                     )
-                extra_messages += [
-                    {"role": "assistant", "content": completion.text or ""},
-                    {
-                        "role": "user",
-                        "content": "Reply with exactly one tool call (call finish when done).",
-                    },
-                ]
-                continue
-            self._no_action = 0
-            call = completion.tool_calls[0]
-            ignored = len(completion.tool_calls) - 1
-            try:
-                if call.error is not None:
-                    raise ToolError(call.error)  # refused while streaming (too big)
-                args_model = parse_call(call.name, call.arguments)
-                args = args_model.model_dump(exclude_none=True)
-                kind = TOOLS[call.name].kind
-            except ToolError as err:
-                # The model gets the error as the tool's answer and tries again; a bad
+                cost_total += self._account(completion, policy, usage_total)
+                if not completion.tool_calls:
+                    self._no_action += 1
+                    if self._no_action >= NO_ACTION_LIMIT:
+                        return StepOutcome(
+                            finished="error",
+                            message=f"The model answered {NO_ACTION_LIMIT} times without "
+                            "a tool call.",
+                        )
+                    extra_messages += [
+                        {"role": "assistant", "content": completion.text or ""},
+                        {
+                            "role": "user",
+                            "content": "Reply with exactly one tool call (call finish when done).",
+                        },
+                    ]
+                    continue
+                self._no_action = 0
+                plan = ReplyPlan.of(completion.text, completion.tool_calls, policy)
+            if not plan.valid:
+                # The model gets the errors as the tools' answers and tries again; a bad
                 # call is not a step (nothing ran), so nothing is committed.
-                arguments = _loads_or_raw(call.arguments)
-                extra_messages += [
-                    assistant_call(completion.text, call.id, call.name, arguments),
-                    tool_message(call.id, f"Error: {err}"),
-                ]
-                self.emit(ErrorOccurred(f"Tool call rejected: {err}"))
+                extra_messages += plan.error_messages()
+                for bad in plan.calls:
+                    self.emit(ErrorOccurred(f"Tool call rejected: {bad.error}"))
                 continue
-            action = self.gate.propose(
-                step=step_no,
-                tool=call.name,
-                arguments=args,
-                args_model=args_model,
-                call_id=call.id,
-                thought=completion.text,
-                kind=kind,
-            )
-            self.emit(ActionProposed(action))
-            decision, action = self.gate.decide(action, args_model)
-            if not decision.approved:
-                self.emit(ActionRejected(action, decision.reason))
-                rejected.append(
-                    RejectedProposal(
-                        tool=action.tool,
-                        arguments=action.arguments,
-                        thought=action.thought,
-                        call_id=action.call_id,
-                        reason=decision.reason,
-                    )
+            if plan.reads_first:
+                batch = run_reads(self, plan, step_no)
+                if batch.rejected is None:
+                    self._deferred = None if batch.stopped else plan.deferred()
+                    return commit_reads(self, batch, policy, rejected, usage_total, cost_total)
+                action, decision = batch.rejected
+                args_model: Any = None
+            else:
+                call = plan.primary
+                args_model = call.args_model
+                assert isinstance(call.arguments, dict)
+                action = self.gate.propose(
+                    step=step_no,
+                    tool=call.request.name,
+                    arguments=call.arguments,
+                    args_model=args_model,
+                    call_id=call.request.id,
+                    thought=plan.thought,
+                    kind=call.kind,  # type: ignore[arg-type]  # a ToolKind, from TOOLS
                 )
-                extra_messages += [
-                    assistant_call(action.thought, action.call_id, action.tool, action.arguments),
-                    tool_message(action.call_id, rejection_text(decision.reason)),
-                ]
-                if self._cancel.is_set() or self._pause.is_set():
-                    return StepOutcome(finished="paused", message="Stopped after a rejection.")
-                give_up = self.gate.give_up(len(rejected))
-                if give_up is not None:
-                    return StepOutcome(finished="error", message=give_up)
-                continue
-            return self._execute_and_commit(
-                action,
-                args_model,
-                policy,
-                rejected,
-                usage_total,
-                cost_total,
-                ignored,
-                approval=decision,
+                self.emit(ActionProposed(action))
+                decision, action = self.gate.decide(action, args_model)
+                if decision.approved:
+                    return self._execute_and_commit(
+                        action,
+                        args_model,
+                        policy,
+                        rejected,
+                        usage_total,
+                        cost_total,
+                        plan,
+                        approval=decision,
+                    )
+            self.emit(ActionRejected(action, decision.reason))
+            rejected.append(
+                RejectedProposal(
+                    tool=action.tool,
+                    arguments=action.arguments,
+                    thought=action.thought,
+                    call_id=action.call_id,
+                    reason=decision.reason,
+                )
             )
+            extra_messages += [
+                assistant_call(action.thought, action.call_id, action.tool, action.arguments),
+                tool_message(action.call_id, rejection_text(decision.reason)),
+            ]
+            if self._cancel.is_set() or self._pause.is_set():
+                return StepOutcome(finished="paused", message="Stopped after a rejection.")
+            give_up = self.gate.give_up(len(rejected))
+            if give_up is not None:
+                return StepOutcome(finished="error", message=give_up)
+
+    def _take_deferred(self) -> ReplyPlan | None:
+        """The last reply's write or command, kept for this step, unless the user has said
+        or changed something since (then the model is asked afresh)."""
+        deferred, self._deferred = self._deferred, None
+        if deferred is None or self.conversation.notes or self.conversation.user_messages:
+            return None
+        if not self._inbox.empty():
+            return None
+        return deferred
 
     def _request(
         self, step_no: int, policy: PolicyChoice, extra_messages: list[dict[str, Any]]
@@ -596,7 +615,7 @@ class Agent:
         rejected: list[RejectedProposal],
         usage: Usage,
         cost: float,
-        ignored_calls: int,
+        plan: ReplyPlan,
         *,
         approval: Approval | None = None,
     ) -> StepOutcome:
@@ -631,41 +650,35 @@ class Agent:
             else:
                 result = self.tools.execute(action.tool, args_model)
             output, ok, changed = result.output, result.ok, result.changed_paths
-        if ignored_calls:
-            output += (
-                f"\n[{ignored_calls} more tool call(s) in your reply were ignored: "
-                "one action per step.]"
-            )
         # Whatever a command printed or a file held, no secret goes on to the model, the
         # notes or the events (the sandbox should have kept it away; this is the backstop).
         output = self.redactor.text(output)
         self.emit(ActionExecuted(action, ok=ok, output=output, changed_paths=changed))
-        record = StepRecord(
-            thought=self.redactor.text(action.thought),
-            tool=action.tool,
-            arguments=self.redactor.value(action.arguments),
-            tool_call_id=action.call_id,
-            observation=output,
-            usage=usage,
-            session=self.state.session,
-            goal=self.state.goal,
-            policy=policy.name,
-            model=policy.model or self.profile.name,
-            ok=ok,
-            cost_usd=cost,
-            rejected=rejected,
-            user_edits=list(self._committed_for_user),
-            notes=list(self.conversation.notes),
-            user_messages=list(self.conversation.user_messages),
-            rejected_hunks=rejected_hunks(partial, self.redactor.text),
-        )
+        # The reply's other calls (malformed, or writes beyond the first) are answered too.
+        calls = plan.sibling_records(plan.primary.record(output, ok=ok, outcome="ran"))
+        record = step_record(self, action, output, ok, policy, rejected, usage, cost, calls)
+        record.rejected_hunks = rejected_hunks(partial, self.redactor.text)
         summary_line = summarize_action(action.tool, action.arguments)
         if partial is not None:
             summary_line += f" ({partial.summary})"
+        self._commit(action.step, action.tool, summary_line, record, changed, policy)
+        loop, nudge = self._loops.check(action.tool, action.arguments, output)
+        return self._after_step(loop, nudge, finished, summary)
+
+    def _commit(
+        self,
+        step: int,
+        tool: str,
+        summary_line: str,
+        record: StepRecord,
+        changed: list[str] | None,
+        policy: PolicyChoice,
+    ) -> StepCommit:
+        """Make the step's commit with its record, and take it into the session."""
         commit = self.history.commit_step(
             session=self.state.session,
-            step=action.step,
-            tool=action.tool,
+            step=step,
+            tool=tool,
             policy=policy.name,
             summary=summary_line,
             record=record,
@@ -673,34 +686,35 @@ class Agent:
         )
         if self.hooks.after_step is not None:
             self.hooks.after_step(commit, changed)  # e.g. the workspace's check, for its reward
-        if action.step % MAINTAIN_EVERY == 0:
+        if step % MAINTAIN_EVERY == 0:
             self.history.maintain(background=True)
         self._known_head = self.history.head()
         self.conversation.add(commit)  # the notes went into its record
-        self.state.step = action.step
+        self.state.step = step
         self.state.steps_in_force += 1
         self.emit(
             StepCommitted(
                 sha=commit.sha,
-                step=action.step,
+                step=step,
                 session=self.state.session,
-                tool=action.tool,
+                tool=tool,
                 policy=policy.name,
                 summary=commit.summary,
             )
         )
         self._set_status("idle")
-        loop, nudge = self._loops.check(action.tool, action.arguments, output)
+        return commit
+
+    def _after_step(
+        self,
+        loop: str | None,
+        nudge: str | None,
+        finished: Outcome | None,
+        summary: str | None,
+    ) -> StepOutcome:
         if nudge:
             self.conversation.note(nudge)
         if finished is None and loop:
             finished, summary = "loop", None
         message = "The agent finished." if finished == "finished" else loop or ""
         return StepOutcome(committed=True, finished=finished, message=message, summary=summary)
-
-
-def _loads_or_raw(text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else {}
-    except ValueError:
-        return text

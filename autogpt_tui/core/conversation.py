@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autogpt_tui.core.llm import estimate_tokens
 from autogpt_tui.core.records import StepCommit, escape_surrogates, escape_surrogates_in, one_line
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.record_models import CallRecord
 
 
 @dataclass
@@ -24,8 +27,9 @@ class Turn:
     sha: str
     step: int
     messages: list[dict[str, Any]]
-    observation_index: int
-    observation: str
+    observations: list[tuple[int, str]]
+    """Each tool result of the step's action (index into ``messages``, text): one per call
+    of its reply, so compaction can shorten each."""
 
 
 def summarize_action(tool: str, args: dict[str, Any]) -> str:
@@ -54,7 +58,8 @@ SYSTEM_PROMPT = """\
 You are an autonomous coding agent working in a git repository (the workspace).
 Work toward the user's goal one action at a time: each reply is a short thought about
 what to do next and why, followed by exactly one tool call. Every action you take
-becomes one git commit that the user reviews, rates, and may undo.
+becomes one git commit that the user reviews, rates, and may undo. Reads are the
+exception: several read_file, list_files and search calls in one reply run together.
 
 Rules:
 - Paths are relative to the workspace root; you cannot leave the workspace or write
@@ -80,6 +85,11 @@ def step_messages(step: StepCommit) -> list[dict[str, Any]]:
 
 def assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dict[str, Any]:
     """An assistant turn making one tool call, as Chat Completions expects it."""
+    return assistant_calls(thought, [(call_id, tool, arguments)])
+
+
+def assistant_calls(thought: str, calls: Sequence[tuple[str, str, Any]]) -> dict[str, Any]:
+    """An assistant turn making the tool calls ``(id, tool, arguments)``, in order."""
     return {
         "role": "assistant",
         "content": thought or None,
@@ -96,8 +106,35 @@ def assistant_call(thought: str, call_id: str, tool: str, arguments: Any) -> dic
                     else json.dumps(escape_surrogates_in(arguments), ensure_ascii=False),
                 },
             }
+            for call_id, tool, arguments in calls
         ],
     }
+
+
+def record_calls(step: StepCommit) -> list[CallRecord]:
+    """Every call of a step's reply with what the model was told of it: the record's
+    ``calls``, or for a one-call step (every record written before there were several)
+    its one call. The step must have a record."""
+    record = step.record
+    assert record is not None
+    if record.calls:
+        return list(record.calls)
+    from autogpt_tui.core.record_models import CallRecord
+
+    return [
+        CallRecord(
+            tool=record.tool,
+            arguments=record.arguments,
+            call_id=record.tool_call_id or f"call_{step.step}",
+            observation=record.observation,
+            ok=record.ok,
+        )
+    ]
+
+
+def calls_summary(calls: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """The one-line commit subject for a step of one or several calls ``(tool, args)``."""
+    return "; ".join(summarize_action(tool, args) for tool, args in calls)
 
 
 def tool_message(call_id: str, content: str) -> dict[str, Any]:
@@ -143,10 +180,17 @@ def turn_from_record(step: StepCommit) -> Turn:
             assistant_call(rejected.thought, call_id, rejected.tool, rejected.arguments)
         )
         messages.append(tool_message(call_id, rejection_text(rejected.reason)))
-    call_id = record.tool_call_id or f"call_{step.step}"
-    messages.append(assistant_call(record.thought, call_id, record.tool, record.arguments))
-    messages.append(tool_message(call_id, record.observation))
-    return Turn(step.sha, step.step, messages, len(messages) - 1, record.observation)
+    # The action: one assistant turn with every call of its reply, then one tool message
+    # per call (the API refuses a call left unanswered).
+    calls = record_calls(step)
+    messages.append(
+        assistant_calls(record.thought, [(c.call_id, c.tool, c.arguments) for c in calls])
+    )
+    observations: list[tuple[int, str]] = []
+    for c in calls:
+        observations.append((len(messages), c.observation))
+        messages.append(tool_message(c.call_id, c.observation))
+    return Turn(step.sha, step.step, messages, observations)
 
 
 KEEP_RECENT_STEPS = 8
@@ -157,13 +201,18 @@ LESSON_CONTEXT_STEPS = 5
 
 def turn_summary(turn: Turn) -> str:
     """A turn's action in one line (its commit subject, at most 120 characters)."""
-    assistant = next(m for m in turn.messages if m.get("tool_calls"))
-    fn = assistant["tool_calls"][0]["function"]
-    try:
-        args = json.loads(fn["arguments"])
-    except ValueError:
-        args = {}
-    return one_line(summarize_action(fn["name"], args if isinstance(args, dict) else {}), 120)
+    # The action's assistant turn is the one answered by the turn's tool results.
+    first = turn.observations[0][0] if turn.observations else len(turn.messages)
+    assistant = next(m for m in reversed(turn.messages[:first]) if m.get("tool_calls"))
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for call in assistant["tool_calls"]:
+        fn = call["function"]
+        try:
+            args = json.loads(fn["arguments"])
+        except ValueError:
+            args = {}
+        calls.append((fn["name"], args if isinstance(args, dict) else {}))
+    return one_line(calls_summary(calls), 120)
 
 
 def session_steps(
@@ -352,18 +401,19 @@ class Conversation:
         if total <= budget:
             return [m for t in turns for m in t.messages]
         protected = max(0, len(turns) - KEEP_RECENT_STEPS)
-        shortened: dict[int, str] = {}
+        shortened: dict[tuple[int, int], str] = {}  # (turn, message index) -> text
 
         def shorten(i: int, keep: int) -> None:
             nonlocal total
-            obs = shortened.get(i, turns[i].observation)
-            if len(obs) <= keep + 80:
-                return
-            short = obs[:keep] + f"\n[… {len(obs) - keep} characters of this output elided]"
-            saved = estimate_tokens(obs) - estimate_tokens(short)
-            total -= saved
-            sizes[i] -= saved
-            shortened[i] = short
+            for at, full in turns[i].observations:
+                obs = shortened.get((i, at), full)
+                if len(obs) <= keep + 80:
+                    continue
+                short = obs[:keep] + f"\n[… {len(obs) - keep} characters of this output elided]"
+                saved = estimate_tokens(obs) - estimate_tokens(short)
+                total -= saved
+                sizes[i] -= saved
+                shortened[(i, at)] = short
 
         # Old steps first, then the recent ones, the newest last of all.
         for order, keep in ((range(protected), 160), (range(len(turns)), 400)):
@@ -384,7 +434,8 @@ class Conversation:
             out.append({"role": "user", "content": content})
         for i, turn in enumerate(turns[dropped:], start=dropped):
             msgs = [dict(m) for m in turn.messages]
-            if i in shortened:
-                msgs[turn.observation_index]["content"] = shortened[i]
+            for at, _full in turn.observations:
+                if (i, at) in shortened:
+                    msgs[at]["content"] = shortened[(i, at)]
             out.extend(msgs)
         return out

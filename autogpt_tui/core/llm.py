@@ -19,7 +19,9 @@ LM Studio). What servers get wrong is handled here rather than in the loop:
   what was promised, and streams that end without a ``finish_reason`` are retried with
   backoff — a cut-short stream is never acted on;
 - a stalled stream times out after ``idle_timeout_s`` of silence;
-- token usage comes from the server (asked for with ``stream_options``) or is estimated.
+- token usage comes from the server (asked for with ``stream_options``) or is estimated;
+- several tool calls a reply are asked for (``parallel_tool_calls``); a server that refuses
+  the parameter is asked again without it, and this client never sends it again.
 
 The request goes through the ``openai`` client (its raw streaming response), but the
 server-sent events are read here, as plain JSON: the client builds a typed object per
@@ -111,6 +113,9 @@ class ModelClient:
         self._current: Any = None
         self._lock = threading.Lock()
         self._stream_options = True
+        self._parallel_tool_calls = True
+        """Ask for several tool calls a reply; cleared for good once the server refuses
+        the parameter (a few do: some proxies, some reasoning models)."""
 
     def _openai(self) -> OpenAI:
         if self._client is None:
@@ -226,6 +231,10 @@ class ModelClient:
         body: dict[str, Any] = {"messages": list(messages)}
         if tools:
             body["tools"] = list(tools)
+            if self._parallel_tool_calls:
+                # Several reads in one reply save round trips (the loop runs them as one
+                # step); OpenAI refuses the parameter without tools.
+                body["parallel_tool_calls"] = True
         kwargs: dict[str, Any] = {
             "model": model or self.model,
             "messages": [],
@@ -264,6 +273,15 @@ class ModelClient:
                 # Some older servers refuse stream_options; ask again without it.
                 self._stream_options = False
                 raise Retryable("the server does not support stream_options", 0.0) from None
+            if (
+                err.status_code in (400, 422)
+                and self._parallel_tool_calls
+                and "parallel_tool_calls" in str(err)
+            ):
+                # The server refuses the parameter: ask again without it, and never again
+                # with this client (it answers one call a reply, which the loop handles).
+                self._parallel_tool_calls = False
+                raise Retryable("the server does not support parallel_tool_calls", 0.0) from None
             if err.status_code in RETRY_STATUSES:
                 raise Retryable(
                     f"HTTP {err.status_code} from the server", _retry_after(err.response)

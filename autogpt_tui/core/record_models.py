@@ -9,7 +9,7 @@ only (see ``records.effective_rating_of_note``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +53,28 @@ class RejectedHunk(BaseModel):
     """The hunk as unified diff text (header and body), as the model was shown it."""
 
 
+CallOutcome = Literal["ran", "rejected", "error", "left_out"]
+"""What became of one call of a reply: it ran; the user rejected it; its arguments were
+refused before it could run; or it was not run (one write or command a step, or an
+earlier call of the reply was rejected)."""
+
+
+class CallRecord(BaseModel):
+    """One tool call of a step's reply, when the step's reply held several, and what the
+    model was told about it (its tool message)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tool: str = ""
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+    """The parsed arguments, or the raw text when they were not a JSON object."""
+    call_id: str = ""
+    observation: str = ""
+    """The tool message the model got back for this call."""
+    ok: bool = True
+    outcome: CallOutcome = "ran"
+
+
 class StepRecord(BaseModel):
     """What the agent thought, did and saw in one step; stored as a git note."""
 
@@ -90,6 +112,11 @@ class StepRecord(BaseModel):
     rejected_hunks: list[RejectedHunk] = Field(default_factory=list)
     """The hunks of the step's file edit the user rejected; the commit holds the others
     (empty when the whole change was approved)."""
+    calls: list[CallRecord] = Field(default_factory=list)
+    """Every call of the step's reply, in the model's order, when it held more than one
+    (several reads, or calls not run); empty for a one-call step (older records too).
+    ``tool``, ``arguments``, ``tool_call_id`` and ``observation`` then describe the
+    first read, so that a reader that knows only them still sees a valid step."""
 
 
 class RatingEvent(BaseModel):

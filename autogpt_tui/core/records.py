@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.record_models import CallRecord as CallRecord
     from autogpt_tui.core.record_models import RatingEvent as RatingEvent
     from autogpt_tui.core.record_models import RejectedHunk as RejectedHunk
     from autogpt_tui.core.record_models import RejectedProposal as RejectedProposal
@@ -41,7 +42,9 @@ RatingSource = Literal["user", "reject", "undo", "check"]
 
 _RATING_SOURCES = frozenset(("user", "reject", "undo", "check"))
 
-_MODELS = frozenset(("RatingEvent", "RejectedHunk", "RejectedProposal", "StepRecord", "Usage"))
+_MODELS = frozenset(
+    ("CallRecord", "RatingEvent", "RejectedHunk", "RejectedProposal", "StepRecord", "Usage")
+)
 
 if not TYPE_CHECKING:  # mypy sees the imports above; at run time they load on first use
 

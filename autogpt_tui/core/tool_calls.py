@@ -78,6 +78,20 @@ class SearchArgs(_Args):
     path: str = Field(
         default=".", description="File or folder to search, relative to the workspace root."
     )
+    glob: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Only files matching this glob, e.g. '*.py', 'src/**/*.ts', '*.{js,ts}'; "
+            "a leading '!' leaves them out instead."
+        ),
+    )
+    context: int | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="Lines of context to show before and after each match (default 0).",
+    )
 
 
 class RunCommandArgs(_Args):
@@ -165,7 +179,8 @@ _SPECS = [
     ToolSpec(
         "search",
         "Search the workspace's text files for a regular expression, line by line; "
-        "returns path:line: text for each match. Git-ignored files are skipped.",
+        "returns path:line: text for each match (path-line- text for context lines). "
+        "Git-ignored files are skipped; glob narrows the files.",
         SearchArgs,
         "read",
     ),

@@ -39,6 +39,14 @@ from autogpt_tui.core.sandbox import (
     is_git_internal,
     resolve_in_workspace,
 )
+from autogpt_tui.core.search import (
+    RipgrepFailed,
+    candidates,
+    python_search,
+    render,
+    ripgrep_binary,
+    ripgrep_search,
+)
 from autogpt_tui.core.tool_calls import (
     TOOLS,
     AskUserArgs,
@@ -73,10 +81,6 @@ __all__ = [
     "parse_call",
     "tool_schemas",
 ]
-
-# search skips bigger files (and says how many it skipped).
-_MAX_SEARCH_FILE_BYTES = 8 * 1024 * 1024
-_MAX_MATCH_LINE_CHARS = 300
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,8 +169,12 @@ class ToolRunner:
         max_list_entries: int = 2000,
         max_search_matches: int = 200,
         before_change: Callable[[list[str]], None] | None = None,
+        ripgrep: str | None = "auto",
     ) -> None:
         self.root = root.resolve()
+        self.ripgrep = ripgrep_binary() if ripgrep == "auto" else ripgrep
+        """The ``rg`` that search runs, or None for Python's ``re`` only ("auto": the
+        one the ``ripgrep`` package installed, else one on PATH)."""
         self.runner = runner
         self.before_change = before_change
         """Called with the workspace-relative paths a tool is about to change, right before
@@ -498,50 +506,33 @@ class ToolRunner:
         if not target.exists():
             raise ToolError(f"{rel} does not exist.")
         if target.is_file():
-            # A file named outright is searched even if git ignores it; a binary one is an
-            # error rather than a silent "no matches".
-            files = [rel]
+            # A file named outright is searched even if git ignores it (or the glob would
+            # leave it out); a binary one is an error rather than a silent "no matches".
             self._load_text(target, rel, purpose="search")
+            chosen = candidates(self.root, [rel], glob=None, walked=False)
         else:
-            files = self._searchable_files(target, rel)
-        matches: list[str] = []
-        skipped_large = 0
-        more = False
-        for file_rel in files:
-            path = self.root / file_rel
+            listed = self._searchable_files(target, rel)
+            chosen = candidates(self.root, listed, glob=args.glob, walked=True)
+        found = None
+        if self.ripgrep is not None:
             try:
-                if path.is_symlink() or not path.is_file():
-                    # A symlink may point outside the workspace; its target, if inside,
-                    # is searched under its own name.
-                    continue
-                if path.stat().st_size > _MAX_SEARCH_FILE_BYTES:
-                    skipped_large += 1
-                    continue
-                text = decode_text(path.read_bytes())
-            except OSError:
-                continue
-            if text is None:
-                continue
-            for number, line in enumerate(text.split("\n"), start=1):
-                if regex.search(line):
-                    if len(matches) >= self.max_search_matches:
-                        more = True
-                        break
-                    line = line.rstrip("\r")
-                    if len(line) > _MAX_MATCH_LINE_CHARS:
-                        line = line[:_MAX_MATCH_LINE_CHARS] + "…"
-                    matches.append(f"{file_rel}:{number}: {line}")
-            if more:
-                break
+                found = ripgrep_search(
+                    self.ripgrep, self.root, chosen.files, regex, self.max_search_matches
+                )
+            except RipgrepFailed:
+                found = None  # the same answer, the slower way
+        if found is None:
+            found = python_search(self.root, chosen.files, regex, self.max_search_matches)
+        matches = render(found, args.context or 0)
         notes: list[str] = []
-        if more:
+        if found.more:
             notes.append(
-                f"[truncated: showing the first {len(matches)} matches; "
+                f"[truncated: showing the first {found.count} matches; "
                 "narrow the pattern or the path]"
             )
-        if skipped_large:
-            notes.append(f"[skipped {skipped_large} files larger than 8 MiB]")
-        if not matches:
+        if chosen.skipped_large:
+            notes.append(f"[skipped {chosen.skipped_large} files larger than 8 MiB]")
+        if not found.files:
             where = "the workspace" if rel == "." else rel
             notes.insert(0, f"No matches for '{display_path(args.pattern)}' in {where}.")
         return ToolResult(ok=True, output="\n".join(matches + notes), changed_paths=[])
@@ -550,7 +541,11 @@ class ToolRunner:
         """Files under ``target`` that git would list (tracked or untracked, not ignored)."""
         listed = self._git_ls(["--cached", "--others", "--exclude-standard"], rel)
         if listed is not None:
-            return sorted(set(p for p in listed if not is_git_internal(p)))
+            # Only a path with ".git" in it can be git's (PurePath per path is slow on a
+            # big tree); the case-insensitive test is is_git_internal's.
+            return sorted(
+                set(p for p in listed if ".git" not in p.casefold() or not is_git_internal(p))
+            )
         found: list[str] = []
         for dirpath, dirnames, filenames in os.walk(target):
             dirnames[:] = sorted(d for d in dirnames if d != ".git")

@@ -352,7 +352,8 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
         if step.record is None or not _approved_for_training(step, line):
             continue
         messages = _opening(_goal_of(step)) + _history_messages(line.prefix(step))
-        messages += [_clean(m) for m in step_messages(step)[:-1]]  # not its tool result
+        own = [_clean(m) for m in step_messages(step)]
+        messages += own[: _action_at(own) + 1]  # not its tool results
         for message in messages:
             if message["role"] == "assistant":
                 message["weight"] = 0
@@ -415,7 +416,7 @@ def export_dpo(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
             notes = _note_count(step)
             for n in range(len(rejected)):
                 at = notes + 2 * n
-                emit(base + own[:at], own[-2], own[at])
+                emit(base + own[:at], own[_action_at(own)], own[at])
         if step.reward is not None:
             # The same point: the same session, and the same steps in its conversation.
             point = hashlib.sha1("".join(p.sha for p in prefix).encode()).hexdigest()
@@ -434,20 +435,28 @@ def export_dpo(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
                 notes = _note_count(preferred)
                 if notes and ours[:notes] == theirs[: _note_count(other)]:
                     messages += ours[:notes]
-                emit(messages, ours[-2], theirs[-2])
+                emit(messages, ours[_action_at(ours)], theirs[_action_at(theirs)])
     return count
 
 
-def _same_action(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """True when two assistant turns call the same tool with the same arguments."""
+def _action_at(messages: Sequence[dict[str, Any]]) -> int:
+    """Where a step's own assistant turn is in its messages: the last assistant turn (the
+    tool results of each of its calls follow it)."""
+    return max(i for i, m in enumerate(messages) if m["role"] == "assistant")
 
-    def action(message: dict[str, Any]) -> tuple[Any, ...]:
-        calls = message.get("tool_calls") or []
-        fn = calls[0]["function"] if calls else {}
-        try:
-            args = json.loads(fn.get("arguments", "null"))
-        except ValueError:
-            args = fn.get("arguments")
-        return (fn.get("name"), json.dumps(args, sort_keys=True))
+
+def _same_action(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two assistant turns make the same tool calls with the same arguments."""
+
+    def action(message: dict[str, Any]) -> list[tuple[Any, ...]]:
+        out = []
+        for call in message.get("tool_calls") or []:
+            fn = call["function"]
+            try:
+                args = json.loads(fn.get("arguments", "null"))
+            except ValueError:
+                args = fn.get("arguments")
+            out.append((fn.get("name"), json.dumps(args, sort_keys=True)))
+        return out
 
     return action(a) == action(b)

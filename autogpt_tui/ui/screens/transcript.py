@@ -141,7 +141,12 @@ class TranscriptScreen(ModalScreen[None]):
             why = message.error or "The step has no record in this workspace."
             await self._show([_muted(why), *_from_card(self.transcript)])
             return
-        await self._show(_from_record(message.step))
+        step = message.step
+        if step.tool:
+            # A step of several reads has a card per read: the commit names the step's tool.
+            scroll = self.query_one("#transcript", VerticalScroll)
+            scroll.border_title = f"step {step.step} · {step.tool} · {step.short_sha}"
+        await self._show(_from_record(step))
 
     async def _show(self, widgets: list[Widget]) -> None:
         scroll = self.query_one("#transcript", VerticalScroll)
@@ -224,10 +229,19 @@ def _from_record(step: StepCommit) -> list[Widget]:
         widgets.append(_muted(f"Rejected: {rejected.reason or 'no reason given'}"))
     widgets.append(_section("Thought"))
     widgets.append(_thought(record.thought) if record.thought else _muted("(no thought)"))
-    widgets.append(_section("Call"))
-    widgets += _call(record.tool, record.arguments)
-    widgets.append(_section("Output" if record.ok else "Output (the tool reported an error)"))
-    widgets.append(_output(record.observation, ok=record.ok))
+    if record.calls:
+        # A reply of several calls (reads run as one step): each call and its output.
+        count = len(record.calls)
+        for n, call in enumerate(record.calls, start=1):
+            how = "" if call.outcome == "ran" else f", {call.outcome.replace('_', ' ')}"
+            widgets.append(_section(f"Call {n} of {count}{how}"))
+            widgets += _call(call.tool, call.arguments)
+            widgets.append(_output(call.observation, ok=call.ok))
+    else:
+        widgets.append(_section("Call"))
+        widgets += _call(record.tool, record.arguments)
+        widgets.append(_section("Output" if record.ok else "Output (the tool reported an error)"))
+        widgets.append(_output(record.observation, ok=record.ok))
     usage = record.usage
     estimated = " (estimated)" if usage.estimated else ""
     widgets.append(

@@ -360,10 +360,20 @@ class ActionLog(LogWindow):
             self._steps[earlier].sha = sha
             earlier -= 1
         if entry.cards:
-            if entry.card_widgets:
-                entry.card_widgets[-1].mark_committed(sha[:8], summary)
+            # The card of the last call that ran: in a step of several reads, a read
+            # rejected after the others is not what was committed.
+            at = next(
+                (
+                    i
+                    for i in range(len(entry.cards) - 1, -1, -1)
+                    if entry.cards[i].state != "rejected"
+                ),
+                len(entry.cards) - 1,
+            )
+            if at < len(entry.card_widgets):
+                entry.card_widgets[at].mark_committed(sha[:8], summary)
             else:
-                entry.cards[-1].commit_as(sha[:8], summary)
+                entry.cards[at].commit_as(sha[:8], summary)
 
     async def end_thought(self, step: int) -> None:
         """The model's reply for step ``step`` is complete: close its thought's stream,
