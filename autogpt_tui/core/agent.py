@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from autogpt_tui.core.agent_requests import ModelRequests
+from autogpt_tui.core.agent_sessions import SessionKeeping
 from autogpt_tui.core.approval import ApprovalGate
 from autogpt_tui.core.collaborators import (
     Approval,
@@ -32,9 +34,7 @@ from autogpt_tui.core.collaborators import (
     UserChannel,
 )
 from autogpt_tui.core.conversation import (
-    Conversation,
     assistant_call,
-    continues_session,
     rejection_text,
     summarize_action,
     tool_message,
@@ -50,23 +50,15 @@ from autogpt_tui.core.events import (
     Finished,
     Outcome,
     PendingAction,
-    ProjectNotesRead,
     QuestionAsked,
-    Retrying,
     Status,
     StatusChanged,
     StepCommitted,
-    ThoughtDelta,
-    ThoughtEnded,
-    ThoughtReset,
-    TokensStreamed,
-    UsageUpdated,
     UserEditsCommitted,
-    UserMessageRead,
 )
 from autogpt_tui.core.history import History
-from autogpt_tui.core.instructions import ProjectInstructions, ProjectNotes
-from autogpt_tui.core.llm import Completion, ModelCancelled
+from autogpt_tui.core.instructions import ProjectInstructions
+from autogpt_tui.core.llm import ModelCancelled
 from autogpt_tui.core.partial_edit import PartialWrite, rejected_hunks
 from autogpt_tui.core.permissions import Permissions
 from autogpt_tui.core.records import RejectedProposal, StepCommit, StepRecord, Usage
@@ -78,7 +70,6 @@ from autogpt_tui.core.session_state import (
     StepOutcome,
     new_session_id,
 )
-from autogpt_tui.core.sessions import read_session
 from autogpt_tui.core.step_calls import ReplyPlan, commit_reads, run_reads, step_record
 
 __all__ = [
@@ -103,7 +94,7 @@ MAINTAIN_EVERY = 100
 """Steps between two chances for git to pack loose objects."""
 
 
-class Agent:
+class Agent(SessionKeeping, ModelRequests):
     """The step loop for one session on one workspace."""
 
     def __init__(
@@ -178,75 +169,6 @@ class Agent:
 
     # ----------------------------------------------------------------- state
 
-    def _resume_or_start(self, goal: str, session: str | None) -> SessionState:
-        """Resume ``session`` when named (wherever its steps lie on the branch); else
-        continue the branch's session if it is unfinished with this goal, else start one."""
-        if session:
-            return self._resume(session, goal)
-        latest = next((s for s in self.history.steps_on_branch(records=True) if not s.undone), None)
-        if latest is not None and continues_session(latest, goal=goal, session=None):
-            assert latest.record is not None  # continues_session checked it
-            return self._resume(latest.session, goal or latest.record.goal)
-        return SessionState(new_session_id(), self._conversation(goal))
-
-    def _resume(self, session: str, goal: str) -> SessionState:
-        """``session`` rebuilt from its records (without ``goal``, with its latest one)."""
-        state = SessionState(session, self._conversation(goal))
-        self._rebuild(state)
-        return state
-
-    def _conversation(self, goal: str) -> Conversation:
-        return Conversation(
-            goal,
-            context_window=self.profile.context_window,
-            lessons=self.policy.lessons,
-            project_notes=lambda paths: self.instructions.notes(paths).section,
-        )
-
-    def _notes_changed(self, notes: ProjectNotes) -> None:
-        self.emit(ProjectNotesRead(notes.files, notes.skipped, notes.truncated))
-
-    def _session_arm(self) -> PolicyChoice:
-        """The policy arm of this session: chosen once, at its first request.
-
-        One arm a session keeps the system prompt byte-identical from request to request
-        (prompt caching); the bandit still learns, from the ratings of each session's
-        steps. A resumed session keeps the arm its last step recorded, while configured.
-        """
-        if self._arm is None or self._arm[0] != self.state.session:
-            choice = self.policy.resume(self.state.arm) if self.state.arm else None
-            self._arm = (self.state.session, choice or self.policy.choose())
-        return self._arm[1]
-
-    def _rebuild(self, state: SessionState) -> None:
-        """Rebuild the conversation from the records of the session's live steps."""
-        # Undone steps keep their numbers: the next step goes on after the highest.
-        state.rebuild(*read_session(self.history, state.session))
-        self._known_head = self.history.head()
-        self._deferred = None  # a reply from before the undo no longer fits
-
-    def _take_next_session(self) -> None:
-        """Between steps: move to the session asked for (a new goal, a pick). The user's
-        messages not yet recorded go along; the loop's notes to the old conversation not."""
-        wanted = self._next_session.take()
-        if wanted is None or wanted.session == self.state.session:
-            return
-        old = self.state
-        if wanted.session is None:
-            self.state = SessionState(new_session_id(), self._conversation(wanted.goal))
-        else:
-            self.state = self._resume(wanted.session, wanted.goal)
-        self.state.conversation.user_messages = list(old.conversation.user_messages)
-        self._loops = LoopDetector()
-        self._no_action = 0
-        self._deferred = None  # the old session's reply is not the new one's
-        self.emit(self.state.started(replaces=old.session))
-
-    @property
-    def conversation(self) -> Conversation:
-        """What the model is told at its next request."""
-        return self.state.conversation
-
     @property
     def status(self) -> Status:
         """What the agent is doing now."""
@@ -266,35 +188,6 @@ class Agent:
         """Change the approval mode; takes effect at the next action."""
         self.gate.set_mode(mode)
 
-    def set_goal(self, goal: str) -> None:
-        """Work toward ``goal`` from the next step: a goal other than the session's starts
-        a new session (the old one stays resumable). Safe from any thread."""
-        self._next_session.new_goal(goal, current=self.state.goal)
-
-    def switch_session(self, session: str, goal: str) -> None:
-        """Resume ``session`` (its goal ``goal``) from the next step. Safe from any thread."""
-        self._next_session.resume(session, goal)
-
-    def tell(self, text: str) -> None:
-        """Pass the user's own message to the model with its next request.
-
-        Safe from any thread. It is recorded in the next step's record, so that a resume
-        or an undo rebuilds it with that step; a message sent while the model is
-        answering waits for the next request (a rejection's retry or the next step).
-        """
-        self._inbox.put(text)
-
-    def _read_inbox(self, step_no: int) -> None:
-        """Move the user's messages into the conversation, masking any secret in them."""
-        while True:
-            try:
-                text = self._inbox.get_nowait()
-            except queue.Empty:
-                return
-            text = self.redactor.text(text)
-            self.conversation.say(text)
-            self.emit(UserMessageRead(step_no, text))
-
     def pause(self) -> None:
         """Stop after the step in progress (a model request is abandoned)."""
         self._pause.set()
@@ -304,11 +197,6 @@ class Agent:
         """Stop as soon as possible; a step already executing is still committed."""
         self._cancel.set()
         self.model.cancel()
-
-    def messages(self, policy: PolicyChoice | None = None) -> list[dict[str, Any]]:
-        """The conversation the next request sends under ``policy``."""
-        policy = policy or PolicyChoice()
-        return self.conversation.messages(policy.name, policy.instructions)
 
     # ------------------------------------------------------------------- run
 
@@ -528,84 +416,6 @@ class Agent:
         if not self._inbox.empty():
             return None
         return deferred
-
-    def _request(
-        self, step_no: int, policy: PolicyChoice, extra_messages: list[dict[str, Any]]
-    ) -> Completion:
-        """Ask the model for step ``step_no``'s action, streaming its thought as events.
-
-        ``extra_messages`` are this step's exchanges so far (rejections, bad calls).
-        Raises ModelCancelled when a pause or cancel abandons the request.
-        """
-        from autogpt_tui.core.tools import tool_schemas
-
-        if self._tool_schemas is None:
-            # Made once per loop: a fresh deep copy per request cost ~2 ms a step, and
-            # nothing changes them (the client only serialises them).
-            self._tool_schemas = tool_schemas()
-        self._read_inbox(step_no)
-        self._set_status("thinking")
-
-        def on_text(text: str) -> None:
-            self._request_started()  # text streaming back: the request is on its way
-            self.emit(ThoughtDelta(step_no, text))
-
-        def on_reasoning(text: str) -> None:
-            self._request_started()
-            self.emit(ThoughtDelta(step_no, text, reasoning=True))
-
-        completion = self.model.complete(
-            self.messages(policy) + extra_messages,
-            self._tool_schemas,
-            temperature=policy.temperature,
-            model=policy.model,
-            on_text=on_text,
-            on_retry=lambda attempt, delay, reason: self._on_retry(step_no, attempt, delay, reason),
-            on_reasoning=on_reasoning,
-            on_progress=lambda tokens: self.emit(TokensStreamed(step_no, tokens)),
-        )
-        self._request_started()
-        self.emit(ThoughtEnded(step_no))
-        return completion
-
-    def _request_started(self) -> None:
-        """Run the one-time hook that waits for the first request to be under way."""
-        hook, self._on_first_request = self._on_first_request, None
-        if hook is not None:
-            hook()
-
-    def _account(self, completion: Completion, policy: PolicyChoice, total: Usage) -> float:
-        """Add a request's usage to the step's and the session's; returns its cost."""
-        u = completion.usage
-        total.prompt_tokens += u.prompt_tokens
-        total.completion_tokens += u.completion_tokens
-        total.total_tokens += u.total_tokens
-        total.cached_tokens += u.cached_tokens
-        total.estimated = total.estimated or u.estimated
-        model = policy.model or self.profile.name
-        cost = self.profile.price(model, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
-        self.state.cached_tokens += u.cached_tokens
-        self.state.prompt_tokens += u.prompt_tokens
-        self.state.completion_tokens += u.completion_tokens
-        self.state.cost_usd += cost
-        self.emit(
-            UsageUpdated(
-                prompt_tokens=self.state.prompt_tokens,
-                completion_tokens=self.state.completion_tokens,
-                total_tokens=self.state.prompt_tokens + self.state.completion_tokens,
-                cost_usd=self.state.cost_usd,
-                estimated=u.estimated,
-                cached_tokens=self.state.cached_tokens,
-            )
-        )
-        return cost
-
-    def _on_retry(self, step: int, attempt: int, delay: float, reason: str) -> None:
-        self.emit(ThoughtReset(step))
-        # The client's retry limit, when it has one: a UI can then say "attempt 2/5".
-        retries = getattr(self.model, "max_retries", None)
-        total = retries + 1 if isinstance(retries, int) else None
-        self.emit(Retrying(attempt=attempt, delay_s=delay, reason=reason, max_attempts=total))
 
     def _execute_and_commit(
         self,

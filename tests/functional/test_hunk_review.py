@@ -167,3 +167,29 @@ def test_partial_content_of_a_proposed_change_matches_the_commit_diff(harness: H
     committed = git(harness.root, "show", "--format=", "HEAD")
     hunk = change.hunks[1]
     assert "\n".join(hunk.lines) in committed
+
+
+def test_a_step_approved_in_part_is_not_exported_for_training(harness: Harness) -> None:
+    # Its tool call holds the hunk the user refused: an SFT line would teach it.
+    import io
+    import json
+
+    from autogpt_tui.core.learning import export_sft
+
+    _, approve = answering(Approval.partial({0, 2}), Approval.approve())
+    harness.server.script(
+        call("write_file", path="notes.txt", content=NEW),
+        call("finish", summary="done"),
+    )
+    agent = harness.agent(mode="step", approve=approve)
+    assert agent.step().committed
+    assert agent.step().committed  # finish, approved whole
+    harness.history.rate("HEAD~1", 1)  # even rated up
+    out = io.StringIO()
+    assert export_sft(harness.history, out) == 1
+    # The one line trains on the finish; the partial write is only context (weight 0).
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    target = line["messages"][-1]
+    assert target["tool_calls"][0]["function"]["name"] == "finish"
+    writes = [m for m in line["messages"] if "fifteen" in json.dumps(m)]
+    assert writes and all(m.get("weight") == 0 for m in writes if m["role"] == "assistant")

@@ -320,7 +320,14 @@ def _rejected(step: StepCommit) -> list[RejectedProposal]:
 
 
 def _approved_for_training(step: StepCommit, line: _Timeline) -> bool:
-    """A step to learn from: not rated down; if undone, rated up."""
+    """A step to learn from: not rated down; if undone, rated up; its call approved whole.
+
+    A step whose edit the user approved only in part (some hunks rejected) committed
+    less than its tool call says: trained on, the call would teach the very hunks the
+    user refused, so it is left out whatever its rating.
+    """
+    if step.record is not None and step.record.rejected_hunks:
+        return False
     reward = step.reward
     if reward is not None and reward < 0:
         return False
@@ -335,7 +342,8 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     """Write OpenAI chat fine-tuning JSONL: one line per approved step not rated down.
 
     Every committed step was approved. Steps rated down are left out, and so are
-    undone steps unless rated up (an undo with no rating counts as the user's no).
+    undone steps unless rated up (an undo with no rating counts as the user's no), and
+    steps whose edit was approved only in part (their call holds hunks the user refused).
     Each line is the conversation up to the step — the system prompt, the goal, the
     session's earlier steps (``conversation.step_messages``) and the notes and rejected
     proposals before it — ending in the step's own assistant tool call, the only turn
