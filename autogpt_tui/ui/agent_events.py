@@ -118,8 +118,11 @@ async def _status_changed(app: WorkstationApp, event: StatusChanged) -> None:
 @handles(ActionProposed)
 async def _action_proposed(app: WorkstationApp, event: ActionProposed) -> None:
     a = event.action
+    # A rule that let it run unasked, or made it wait, is named on its card: the user
+    # sees why this action did not follow the mode.
+    rule = a.rule if a.permission in ("allow", "ask") else ""
     await app.query_one(ActionLog).show_action(
-        a.step, a.tool, a.arguments, waiting=a.needs_approval
+        a.step, a.tool, a.arguments, waiting=a.needs_approval, rule=rule
     )
 
 

@@ -62,6 +62,10 @@ async def test_always_allow_writes_the_rule_and_the_next_identical_proposal_runs
         assert any(shown in n.message for n in app._notifications)
         log = app.query_one(ActionLog)
         await until(pilot, lambda: any(shown in str(e) for e in log._notices))
+        # The second echo's card names the rule that let it run unasked; the first one
+        # waited for the user, so no rule decided it.
+        assert log._entries[2].cards[-1].rule.startswith("allow run_command `echo *` in your")
+        assert log._entries[1].cards[-1].rule == ""
         # The help screen lists the rule, with where it is written.
         await press(app, "question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))

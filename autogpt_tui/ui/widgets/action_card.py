@@ -130,6 +130,8 @@ class CardData:
     """Whether the user approved it (it waited for them): its running line says so."""
     undone: bool = False
     """Its step was undone (and not redone since)."""
+    rule: str = ""
+    """The permission rule that let it run unasked or made it wait, in words."""
 
     @classmethod
     def of_call(cls, tool: str, arguments: Mapping[str, Any], *, waiting: bool) -> CardData:
@@ -313,6 +315,8 @@ class ActionCard(Widget):
             "\n",
             *state_line,
         ]
+        if data.rule:
+            parts += ["\n", (f"rule: {clean_line(data.rule, SUMMARY_CHARS)}", "$foreground-muted")]
         output_style = "$text-error" if self.state == "error" else "$foreground-muted"
         for line in data.output:
             parts += ["\n", ("  " + line, output_style)]

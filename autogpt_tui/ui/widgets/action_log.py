@@ -290,9 +290,10 @@ class ActionLog(LogWindow):
             self._show_header(entry)
 
     async def show_action(
-        self, step: int, tool: str, arguments: Mapping[str, Any], *, waiting: bool
+        self, step: int, tool: str, arguments: Mapping[str, Any], *, waiting: bool, rule: str = ""
     ) -> None:
         """Show a proposed call of ``tool``: waiting for approval when ``waiting``, else running.
+        ``rule`` names the permission rule that decided so, if one did.
 
         The step's thought is complete once the model proposes an action, so its stream is
         closed. If the step's latest card is the same call waiting for approval, that card is
@@ -311,6 +312,7 @@ class ActionLog(LogWindow):
                     self._mark_running(entry)
                 return
         data = CardData.of_call(tool, arguments, waiting=waiting)
+        data.rule = rule
         entry.cards.append(data)
         if entry.container is not None:
             card = ActionCard(data)
