@@ -177,6 +177,26 @@ def budget_from(settings: Settings) -> Budget:
     )
 
 
+def cost_warnings(
+    settings: Settings, budget: Budget | None = None, pricing: Pricing | None = None
+) -> list[CostUnenforceable]:
+    """One warning per model (the configured one and the policy arms') that has no known
+    price while a cost budget is set: that budget cannot stop anything.
+
+    May import genai-prices (~0.4 s): a UI calls it off its event loop.
+    """
+    budget = budget or budget_from(settings)
+    if budget.max_cost_usd is None:
+        return []
+    pricing = pricing or Pricing(settings.agent, settings.model.base_url)
+    models = [settings.model.model, *(arm.model for arm in settings.policy.arms if arm.model)]
+    return [
+        CostUnenforceable(unpriced_sentence(name, budget.max_cost_usd), model=name)
+        for name in dict.fromkeys(models)
+        if not pricing.is_priced(name)
+    ]
+
+
 def open_session(
     workspace: Path | History,
     settings: Settings,
@@ -254,13 +274,9 @@ def open_session(
 
         pricing = Pricing(settings.agent, model.base_url)
         budget = budget or budget_from(settings)
-        if budget.max_cost_usd is not None:
-            # Said before the first request, so no money is spent on a budget that can't work.
-            models = [model.model, *(arm.model for arm in settings.policy.arms if arm.model)]
-            for name in dict.fromkeys(models):
-                if not pricing.is_priced(name):
-                    sentence = unpriced_sentence(name, budget.max_cost_usd)
-                    emit(CostUnenforceable(sentence, model=name))
+        # Said before the first request, so no money is spent on a budget that can't work.
+        for warning in cost_warnings(settings, budget, pricing):
+            emit(warning)
         rewards = _Rewards(history, settings, commands)
         changes = UserChanges(
             history.root,

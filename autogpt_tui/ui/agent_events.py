@@ -18,6 +18,7 @@ from autogpt_tui.core.events import (
     ActionProposed,
     ActionRejected,
     CommandsNeedApproval,
+    CostUnenforceable,
     ErrorOccurred,
     Event,
     Finished,
@@ -38,6 +39,7 @@ from autogpt_tui.core.events import (
 )
 from autogpt_tui.core.records import StepCommit, escape_surrogates
 from autogpt_tui.core.session_state import SessionTotals
+from autogpt_tui.ui.cost_warnings import first_warning
 from autogpt_tui.ui.meters import count_commit, show_totals
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import GoalPanel
@@ -242,6 +244,13 @@ async def _rule_added(app: WorkstationApp, event: RuleAdded) -> None:
 async def _notice(app: WorkstationApp, event: Notice) -> None:
     await app.query_one(ActionLog).notice(event.message, severity="warning")
     app.notify(event.message, severity="warning", markup=False)
+
+
+@handles(CostUnenforceable)
+async def _cost_unenforceable(app: WorkstationApp, event: CostUnenforceable) -> None:
+    # Warned when the workstation opened, and again by the session: once is enough.
+    if first_warning(app.cost_warned, event):
+        await _notice(app, event)
 
 
 @handles(ProjectNotesRead)

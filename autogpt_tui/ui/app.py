@@ -44,6 +44,7 @@ from autogpt_tui.ui.app_sessions import SessionPicking
 from autogpt_tui.ui.app_steering import APPROVAL_TOAST as APPROVAL_TOAST
 from autogpt_tui.ui.app_steering import Steering, clean
 from autogpt_tui.ui.app_transcript import TranscriptPanes
+from autogpt_tui.ui.cost_warnings import warn_unpriced_at_launch
 from autogpt_tui.ui.diff_modes import DiffModes
 from autogpt_tui.ui.gc_pacing import CollectionPacer
 from autogpt_tui.ui.messages import (
@@ -155,6 +156,8 @@ class WorkstationApp(
         self._initial_goal = clean(goal)
         self._theme_name = theme_name
         self._notices = list(notices)
+        self.cost_warned: set[str] = set()
+        """The models already warned about: a cost budget they cannot keep."""
         self._reload_settings = reload_settings
         self._panel = "log"
         """The panel in front: the one a narrow screen shows."""
@@ -258,6 +261,7 @@ class WorkstationApp(
         self._main_screen.bindings_updated_signal.unsubscribe(self)
         if self._tree_at_once and not self.runner.closing:
             self.start_watching(self.workspace)
+        warn_unpriced_at_launch(self)
 
     def _set_screen_classes(self, width: int) -> None:
         """Class the screen for ``width`` before it is first styled, as the breakpoints will.

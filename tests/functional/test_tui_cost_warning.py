@@ -9,6 +9,7 @@ from pathlib import Path
 from autogpt_tui.core.history import History
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui.app import WorkstationApp
+from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.goal_panel import BudgetMeter
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.functional.test_tui import press, steps_in, until
@@ -44,10 +45,17 @@ async def test_an_unpriced_model_under_a_cost_budget_gets_a_toast(
     try:
         async with app.run_test(size=(120, 30), notifications=True) as pilot:
             await until(pilot, lambda: app.query_one(StepHistory).loaded)
-            await press(app, "s")
+            # Said when the workstation opens, before any step and any request.
             await until(pilot, lambda: any(SENTENCE in n.message for n in app._notifications))
+            assert llm_server.requests == []
+            await press(app, "s")
             await until(pilot, lambda: steps_in(app) == [1])
-            warning = next(n for n in app._notifications if SENTENCE in n.message)
+            # The session's own warning, when it opened, is not said a second time.
+            said = [n for n in app._notifications if SENTENCE in n.message]
+            assert len(said) == 1
+            log = app.query_one(ActionLog)
+            assert sum(SENTENCE in str(e) for e in log._notices) == 1
+            warning = said[0]
             assert warning.severity == "warning"
             assert "'my-local-model'" in warning.message and "read $0" in warning.message
             tokens = app.query_one("#meter-tokens", BudgetMeter)
