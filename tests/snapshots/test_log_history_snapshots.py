@@ -51,6 +51,19 @@ async def approve_a_step(pilot: Pilot[None], app: WorkstationApp, count: int) ->
     await wait_for(pilot, lambda: len(history.steps) == count and not app._agent_busy)
 
 
+async def open_latest_transcript(pilot: Pilot[None], app: WorkstationApp) -> None:
+    """Enter on the log: the latest step's transcript, drawn and settled."""
+    await pilot.press("1")  # on a narrow screen, show the log
+    log = app.query_one(ActionLog)
+    log.focus()
+    await wait_for(pilot, lambda: app.focused is log)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.ready)
+    await settle(pilot)
+    app.clear_notifications()
+    await pilot.pause(0.1)
+
+
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x45"])
 def test_log_after_undo_and_a_new_step(
@@ -105,15 +118,7 @@ def test_transcript_of_a_step(
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await approve_a_step(pilot, app, 4)
-        await pilot.press("1")  # on a narrow screen, show the log
-        log = app.query_one(ActionLog)
-        log.focus()
-        await wait_for(pilot, lambda: app.focused is log)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.ready)
-        await settle(pilot)
-        app.clear_notifications()
-        await pilot.pause(0.1)
+        await open_latest_transcript(pilot, app)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

@@ -14,10 +14,9 @@ import pytest
 from textual.pilot import Pilot
 
 from autogpt_tui.ui.app import WorkstationApp
-from autogpt_tui.ui.screens.transcript import TranscriptScreen
 from autogpt_tui.ui.widgets.action_log import ActionLog
 from autogpt_tui.ui.widgets.step_history import StepHistory
-from tests.snapshots.test_log_history_snapshots import wait_for
+from tests.snapshots.test_log_history_snapshots import open_latest_transcript, wait_for
 from tests.snapshots.test_workstation_snapshots import (
     SIZES,
     SnapCompare,
@@ -89,14 +88,6 @@ def test_transcript_of_a_reads_step(
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await approve_reads(pilot, app)
-        await pilot.press("1")  # on a narrow screen, show the log
-        log = app.query_one(ActionLog)
-        log.focus()
-        await wait_for(pilot, lambda: app.focused is log)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.ready)
-        await settle(pilot)
-        app.clear_notifications()
-        await pilot.pause(0.1)
+        await open_latest_transcript(pilot, app)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
