@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.notifications import Notification
 from textual.pilot import Pilot
 
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
+from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.snapshots.test_workstation_snapshots import SIZES, SnapCompare, fixed, settle
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall, Usage
 
@@ -78,10 +80,8 @@ def test_goal_panel_lists_the_project_notes_in_use(
 def test_a_cost_budget_on_an_unpriced_model_warns(
     snap_compare: SnapCompare, fixed: Path, llm_server: ScriptedLLM
 ) -> None:
-    """The warning toast and log line when --max-cost meets a model nobody prices."""
-    llm_server.script(
-        Reply("Read it.", tool_calls=[ToolCall("read_file", {"path": "src/app.py"})]),
-    )
+    """The warning toast and log line when a cost budget meets a model nobody prices, as
+    the workstation opens (before any step or request)."""
     settings = load_settings(
         fixed,
         overrides={
@@ -92,13 +92,21 @@ def test_a_cost_budget_on_an_unpriced_model_warns(
     app = WorkstationApp(fixed, theme_name="autogpt-dark", settings=settings)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        app.clear_notifications()
-        await pilot.press("s")
-        await settle(pilot)
+        # Said when the workstation opens, before any step: no key is pressed.
         deadline = time.monotonic() + 30  # a condition wait: ends as soon as it holds
-        while not app._notifications and time.monotonic() < deadline:
+        history = app.query_one(StepHistory)
+
+        def warned() -> list[Notification]:
+            return [n for n in app._notifications if "cannot be enforced" in n.message]
+
+        while time.monotonic() < deadline and not (history.loaded and warned()):
             await pilot.pause(0.02)
+        await settle(pilot)
+        # Only the warning is shown: the history's own toast may come before or after it.
+        kept = warned()
+        app.clear_notifications()
+        for n in kept:
+            app.notify(n.message, severity=n.severity, timeout=n.timeout, markup=False)
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
