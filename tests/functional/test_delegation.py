@@ -250,7 +250,10 @@ def test_budgets_count_the_sub_agent_requests(harness: Harness) -> None:
     assert [s.usage.prompt_tokens for s in record.delegation.steps] == [100, 100]
 
 
-def test_cancel_during_a_delegation_stops_it_promptly(harness: Harness) -> None:
+@pytest.mark.parametrize(("stop", "outcome"), [("cancel", "cancelled"), ("pause", "paused")])
+def test_cancel_or_pause_during_a_delegation_stops_it_promptly(
+    harness: Harness, stop: str, outcome: str
+) -> None:
     harness.server.script(
         delegate(),
         sub("Look.", ToolCall("list_files", {})),
@@ -261,10 +264,10 @@ def test_cancel_during_a_delegation_stops_it_promptly(harness: Harness) -> None:
     worker = threading.Thread(target=lambda: results.append(agent.run().outcome))
     worker.start()
     harness.server.wait_for_stalls(1)
-    agent.cancel()
+    getattr(agent, stop)()
     worker.join(timeout=10)
     assert not worker.is_alive()
-    assert results == ["cancelled"]
+    assert results == [outcome]
     assert len(harness.server.requests) == 3
     # The step still holds what the sub-agent did before it was stopped.
     record = the_record(harness.history, 1)
@@ -289,3 +292,25 @@ def test_secrets_in_what_the_sub_agent_reads_are_masked(harness: Harness) -> Non
     record = the_record(harness.history, 1)
     assert record.delegation is not None and record.delegation.summary
     assert SECRET not in record.model_dump_json()
+
+
+def test_a_resumed_session_replays_the_delegation_as_one_call_and_its_summary(
+    harness: Harness,
+) -> None:
+    from tests.functional.test_reply_calls import answered
+
+    harness.server.script(
+        delegate(),
+        sub("Reading.", ToolCall("read_file", {"path": "src/app.py"})),
+        sub("Done.", ToolCall("finish", {"summary": "main returns 1."})),
+    )
+    first = harness.agent(goal="Fix main.")
+    assert first.run(max_steps=1).outcome == "stepped"
+    harness.server.script(call("finish", summary="ok"))
+    resumed = harness.agent(goal="Fix main.")
+    assert resumed.state.session == first.state.session
+    assert resumed.run().outcome == "finished"
+    request = harness.server.requests[-1]
+    answered(request.messages)
+    assert tool_messages(request) == ["The sub-agent's summary (2 steps):\nmain returns 1."]
+    assert "Reading." not in text_of(request)  # the sub-steps stay in the record only
