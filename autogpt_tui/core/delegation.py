@@ -152,7 +152,9 @@ def run_delegation(
         ),
         schemas=[s for s in tool_schemas() if s["function"]["name"] in SUBAGENT_TOOLS],
     )
-    agent.emit(DelegationStarted(step=action.step, task=task, max_steps=config.max_steps))
+    agent.emit(
+        DelegationStarted(step=action.step, task=run.record.task, max_steps=config.max_steps)
+    )
     outcome = _loop(run)
     run.record.outcome = outcome
     agent.emit(
@@ -236,7 +238,8 @@ def _take_reply(
     ]
     observations: list[tuple[int, str]] = []
     for call in calls:
-        arguments = _loads(call.arguments)
+        # Masked once, for the record and the events alike.
+        arguments = agent.redactor.value(_loads(call.arguments))
         if finish is not None and call is not finish:
             output, ok, outcome = LEFT_OUT_BY_FINISH, False, "left_out"
         else:
@@ -249,7 +252,7 @@ def _take_reply(
         step.calls.append(
             CallRecord(
                 tool=call.name,
-                arguments=agent.redactor.value(arguments),
+                arguments=arguments,
                 call_id=call.id,
                 observation=output,
                 ok=ok,

@@ -292,6 +292,8 @@ def test_secrets_in_what_the_sub_agent_reads_are_masked(harness: Harness) -> Non
     record = the_record(harness.history, 1)
     assert record.delegation is not None and record.delegation.summary
     assert SECRET not in record.model_dump_json()
+    sub_events = [e.to_json() for e in harness.of(DelegatedCall)]
+    assert len(sub_events) == 2 and SECRET not in json.dumps(sub_events)
 
 
 def test_a_resumed_session_replays_the_delegation_as_one_call_and_its_summary(
