@@ -15,6 +15,7 @@ from autogpt_tui.core.events import (
     ActionProposed,
     ActionRejected,
     CostUnenforceable,
+    DelegatedCall,
     ErrorOccurred,
     Event,
     Finished,
@@ -90,6 +91,12 @@ class EventPrinter:
             first = event.output.strip().splitlines()[0] if event.output.strip() else ""
             mark = "ok" if event.ok else "error"
             return f"  {mark}: {first[:200]}"
+        if isinstance(event, DelegatedCall):
+            # The sub-agent's calls, indented under the delegate call they belong to.
+            args = json.dumps(event.arguments, ensure_ascii=False)
+            args = args if len(args) <= 200 else args[:197] + "..."
+            mark = "" if event.ok else " (refused or failed)"
+            return f"  delegated step {event.sub_step}: {event.tool} {args}{mark}"
         if isinstance(event, StepCommitted):
             return f"  committed {event.sha[:8]}: {event.summary}"
         if isinstance(event, UserEditsCommitted):

@@ -40,6 +40,7 @@ from autogpt_tui.core.conversation import (
     tool_message,
     user_edits_message,
 )
+from autogpt_tui.core.delegation import DelegateConfig, run_delegation
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.events import (
     ActionExecuted,
@@ -114,6 +115,7 @@ class Agent(SessionKeeping, ModelRequests):
         session: str | None = None,
         redactor: Redactor | None = None,
         permissions: Permissions | None = None,
+        delegation: DelegateConfig | None = None,
     ) -> None:
         """Resume the branch's session (``session``, or one with this goal) or start one.
 
@@ -124,6 +126,8 @@ class Agent(SessionKeeping, ModelRequests):
         self.model = model
         self.tools = tools
         self.emit: Callable[[Event], None] = emit or (lambda _event: None)
+        self.delegation = delegation or DelegateConfig()
+        """How ``delegate`` calls run (core/delegation.py): the sub-agent's cap and model."""
         self.gate = ApprovalGate(
             mode=mode,
             tools=tools,
@@ -131,6 +135,7 @@ class Agent(SessionKeeping, ModelRequests):
             emit=self.emit,
             set_status=self._set_status,
             permissions=permissions,
+            delegate_steps=self.delegation.max_steps,
         )
         """Decides which proposals wait for the user (by mode and permission rules), and asks."""
         self.user = user
@@ -433,6 +438,7 @@ class Agent(SessionKeeping, ModelRequests):
         # Some hunks of a file edit accepted: the step writes exactly those.
         partial = PartialWrite.of(action, approval) if approval is not None else None
         changed: list[str] | None = []
+        delegated = None
         finished: Outcome | None = None
         summary: str | None = None
         if action.tool == "finish":
@@ -449,6 +455,10 @@ class Agent(SessionKeeping, ModelRequests):
                 answer = self.user.ask(question)
                 self._set_status("running")
             output, ok = f"The user answered: {answer}", True
+        elif action.tool == "delegate":
+            # A read-only sub-agent with its own context; its steps go into this record.
+            delegated = run_delegation(self, action, policy, usage)
+            output, ok, cost = delegated.observation, delegated.ok, cost + delegated.cost_usd
         elif partial is not None:
             result = self.tools.execute("write_file", partial.args, expected=partial.expected)
             output, ok, changed = result.output, result.ok, result.changed_paths
@@ -468,6 +478,7 @@ class Agent(SessionKeeping, ModelRequests):
         calls = plan.sibling_records(plan.primary.record(output, ok=ok, outcome="ran"))
         record = step_record(self, action, output, ok, policy, rejected, usage, cost, calls)
         record.rejected_hunks = rejected_hunks(partial, self.redactor.text)
+        record.delegation = delegated.record if delegated is not None else None
         summary_line = summarize_action(action.tool, action.arguments)
         if partial is not None:
             summary_line += f" ({partial.summary})"

@@ -17,6 +17,7 @@ from typing import Any
 
 from autogpt_tui.core.collaborators import Approval, ToolBackend, UserChannel
 from autogpt_tui.core.constants import MODES, RUNS_WITHOUT_APPROVAL, ToolKind
+from autogpt_tui.core.delegation import DEFAULT_DELEGATE_STEPS, delegate_note
 from autogpt_tui.core.events import (
     ActionProposed,
     ApprovalWanted,
@@ -35,6 +36,7 @@ from autogpt_tui.core.permissions import (
     derive_rules,
     tilde,
 )
+from autogpt_tui.core.tool_calls import LOOP_READS
 
 REAPPROVALS = 3
 """Times a proposal is shown again because its file changed before it runs."""
@@ -56,9 +58,11 @@ class ApprovalGate:
         emit: Callable[[Event], None],
         set_status: Callable[[Status], None],
         permissions: Permissions | None = None,
+        delegate_steps: int = DEFAULT_DELEGATE_STEPS,
     ) -> None:
         """``user`` None is a headless run: whatever would wait is refused instead.
-        ``permissions`` are the user's rules (None: the mode alone decides)."""
+        ``permissions`` are the user's rules (None: the mode alone decides);
+        ``delegate_steps`` the reads a delegate call, once approved, runs unasked."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.mode = mode
@@ -67,6 +71,7 @@ class ApprovalGate:
         self.rule_refusals = 0
         """Proposals the rules refused in a row."""
         self.tools = tools
+        self.delegate_steps = delegate_steps
         self.user = user
         self.emit = emit
         self._set_status = set_status
@@ -111,6 +116,8 @@ class ApprovalGate:
             preview=self.preview(tool, args_model) if needs else None,
             permission=verdict.action if verdict else "",
             rule=_rule_words(verdict.rule) if verdict else "",
+            # Approving a delegation approves its sub-agent's reads: the card says so.
+            note=delegate_note(self.delegate_steps) if tool in LOOP_READS else "",
         )
 
     def _needs(self, kind: ToolKind, verdict: Verdict | None) -> bool:

@@ -51,6 +51,8 @@ def summarize_action(tool: str, args: dict[str, Any]) -> str:
         return f"Ask: {args.get('question', '')}"
     if tool == "finish":
         return f"Finish: {args.get('summary', '')}"
+    if tool == "delegate":
+        return f"Delegate: {args.get('task', '')}"
     return f"{tool} {json.dumps(args, ensure_ascii=False)}"
 
 

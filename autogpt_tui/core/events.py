@@ -53,6 +53,9 @@ class PendingAction:
     """What a permission rule decided: allow, ask or deny ("" when none matched)."""
     rule: str = ""
     """That rule and where it is written, in words ("" when none matched)."""
+    note: str = ""
+    """What approving it lets run beyond the call itself, in words ("" for most tools;
+    a delegation: "runs up to 8 read-only steps without asking")."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,45 @@ class ActionExecuted(Event):
     ok: bool
     output: str
     changed_paths: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class DelegationStarted(Event):
+    """Step ``step``'s ``delegate`` call started a read-only sub-agent on ``task``.
+
+    The sub-agent's own work comes as ``DelegatedCall`` events, never as the parent's
+    step events: it is part of step ``step``, which stays one commit."""
+
+    type: ClassVar[str] = "delegation_started"
+    step: int
+    task: str
+    max_steps: int
+
+
+@dataclass(frozen=True)
+class DelegatedCall(Event):
+    """A call of the sub-agent of step ``step`` (its ``sub_step``-th reply) ran or was
+    refused; ``output`` is what the sub-agent was told."""
+
+    type: ClassVar[str] = "delegated_call"
+    step: int
+    sub_step: int
+    tool: str
+    arguments: dict[str, Any]
+    ok: bool
+    output: str
+
+
+@dataclass(frozen=True)
+class DelegationEnded(Event):
+    """The sub-agent of step ``step`` ended (``outcome``, see ``DelegationOutcome``)
+    after ``sub_steps`` replies; its summary is the delegate call's result."""
+
+    type: ClassVar[str] = "delegation_ended"
+    step: int
+    sub_steps: int
+    outcome: str
+    summary: str
 
 
 @dataclass(frozen=True)

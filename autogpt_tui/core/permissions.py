@@ -67,7 +67,7 @@ PermissionAction = Literal["allow", "ask", "deny"]
 PATH_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "search")
 """The tools whose subject is a path (``search``'s optional ``path``, default ``.``)."""
 
-RULE_TOOLS = (*PATH_TOOLS, "run_command", "ask_user", "finish")
+RULE_TOOLS = (*PATH_TOOLS, "run_command", "ask_user", "delegate", "finish")
 """The tool names a rule may name (DESIGN.md's tools), besides ``"*"``."""
 
 MAX_PARSED_CHARS = 20_000

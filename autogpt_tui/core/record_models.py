@@ -75,6 +75,38 @@ class CallRecord(BaseModel):
     outcome: CallOutcome = "ran"
 
 
+DelegationOutcome = Literal["finished", "step_cap", "stopped", "budget", "error"]
+"""How a delegation ended: the sub-agent called finish; it used its steps without; the
+user paused or cancelled; a budget ran out; the model failed."""
+
+
+class DelegatedStep(BaseModel):
+    """One step of a delegated sub-agent: its reply's thought and every call of it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    thought: str = ""
+    calls: list[CallRecord] = Field(default_factory=list)
+    """Each call of the reply with what the sub-agent was told of it (empty: the reply
+    held no call, and the sub-agent was asked for one)."""
+    usage: Usage = Field(default_factory=Usage)
+    """The request's tokens (also counted in the parent step's usage)."""
+
+
+class DelegationRecord(BaseModel):
+    """A ``delegate`` step's sub-agent: its task, its steps, and how it ended."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    task: str = ""
+    model: str = ""
+    max_steps: int = 0
+    steps: list[DelegatedStep] = Field(default_factory=list)
+    outcome: DelegationOutcome = "finished"
+    summary: str = ""
+    """The sub-agent's own summary ("" when it gave none)."""
+
+
 class StepRecord(BaseModel):
     """What the agent thought, did and saw in one step; stored as a git note."""
 
@@ -117,6 +149,9 @@ class StepRecord(BaseModel):
     (several reads, or calls not run); empty for a one-call step (older records too).
     ``tool``, ``arguments``, ``tool_call_id`` and ``observation`` then describe the
     first read, so that a reader that knows only them still sees a valid step."""
+    delegation: DelegationRecord | None = None
+    """A ``delegate`` step's sub-agent steps (None for every other step, older records
+    too); the parent's own conversation holds only the call and its summary."""
 
 
 class RatingEvent(BaseModel):

@@ -23,6 +23,7 @@ from autogpt_tui.core.agent import (
     StepHooks,
     UserChannel,
 )
+from autogpt_tui.core.delegation import DelegateConfig
 from autogpt_tui.core.events import CommandsNeedApproval, CostUnenforceable, Event, Notice
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
@@ -190,6 +191,7 @@ def cost_warnings(
         return []
     pricing = pricing or Pricing(settings.agent, settings.model.base_url)
     models = [settings.model.model, *(arm.model for arm in settings.policy.arms if arm.model)]
+    models += [settings.agent.delegate_model] if settings.agent.delegate_model else []
     return [
         CostUnenforceable(unpriced_sentence(name, budget.max_cost_usd), model=name)
         for name in dict.fromkeys(models)
@@ -310,6 +312,9 @@ def open_session(
                 after_step=rewards.after_step,
             ),
             session=session,
+            delegation=DelegateConfig(
+                settings.agent.delegate_max_steps, settings.agent.delegate_model
+            ),
         )
     except BaseException:
         history.close()

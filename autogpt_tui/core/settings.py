@@ -216,6 +216,12 @@ class AgentSettings(BaseModel):
     """Most tokens (prompt + completion) one run may use; None means no limit."""
     max_cost_usd: float | None = Field(default=None, ge=0)
     """Most US dollars one run may spend, by `prices`; None means no limit."""
+    delegate_max_steps: int = Field(default=8, ge=1, le=50)
+    """Most replies a ``delegate`` sub-agent takes (its read-only steps, run without asking
+    once the delegate call is approved); a workspace's file may only lower it."""
+    delegate_model: str | None = Field(default=None, min_length=1)
+    """Model for ``delegate`` sub-agents; None: the session's model. A workspace's file
+    sets it only once trusted."""
     prices: dict[str, ModelPrice] = Field(default_factory=default_prices)
     """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06).
 

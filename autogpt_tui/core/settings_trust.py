@@ -53,7 +53,11 @@ __all__ = ["TRUST_FILE_NAME", "TrustStore", "Untrusted", "WorkspaceFileSource", 
 TRUST_FILE_NAME = "trusted-workspaces.json"
 """The file, next to the user's config file, that records the workspaces they trust."""
 
-_NEEDS_TRUST: tuple[tuple[str, str | None], ...] = (("policy", None), ("model", "model"))
+_NEEDS_TRUST: tuple[tuple[str, str | None], ...] = (
+    ("policy", None),
+    ("model", "model"),
+    ("agent", "delegate_model"),
+)
 """(section, key) a workspace's file sets only once trusted; None: the whole section."""
 
 
@@ -225,6 +229,7 @@ _RULES = (
     _Rule("agent", "max_steps", _no_higher, _raises_limit),
     _Rule("agent", "max_tokens", _no_higher, _raises_limit),
     _Rule("agent", "max_cost_usd", _no_higher, _raises_limit),
+    _Rule("agent", "delegate_max_steps", _no_higher, _raises_limit),
     _Rule(
         "rewards",
         "check",

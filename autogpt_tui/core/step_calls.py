@@ -44,7 +44,7 @@ from autogpt_tui.core.events import (
 from autogpt_tui.core.llm import ToolCallRequest
 from autogpt_tui.core.record_models import CallRecord, RejectedProposal, StepRecord, Usage
 from autogpt_tui.core.session_state import StepOutcome
-from autogpt_tui.core.tool_calls import TOOLS, parse_call
+from autogpt_tui.core.tool_calls import LOOP_READS, TOOLS, parse_call
 
 if TYPE_CHECKING:
     from autogpt_tui.core.agent import Agent
@@ -84,8 +84,9 @@ class ParsedCall:
 
     @property
     def is_read(self) -> bool:
-        """A well-formed read (read_file, list_files, search)."""
-        return self.error is None and self.kind == "read"
+        """A well-formed read (read_file, list_files, search) that runs with the reply's
+        other reads (a delegation takes a step of its own)."""
+        return self.error is None and self.kind == "read" and self.request.name not in LOOP_READS
 
     def record(self, observation: str, *, ok: bool, outcome: str) -> CallRecord:
         """This call as a step record keeps it, with what the model was told of it."""

@@ -112,6 +112,16 @@ class AskUserArgs(_Args):
     question: str = Field(min_length=1, description="The question for the user.")
 
 
+class DelegateArgs(_Args):
+    """Arguments of ``delegate``."""
+
+    task: str = Field(
+        min_length=1,
+        description="What to find out, as a goal for a read-only sub-agent "
+        "(e.g. 'Where is the config file parsed, and which keys does it accept?').",
+    )
+
+
 class FinishArgs(_Args):
     """Arguments of ``finish``."""
 
@@ -198,6 +208,15 @@ _SPECS = [
         "ask",
     ),
     ToolSpec(
+        "delegate",
+        "Hand a read-only exploration to a sub-agent with a fresh context: it reads, lists "
+        "and searches the workspace on its own (a few steps) and returns a summary of "
+        "what it found as this call's result. It changes nothing. Use it for questions "
+        "that take many reads to answer, to keep your own context small.",
+        DelegateArgs,
+        "read",  # it runs reads only: approved as a read is
+    ),
+    ToolSpec(
         "finish",
         "Declare the goal done (or impossible) and summarise what was done.",
         FinishArgs,
@@ -206,6 +225,11 @@ _SPECS = [
 ]
 
 TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in _SPECS}
+LOOP_READS = frozenset({"delegate"})
+"""Tools of the ``read`` kind that the agent loop runs itself, one a step (not batched
+with the reply's other reads, not run by the ToolRunner): ``delegate``."""
+SUBAGENT_TOOLS = ("read_file", "list_files", "search", "finish")
+"""The tools a delegated sub-agent may call: reads, and finish for its summary."""
 
 
 @functools.cache

@@ -48,6 +48,7 @@ from autogpt_tui.core.search import (
     ripgrep_search,
 )
 from autogpt_tui.core.tool_calls import (
+    LOOP_READS,
     TOOLS,
     AskUserArgs,
     EditFileArgs,
@@ -241,7 +242,7 @@ class ToolRunner:
         spec = TOOLS.get(name)
         if spec is None:
             raise ValueError(f"Unknown tool {name!r}.")
-        if spec.kind in ("ask", "finish"):
+        if spec.kind in ("ask", "finish") or name in LOOP_READS:
             raise ValueError(f"{name} is handled by the agent loop, not the ToolRunner.")
         if not isinstance(args, spec.args_model):
             raise ValueError(f"{name} takes {spec.args_model.__name__}, not {type(args)!r}.")

@@ -19,6 +19,9 @@ from autogpt_tui.core.events import (
     ActionRejected,
     CommandsNeedApproval,
     CostUnenforceable,
+    DelegatedCall,
+    DelegationEnded,
+    DelegationStarted,
     ErrorOccurred,
     Event,
     Finished,
@@ -124,7 +127,28 @@ async def _action_proposed(app: WorkstationApp, event: ActionProposed) -> None:
     # sees why this action did not follow the mode.
     rule = a.rule if a.permission in ("allow", "ask") else ""
     await app.query_one(ActionLog).show_action(
-        a.step, a.tool, a.arguments, waiting=a.needs_approval, rule=rule
+        a.step, a.tool, a.arguments, waiting=a.needs_approval, rule=rule, note=a.note
+    )
+
+
+# A delegation's sub-agent is folded into its delegate card: its events never start
+# entries or cards of their own, so its steps are not taken for the parent's.
+@handles(DelegationStarted)
+async def _delegation_started(app: WorkstationApp, event: DelegationStarted) -> None:
+    app.query_one(ActionLog).delegation_update(event.step)
+
+
+@handles(DelegatedCall)
+async def _delegated_call(app: WorkstationApp, event: DelegatedCall) -> None:
+    app.query_one(ActionLog).delegation_update(
+        event.step, call=(event.sub_step, event.tool, event.arguments, event.ok)
+    )
+
+
+@handles(DelegationEnded)
+async def _delegation_ended(app: WorkstationApp, event: DelegationEnded) -> None:
+    app.query_one(ActionLog).delegation_update(
+        event.step, sub_steps=event.sub_steps, ended=event.outcome
     )
 
 

@@ -86,6 +86,7 @@ def test_every_tool_has_a_plain_json_schema() -> None:
         "search",
         "run_command",
         "ask_user",
+        "delegate",
         "finish",
     ]
     for entry in schemas:
@@ -134,6 +135,7 @@ def test_tool_kinds() -> None:
         "search": "read",
         "run_command": "command",
         "ask_user": "ask",
+        "delegate": "read",  # it runs reads only (core/delegation.py)
         "finish": "finish",
     }
 
@@ -169,7 +171,7 @@ def parse_error(name: str, arguments: str) -> str:
 def test_unknown_tool() -> None:
     assert parse_error("foo", "{}") == (
         "Unknown tool 'foo'; the tools are: read_file, write_file, edit_file, list_files, "
-        "search, run_command, ask_user, finish."
+        "search, run_command, ask_user, delegate, finish."
     )
 
 

@@ -27,6 +27,7 @@ from autogpt_tui.core.errors import UserError
 from autogpt_tui.ui.widgets.action_card import ActionCard, clean_line
 
 if TYPE_CHECKING:
+    from autogpt_tui.core.record_models import DelegationRecord
     from autogpt_tui.core.records import StepCommit
     from autogpt_tui.ui.widgets.action_log import CardTranscript
 
@@ -242,6 +243,8 @@ def _from_record(step: StepCommit) -> list[Widget]:
         widgets += _call(record.tool, record.arguments)
         widgets.append(_section("Output" if record.ok else "Output (the tool reported an error)"))
         widgets.append(_output(record.observation, ok=record.ok))
+    if record.delegation is not None:
+        widgets += _delegation(record.delegation)
     usage = record.usage
     estimated = " (estimated)" if usage.estimated else ""
     widgets.append(
@@ -251,6 +254,40 @@ def _from_record(step: StepCommit) -> list[Widget]:
             f"· policy {record.policy or step.policy}"
         )
     )
+    return widgets
+
+
+DELEGATION_ENDS = {
+    "finished": "it called finish",
+    "step_cap": "it used all its steps without a summary",
+    "stopped": "you stopped it",
+    "budget": "a budget ran out",
+    "error": "its model failed",
+}
+"""How a delegation ended, in words."""
+
+
+def _delegation(delegation: DelegationRecord) -> list[Widget]:
+    """A delegate step's sub-agent: each of its steps, its calls and their output."""
+    count = len(delegation.steps)
+    ended = DELEGATION_ENDS.get(delegation.outcome, delegation.outcome)
+    widgets: list[Widget] = [
+        _section(
+            f"Delegated: {count} step{'s' if count != 1 else ''} of at most "
+            f"{delegation.max_steps}, read-only"
+        ),
+        _muted(f"Task: {delegation.task} · model {delegation.model or '?'} · ended: {ended}"),
+    ]
+    for n, step in enumerate(delegation.steps, start=1):
+        widgets.append(_section(f"Sub-step {n} of {count}"))
+        if step.thought:
+            widgets.append(_thought(step.thought))
+        if not step.calls:
+            widgets.append(_muted("(no tool call: it was asked for one)"))
+        for call in step.calls:
+            how = "" if call.outcome == "ran" else f" ({call.outcome.replace('_', ' ')})"
+            widgets += _call(call.tool + how, call.arguments)
+            widgets.append(_output(call.observation, ok=call.ok))
     return widgets
 
 
@@ -266,6 +303,9 @@ def _from_card(transcript: CardTranscript) -> list[Widget]:
         _text(f"{card.tool}  {card.summary}"),
         _muted(label + (f": {card.reason}" if card.reason else "")),
     ]
+    if card.delegation is not None and card.delegation.calls:
+        widgets.append(_section(f"Delegated so far: {card.delegation.sub_steps} steps"))
+        widgets += [_text(line) for line in card.delegation.calls]
     if card.output:
         widgets.append(_section("Output (the first lines)"))
         widgets.append(_output("\n".join(card.output), ok=card.state != "error"))

@@ -94,6 +94,8 @@ def summarize_call(tool: str, arguments: Mapping[str, Any]) -> str:
         return _one_line(arguments.get("question", ""))
     if tool == "finish":
         return _one_line(arguments.get("summary", ""))
+    if tool == "delegate":
+        return _one_line(arguments.get("task", ""))
     # An unknown tool (or a malformed call): show every argument, each cut short.
     parts = [f"{key}={_one_line(value, 40)}" for key, value in arguments.items()]
     return clip(", ".join(parts), SUMMARY_CHARS)
@@ -103,6 +105,42 @@ def call_fingerprint(tool: str, arguments: Mapping[str, Any]) -> str:
     """A short digest identifying one tool call, so a card need not keep bulky arguments."""
     encoded = json.dumps([tool, arguments], sort_keys=True, default=str)
     return hashlib.blake2b(encoded.encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+@dataclass(eq=False)
+class DelegationData:
+    """What a delegate card shows of its sub-agent: its steps so far, folded."""
+
+    sub_steps: int = 0
+    """The sub-agent's replies so far."""
+    calls: list[str] = field(default_factory=list)
+    """Each of its calls in one line (``tool  summary``, ``✗`` when refused), the
+    newest last; the last few only (the record keeps them all)."""
+    ended: str = ""
+    """How it ended (``finished``, ``step_cap``, …); "" while it runs."""
+
+    KEPT_CALLS: ClassVar[int] = 50
+
+    def add_call(self, sub_step: int, tool: str, arguments: Mapping[str, Any], ok: bool) -> None:
+        """The sub-agent's ``sub_step``-th reply ran (or was refused) a call."""
+        self.sub_steps = max(self.sub_steps, sub_step)
+        mark = "" if ok else "✗ "
+        line = f"{mark}{clean_line(tool, 40)}  {summarize_call(tool, arguments)}"
+        self.calls = [*self.calls, line][-self.KEPT_CALLS :]
+
+    def fold_line(self) -> str:
+        """The folded delegation in one line: its steps, and the key that opens them."""
+        n = f"{self.sub_steps} step{'s' if self.sub_steps != 1 else ''}"
+        if not self.ended:
+            last = f" · {self.calls[-1]}" if self.calls else ""
+            return clip(f"▸ {n} so far{last}", SUMMARY_CHARS)
+        why = {
+            "step_cap": " · no summary (step cap)",
+            "stopped": " · stopped",
+            "budget": " · budget ran out",
+            "error": " · model failed",
+        }.get(self.ended, "")
+        return f"▸ {n}{why} · enter to expand"
 
 
 @dataclass(eq=False)
@@ -132,6 +170,10 @@ class CardData:
     """Its step was undone (and not redone since)."""
     rule: str = ""
     """The permission rule that let it run unasked or made it wait, in words."""
+    note: str = ""
+    """What approving it lets run beyond the call (a delegation's read-only steps)."""
+    delegation: DelegationData | None = None
+    """A delegate call's sub-agent, folded into the card (None for other calls)."""
 
     @classmethod
     def of_call(cls, tool: str, arguments: Mapping[str, Any], *, waiting: bool) -> CardData:
@@ -317,6 +359,10 @@ class ActionCard(Widget):
         ]
         if data.rule:
             parts += ["\n", (f"rule: {clean_line(data.rule, SUMMARY_CHARS)}", "$foreground-muted")]
+        if data.note and (self.state == "waiting" or data.delegation is None):
+            parts += ["\n", (clean_line(data.note, SUMMARY_CHARS), "$foreground-muted")]
+        if data.delegation is not None:
+            parts += ["\n", (data.delegation.fold_line(), "$text-accent")]
         output_style = "$text-error" if self.state == "error" else "$foreground-muted"
         for line in data.output:
             parts += ["\n", ("  " + line, output_style)]

@@ -15,6 +15,7 @@ from autogpt_tui.ui.widgets.action_card import (
     OUTPUT_CHROME,
     ActionCard,
     CardData,
+    DelegationData,
     call_fingerprint,
     clean_line,
 )
@@ -290,7 +291,14 @@ class ActionLog(LogWindow):
             self._show_header(entry)
 
     async def show_action(
-        self, step: int, tool: str, arguments: Mapping[str, Any], *, waiting: bool, rule: str = ""
+        self,
+        step: int,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        waiting: bool,
+        rule: str = "",
+        note: str = "",
     ) -> None:
         """Show a proposed call of ``tool``: waiting for approval when ``waiting``, else running.
         ``rule`` names the permission rule that decided so, if one did.
@@ -313,6 +321,7 @@ class ActionLog(LogWindow):
                 return
         data = CardData.of_call(tool, arguments, waiting=waiting)
         data.rule = rule
+        data.note = note
         entry.cards.append(data)
         if entry.container is not None:
             card = ActionCard(data)
@@ -324,6 +333,42 @@ class ActionLog(LogWindow):
         """Mark step ``step``'s latest card approved and running: the user approved it."""
         if (entry := self._entries.get(step)) is not None and entry.cards:
             self._mark_running(entry, approved=True)
+
+    def delegation_update(
+        self,
+        step: int,
+        *,
+        call: tuple[int, str, Mapping[str, Any], bool] | None = None,
+        sub_steps: int | None = None,
+        ended: str = "",
+    ) -> None:
+        """Fold news of step ``step``'s sub-agent into its delegate card: a ``call``
+        (sub-step, tool, arguments, ok) it made, or how it ``ended``."""
+        found = self.delegation_card(step)
+        if found is None:
+            return
+        data, widget = found
+        if data.delegation is None:
+            data.delegation = DelegationData()
+        if call is not None:
+            data.delegation.add_call(*call)
+        if sub_steps is not None:
+            data.delegation.sub_steps = sub_steps
+        if ended:
+            data.delegation.ended = ended
+        if widget is not None:
+            widget.refresh(layout=True)
+
+    def delegation_card(self, step: int) -> tuple[CardData, ActionCard | None] | None:
+        """Step ``step``'s latest delegate card (its data, and its widget if mounted)."""
+        entry = self._entries.get(step)
+        if entry is None:
+            return None
+        for at in range(len(entry.cards) - 1, -1, -1):
+            if entry.cards[at].tool == "delegate":
+                widget = entry.card_widgets[at] if at < len(entry.card_widgets) else None
+                return entry.cards[at], widget
+        return None
 
     def action_rejected(self, step: int, reason: str) -> None:
         """Mark step ``step``'s latest card rejected, with the reason the agent is told."""
