@@ -255,7 +255,9 @@ class Steering(App[None]):
         try:
             with History.open(self.workspace) as history:
                 arms = [arm.name for arm in self.settings.policy.arms]
-                model = RewardModel.load(history, arms)
+                model = RewardModel.load(
+                    history, arms, reviewer_weight=self.settings.rewards.reviewer_weight
+                )
                 lessons = model.lessons(self.runner.goal or "", [], k=12, token_budget=3_000)
         except UserError as err:
             self.post_message(HistoryFailed(str(err)))
