@@ -29,7 +29,7 @@ def _mean(value: float | None) -> str:
 
 def arm_line(stats: ArmStats, *, reviewed: bool = False) -> Text:
     """One arm: name, a bar of its posterior mean, and its counts; with ``reviewed``,
-    also the steps only a reviewer rated and their mean."""
+    a second line with the steps only a reviewer rated and their mean."""
     filled = round(stats.posterior_mean * BAR_WIDTH)
     line = Text(f"{stats.name:<14} ")
     line.append("█" * filled, style="bold")
@@ -39,8 +39,11 @@ def arm_line(stats: ArmStats, *, reviewed: bool = False) -> Text:
         f"   {stats.rated}/{stats.steps} rated"
     )
     if reviewed:
+        # A line of its own under the bar, so that it fits an 80-column terminal too.
         line.append(
-            f"   reviewer {stats.reviewer_rated} {_mean(stats.reviewer_mean)}", style="italic"
+            f"\n{'':<15}only the reviewer rated {stats.reviewer_rated}"
+            f"   mean {_mean(stats.reviewer_mean)}",
+            style="italic",
         )
     return line
 
