@@ -160,8 +160,8 @@ def cmd_export(options: argparse.Namespace) -> int:
             reason = _NOTHING_TO_EXPORT[options.format]
             if options.source == "reviewer":
                 reason = (
-                    f"Nothing to export as {options.format} from the reviewer's ratings: they"
-                    " count only on steps you did not rate, clear or undo."
+                    f"Nothing to export as {options.format} resting on the reviewer's ratings"
+                    " (they count only on steps you did not rate, clear or undo)."
                 )
             if not history.steps(limit=1):
                 reason = "Nothing to export: there are no agent steps yet."
