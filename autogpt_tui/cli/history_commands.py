@@ -22,7 +22,7 @@ from autogpt_tui.cli.common import (
     workspace_argument,
 )
 from autogpt_tui.core.constants import EXIT_OK
-from autogpt_tui.core.records import escape_surrogates
+from autogpt_tui.core.records import StepCommit, escape_surrogates
 
 if TYPE_CHECKING:
     from autogpt_tui.core.history import History
@@ -105,6 +105,8 @@ def cmd_show(options: argparse.Namespace) -> int:
     if step.rating:
         comment = f"  {step.rating.comment}" if step.rating.comment else ""
         lines.append(f"rating   {step.rating.value:+g} ({step.rating.source}){comment}")
+    if step.review:
+        lines.append(_review_line(step))
     if step.undone:
         lines.append("state    undone")
     record = step.record
@@ -171,6 +173,16 @@ def cmd_redo(options: argparse.Namespace) -> int:
         for step in history.redo(count):
             print(f"Redid {step_label(step)}: {step.summary}")
     return EXIT_OK
+
+
+def _review_line(step: StepCommit) -> str:
+    """The reviewer's rating, and whether it counts or the user's own stands over it."""
+    review = step.review
+    assert review is not None
+    by = f" by {review.model}" if review.model else ""
+    reason = f"  {review.comment}" if review.comment else ""
+    counts = "counts while you have not rated it" if step.review_counts else "yours stands"
+    return f"review   {review.value:+g} (reviewer{by}; {counts}){reason}"
 
 
 _RATINGS = {"+1": 1, "1": 1, "-1": -1, "0": 0, "+0": 0, "-0": 0}

@@ -7,7 +7,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from autogpt_tui.cli.common import Command, open_history, workspace_argument
 from autogpt_tui.core.constants import EXIT_OK
@@ -31,19 +31,32 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     )
     workspace_argument(parser)
     parser.add_argument("--format", required=True, choices=["sft", "dpo"])
+    parser.add_argument(
+        "--source",
+        choices=["user", "reviewer", "all"],
+        default="user",
+        help=(
+            "whose ratings the examples rest on: yours (the default; a reviewer model's"
+            " ratings never become training data unless you ask), a reviewer agent's on"
+            " steps you did not rate, or all; each line says which in metadata.source"
+        ),
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write here, not stdout")
 
 
 def cmd_rewards(options: argparse.Namespace) -> int:
     """``rewards [WORKSPACE] [--json]``."""
-    from autogpt_tui.core.learning import RewardModel
+    from autogpt_tui.core.learning import RewardModel, reviewer_agreement
     from autogpt_tui.core.settings import load_settings
 
     with open_history(options.workspace) as history:
         settings = load_settings(history.root)
-        model = RewardModel.load(history, [arm.name for arm in settings.policy.arms])
+        weight = settings.rewards.reviewer_weight
+        arms = [arm.name for arm in settings.policy.arms]
+        model = RewardModel.load(history, arms, reviewer_weight=weight)
         goal = _last_goal(history)
         lessons = model.lessons(goal, [], k=10, token_budget=2_000)
+        agreement = reviewer_agreement(history.steps())
     stats = model.arm_stats()
     if options.json:
         data = {
@@ -51,14 +64,34 @@ def cmd_rewards(options: argparse.Namespace) -> int:
             "lessons": [
                 {"kind": x.kind, "text": x.text, "sha": x.sha, "reward": x.reward} for x in lessons
             ],
+            "reviewer_weight": weight,
+            "agreement": agreement.to_json(),
         }
         print(json.dumps(data, indent=2))
         return EXIT_OK
-    print("arm            steps  rated   mean   posterior")
+    reviewed = any(s.reviewer_rated for s in stats) or agreement.both
+    print(
+        "arm            steps  rated   mean"
+        + ("  reviewed   mean" if reviewed else "")
+        + "   posterior"
+    )
     for s in stats:
-        mean = f"{s.mean_reward:+.2f}" if s.mean_reward is not None else "  -  "
+        mean = _mean(s.mean_reward)
+        extra = f"  {s.reviewer_rated:>8}  {_mean(s.reviewer_mean):>5}" if reviewed else ""
         bar = "█" * round(s.posterior_mean * 20)
-        print(f"{s.name:<14} {s.steps:>5} {s.rated:>6}  {mean:>5}   {s.posterior_mean:.2f} {bar}")
+        print(
+            f"{s.name:<14} {s.steps:>5} {s.rated:>6}  {mean:>5}{extra}   "
+            f"{s.posterior_mean:.2f} {bar}"
+        )
+    if reviewed:
+        print(
+            f"\n(rated: by you; reviewed: only a reviewer rated them, each weighing {weight:g}"
+            " of your ratings)"
+        )
+        print(agreement.sentence())
+        for d in agreement.disagreements:
+            reason = f" ({d.reason})" if d.reason else ""
+            print(f"  {d.session}#{d.step} you {d.user:+g}, reviewer {d.reviewer:+g}{reason}")
     if lessons:
         print("\nlessons" + (f" (for the goal: {goal})" if goal else ""))
         for lesson in lessons:
@@ -67,6 +100,10 @@ def cmd_rewards(options: argparse.Namespace) -> int:
     else:
         print("\nNo lessons yet: rate steps with + and - (or autogpt-tui rate).")
     return EXIT_OK
+
+
+def _mean(value: float | None) -> str:
+    return f"{value:+.2f}" if value is not None else "  -  "
 
 
 def _last_goal(history: History) -> str:
@@ -89,7 +126,7 @@ _NOTHING_TO_EXPORT = {
 
 
 def cmd_export(options: argparse.Namespace) -> int:
-    """``export [WORKSPACE] --format {sft,dpo} [-o FILE]``.
+    """``export [WORKSPACE] --format {sft,dpo} [--source user|reviewer|all] [-o FILE]``.
 
     Nothing to export is not an error: one sentence on stderr, nothing on stdout, FILE
     left as it was (an earlier export in it is not emptied), and exit status 0.
@@ -97,7 +134,11 @@ def cmd_export(options: argparse.Namespace) -> int:
     from autogpt_tui.core.learning import export_dpo, export_sft
     from autogpt_tui.core.settings import load_settings
 
-    export = export_sft if options.format == "sft" else export_dpo
+    chosen = export_sft if options.format == "sft" else export_dpo
+
+    def export(history: History, out: TextIO, *, secrets: list[str]) -> int:
+        return chosen(history, out, secrets=secrets, source=options.source)
+
     with open_history(options.workspace) as history:
         key = load_settings(history.root).api_key_value()
         secrets = [key] if key else []
@@ -117,6 +158,11 @@ def cmd_export(options: argparse.Namespace) -> int:
             count = export(history, sys.stdout, secrets=secrets)
         if not count:
             reason = _NOTHING_TO_EXPORT[options.format]
+            if options.source == "reviewer":
+                reason = (
+                    f"Nothing to export as {options.format} resting on the reviewer's ratings"
+                    " (they count only on steps you did not rate, clear or undo)."
+                )
             if not history.steps(limit=1):
                 reason = "Nothing to export: there are no agent steps yet."
             print(f"autogpt-tui: {reason}", file=sys.stderr)

@@ -402,9 +402,16 @@ class History:
         value: float,
         comment: str | None = None,
         source: RatingSource = "user",
+        model: str | None = None,
     ) -> StepCommit:
-        """Rate a step: -1, 0 (clears) or +1, with an optional comment; the latest wins."""
-        return self._ratings.rate(rev, value, comment, source)
+        """Rate a step: -1, 0 (clears) or +1, with an optional comment; the latest wins.
+
+        A reviewer agent's verdict: ``rate(rev, value, reason, source="reviewer",
+        model="<model name>")`` (-1, 0 or +1). It is kept beside the user's rating, never
+        replaces it, and counts for learning only while the user has not rated, cleared
+        or undone the step (``StepCommit.review`` and ``review_counts``).
+        """
+        return self._ratings.rate(rev, value, comment, source, model)
 
     def ratings(self, sha: str) -> list[RatingEvent]:
         """Every rating event given to a step, oldest first."""

@@ -3,7 +3,9 @@
 A step's ratings are a git note (a JSON list of events, oldest first) in
 ``RATINGS_REF``; the latest explicit rating wins over any implicit one
 (:func:`autogpt_tui.core.records.effective_rating`), and a user's rating is never
-overridden by an implicit one.
+overridden by an implicit one. A reviewer agent's ratings (source ``reviewer``, with
+the model's name) are kept in the same note beside the user's, and are never the
+rating in effect (:func:`autogpt_tui.core.records.review_of`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from autogpt_tui.core.errors import InvalidRating
 from autogpt_tui.core.git import Notes
 from autogpt_tui.core.journal import crash_point
 from autogpt_tui.core.records import (
+    REVIEWER,
     RatingSource,
     StepCommit,
     effective_rating,
     parse_ratings,
+    review_of,
 )
 from autogpt_tui.core.steps import RATINGS_REF, StepLog
 
@@ -40,17 +44,40 @@ class Ratings:
         value: float,
         comment: str | None = None,
         source: RatingSource = "user",
+        model: str | None = None,
     ) -> StepCommit:
-        """Rate a step: -1, 0 (clears) or +1, with an optional comment; the latest wins."""
-        if source == "user" and value not in (-1, 0, 1):
+        """Rate a step: -1, 0 (clears) or +1, with an optional comment; the latest wins.
+
+        A reviewer agent rates with ``source="reviewer"`` and its ``model``'s name: -1,
+        0 (neutral, not a clearing) or +1 with a one-line reason as ``comment``. Its
+        rating is kept beside the user's and never replaces it.
+        """
+        if source in ("user", REVIEWER) and value not in (-1, 0, 1):
             raise InvalidRating(f"A rating must be -1, 0 or +1, not {value:g}.")
+        if source == REVIEWER and not (model or "").strip():
+            raise InvalidRating("A reviewer's rating needs the name of the model that gave it.")
         from autogpt_tui.core.record_models import RatingEvent
 
         step = self._steps.resolve(rev)
         events = self.of(step.sha)
-        events.append(RatingEvent(value=value, comment=comment or None, source=source))
+        events.append(
+            RatingEvent(
+                value=value,
+                comment=comment or None,
+                source=source,
+                model=model.strip() if model and source == REVIEWER else None,
+            )
+        )
         self._write(step.sha, events)
-        return StepCommit(**{**step.__dict__, "rating": effective_rating(events)})
+        review, counts = review_of(events)
+        return StepCommit(
+            **{
+                **step.__dict__,
+                "rating": effective_rating(events),
+                "review": review,
+                "review_counts": counts,
+            }
+        )
 
     def stage_implicit(
         self, rewards: Sequence[tuple[str, float, str]]

@@ -160,5 +160,8 @@ class RatingEvent(BaseModel):
     value: float
     comment: str | None = None
     source: RatingSource = "user"
-    """Who rated: the user explicitly, or an implicit signal (reject, undo, check)."""
+    """Who rated: the user explicitly, an implicit signal (reject, undo, check), or a
+    reviewer agent (kept beside the user's rating, never in its place)."""
+    model: str | None = None
+    """The model that gave the rating (a reviewer's); absent from older notes."""
     at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -17,7 +17,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 if TYPE_CHECKING:
     from autogpt_tui.core.record_models import CallRecord as CallRecord
@@ -38,9 +38,12 @@ SUMMARY_MAX = 100
 """The longest commit subject a step gets."""
 
 
-RatingSource = Literal["user", "reject", "undo", "check"]
+RatingSource = Literal["user", "reject", "undo", "check", "reviewer"]
 
-_RATING_SOURCES = frozenset(("user", "reject", "undo", "check"))
+_RATING_SOURCES = frozenset(("user", "reject", "undo", "check", "reviewer"))
+
+REVIEWER: RatingSource = "reviewer"
+"""The source of a reviewer agent's ratings: kept beside the user's, never in their place."""
 
 _MODELS = frozenset(
     ("CallRecord", "RatingEvent", "RejectedHunk", "RejectedProposal", "StepRecord", "Usage")
@@ -62,6 +65,8 @@ class Rating:
     value: float
     comment: str | None
     source: RatingSource
+    model: str | None = None
+    """The model that gave it (a reviewer's ratings); None for the user's and implicit ones."""
 
     @property
     def glyph(self) -> str:
@@ -84,6 +89,12 @@ class StepCommit:
     rating: Rating | None = None
     undone: bool = False
     record: StepRecord | None = None
+    review: Rating | None = None
+    """The reviewer agent's latest rating of the step, shown beside ``rating`` (which it
+    never replaces); None when no reviewer rated it."""
+    review_counts: bool = False
+    """Whether ``review`` is the step's reward for learning: only when the user neither
+    rated the step (a 0 that cleared it included) nor undid it."""
 
     @property
     def short_sha(self) -> str:
@@ -108,11 +119,19 @@ class StepCommit:
             "reward": self.reward,
             "comment": self.rating.comment if self.rating else None,
             "reward_source": self.rating.source if self.rating else None,
+            "review": review_json(self.review),
             "undone": self.undone,
         }
         if self.record is not None:
             data["record"] = self.record.model_dump(mode="json")
         return data
+
+
+def review_json(review: Rating | None) -> dict[str, Any] | None:
+    """A reviewer's rating as JSON: value, comment (its one-line reason) and model."""
+    if review is None:
+        return None
+    return {"value": review.value, "comment": review.comment, "model": review.model}
 
 
 @dataclass(frozen=True)
@@ -160,9 +179,9 @@ class LogEntry:
             policy=t.get(TRAILER_POLICY, ""),
             summary=self.subject,
             timestamp=self.timestamp,
-            rating=effective_rating_of_note(self.ratings_note),
             undone=undone,
             record=self.record(),
+            **ratings_of_note(self.ratings_note),
         )
 
     @property
@@ -246,37 +265,94 @@ def one_line(text: str, limit: int = SUMMARY_MAX) -> str:
     return line or "(no summary)"
 
 
-def effective_rating(events: Sequence[RatingEvent]) -> Rating | None:
-    """The rating in effect: the latest explicit one overrides implicit ones; 0 clears."""
-    explicit = [e for e in events if e.source == "user"]
-    chosen = explicit[-1] if explicit else (events[-1] if events else None)
+class _Event(Protocol):
+    """What the rating rules read of an event (a :class:`RatingEvent` or a :class:`Rating`)."""
+
+    @property
+    def value(self) -> float: ...
+    @property
+    def comment(self) -> str | None: ...
+    @property
+    def source(self) -> RatingSource: ...
+
+
+def _in_effect(events: Sequence[_Event]) -> _Event | None:
+    """The latest user event, else the latest implicit one; reviewers' are left out."""
+    own = [e for e in events if e.source != REVIEWER]
+    explicit = [e for e in own if e.source == "user"]
+    chosen = explicit[-1] if explicit else (own[-1] if own else None)
     if chosen is None or chosen.value == 0:
         return None
-    return Rating(value=chosen.value, comment=chosen.comment, source=chosen.source)
+    return chosen
+
+
+def _review(events: Sequence[_Event]) -> tuple[_Event | None, bool]:
+    """The latest reviewer event, and whether it counts as the step's reward: only when
+    the user has not had their say on the step (rated it, cleared it with 0, undid it)."""
+    reviews = [e for e in events if e.source == REVIEWER]
+    if not reviews:
+        return None, False
+    if any(e.source == "user" for e in events):
+        return reviews[-1], False
+    chosen = _in_effect(events)
+    return reviews[-1], chosen is None or chosen.source not in ("undo", "reject")
+
+
+def _as_rating(event: _Event) -> Rating:
+    if isinstance(event, Rating):
+        return event
+    model = getattr(event, "model", None)
+    return Rating(value=event.value, comment=event.comment, source=event.source, model=model)
+
+
+def effective_rating(events: Sequence[RatingEvent]) -> Rating | None:
+    """The rating in effect: the latest explicit one overrides implicit ones; 0 clears.
+
+    A reviewer's rating is never the rating in effect: it is kept beside it
+    (:func:`review_of`), and the user's own rating always stands over it.
+    """
+    chosen = _in_effect(events)
+    return None if chosen is None else _as_rating(chosen)
+
+
+def review_of(events: Sequence[RatingEvent]) -> tuple[Rating | None, bool]:
+    """The reviewer's latest rating of a step, and whether it counts as its reward
+    (only when the user did not rate, clear or undo the step)."""
+    event, counts = _review(events)
+    return (None if event is None else _as_rating(event)), counts
 
 
 def effective_rating_of_note(note: str) -> Rating | None:
-    """The rating in effect for a ratings note: ``effective_rating(parse_ratings(note))``.
+    """The rating in effect for a ratings note: ``effective_rating(parse_ratings(note))``."""
+    rating = ratings_of_note(note)["rating"]
+    assert rating is None or isinstance(rating, Rating)
+    return rating
+
+
+def ratings_of_note(note: str) -> dict[str, Any]:
+    """``rating``, ``review`` and ``review_counts`` of a ratings note (StepCommit's fields).
 
     Listing steps needs only this, once per step; a note of well-formed events is read
     here with plain JSON, and anything unusual (a hand-edited note, a value as a string)
     goes through the pydantic model as before, so both give the same answer.
     """
+    none: dict[str, Any] = {"rating": None, "review": None, "review_counts": False}
     note = note.strip()
     if not note:
-        return None
+        return none
     try:
         raw = json.loads(note)
     except ValueError:
-        return None
-    events = _plain_events(raw)
-    if events is None:
-        return effective_rating(parse_ratings(note))
-    explicit = [e for e in events if e.source == "user"]
-    chosen = explicit[-1] if explicit else (events[-1] if events else None)
-    if chosen is None or chosen.value == 0:
-        return None
-    return chosen
+        return none
+    plain = _plain_events(raw)
+    events: Sequence[_Event] = parse_ratings(note) if plain is None else plain
+    chosen = _in_effect(events)
+    review, counts = _review(events)
+    return {
+        "rating": None if chosen is None else _as_rating(chosen),
+        "review": None if review is None else _as_rating(review),
+        "review_counts": counts,
+    }
 
 
 def _plain_events(raw: object) -> list[Rating] | None:
@@ -292,14 +368,18 @@ def _plain_events(raw: object) -> list[Rating] | None:
         comment = item.get("comment")
         source = item.get("source", "user")
         at = item.get("at", "")
+        model = item.get("model")
         # bool is an int, and pydantic's float takes more than numbers: the model decides.
         if type(value) not in (int, float) or not math.isfinite(cast(float, value)):
             return None
         if not (comment is None or isinstance(comment, str)) or not isinstance(at, str):
             return None
+        if not (model is None or isinstance(model, str)):
+            return None
         if not isinstance(source, str) or source not in _RATING_SOURCES:
             return None
-        events.append(Rating(float(cast(float, value)), comment, cast("RatingSource", source)))
+        rating_source = cast("RatingSource", source)
+        events.append(Rating(float(cast(float, value)), comment, rating_source, model))
     return events
 
 

@@ -336,7 +336,9 @@ class _Rewards:
 
         self._history = history
         self._arms = {arm.name: arm for arm in settings.policy.arms}
-        self._model = RewardModel.load(history, list(self._arms))
+        self._model = RewardModel.load(
+            history, list(self._arms), reviewer_weight=settings.rewards.reviewer_weight
+        )
         self._commands = commands
         self._check = settings.rewards.check
         # The check's result before the next step: the baseline is taken once, up front.

@@ -297,6 +297,10 @@ class RewardsSettings(BaseModel):
     undo_is_negative: bool = True
     """Whether undoing a step counts as a -1 rating of it (your own rating always wins;
     a redo takes it back). A workspace's file may turn it off, never on over your off."""
+    reviewer_weight: float = Field(default=0.5, ge=0, le=1)
+    """What a reviewer agent's rating weighs in the policy bandit against one of yours
+    (0 … 1: never more than yours; 0 ignores it); it counts only for steps you did not
+    rate. A workspace's file may lower it, never raise it above yours."""
 
 
 class PolicyArm(BaseModel):

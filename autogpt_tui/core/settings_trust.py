@@ -14,7 +14,9 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
   ``agent.max_cost_usd``: may only be lowered;
 - ``rewards.check`` (a command that runs with no approval): only the user's own value;
 - ``rewards.undo_is_negative``: may turn it off, never on when the user's is off (the
-  user's undos are not made into ratings they said they did not want).
+  user's undos are not made into ratings they said they did not want);
+- ``rewards.reviewer_weight``: may only be lowered (a repository cannot make a reviewer
+  model's opinions weigh more against the user's own ratings).
 
 Some keys steer the agent rather than widen what it may do: the policy arms (their
 instructions go verbatim into the system prompt, their model is called with the user's
@@ -241,6 +243,15 @@ _RULES = (
         "undo_is_negative",
         _own("make your undos count as -1 ratings when your own config says they do not"),
         lambda theirs, mine: theirs and not mine,
+    ),
+    _Rule(
+        "rewards",
+        "reviewer_weight",
+        lambda mine: (
+            "a workspace's config file can only lower what a reviewer's ratings weigh,"
+            f" not raise it above yours ({_toml_value(mine)})"
+        ),
+        lambda theirs, mine: theirs > mine,
     ),
 )
 

@@ -31,6 +31,7 @@ from autogpt_tui.core.records import (
     Rating,
     StepCommit,
     effective_rating,
+    review_of,
 )
 from autogpt_tui.core.step_index import Node
 from autogpt_tui.core.steps import UNDONE_REFS, AgentIdentity, StepLog, index_move
@@ -146,14 +147,14 @@ class Undo:
         # Undoing is a judgement: an implicit -1, which the user's own rating overrides.
         rewards = [(t.sha, -1.0, UNDO_COMMENT) for t in targets] if negative else []
         rated = self._carry_out("undo", plan, stack, rewards, _count("undo", targets))
-        return [
-            replace(
-                t,
-                undone=True,
-                rating=UNDO_RATING if t.sha in rated else effective_rating(self._ratings.of(t.sha)),
-            )
-            for t in targets
-        ]
+        return [self._as_undone(t, rated) for t in targets]
+
+    def _as_undone(self, step: StepCommit, rated: set[str]) -> StepCommit:
+        """``step`` after the undo: undone, with its rating and reviewer's rating."""
+        events = self._ratings.of(step.sha)
+        review, counts = review_of(events)
+        rating = UNDO_RATING if step.sha in rated else effective_rating(events)
+        return replace(step, undone=True, rating=rating, review=review, review_counts=counts)
 
     def redo(self, count: int = 1) -> list[StepCommit]:
         """Bring back the last ``count`` undone steps, most recently undone first."""
@@ -208,7 +209,8 @@ class Undo:
 
     def _judged(self, sha: str) -> bool:
         """Whether the latest rating event of step ``sha`` is an undo's -1."""
-        events = self._ratings.of(sha)
+        # A reviewer's rating given after the undo is not a judgement on it.
+        events = [e for e in self._ratings.of(sha) if e.source != "reviewer"]
         return bool(events) and events[-1].source == "undo" and events[-1].value < 0
 
     def _step_at(self, sha: str) -> StepCommit:

@@ -249,18 +249,22 @@ class Steering(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rewards")
     def load_rewards(self) -> None:
         """Read the rewards off the UI thread, then open the view."""
-        from autogpt_tui.core.learning import RewardModel
+        from autogpt_tui.core.learning import RewardModel, reviewer_agreement
         from autogpt_tui.ui.screens.rewards import RewardsScreen
 
         try:
             with History.open(self.workspace) as history:
                 arms = [arm.name for arm in self.settings.policy.arms]
-                model = RewardModel.load(history, arms)
+                model = RewardModel.load(
+                    history, arms, reviewer_weight=self.settings.rewards.reviewer_weight
+                )
                 lessons = model.lessons(self.runner.goal or "", [], k=12, token_budget=3_000)
+                agreement = reviewer_agreement(history.steps())
         except UserError as err:
             self.post_message(HistoryFailed(str(err)))
             return
-        self.call_from_thread(self.push_screen, RewardsScreen(model.arm_stats(), lessons))
+        screen = RewardsScreen(model.arm_stats(), lessons, agreement)
+        self.call_from_thread(self.push_screen, screen)
 
 
 def goal_prompt(value: str) -> TextPrompt:

@@ -10,11 +10,13 @@ Rewards change what the agent does next in two ways:
   exemplars, and picks the most relevant ones (BM25) for the system prompt.
 
 :mod:`.reward_model` reads the repository's steps, records and ratings into both and
-keeps them current; :mod:`.export` writes the ratings out as fine-tuning data.
+keeps them current; :mod:`.export` writes the ratings out as fine-tuning data;
+:mod:`.agreement` says whether a reviewer agent's ratings agree with the user's own.
 
 This package never imports the agent loop (``core/agent.py``, ``core/session.py``).
 """
 
+from autogpt_tui.core.learning.agreement import Agreement, Disagreement, reviewer_agreement
 from autogpt_tui.core.learning.bandit import ArmStats, ArmTally, thompson_choice, to_unit
 from autogpt_tui.core.learning.export import (
     ChatMessage,
@@ -42,6 +44,7 @@ from autogpt_tui.core.learning.policy import (
     CHECK_REWARD,
     DEFAULT_ARM,
     REJECTION_REWARD,
+    REVIEWER_WEIGHT,
     SEED_ENV,
     choose_arm,
     configured_arms,
@@ -61,12 +64,15 @@ __all__ = [
     "LESSONS_HEADING",
     "REDACTED",
     "REJECTION_REWARD",
+    "REVIEWER_WEIGHT",
     "SEED_ENV",
+    "Agreement",
     "ArmStats",
     "ArmTally",
     "ChatMessage",
     "DPOInput",
     "DPOLine",
+    "Disagreement",
     "FunctionCall",
     "FunctionSpec",
     "Lesson",
@@ -82,6 +88,7 @@ __all__ = [
     "export_sft",
     "policy_rng",
     "rate_check",
+    "reviewer_agreement",
     "scrub_keys",
     "thompson_choice",
     "to_unit",

@@ -1,7 +1,9 @@
 """The policy bandit: a Beta posterior per arm over its rewards, and Thompson sampling.
 
 A reward r in [-1, 1] counts as r' = (r + 1) / 2 successes out of one trial, so an arm's
-posterior is Beta(1 + sum r', 1 + (n - sum r')) after n rated observations. Picking the
+posterior is Beta(1 + sum r', 1 + (n - sum r')) after n rated observations. A reviewer
+agent's rating of a step the user did not rate counts with weight w (``[rewards]
+reviewer_weight``, 0.5 by default): w r' successes out of w trials. Picking the
 arm whose draw from its posterior is highest (Thompson sampling) makes an arm that keeps
 being rated down chosen less and less, while an arm nobody rated yet still gets tried.
 """
@@ -31,6 +33,13 @@ class ArmStats:
     """alpha / (alpha + beta): the expected reward on the 0 … 1 scale."""
     configured: bool = True
     """False for an arm found in the history but no longer in the configuration."""
+    reviewer_rated: int = 0
+    """Steps of the arm only a reviewer agent rated (the user did not): they count in the
+    posterior with weight ``reviewer_weight``; ``rated`` and ``mean_reward`` leave them out."""
+    reviewer_mean: float | None = None
+    """Mean reviewer rating (-1 … 1) of those steps; None when there are none."""
+    reviewer_weight: float = 0.0
+    """What one reviewer rating weighs against one of the user's, in the posterior."""
 
     def to_json(self) -> dict[str, Any]:
         """The arm as the JSON object `rewards --json` prints."""
@@ -43,6 +52,9 @@ class ArmStats:
             "beta": self.beta,
             "posterior_mean": self.posterior_mean,
             "configured": self.configured,
+            "reviewer_rated": self.reviewer_rated,
+            "reviewer_mean": self.reviewer_mean,
+            "reviewer_weight": self.reviewer_weight,
         }
 
 
@@ -81,6 +93,10 @@ class ArmTally:
     rated: int = 0
     reward_sum: float = 0.0
     unit_sum: float = 0.0
+    reviewed: int = 0
+    """Steps only a reviewer agent rated; their sums follow."""
+    review_sum: float = 0.0
+    review_unit_sum: float = 0.0
 
     def observe(self, reward: float, sign: int = 1) -> None:
         """Add (sign 1) or take back (sign -1) one rated observation."""
@@ -88,12 +104,44 @@ class ArmTally:
         self.reward_sum += sign * reward
         self.unit_sum += sign * to_unit(reward)
 
-    def stats(self, name: str, configured: bool) -> ArmStats:
-        """The arm's posterior and counts as they stand."""
+    def observe_review(self, reward: float, sign: int = 1) -> None:
+        """Add (sign 1) or take back (sign -1) one reviewer rating (weighed in :meth:`stats`)."""
+        self.reviewed += sign
+        self.review_sum += sign * reward
+        self.review_unit_sum += sign * to_unit(reward)
+
+    def to_list(self) -> list[float]:
+        """The sums as the reward model's cache keeps them."""
+        return [
+            self.steps,
+            self.rated,
+            self.reward_sum,
+            self.unit_sum,
+            self.reviewed,
+            self.review_sum,
+            self.review_unit_sum,
+        ]
+
+    @classmethod
+    def from_list(cls, sums: list[float]) -> ArmTally:
+        """The tally :meth:`to_list` wrote."""
+        steps, rated, reward_sum, unit_sum, reviewed, review_sum, review_unit_sum = sums
+        return cls(
+            int(steps), int(rated), reward_sum, unit_sum, int(reviewed), review_sum, review_unit_sum
+        )
+
+    def stats(self, name: str, configured: bool, reviewer_weight: float = 0.0) -> ArmStats:
+        """The arm's posterior and counts as they stand; each reviewer rating weighs
+        ``reviewer_weight`` of one of the user's (weighed when asked, so a change of the
+        setting needs no re-reading)."""
         rated = max(0, self.rated)
+        reviewed = max(0, self.reviewed)
         # Float sums of added and taken-back observations can drift past their bounds.
         unit = min(max(0.0, self.unit_sum), float(rated))
-        alpha, beta = 1.0 + unit, 1.0 + (rated - unit)
+        review_unit = min(max(0.0, self.review_unit_sum), float(reviewed))
+        w = reviewer_weight
+        alpha = 1.0 + unit + w * review_unit
+        beta = 1.0 + (rated - unit) + w * (reviewed - review_unit)
         return ArmStats(
             name=name,
             steps=self.steps,
@@ -103,4 +151,7 @@ class ArmTally:
             beta=beta,
             posterior_mean=alpha / (alpha + beta),
             configured=configured,
+            reviewer_rated=reviewed,
+            reviewer_mean=self.review_sum / reviewed if reviewed else None,
+            reviewer_weight=w,
         )

@@ -6,6 +6,16 @@ place at the same point of the conversation, as preference pairs (:func:`export_
 Every line is validated against its pydantic model (:class:`SFTLine`, :class:`DPOLine`)
 before it is written.
 
+Each example says which source of ratings it rests on, in a top-level ``"metadata":
+{"source": "user" | "reviewer"}``: ``user`` for the user's approval, ratings, undos and
+rejections (and the configured check), ``reviewer`` when a reviewer agent's rating of a
+step the user did not rate decides it. ``source`` picks which are written: ``user`` (the
+default: a reviewer model's opinions never become training data unasked, and the
+examples are those written before reviewers existed), ``reviewer``, or ``all`` (every
+rating counts, the user's first). OpenAI's documented line format lists no ``metadata``
+key; other fine-tuning services take one (a string-to-string map), and it is one
+``jq -c 'del(.metadata)'`` away from the bare format.
+
 Exports never carry a secret: every string is scrubbed of the given secrets, of
 ``$OPENAI_API_KEY``, of the parent environment's other values and of anything that looks
 like a credential (:mod:`autogpt_tui.core.redact`).
@@ -27,6 +37,10 @@ from autogpt_tui.core.history import UNDONE_REFS, History
 from autogpt_tui.core.records import TRAILER_REDO, TRAILER_UNDO, RejectedProposal, StepCommit
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.tools import tool_schemas
+
+ExportSource = Literal["user", "reviewer", "all"]
+"""Which ratings an export rests on: the user's, a reviewer agent's, or both."""
+EXPORT_SOURCES: tuple[ExportSource, ...] = ("user", "reviewer", "all")
 
 _SECRET_ENV = ("OPENAI_API_KEY",)
 """Environment variables whose values are scrubbed from exports even if not passed in."""
@@ -134,6 +148,8 @@ class SFTLine(BaseModel):
     messages: list[ChatMessage] = Field(min_length=2)
     tools: list[ToolSpec] | None = None
     parallel_tool_calls: bool | None = None
+    metadata: dict[str, str] | None = None
+    """Where the example comes from: ``{"source": "user" | "reviewer"}``."""
 
     @model_validator(mode="after")
     def _ends_with_the_target(self) -> SFTLine:
@@ -177,6 +193,8 @@ class DPOLine(BaseModel):
     input: DPOInput
     preferred_output: list[ChatMessage]
     non_preferred_output: list[ChatMessage]
+    metadata: dict[str, str] | None = None
+    """Where the pair comes from: ``{"source": "user" | "reviewer"}``."""
 
     @model_validator(mode="after")
     def _outputs_are_assistant_turns(self) -> DPOLine:
@@ -319,26 +337,56 @@ def _rejected(step: StepCommit) -> list[RejectedProposal]:
     return list(step.record.rejected) if step.record is not None else []
 
 
-def _approved_for_training(step: StepCommit, line: _Timeline) -> bool:
-    """A step to learn from: not rated down; if undone, rated up; its call approved whole.
+Basis = tuple[float | None, str]
+"""The reward an example rests on, and its source (``user`` or ``reviewer``)."""
+
+
+def _basis(step: StepCommit, source: ExportSource) -> Basis:
+    """What ``step``'s example rests on in an export of ``source``.
+
+    The reviewer decides only a step the user did not rate, clear or undo, and only with
+    a +1 or -1 (its 0 says nothing to train on); otherwise the user's signals do.
+    """
+    review = step.review
+    if source != "user" and step.review_counts and review is not None and review.value:
+        return review.value, "reviewer"
+    return step.reward, "user"
+
+
+def _approved_for_training(step: StepCommit, line: _Timeline, basis: Basis) -> bool:
+    """A step to learn from: not rated down; if undone, rated up by the user; its call
+    approved whole.
 
     A step whose edit the user approved only in part (some hunks rejected) committed
     less than its tool call says: trained on, the call would teach the very hunks the
-    user refused, so it is left out whatever its rating.
+    user refused, so it is left out whatever its rating. An undone step the user did
+    not rate up stays out, whatever a reviewer thought of it.
     """
     if step.record is not None and step.record.rejected_hunks:
         return False
-    reward = step.reward
+    reward, source = basis
     if reward is not None and reward < 0:
         return False
-    return not line.undone(step.sha) or (reward is not None and reward > 0)
+    if not line.undone(step.sha):
+        return True
+    return source == "user" and reward is not None and reward > 0
+
+
+def _wanted(label: str, source: ExportSource) -> bool:
+    return source == "all" or label == source
 
 
 def _write(out: TextIO, data: dict[str, Any]) -> None:
     out.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
-def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) -> int:
+def export_sft(
+    history: History,
+    out: TextIO,
+    *,
+    secrets: Sequence[str] = (),
+    source: ExportSource = "user",
+) -> int:
     """Write OpenAI chat fine-tuning JSONL: one line per approved step not rated down.
 
     Every committed step was approved. Steps rated down are left out, and so are
@@ -349,7 +397,8 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     proposals before it — ending in the step's own assistant tool call, the only turn
     trained on (earlier assistant turns carry ``weight: 0``). Oldest step first.
     Every string is scrubbed of ``secrets``, of ``$OPENAI_API_KEY`` and of anything that
-    looks like an API key (each becomes ``[redacted]``). Returns the number of lines.
+    looks like an API key (each becomes ``[redacted]``). ``source`` picks the examples
+    by the ratings they rest on (see the module's docstring). Returns the number of lines.
     """
     scrub = _scrubber(secrets)
     tools = tool_schemas()
@@ -357,7 +406,10 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     count = 0
     for sha in line.order:
         step = line.steps[sha]
-        if step.record is None or not _approved_for_training(step, line):
+        basis = _basis(step, source)
+        if not _wanted(basis[1], source):
+            continue
+        if step.record is None or not _approved_for_training(step, line, basis):
             continue
         messages = _opening(_goal_of(step)) + _history_messages(line.prefix(step))
         own = [_clean(m) for m in step_messages(step)]
@@ -366,14 +418,20 @@ def export_sft(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
             if message["role"] == "assistant":
                 message["weight"] = 0
         messages[-1]["weight"] = 1
-        data = scrub.value({"messages": messages, "tools": tools})
+        data = scrub.value({"messages": messages, "tools": tools, "metadata": {"source": basis[1]}})
         SFTLine.model_validate(data)
         _write(out, data)
         count += 1
     return count
 
 
-def export_dpo(history: History, out: TextIO, *, secrets: Sequence[str] = ()) -> int:
+def export_dpo(
+    history: History,
+    out: TextIO,
+    *,
+    secrets: Sequence[str] = (),
+    source: ExportSource = "user",
+) -> int:
     """Write OpenAI preference fine-tuning JSONL; returns the number of pairs.
 
     Pairs come from two places:
@@ -387,7 +445,8 @@ def export_dpo(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
       had the same).
 
     Pairs whose two outputs make the same tool call are skipped. Secrets are scrubbed as
-    in :func:`export_sft`.
+    in :func:`export_sft`. A pair rests on the reviewer when either of its steps'
+    ratings is a reviewer's; ``source`` picks the pairs as in :func:`export_sft`.
     """
     scrub = _scrubber(secrets)
     tools = tool_schemas()
@@ -395,55 +454,63 @@ def export_dpo(history: History, out: TextIO, *, secrets: Sequence[str] = ()) ->
     count = 0
 
     def emit(
-        messages: list[dict[str, Any]], preferred: dict[str, Any], other: dict[str, Any]
+        messages: list[dict[str, Any]],
+        preferred: dict[str, Any],
+        other: dict[str, Any],
+        label: str,
     ) -> None:
         nonlocal count
-        if _same_action(preferred, other):
-            return  # nothing to prefer
+        if not _wanted(label, source) or _same_action(preferred, other):
+            return  # another source's, or nothing to prefer
         data = scrub.value(
             {
                 "input": {"messages": messages, "tools": tools},
                 "preferred_output": [preferred],
                 "non_preferred_output": [other],
+                "metadata": {"source": label},
             }
         )
         DPOLine.model_validate(data)
         _write(out, data)
         count += 1
 
-    groups: dict[tuple[str, str], list[StepCommit]] = {}
+    groups: dict[tuple[str, str], list[tuple[StepCommit, Basis]]] = {}
     for sha in line.order:
         step = line.steps[sha]
         rejected = _rejected(step)
-        if step.record is None or (step.reward is None and not rejected):
+        basis = _basis(step, source)
+        reward = basis[0]
+        if step.record is None or (reward is None and not rejected):
             continue
         prefix = line.prefix(step)
         base = _opening(_goal_of(step)) + _history_messages(prefix)
         own = [_clean(m) for m in step_messages(step)]
-        if rejected and _approved_for_training(step, line):
+        if rejected and _approved_for_training(step, line, basis):
             notes = _note_count(step)
             for n in range(len(rejected)):
                 at = notes + 2 * n
-                emit(base + own[:at], own[_action_at(own)], own[at])
-        if step.reward is not None:
+                # The user's rejection decides which is preferred: the user's pair.
+                emit(base + own[:at], own[_action_at(own)], own[at], "user")
+        if reward is not None:
             # The same point: the same session, and the same steps in its conversation.
             point = hashlib.sha1("".join(p.sha for p in prefix).encode()).hexdigest()
             key = (step.session, point)
-            groups.setdefault(key, []).append(step)
+            groups.setdefault(key, []).append((step, basis))
 
     for members in groups.values():
-        good = [s for s in members if s.reward is not None and s.reward > 0]
-        bad = [s for s in members if s.reward is not None and s.reward < 0]
-        for preferred in good:
+        good = [(s, b[1]) for s, b in members if b[0] is not None and b[0] > 0]
+        bad = [(s, b[1]) for s, b in members if b[0] is not None and b[0] < 0]
+        for preferred, preferred_by in good:
             base = _opening(_goal_of(preferred)) + _history_messages(line.prefix(preferred))
             ours = [_clean(m) for m in step_messages(preferred)]
-            for other in bad:
+            for other, other_by in bad:
                 theirs = [_clean(m) for m in step_messages(other)]
                 messages = list(base)
                 notes = _note_count(preferred)
                 if notes and ours[:notes] == theirs[: _note_count(other)]:
                     messages += ours[:notes]
-                emit(messages, ours[_action_at(ours)], theirs[_action_at(theirs)])
+                label = "reviewer" if "reviewer" in (preferred_by, other_by) else "user"
+                emit(messages, ours[_action_at(ours)], theirs[_action_at(theirs)], label)
     return count
 
 

@@ -39,12 +39,13 @@ from autogpt_tui.core.records import Rating
 
 CACHE_FILE = Path("autogpt-tui") / "reward-model.json"
 """Where the cache lives, under the repository's common git directory."""
-FORMAT = "autogpt-tui reward-model 3"
+FORMAT = "autogpt-tui reward-model 4"
 """The header's first words; a file with any other header is ignored."""
 _COLUMNS = (
     *("session", "step", "policy", "tool", "summary", "situation", "goal", "timestamp"),
-    *("rating", "comment", "source", "previous", "doc"),
+    *("rating", "comment", "source", "previous", "doc", "review"),
 )
+_FLOAT_COLUMNS = frozenset(("rating", "review"))
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class ModelStep:
     """The summary of the step before it in its session; None at the session's start."""
     doc: int | None = None
     """Its lesson's id in the index, while it has one."""
+    review: float | None = None
+    """A reviewer agent's rating, while it counts (the user did not rate the step)."""
 
     @property
     def reward(self) -> float | None:
@@ -121,7 +124,7 @@ class StepRows:
         rating = None
         if value == value:  # NaN: unrated
             rating = Rating(float(value), s[comment] if comment >= 0 else None, s[source])
-        previous, doc = c["previous"][row], c["doc"][row]
+        previous, doc, review = c["previous"][row], c["doc"][row], c["review"][row]
         return ModelStep(
             sha=sha,
             parent=self.parents.get(sha),
@@ -137,6 +140,7 @@ class StepRows:
             rating=rating,
             previous=s[previous] if previous >= 0 else None,
             doc=doc if doc >= 0 else None,
+            review=float(review) if review == review else None,
         )
 
     def remaining(self) -> Iterable[ModelStep]:
@@ -153,7 +157,7 @@ class Snapshot:
     """Every commit read (steps and others) -> its first parent."""
     undo_of: dict[str, str]
     arms: dict[str, list[float]]
-    """Arm name -> [steps, rated, reward sum, unit sum]."""
+    """Arm name -> :meth:`ArmTally.to_list <autogpt_tui.core.learning.bandit.ArmTally.to_list>`."""
     rows: StepRows
     step_shas: list[str]
     """The steps in row order (what ``lesson_steps`` refers to)."""
@@ -209,6 +213,7 @@ def write(
         cols["source"].append(ref(rating.source) if rating else -1)
         cols["previous"].append(ref(step.previous))
         cols["doc"].append(-1 if step.doc is None else step.doc)
+        cols["review"].append(math.nan if step.review is None else step.review)
         if step.rejected:
             rejected[str(row)] = [[r.tool, r.summary, r.reason, r.situation] for r in step.rejected]
     row_of = {sha: n for n, sha in enumerate(shas)}
@@ -226,7 +231,7 @@ def write(
             links.append(-2)
             outside[sha] = parent
     packed = {
-        name: pack_floats(column) if name == "rating" else pack_ints(column)
+        name: pack_floats(column) if name in _FLOAT_COLUMNS else pack_ints(column)
         for name, column in cols.items()
     }
     body = {
@@ -300,7 +305,7 @@ def _parse(body: dict[str, Any]) -> Snapshot:
     columns: dict[str, list[Any]] = {}
     for name in _COLUMNS:
         packed = body["columns"][name]
-        column = unpack_floats(packed) if name == "rating" else unpack_ints(packed)
+        column = unpack_floats(packed) if name in _FLOAT_COLUMNS else unpack_ints(packed)
         if len(column) != len(shas):
             raise ValueError(f"the column {name} has the wrong length")
         columns[name] = column

@@ -25,6 +25,9 @@ DEFAULT_ARM = "default"
 
 REJECTION_REWARD = -1.0
 """The reward of one rejected proposal."""
+REVIEWER_WEIGHT = 0.5
+"""What a reviewer agent's rating weighs against one of the user's, unless configured
+(``[rewards] reviewer_weight``)."""
 CHECK_REWARD = 0.5
 """The size of the implicit reward an environment check gives (+ passed, - failed)."""
 

@@ -11,9 +11,9 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autogpt_tui.core.conversation import summarize_action
 from autogpt_tui.core.history import RATINGS_REF, RECORDS_REF, UNDONE_REFS, History
@@ -29,7 +29,11 @@ from autogpt_tui.core.records import (
     effective_rating,
     one_line,
     parse_ratings,
+    review_of,
 )
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.record_models import RatingEvent
 
 _GOAL_CHARS = 80
 _SUMMARY_CHARS = 120
@@ -147,6 +151,7 @@ def step_from_entry(entry: LogEntry) -> ModelStep | None:
     goal = str(record.get("goal") or "")
     tool = t.get(TRAILER_TOOL, "") or str(record.get("tool") or "")
     arguments = record.get("arguments")
+    events = parse_ratings(ratings)
     return ModelStep(
         sha=entry.sha,
         parent=entry.parents[0] if entry.parents else None,
@@ -162,5 +167,13 @@ def step_from_entry(entry: LogEntry) -> ModelStep | None:
         goal=one_line(goal, _GOAL_CHARS) if goal else "",
         timestamp=entry.timestamp,
         rejected=tuple(rejected),
-        rating=effective_rating(parse_ratings(ratings)),
+        rating=effective_rating(events),
+        review=counting_review(events),
     )
+
+
+def counting_review(events: Sequence[RatingEvent]) -> float | None:
+    """The reviewer's rating of a step while it counts for learning (the user did not
+    rate, clear or undo the step), else None."""
+    review, counts = review_of(events)
+    return review.value if review is not None and counts else None

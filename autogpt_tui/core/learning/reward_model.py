@@ -4,7 +4,10 @@ A step's reward is its rating in effect (:func:`~autogpt_tui.core.records.effect
 the user's latest explicit rating, else the latest implicit one — an undo (-1, source
 ``undo``, which :meth:`History.undo` records and :meth:`History.redo` takes back), an
 environment check (±0.5, source ``check``: :func:`~autogpt_tui.core.learning.policy.rate_check`).
-A rating of 0 clears it. Every proposal the user rejected before a step (the ``rejected``
+A rating of 0 clears it. A reviewer agent's rating (source ``reviewer``) is never the
+step's reward; while the user has not rated, cleared or undone the step it counts for
+the step's arm with weight ``reviewer_weight`` (:mod:`.bandit`), and gives no lesson.
+Every proposal the user rejected before a step (the ``rejected``
 list of the step's record) is one more -1 observation for the policy arm that proposed
 it, with the user's reason as comment.
 
@@ -51,6 +54,7 @@ from autogpt_tui.core.learning.model_cache import (
 from autogpt_tui.core.learning.policy import (
     DEFAULT_ARM,
     REJECTION_REWARD,
+    REVIEWER_WEIGHT,
     choose_arm,
     configured_arms,
     policy_rng,
@@ -59,6 +63,7 @@ from autogpt_tui.core.learning.reading import (
     State,
     changed_notes,
     collector_paused,
+    counting_review,
     observe,
     read_tips,
     step_from_entry,
@@ -92,9 +97,15 @@ class RewardModel:
     """
 
     def __init__(
-        self, arm_names: Sequence[str] = (DEFAULT_ARM,), *, rng: random.Random | None = None
+        self,
+        arm_names: Sequence[str] = (DEFAULT_ARM,),
+        *,
+        rng: random.Random | None = None,
+        reviewer_weight: float = REVIEWER_WEIGHT,
     ) -> None:
         self._arm_names = configured_arms(arm_names)
+        self.reviewer_weight = reviewer_weight
+        """What a reviewer's rating weighs against the user's in the posteriors."""
         self._rng = rng if rng is not None else policy_rng()
         self._step_reader: StepReader | None = None
         self._reset()
@@ -118,6 +129,7 @@ class RewardModel:
         *,
         rng: random.Random | None = None,
         cache: bool = True,
+        reviewer_weight: float = REVIEWER_WEIGHT,
     ) -> RewardModel:
         """Read every agent step, on the branch and undone, with records and ratings.
 
@@ -129,9 +141,10 @@ class RewardModel:
         ``cache``: one ``git log`` over HEAD and the undone steps' refs reads commits,
         records and ratings together; then the cache is written (atomically). ``rng`` is
         where :meth:`choose_arm` draws from by default (else
-        :func:`~autogpt_tui.core.learning.policy.policy_rng`).
+        :func:`~autogpt_tui.core.learning.policy.policy_rng`). ``reviewer_weight`` is
+        what a reviewer's rating weighs against the user's (``[rewards] reviewer_weight``).
         """
-        model = cls(arm_names, rng=rng)
+        model = cls(arm_names, rng=rng, reviewer_weight=reviewer_weight)
         with collector_paused():
             if cache:
                 model._load_cached(history)
@@ -175,8 +188,8 @@ class RewardModel:
         self._parents = snapshot.parents
         self._undo_of = snapshot.undo_of
         self._rows = snapshot.rows
-        for name, (steps, rated, reward_sum, unit_sum) in snapshot.arms.items():
-            self._arms[name] = ArmTally(int(steps), int(rated), reward_sum, unit_sum)
+        for name, sums in snapshot.arms.items():
+            self._arms[name] = ArmTally.from_list(sums)
         columns, shas = snapshot.rows.columns, snapshot.step_shas
         times, numbers = columns["timestamp"], columns["step"]
         rows = snapshot.lesson_steps
@@ -218,10 +231,7 @@ class RewardModel:
     def _save(self, path: Path, tips: Tips) -> None:
         """Write the cache; a repository we cannot write to just goes without."""
         recency = self._lessons.recency
-        arms = {
-            name: [arm.steps, arm.rated, arm.reward_sum, arm.unit_sum]
-            for name, arm in self._arms.items()
-        }
+        arms = {name: arm.to_list() for name, arm in self._arms.items()}
         with contextlib.suppress(OSError):
             model_cache.write(
                 path,
@@ -299,6 +309,8 @@ class RewardModel:
                 self._add_lesson("avoid", parts, step, REJECTION_REWARD, order=n)
             rating, step.rating = step.rating, None
             self._set_rating(step, rating)
+            review, step.review = step.review, None
+            self._set_review(step, review)
         return bool(new)
 
     def _step(self, sha: str) -> ModelStep | None:
@@ -376,9 +388,14 @@ class RewardModel:
                     unknown.append(sha)
                 continue
             note = self._note(history, RATINGS_REF, new, sha) if new else None
-            rating = effective_rating(parse_ratings(note or ""))
+            events = parse_ratings(note or "")
+            rating = effective_rating(events)
             if rating != step.rating:
                 self._set_rating(step, rating)
+                changed = True
+            review = counting_review(events)
+            if review != step.review:
+                self._set_review(step, review)
                 changed = True
         if unknown:
             # Steps another process rated that we never saw (made and undone meanwhile).
@@ -424,6 +441,17 @@ class RewardModel:
         else:
             parts = (step.goal, step.previous or "", step.summary, comment)
             step.doc = self._add_lesson("exemplar", parts, step, rating.value)
+
+    def _set_review(self, step: ModelStep, review: float | None) -> None:
+        """Put a reviewer's rating that counts (or None) in effect for ``step``'s arm.
+
+        It gives no lesson: what goes into the prompt stays the user's own judgement."""
+        arm = self._arm(step.policy)
+        if step.review is not None:
+            arm.observe_review(step.review, sign=-1)
+        step.review = review
+        if review is not None:
+            arm.observe_review(review)
 
     def _add_lesson(
         self,
@@ -482,10 +510,11 @@ class RewardModel:
 
     def arm_stats(self) -> list[ArmStats]:
         """Every configured arm (in order), then arms only the history knows (by name)."""
-        out = [self._arms.get(name, ArmTally()).stats(name, True) for name in self._arm_names]
+        w = self.reviewer_weight
+        out = [self._arms.get(name, ArmTally()).stats(name, True, w) for name in self._arm_names]
         configured = set(self._arm_names)
         out += [
-            self._arms[name].stats(name, False)
+            self._arms[name].stats(name, False, w)
             for name in sorted(self._arms)
             if name not in configured
         ]

@@ -1,4 +1,9 @@
-"""The rewards view: what the ratings taught — per policy arm, and the lessons."""
+"""The rewards view: what the ratings taught — per policy arm, and the lessons.
+
+When a reviewer agent rated steps too, each arm also shows the steps only the reviewer
+rated (they count at ``[rewards] reviewer_weight``), and a section says whether the
+reviewer agrees with the user on the steps both rated.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +17,46 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from autogpt_tui.core.learning import ArmStats, Lesson
+from autogpt_tui.core.learning import Agreement, ArmStats, Lesson
 
 BAR_WIDTH = 24
 """Cells of the widest bar (a posterior mean of 1.0)."""
 
 
-def arm_line(stats: ArmStats) -> Text:
-    """One arm: name, a bar of its posterior mean, and its counts."""
+def _mean(value: float | None) -> str:
+    return f"{value:+.2f}" if value is not None else "  – "
+
+
+def arm_line(stats: ArmStats, *, reviewed: bool = False) -> Text:
+    """One arm: name, a bar of its posterior mean, and its counts; with ``reviewed``,
+    a second line with the steps only a reviewer rated and their mean."""
     filled = round(stats.posterior_mean * BAR_WIDTH)
-    mean = f"{stats.mean_reward:+.2f}" if stats.mean_reward is not None else "  – "
     line = Text(f"{stats.name:<14} ")
     line.append("█" * filled, style="bold")
     line.append("░" * (BAR_WIDTH - filled), style="dim")
-    line.append(f"  {stats.posterior_mean:.2f}   mean {mean}   {stats.rated}/{stats.steps} rated")
+    line.append(
+        f"  {stats.posterior_mean:.2f}   mean {_mean(stats.mean_reward)}"
+        f"   {stats.rated}/{stats.steps} rated"
+    )
+    if reviewed:
+        # A line of its own under the bar, so that it fits an 80-column terminal too.
+        line.append(
+            f"\n{'':<15}only the reviewer rated {stats.reviewer_rated}"
+            f"   mean {_mean(stats.reviewer_mean)}",
+            style="italic",
+        )
+    return line
+
+
+def disagreement_line(
+    label: str, user: float, reviewer: float, reason: str | None, model: str | None
+) -> Text:
+    """One step the reviewer rated otherwise than the user."""
+    line = Text(f"{label}  you {user:+g}, reviewer {reviewer:+g}")
+    if model:
+        line.append(f" ({model})", style="dim")
+    if reason:
+        line.append(f": {reason}")
     return line
 
 
@@ -64,12 +95,19 @@ class RewardsScreen(ModalScreen[None]):
         Binding("escape,q,R", "dismiss", "Close"),
     ]
 
-    def __init__(self, arms: Sequence[ArmStats], lessons: Sequence[Lesson]) -> None:
+    def __init__(
+        self,
+        arms: Sequence[ArmStats],
+        lessons: Sequence[Lesson],
+        agreement: Agreement | None = None,
+    ) -> None:
         super().__init__()
         self.arms = list(arms)
         """The arms' statistics, as the bandit sees them."""
         self.lessons = list(lessons)
         """The lessons, most relevant to the current goal first."""
+        self.agreement = agreement or Agreement()
+        """The reviewer's agreement with the user's own ratings."""
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -82,8 +120,11 @@ class RewardsScreen(ModalScreen[None]):
                     "sampling): an arm that keeps getting rated down is chosen less and less.",
                     classes="muted",
                 )
+                reviewed = bool(self.agreement.both) or any(a.reviewer_rated for a in self.arms)
                 for stats in self.arms:
-                    yield Static(arm_line(stats), classes="arm")
+                    yield Static(arm_line(stats, reviewed=reviewed), classes="arm")
+                if reviewed:
+                    yield from self._reviewer_section()
                 yield Static("Lessons", classes="heading")
                 if not self.lessons:
                     yield Static(
@@ -93,6 +134,20 @@ class RewardsScreen(ModalScreen[None]):
                     # A correction, in the user's words ("When running the tests: use -x").
                     mark = "note  " if lesson.kind == "avoid" else "worked"
                     yield Static(Text(f"{mark}  {lesson.text}"), classes=lesson.kind)
+
+    def _reviewer_section(self) -> ComposeResult:
+        """Whether the reviewer agrees with the user, and where it does not."""
+        weight = self.arms[0].reviewer_weight if self.arms else 0.0
+        yield Static("Reviewer", classes="heading")
+        yield Static(
+            f"Steps only the reviewer rated count at {weight:g} of your rating; "
+            "your own rating always wins.",
+            classes="muted",
+        )
+        yield Static(self.agreement.sentence(), classes="agreement")
+        for d in self.agreement.disagreements:
+            line = disagreement_line(f"{d.session}#{d.step}", d.user, d.reviewer, d.reason, d.model)
+            yield Static(line, classes="disagreement")
 
     async def action_dismiss(self, result: None = None) -> None:
         """Close the view."""

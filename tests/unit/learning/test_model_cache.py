@@ -150,7 +150,7 @@ def test_a_missing_or_damaged_cache_is_rebuilt(
     elif damage == "garbage":
         path.write_bytes(b"\x00\xff not json at all")
     elif damage == "other version":
-        path.write_bytes(header.replace(b"reward-model 3", b"reward-model 999") + b"\n" + body)
+        path.write_bytes(header.replace(b"reward-model 4", b"reward-model 999") + b"\n" + body)
     elif damage == "bad checksum":
         path.write_bytes(header + b"\n" + body.replace(b'"tips"', b'"tipz"'))
     else:
