@@ -31,6 +31,7 @@ TRAILER_SESSION = "Agent-Session"
 TRAILER_STEP = "Agent-Step"
 TRAILER_TOOL = "Agent-Tool"
 TRAILER_POLICY = "Agent-Policy"
+TRAILER_ROLE = "Agent-Role"
 TRAILER_UNDO = "Agent-Undo"
 TRAILER_REDO = "Agent-Redo"
 
@@ -38,9 +39,9 @@ SUMMARY_MAX = 100
 """The longest commit subject a step gets."""
 
 
-RatingSource = Literal["user", "reject", "undo", "check"]
+RatingSource = Literal["user", "reject", "undo", "check", "reviewer"]
 
-_RATING_SOURCES = frozenset(("user", "reject", "undo", "check"))
+_RATING_SOURCES = frozenset(("user", "reject", "undo", "check", "reviewer"))
 
 _MODELS = frozenset(
     ("CallRecord", "RatingEvent", "RejectedHunk", "RejectedProposal", "StepRecord", "Usage")
