@@ -8,8 +8,9 @@ The orchestra is a small explicit state machine over :class:`~autogpt_tui.core.p
 
 Each phase is one role's: the planner plans, the coder works on the current subgoal,
 the reviewer reviews. Each role is its own :class:`~autogpt_tui.core.agent.Agent` with
-its own session (``<team>-<role>``), hence its own conversation and context, its own
-system prompt (the role's prompt) and tools. The orchestra takes one step of the phase's
+its own conversation and context (the team shares one session, whose step numbers run
+across the roles; each agent's conversation holds only its role's turns), its own system
+prompt (the role's prompt) and tools. The orchestra takes one step of the phase's
 agent at a time, so every action of any role is one commit (with an ``Agent-Role``
 trailer) that the user approves exactly as in single-agent mode. The phase is read
 again from the step records before each step (core/plan.py): an undo rewinds the plan.
@@ -57,12 +58,7 @@ def next_phase(plan: PlanState, *, has_reviewer: bool, replan: bool = False) -> 
 
 def team_steps(history: History, team: str) -> list[StepCommit]:
     """The team's steps in force on the branch, oldest first."""
-    prefix = f"{team}-"
-    steps = [
-        s
-        for s in history.steps_on_branch(records=True)
-        if not s.undone and s.session.startswith(prefix)
-    ]
+    steps = [s for s in history.steps_on_branch(records=True) if not s.undone and s.session == team]
     steps.reverse()
     return steps
 
@@ -96,8 +92,8 @@ class Orchestra:
         emit: Callable[[Event], None] | None = None,
         max_steps: int | None = None,
     ) -> None:
-        """``agents`` holds the planner and the coder (the reviewer is optional), each
-        already working in session ``<team>-<role>``; ``max_steps`` limits the team's
+        """``agents`` holds the planner and the coder (the reviewer is optional), all
+        working in session ``team``; ``max_steps`` limits the team's
         steps in force, all roles together."""
         if "planner" not in agents or "coder" not in agents:
             raise ValueError("a team needs a planner and a coder")

@@ -112,7 +112,7 @@ def _team_to_resume(history: History, goal: str, review: str) -> str | None:
         return None
     if goal and latest.record.goal != goal:
         return None
-    team = latest.session.rsplit("-", 1)[0]
+    team = latest.session
     plan = plan_from_steps(team_steps(history, team), "subgoal" if review == "subgoal" else "step")
     return None if plan.finished and plan.review_due is None else team
 
@@ -165,7 +165,7 @@ def open_team(
         budget=per_agent,
         watch=watch,
         lock=lock,
-        session=f"{team}-coder",
+        session=team,
     )
     try:
         coder = session.agent
@@ -186,13 +186,14 @@ def open_team(
                     profile=coder.profile,
                     policy=coder.policy,
                     hooks=coder.hooks,
-                    session=f"{team}-{role_name}",
+                    session=team,
                     redactor=coder.redactor,
                     permissions=coder.gate.permissions,
                 )
             agent.role = role_name
             agent.allowed_tools = frozenset(role.allowed_tools())
             agent.policy = _role_policy(role, history, coder.policy)
+            agent._rebuild(agent.state)  # its own turns only, now that it has its role
             agents[role_name] = agent
         # Only the coder changes files: the tools warn it (not the last agent built) first.
         coder.tools.before_change = coder._before_change  # type: ignore[attr-defined]

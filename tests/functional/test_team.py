@@ -140,6 +140,11 @@ def test_a_whole_session_plans_codes_reviews_and_finishes(team: Team) -> None:
         "reviewer",
         "coder",
     ]
+    # One session for the team, its step numbers running across the roles.
+    numbers = git(team.root, "log", "--format=%(trailers:key=Agent-Step,valueonly)", "--reverse")
+    assert numbers.split() == [str(n) for n in range(1, 9)]
+    sessions = git(team.root, "log", "--format=%(trailers:key=Agent-Session,valueonly)").split()
+    assert len(set(sessions)) == 1
     history = History.open(team.root)
     try:
         a_step = next(s for s in history.steps_on_branch() if s.summary.startswith("Write a.txt"))

@@ -52,7 +52,7 @@ def test_run_with_agents_in_text_names_the_speaker(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "[planner] step 1: finish" in result.stdout
-    assert "[coder] step 1: finish" in result.stdout
+    assert "[coder] step 2: finish" in result.stdout  # one session, numbers across roles
     assert "  - [x] Nothing to change" in result.stdout
 
 
