@@ -26,6 +26,7 @@ from autogpt_tui.core.roles import ROLES, AgentRole, RoleArm, RoleName
 from autogpt_tui.core.session import AgentSession, open_session
 from autogpt_tui.core.session_state import new_session_id
 from autogpt_tui.core.settings import Settings
+from autogpt_tui.core.watcher import WorkspaceWatcher
 
 __all__ = ["TeamSession", "UnknownAgent", "choose_team", "open_team"]
 
@@ -128,6 +129,7 @@ def open_team(
     user: UserChannel | None = None,
     budget: Budget | None = None,
     watch: bool = True,
+    watcher: WorkspaceWatcher | None = None,
     lock: WorkspaceLock | None = None,
 ) -> TeamSession:
     """A team of the agents ``names`` (``--agents``) on ``workspace``; resumes the branch's
@@ -164,6 +166,7 @@ def open_team(
         user=user,
         budget=per_agent,
         watch=watch,
+        watcher=watcher,
         lock=lock,
         session=team,
     )
