@@ -28,6 +28,7 @@ async def _role_event(app: WorkstationApp, event: RoleEvent) -> None:
 @handles(PlanUpdated)
 async def _plan_updated(app: WorkstationApp, event: PlanUpdated) -> None:
     app.query_one(PlanChecklist).show(event.subgoals, event.current)
+    app.refresh_bindings()  # n and N apply once there is a plan
 
 
 @handles(ReviewGiven)
