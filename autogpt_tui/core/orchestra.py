@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from autogpt_tui.core.agent import Agent
-from autogpt_tui.core.events import Event, Finished, Notice, Outcome
+from autogpt_tui.core.events import Event, Finished, Notice, Outcome, StatusChanged
 from autogpt_tui.core.history import History
 from autogpt_tui.core.orchestra_events import PlanUpdated, ReviewGiven
 from autogpt_tui.core.plan import SKIP_NOTE, PlanState, ReviewMode, Verdict, parse_verdict
@@ -195,6 +195,7 @@ class Orchestra:
                 # A role's finish hands its result back; it is not the team's end, and
                 # the same hand-back twice is not a loop.
                 agent._loops = LoopDetector()
+                agent._set_status("idle")  # the role is done, the team is not
                 if role == "planner":
                     self._after_plan()
                 elif role == "reviewer":
@@ -322,6 +323,8 @@ class Orchestra:
 
     def _finish(self, outcome: Outcome, message: str, taken: int) -> Finished:
         summary = self.plan.checklist() if outcome == "finished" else None
+        if outcome == "finished":
+            self.emit(StatusChanged("done"))  # the team's end (its agents' are hand-backs)
         event = Finished(outcome=outcome, message=message, steps=taken, summary=summary)
         self.emit(event)
         return event

@@ -222,7 +222,7 @@ ACTIONS: tuple[Action, ...] = (
         "n", "skip_subgoal", "Skip subgoal",
         "Skip the plan's current subgoal: the coder goes on with the next one (a team only).",
         _STEER, When.TEAM, help_key="n / N",
-        help_text="Skip the plan's current subgoal, or have the planner plan again (a team).",
+        help_text="A team: skip the current subgoal, or plan again.",
         priority=46,
     ),
     Action(
