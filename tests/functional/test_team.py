@@ -251,3 +251,56 @@ def test_a_bad_agents_list_is_one_sentence(llm_server: ScriptedLLM) -> None:
     with pytest.raises(UnknownAgent, match="needs a planner"):
         choose_team(settings, ["coder"])
     assert list(choose_team(settings, ["coder", "planner"])) == ["planner", "coder"]
+
+
+def test_a_roles_prompt_model_and_arm_reach_its_requests(team: Team) -> None:
+    from autogpt_tui.core.roles import AgentRole, RoleArm
+
+    team.play.script("planner", [call("finish", summary="- [ ] One thing")])
+    settings = settings_for(team.server, mode="auto")
+    settings.agents = [
+        AgentRole(
+            name="boss",
+            role="planner",
+            prompt="You are the planner. Plan tersely.",
+            model="planner-model",
+            arms=[RoleArm(name="terse", instructions="Use few words.")],
+        ),
+        AgentRole(name="coder", role="coder", tools=["read_file", "edit_file"]),
+    ]
+    session = open_team(
+        team.root, settings, ["boss", "coder"], goal="One.", emit=team.events.append, watch=False
+    )
+    team.sessions.append(session)
+    session.orchestra.run(max_steps=1)
+    (request,) = team.server.requests
+    assert request.body["model"] == "planner-model"
+    assert "Plan tersely." in request.system_prompt and "Use few words." in request.system_prompt
+    trailer = git(team.root, "log", "-1", "--format=%(trailers:key=Agent-Policy,valueonly)")
+    assert trailer.strip() == "terse"
+    # The coder is offered only its configured tools (finish always).
+    assert session.orchestra.agents["coder"].allowed_tools == frozenset(
+        {"read_file", "edit_file", "finish"}
+    )
+
+
+def test_a_tool_outside_the_role_is_refused_before_approval(team: Team) -> None:
+    team.play.script(
+        "planner",
+        [call("write_file", path="x.txt", content="x"), call("finish", summary="- [ ] A")],
+    )
+    session = team.open()
+    session.orchestra.run(max_steps=1)
+    assert not (team.root / "x.txt").exists()
+    second = [r for r in team.server.requests if "You are the planner" in r.system_prompt][-1]
+    assert "The tool 'write_file' is not yours in this role" in str(second.messages)
+    assert [s.text for s in session.orchestra.plan.subgoals] == ["A"]
+
+
+def test_the_step_budget_counts_the_whole_team(team: Team) -> None:
+    team.play.script("planner", [call("list_files"), call("finish", summary="- [ ] A")])
+    team.play.script("coder", [call("write_file", path="a.txt", content="a\n")])
+    session = team.open(max_steps=3)
+    result = session.orchestra.run()
+    assert (result.outcome, result.steps) == ("budget", 3)
+    assert team.play.asked == ["planner", "planner", "coder"]
