@@ -201,6 +201,14 @@ class Orchestra:
                 elif role == "reviewer":
                     self._after_review(result.summary or "")
 
+    def plan_event(self, history: History) -> PlanUpdated:
+        """The plan as ``history`` (any thread's own) has it now: after an undo or a redo
+        the workstation shows the rewound plan at once, not at the team's next step."""
+        plan = _replay(team_steps(history, self.team), self.review)
+        phase = next_phase(plan, has_reviewer="reviewer" in self.agents)
+        subgoals = tuple((s.text, s.state) for s in plan.subgoals)
+        return PlanUpdated(subgoals=subgoals, current=plan.current, phase=phase)
+
     # -------------------------------------------------------------- phases
 
     def _read_plan(self) -> PlanState:

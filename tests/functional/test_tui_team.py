@@ -90,6 +90,9 @@ async def test_the_team_shows_roles_the_plan_and_skips_a_subgoal(
         assert (app.runner.workspace / "b.txt").read_text() == "b\n"
         coder = [r for r in llm_server.requests if "You are the coder" in r.system_prompt][-1]
         assert "The user skipped the subgoal 1 (Write a.txt)" in str(coder.messages)
+        # Undo takes back the step that recorded the skip: the plan line rewinds at once.
+        await press(app, "u")
+        await until(pilot, lambda: plan_line(app) == "plan 0/2  ▶ Write a.txt  ☐ Write b.txt")
 
 
 async def test_the_single_agent_has_no_badges_and_no_plan(
