@@ -154,8 +154,8 @@ class WorkstationApp(
         # the runner takes it when the agent first starts or history first moves.
         self.runner = AgentRunner(self, self.workspace, settings, lock=lock)
         self.runner.session_choice = session  # --session / --continue: resumed explicitly
-        self.runner.team_names = list(agents) if agents else None  # --agents: a team
         """The agent's session, driven on a worker thread."""
+        self.runner.team_names = list(agents) if agents else None  # --agents: a team
         self._initial_goal = clean(goal)
         self._theme_name = theme_name
         self._notices = list(notices)
