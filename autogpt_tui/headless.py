@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from autogpt_tui.core.constants import EXIT_BUDGET, EXIT_ERROR, EXIT_OK
 from autogpt_tui.core.errors import UserError
@@ -28,7 +29,15 @@ from autogpt_tui.core.events import (
     ThoughtDelta,
     UserEditsCommitted,
 )
+from autogpt_tui.core.orchestra_events import PlanUpdated, ReviewGiven, RoleEvent
 from autogpt_tui.core.records import escape_surrogates, escape_surrogates_in
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.session import AgentSession
+    from autogpt_tui.core.team_session import TeamSession
+
+TEAM_EVENTS = (PlanUpdated, ReviewGiven)
+"""A team's own events (the plan, the reviewer's verdicts), printed as such."""
 
 EXIT_CODES: dict[Outcome, int] = {"finished": EXIT_OK, "budget": EXIT_BUDGET}
 """Exit status per outcome; every other outcome is ``EXIT_ERROR`` (DESIGN.md)."""
@@ -47,10 +56,11 @@ class EventPrinter:
         self._thought_shown: tuple[int, str] | None = None
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, CostUnenforceable):
+        inner = event.event if isinstance(event, RoleEvent) else event
+        if isinstance(inner, CostUnenforceable):
             # A warning, on stderr whatever the format; --json also gets its event.
             with self._lock:
-                self.err.write(f"autogpt-tui: warning: {escape_surrogates(event.message)}\n")
+                self.err.write(f"autogpt-tui: warning: {escape_surrogates(inner.message)}\n")
                 self.err.flush()
             if not self.json_lines:
                 return
@@ -59,13 +69,26 @@ class EventPrinter:
                 escape_surrogates_in(event.to_json()), ensure_ascii=False, default=str
             )
         else:
-            line = self._text(event)
+            line = self._team_text(event) if isinstance(event, TEAM_EVENTS) else self._text(inner)
+            if line is not None and isinstance(event, RoleEvent):
+                # Each line of a team says who speaks (a thought's lines included).
+                line = "\n".join(f"[{event.role}] {part}" for part in line.split("\n"))
         if line is not None:
             # A non-UTF-8 file name or a lone surrogate from the model cannot be written.
             line = escape_surrogates(line)
             with self._lock:
                 self.out.write(line + "\n")
                 self.out.flush()
+
+    @staticmethod
+    def _team_text(event: Event) -> str | None:
+        if isinstance(event, PlanUpdated):
+            marks = {"open": " ", "done": "x", "skipped": "~"}
+            items = [f"  - [{marks.get(state, ' ')}] {text}" for text, state in event.subgoals]
+            return "\n".join([f"plan ({event.phase} next):", *items]) if items else None
+        if isinstance(event, ReviewGiven):
+            return f"[reviewer] rated {event.sha[:8]} {event.value:+d}: {event.reason}"
+        return None
 
     def _text(self, event: Event) -> str | None:
         if isinstance(event, ThoughtDelta):
@@ -134,17 +157,20 @@ def run_headless(
     base_url: str | None,
     json_output: bool,
     out: TextIO | None = None,
+    agents: Sequence[str] | None = None,
 ) -> int:
     """Run the agent on ``workspace`` until it stops; returns the exit status.
 
     ``mode`` is the ``--mode`` flag; None (not given) leaves the config's mode, else
     ``auto`` (:data:`~autogpt_tui.core.settings.RUN_DEFAULTS`). ``session`` (``--session``)
     or ``resume_latest`` (``--continue``) resume a session, with its goal when ``goal`` is
-    empty (see core/sessions.py ``choose_session``).
+    empty (see core/sessions.py ``choose_session``). ``agents`` (``--agents``) runs a
+    team of those ``[[agents]]`` instead of the single agent (core/orchestra.py).
     """
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.session import NO_MODEL_SENTENCE, open_session
+    from autogpt_tui.core.session import AgentSession as AgentSessionType
     from autogpt_tui.core.sessions import choose_session
     from autogpt_tui.core.settings import RUN_DEFAULTS, load_settings
 
@@ -192,15 +218,25 @@ def run_headless(
                 printer(event)
 
         # Headless: no user channel, and the budget is the settings' (flags included).
-        agent_session = open_session(
-            history,
-            settings,
-            goal=choice.goal,
-            session=choice.session,
-            mode=settings.agent.mode,
-            emit=emit,
-            lock=lock,
-        )
+        runner: AgentSession | TeamSession
+        if agents:
+            from autogpt_tui.core.team_session import open_team
+
+            runner = open_team(
+                history, settings, agents, goal=choice.goal, mode=settings.agent.mode,
+                emit=emit, lock=lock,
+            )  # fmt: skip
+        else:
+            runner = open_session(
+                history,
+                settings,
+                goal=choice.goal,
+                session=choice.session,
+                mode=settings.agent.mode,
+                emit=emit,
+                lock=lock,
+            )
+        loop = runner.agent if isinstance(runner, AgentSessionType) else runner.orchestra
     except BaseException:
         history.close()
         if lock is not None:
@@ -208,13 +244,13 @@ def run_headless(
         raise
     try:
         try:
-            result = agent_session.agent.run()
+            result = loop.run()
         except KeyboardInterrupt:
-            agent_session.agent.cancel()
+            loop.cancel()
             held.append(Finished(outcome="cancelled", message="Interrupted.", steps=0))
             return EXIT_ERROR
     finally:
-        agent_session.close()
+        runner.close()
         for event in held:
             printer(event)
         lock.release()

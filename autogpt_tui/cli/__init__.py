@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.sessions import SessionChoice
+    from autogpt_tui.core.settings import Settings
 
 __all__ = ["COMMANDS", "SUBCOMMANDS", "UsageError", "entry", "main"]
 
@@ -73,6 +74,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="model name")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL")
     parser.add_argument("--theme", help="theme name")
+    run_command.agents_argument(parser)
     parser.add_argument("--version", action="version", version=f"autogpt-tui {__version__}")
     return parser
 
@@ -153,6 +155,23 @@ def _choose_session(history: History, options: argparse.Namespace) -> SessionCho
     )
 
 
+def _team_names(options: argparse.Namespace, settings: Settings) -> list[str] | None:
+    """``--agents``, checked against the config before the screen takes over (one
+    sentence on the terminal for a name no ``[[agents]]`` has)."""
+    names = run_command.agent_names(options.agents)
+    if names is None:
+        return None
+    if options.session is not None or options.resume_latest:
+        raise UsageError(
+            "--agents takes up the branch's team by its goal; --session and --continue"
+            " resume a single agent's session."
+        )
+    from autogpt_tui.core.team_session import choose_team
+
+    choose_team(settings, names)
+    return names
+
+
 def _open_tui(
     options: argparse.Namespace,
     workspace: Path,
@@ -168,6 +187,7 @@ def _open_tui(
         "ui": {"theme": options.theme},
     }
     settings = load_settings(workspace, overrides=overrides)
+    agents = _team_names(options, settings)
     for warning in settings.warnings:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
     # 30 frames a second, not Textual's 60: every frame renders what changed, and in a
@@ -180,6 +200,7 @@ def _open_tui(
         workspace,
         goal=choice.goal or None,
         session=choice.session,
+        agents=agents,
         theme_name=settings.ui.theme,
         settings=settings,
         notices=notices,

@@ -41,6 +41,29 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model name")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL")
     parser.add_argument("--json", action="store_true", help="print JSON event lines")
+    agents_argument(parser)
+
+
+def agents_argument(parser: argparse.ArgumentParser) -> None:
+    """``--agents planner,coder,reviewer``: a team instead of the single agent."""
+    parser.add_argument(
+        "--agents",
+        metavar="NAMES",
+        help=(
+            "work as a team of these [[agents]] (e.g. planner,coder,reviewer): the planner"
+            " plans, the coder works subgoal by subgoal, the reviewer rates its steps"
+        ),
+    )
+
+
+def agent_names(value: str | None) -> list[str] | None:
+    """The names ``--agents`` gives, or None when it is not given; UsageError when empty."""
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise UsageError("--agents needs names, such as planner,coder,reviewer.")
+    return names
 
 
 _PRELOADED = ("openai", "openai.resources.chat.chat", "httpcore2")
@@ -88,6 +111,12 @@ def cmd_run(options: argparse.Namespace) -> int:
         raise UsageError("--goal is required (unless --continue or --session resumes a session).")
     if options.goal is not None and not options.goal.strip():
         raise UsageError("The goal must not be empty.")
+    agents = agent_names(options.agents)
+    if agents is not None and resuming:
+        raise UsageError(
+            "--agents takes up the branch's team by its goal; --session and --continue"
+            " resume a single agent's session."
+        )
     with _preloading_model_client():
         # Imported once openai is under way: everything `run` loads overlaps with it.
         from autogpt_tui.headless import run_headless
@@ -104,6 +133,7 @@ def cmd_run(options: argparse.Namespace) -> int:
             model=options.model,
             base_url=options.base_url,
             json_output=options.json,
+            agents=agents,
         )
 
 

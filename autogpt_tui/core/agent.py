@@ -167,6 +167,10 @@ class Agent(SessionKeeping, ModelRequests):
             # The tools call back before they change files, so the user's version of a
             # file the agent is about to change is committed as theirs first.
             tools.before_change = self._before_change
+        self.role: str | None = None
+        """The role this agent plays in a team (core/orchestra.py); None: the single agent."""
+        self.allowed_tools: frozenset[str] | None = None
+        """The tools this agent may call (its role's); None: every tool."""
         self._next_session = NextSession()
         self.state = self._resume_or_start(goal, session)
         self.emit(self.state.started(replaces=None))
@@ -351,7 +355,9 @@ class Agent(SessionKeeping, ModelRequests):
                     ]
                     continue
                 self._no_action = 0
-                plan = ReplyPlan.of(completion.text, completion.tool_calls, policy)
+                plan = ReplyPlan.of(
+                    completion.text, completion.tool_calls, policy, self.allowed_tools
+                )
             if not plan.valid:
                 # The model gets the errors as the tools' answers and tries again; a bad
                 # call is not a step (nothing ran), so nothing is committed.
@@ -496,6 +502,8 @@ class Agent(SessionKeeping, ModelRequests):
         policy: PolicyChoice,
     ) -> StepCommit:
         """Make the step's commit with its record, and take it into the session."""
+        if self.role:
+            record.role = self.role
         commit = self.history.commit_step(
             session=self.state.session,
             step=step,
@@ -504,6 +512,7 @@ class Agent(SessionKeeping, ModelRequests):
             summary=summary_line,
             record=record,
             paths=changed,
+            role=self.role,
         )
         if self.hooks.after_step is not None:
             self.hooks.after_step(commit, changed)  # e.g. the workspace's check, for its reward

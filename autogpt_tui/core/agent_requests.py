@@ -43,6 +43,7 @@ class ModelRequests:
         emit: Callable[[Event], None]
         state: SessionState
         _tool_schemas: list[dict[str, Any]] | None
+        allowed_tools: frozenset[str] | None
         _on_first_request: Callable[[], None] | None
         _inbox: queue.SimpleQueue[str]
 
@@ -84,7 +85,10 @@ class ModelRequests:
         if self._tool_schemas is None:
             # Made once per loop: a fresh deep copy per request cost ~2 ms a step, and
             # nothing changes them (the client only serialises them).
-            self._tool_schemas = tool_schemas()
+            allowed = self.allowed_tools  # a team's role sees only its own tools
+            self._tool_schemas = [
+                s for s in tool_schemas() if allowed is None or s["function"]["name"] in allowed
+            ]
         self._read_inbox(step_no)
         self._set_status("thinking")
 

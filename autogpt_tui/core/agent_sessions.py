@@ -45,6 +45,7 @@ class SessionKeeping:
         _next_session: NextSession
         _loops: LoopDetector
         _no_action: int
+        role: str | None
 
     def _resume_or_start(self, goal: str, session: str | None) -> SessionState:
         """Resume ``session`` when named (wherever its steps lie on the branch); else
@@ -89,7 +90,10 @@ class SessionKeeping:
     def _rebuild(self, state: SessionState) -> None:
         """Rebuild the conversation from the records of the session's live steps."""
         # Undone steps keep their numbers: the next step goes on after the highest.
-        state.rebuild(*read_session(self.history, state.session))
+        steps, last = read_session(self.history, state.session)
+        if self.role:  # a team shares a session (and its numbers); each role its turns
+            steps = [s for s in steps if s.record is not None and s.record.role == self.role]
+        state.rebuild(steps, last)
         self._known_head = self.history.head()
         self._deferred = None  # a reply from before the undo no longer fits
 

@@ -268,6 +268,7 @@ class History:
         summary: str,
         record: StepRecord,
         paths: Iterable[str] | None = None,
+        role: str | None = None,
     ) -> StepCommit:
         """Commit one agent step: the files it changed (or none: an empty commit).
 
@@ -286,6 +287,7 @@ class History:
             summary=summary,
             record=record,
             paths=paths,
+            role=role,
         )
 
     def commit_user_edits(self, paths: Iterable[str] | None = None) -> UserCommit | None:

@@ -144,6 +144,9 @@ class StepRecord(BaseModel):
     rejected_hunks: list[RejectedHunk] = Field(default_factory=list)
     """The hunks of the step's file edit the user rejected; the commit holds the others
     (empty when the whole change was approved)."""
+    role: str = ""
+    """The role of the agent that took the step when several work together (planner,
+    coder, reviewer); empty for the single agent."""
     calls: list[CallRecord] = Field(default_factory=list)
     """Every call of the step's reply, in the model's order, when it held more than one
     (several reads, or calls not run); empty for a one-call step (older records too).

@@ -31,6 +31,7 @@ TRAILER_SESSION = "Agent-Session"
 TRAILER_STEP = "Agent-Step"
 TRAILER_TOOL = "Agent-Tool"
 TRAILER_POLICY = "Agent-Policy"
+TRAILER_ROLE = "Agent-Role"
 TRAILER_UNDO = "Agent-Undo"
 TRAILER_REDO = "Agent-Redo"
 

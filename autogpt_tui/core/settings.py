@@ -58,6 +58,7 @@ from pydantic_settings import (
 
 from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, DEFAULT_MAX_STEPS, Mode
 from autogpt_tui.core.permissions import PermissionRule, Permissions, SourcedRule
+from autogpt_tui.core.roles import AgentRole, default_roles
 from autogpt_tui.core.settings_sources import (
     ConfigError,
     OpenAIEnvSource,
@@ -222,6 +223,9 @@ class AgentSettings(BaseModel):
     delegate_model: str | None = Field(default=None, min_length=1)
     """Model for ``delegate`` sub-agents; None: the session's model. A workspace's file
     sets it only once trusted."""
+    review: Literal["step", "subgoal"] = "step"
+    """With several agents (``--agents``): the reviewer rates each coder step that changed
+    files (``step``), or each finished subgoal (``subgoal``)."""
     prices: dict[str, ModelPrice] = Field(default_factory=default_prices)
     """Model prices by model name; a name also prices its dated versions (gpt-4o-2024-08-06).
 
@@ -383,9 +387,22 @@ class Settings(BaseSettings):
     """Automatic rewards."""
     policy: PolicySettings = Field(default_factory=PolicySettings)
     """Policy arms."""
+    agents: list[AgentRole] = Field(default_factory=default_roles)
+    """The agents a team may use, each an [[agents]] table (core/roles.py); names unique.
+    They work only when asked for (``--agents``); one agent is the default."""
     permissions: list[PermissionRule] = Field(default_factory=list)
     """Permission rules, each a [[permissions]] table (core/permissions.py); a workspace's
     own rules are kept apart (``workspace_rules``), never replacing these."""
+
+    @field_validator("agents")
+    @classmethod
+    def _agent_names_are_unique(cls, agents: list[AgentRole]) -> list[AgentRole]:
+        seen: set[str] = set()
+        for agent in agents:
+            if agent.name in seen:
+                raise ValueError(f"must have unique names ({agent.name!r} appears twice)")
+            seen.add(agent.name)
+        return agents
 
     _warnings: list[str] = PrivateAttr(default_factory=list)
     _workspace_rules: list[SourcedRule] = PrivateAttr(default_factory=list)

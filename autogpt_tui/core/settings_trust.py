@@ -16,14 +16,16 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
 - ``rewards.undo_is_negative``: may turn it off, never on when the user's is off (the
   user's undos are not made into ratings they said they did not want);
 - ``rewards.reviewer_weight``: may only be lowered (a repository cannot make a reviewer
-  model's opinions weigh more against the user's own ratings).
+  model's opinions weigh more against the user's own ratings);
+- ``[[agents]]``: a role never gets a tool the user's own config does not give it.
 
 Some keys steer the agent rather than widen what it may do: the policy arms (their
 instructions go verbatim into the system prompt, their model is called with the user's
-key) and the model. Those apply only once the user has *trusted* the workspace's file
-(``autogpt-tui trust``, or yes when the TUI asks). Trust is recorded in the user's
-config folder (``trusted-workspaces.json``) by the file's path and a hash of its bytes,
-so an edit to the file (a ``git pull``) makes it untrusted again.
+key), the model and the ``[[agents]]`` (their prompts go into the system prompt too).
+Those apply only once the user has *trusted* the workspace's file (``autogpt-tui trust``,
+or yes when the TUI asks). Trust is recorded in the user's config folder
+(``trusted-workspaces.json``) by the file's path and a hash of its bytes, so an edit
+to the file (a ``git pull``) makes it untrusted again.
 
 "The user's own setting" is what every other layer together says (defaults, the
 front-end's own defaults such as ``run``'s ``auto`` mode, the user's file, the
@@ -59,6 +61,7 @@ _NEEDS_TRUST: tuple[tuple[str, str | None], ...] = (
     ("policy", None),
     ("model", "model"),
     ("agent", "delegate_model"),
+    ("agents", None),
 )
 """(section, key) a workspace's file sets only once trusted; None: the whole section."""
 
@@ -144,7 +147,9 @@ class WorkspaceFileSource(TomlFileSource):
         """The steering keys left out until the user trusts this file, if any."""
         if raw or self.permissions is not None:
             if raw:
-                self.allowed, self.warnings = _restrict(raw, yours(), path)
+                mine = yours()
+                self.allowed, self.warnings = _restrict(raw, mine, path)
+                self.warnings += _narrow_agents(self.allowed, mine)
             data = read_config_bytes(path) or b""
             digest = file_digest(data)
             self.trusted = trust is not None and trust.is_trusted(path, digest)
@@ -282,6 +287,23 @@ def _restrict(
         field = f"{rule.section}.{rule.name}"
         warnings.append(f"Ignored {field}{shown} in {path}: {rule.why(my_value)}.")
     return kept, warnings
+
+
+def _narrow_agents(values: dict[str, Any], mine: Settings) -> list[str]:
+    """Take from the workspace's ``[[agents]]`` every tool beyond the user's own roles'."""
+    from autogpt_tui.core.roles import AgentRole, narrow_role_tools
+
+    raw = values.get("agents")
+    if not isinstance(raw, list):
+        return []
+    try:
+        theirs = [AgentRole.model_validate(table) for table in raw]
+    except ValidationError:
+        return []  # a bad table: the full validation reports it, naming the file
+    narrowed, warnings = narrow_role_tools(theirs, mine.agents)
+    if warnings:
+        values["agents"] = [role.model_dump() for role in narrowed]
+    return warnings
 
 
 def _has_allow_rule(tables: Any) -> bool:

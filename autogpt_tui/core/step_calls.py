@@ -20,7 +20,7 @@ reads (and any malformed calls) with the reply's text, then the write on its own
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,11 +71,18 @@ class ParsedCall:
     error: str | None = None
 
     @classmethod
-    def of(cls, request: ToolCallRequest) -> ParsedCall:
-        """Validate ``request``; a bad call keeps the sentence the model gets."""
+    def of(cls, request: ToolCallRequest, allowed: Collection[str] | None = None) -> ParsedCall:
+        """Validate ``request``; a bad call keeps the sentence the model gets.
+
+        ``allowed`` (a team role's tools): any other tool is refused like an unknown one."""
         try:
             if request.error is not None:
                 raise ToolError(request.error)  # refused while streaming (too big)
+            if allowed is not None and request.name not in allowed:
+                raise ToolError(
+                    f"The tool '{request.name}' is not yours in this role; your tools are: "
+                    f"{', '.join(sorted(allowed))}."
+                )
             model = parse_call(request.name, request.arguments)
         except ToolError as err:
             return cls(request, arguments=_loads_or_raw(request.arguments), error=str(err))
@@ -109,9 +116,16 @@ class ReplyPlan:
     policy: PolicyChoice
 
     @classmethod
-    def of(cls, thought: str, calls: Sequence[ToolCallRequest], policy: PolicyChoice) -> ReplyPlan:
-        """The plan of a reply with ``thought`` and tool ``calls``, proposed under ``policy``."""
-        return cls(thought, [ParsedCall.of(c) for c in calls], policy)
+    def of(
+        cls,
+        thought: str,
+        calls: Sequence[ToolCallRequest],
+        policy: PolicyChoice,
+        allowed: Collection[str] | None = None,
+    ) -> ReplyPlan:
+        """The plan of a reply with ``thought`` and tool ``calls``, proposed under ``policy``
+        (``allowed``: the only tools the agent may call; None: all)."""
+        return cls(thought, [ParsedCall.of(c, allowed) for c in calls], policy)
 
     @property
     def valid(self) -> list[ParsedCall]:

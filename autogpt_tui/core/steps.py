@@ -32,6 +32,7 @@ from autogpt_tui.core.journal import Intent, Journal, RefMove
 from autogpt_tui.core.records import (
     TRAILER_POLICY,
     TRAILER_REDO,
+    TRAILER_ROLE,
     TRAILER_SESSION,
     TRAILER_STEP,
     TRAILER_TOOL,
@@ -151,6 +152,7 @@ class StepLog:
         summary: str,
         record: StepRecord,
         paths: Iterable[str] | None = None,
+        role: str | None = None,
     ) -> StepCommit:
         """Commit one agent step: the files it changed (or none: an empty commit).
 
@@ -173,7 +175,9 @@ class StepLog:
             )
             or EMPTY_TREE
         )
-        message = step_message(summary, session=session, step=step, tool=tool, policy=policy)
+        message = step_message(
+            summary, session=session, step=step, tool=tool, policy=policy, role=role
+        )
         env = self._agent.commit_env(self._git.user_identity())
         sha = self._objects.write_commit(tree, head, message, env)
         # The branch and the record move together (no step without its record), and
@@ -582,14 +586,18 @@ def _branch_step(entry: LogEntry, actions: dict[str, bool]) -> Iterator[StepComm
         yield step
 
 
-def step_message(summary: str, *, session: str, step: int, tool: str, policy: str) -> str:
-    """A step commit's message: the one-line summary and the contract's trailers."""
+def step_message(
+    summary: str, *, session: str, step: int, tool: str, policy: str, role: str | None = None
+) -> str:
+    """A step commit's message: the one-line summary and the contract's trailers
+    (``Agent-Role`` only when several agents work: ``role`` given)."""
     return (
         f"{one_line(summary)}\n\n"
         f"{TRAILER_SESSION}: {one_line(session, 80)}\n"
         f"{TRAILER_STEP}: {step}\n"
         f"{TRAILER_TOOL}: {one_line(tool, 80)}\n"
         f"{TRAILER_POLICY}: {one_line(policy, 80)}\n"
+        + (f"{TRAILER_ROLE}: {one_line(role, 80)}\n" if role else "")
     )
 
 

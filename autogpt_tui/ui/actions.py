@@ -48,6 +48,8 @@ class When(Enum):
     """The history holds a step to rate or comment on."""
     DIFF_FOCUSED = "diff_focused"
     """The diff viewer has the focus (its own binding)."""
+    TEAM = "team"
+    """A team of agents (``--agents``) works on a plan: there is a plan to steer."""
 
 
 Owner = Literal["app", "diff", "textual"]
@@ -215,6 +217,17 @@ ACTIONS: tuple[Action, ...] = (
         "Set the goal: a new goal starts a new session (S resumes the old one).", _STEER,
         title="Edit goal",
         priority=30,
+    ),
+    Action(
+        "n", "skip_subgoal", "Skip subgoal",
+        "Skip the plan's current subgoal: the coder goes on with the next one (a team only).",
+        _STEER, When.TEAM, help_key="n / N",
+        help_text="A team: skip the current subgoal, or plan again.",
+        priority=46,
+    ),
+    Action(
+        "N", "replan", "Replan", "Have the planner write a new plan for what is left.",
+        _STEER, When.TEAM, in_help=False, footer=False, title="Replan",
     ),
     Action(
         "S", "sessions", "Sessions",

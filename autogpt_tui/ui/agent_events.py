@@ -319,3 +319,7 @@ def worker_ended(app: WorkstationApp) -> None:
     if goal.status in WORKING_STATUSES:
         goal.status = "error"
         goal.reason = VANISHED_SENTENCE
+
+
+# A team's events register their handlers here too (they use `handles` and `dispatch`).
+from autogpt_tui.ui import team_events as team_events  # noqa: E402

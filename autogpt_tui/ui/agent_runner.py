@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from autogpt_tui.core.agent import Approval
     from autogpt_tui.core.events import Event, Finished, PendingAction
     from autogpt_tui.core.lock import WorkspaceLock
+    from autogpt_tui.core.orchestra import Orchestra
     from autogpt_tui.core.permissions import Permissions
     from autogpt_tui.core.session import AgentSession
     from autogpt_tui.core.settings import Settings
@@ -75,6 +76,10 @@ class AgentRunner:
         # claim_workspace (released by close).
         self._workspace_lock = lock
         self._owns_workspace_lock = False
+        self.team_names: list[str] | None = None
+        """``--agents``: the team's agents (None: the single agent, the default)."""
+        self.orchestra: Orchestra | None = None
+        """The team's orchestra, once the session is open (None for a single agent)."""
         self.output_columns: int | None = None
         """The width the log shows a command's output at; commands get it as COLUMNS."""
 
@@ -232,14 +237,37 @@ class AgentRunner:
 
     def pause(self) -> None:
         """Stop after the step in progress; a pending action is rejected, not run."""
-        if self.session is not None:
+        if self.orchestra is not None:
+            self.orchestra.pause()  # whichever role is at work
+        elif self.session is not None:
             self.session.agent.pause()
         self._release_waiters()
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether a team works on a plan (the keys that steer it apply)."""
+        return self.orchestra is not None and bool(self.orchestra.plan.subgoals)
+
+    def skip_subgoal(self) -> bool:
+        """Skip a team's current subgoal from its next step; False before there is a plan."""
+        if self.orchestra is None or not self.orchestra.plan.subgoals:
+            return False
+        self.orchestra.skip()
+        return True
+
+    def replan(self) -> bool:
+        """Have a team's planner plan again at its next step; False before there is a plan."""
+        if self.orchestra is None or not self.orchestra.plan.subgoals:
+            return False
+        self.orchestra.replan()
+        return True
 
     def stop(self) -> None:
         """Stop as soon as possible (quitting); a step already executing still commits."""
         self._stopping.set()
-        if self.session is not None:
+        if self.orchestra is not None:
+            self.orchestra.cancel()
+        elif self.session is not None:
             self.session.agent.cancel()
         self._release_waiters()
 
@@ -275,6 +303,10 @@ class AgentRunner:
                 self.watcher_for(history.root)
         session = self._ensure_session()
         agent = session.agent
+        if self.orchestra is not None:
+            # A team keeps the goal it was given; its agents take the mode.
+            self.orchestra.set_mode(self.mode)
+            return self.orchestra.run(max_steps=steps)
         agent.set_mode(self.mode)
         if self.goal:
             agent.set_goal(self.goal)
@@ -331,17 +363,28 @@ class AgentRunner:
 
         if self.session is not None:
             return self.session
-        session = open_session(
-            self.workspace,
-            self.settings,
-            goal=self.goal or "",
-            mode=self.mode,
-            emit=self._emit,
-            user=UserChannel(approve=self._approve, ask=self._ask),
-            watcher=self.watcher,
-            lock=self._workspace_lock,
-            session=self.session_choice,
-        )
+        user = UserChannel(approve=self._approve, ask=self._ask)
+        if self.team_names is not None:
+            from autogpt_tui.core.team_session import open_team
+
+            team = open_team(
+                self.workspace, self.settings, self.team_names, goal=self.goal or "",
+                mode=self.mode, emit=self._emit, user=user, watcher=self.watcher,
+                lock=self._workspace_lock,
+            )  # fmt: skip
+            session, self.orchestra = team.session, team.orchestra
+        else:
+            session = open_session(
+                self.workspace,
+                self.settings,
+                goal=self.goal or "",
+                mode=self.mode,
+                emit=self._emit,
+                user=user,
+                watcher=self.watcher,
+                lock=self._workspace_lock,
+                session=self.session_choice,
+            )
         session.commands.columns = self.output_columns
         with self._lock:
             self.session = session

@@ -43,6 +43,7 @@ from autogpt_tui.ui.app_hunks import HunkKeys
 from autogpt_tui.ui.app_sessions import SessionPicking
 from autogpt_tui.ui.app_steering import APPROVAL_TOAST as APPROVAL_TOAST
 from autogpt_tui.ui.app_steering import Steering, clean
+from autogpt_tui.ui.app_team import TeamKeys
 from autogpt_tui.ui.app_transcript import TranscriptPanes
 from autogpt_tui.ui.cost_warnings import warn_unpriced_at_launch
 from autogpt_tui.ui.diff_modes import DiffModes
@@ -110,7 +111,7 @@ def display_path(path: Path) -> str:
 
 
 class WorkstationApp(
-    Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes, SessionPicking, Steering
+    Toasts, DiffModes, HunkKeys, TranscriptPanes, HistoryPanes, SessionPicking, Steering, TeamKeys
 ):
     """The terminal workstation for an autonomous coding agent."""
 
@@ -138,6 +139,7 @@ class WorkstationApp(
         lock: WorkspaceLock | None = None,
         reload_settings: Callable[[], Settings] | None = None,
         session: str | None = None,
+        agents: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if settings is None:
@@ -153,6 +155,7 @@ class WorkstationApp(
         self.runner = AgentRunner(self, self.workspace, settings, lock=lock)
         self.runner.session_choice = session  # --session / --continue: resumed explicitly
         """The agent's session, driven on a worker thread."""
+        self.runner.team_names = list(agents) if agents else None  # --agents: a team
         self._initial_goal = clean(goal)
         self._theme_name = theme_name
         self._notices = list(notices)
@@ -331,6 +334,8 @@ class WorkstationApp(
             # before the history is mounted; its steps are then still empty.)
             panel = self._step_history
             return panel is not None and bool(panel.steps)
+        if when is When.TEAM:
+            return self.runner.has_plan
         return True  # ALWAYS; DIFF_FOCUSED is the diff viewer's own binding
 
     def refresh_bindings(self) -> None:
@@ -507,11 +512,13 @@ def run_app(
     lock: WorkspaceLock | None = None,
     reload_settings: Callable[[], Settings] | None = None,
     session: str | None = None,
+    agents: Sequence[str] | None = None,
 ) -> int:
     """Run the workstation on ``workspace`` until the user quits; returns the exit status.
 
     ``notices`` are sentences to show once the screen is up (said before it took over);
-    ``lock`` is the workspace lock the caller took (it stays the caller's to release).
+    ``lock`` is the workspace lock the caller took (it stays the caller's to release);
+    ``agents`` (``--agents``) runs a team of those ``[[agents]]``.
     """
     app = WorkstationApp(
         workspace,
@@ -522,6 +529,7 @@ def run_app(
         lock=lock,
         reload_settings=reload_settings,
         session=session,
+        agents=agents,
     )
     app.run()
     return app.return_code or 0

@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.history import History
 from autogpt_tui.ui.messages import (
+    AgentEventMessage,
     HistoryChanged,
     HistoryFailed,
     HistoryLoaded,
@@ -305,6 +306,8 @@ class HistoryPanes(App[None]):
                 if op in ("undo", "redo"):
                     # The meters count the steps in force: recounted, not decremented.
                     totals = session_totals(history, self.runner.session_id or step.session)
+                    if (orchestra := self.runner.orchestra) is not None:  # a team's plan rewinds
+                        self.post_message(AgentEventMessage(orchestra.plan_event(history)))
         except UserError as err:
             self.post_message(HistoryFailed(str(err)))
             return

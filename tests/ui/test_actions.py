@@ -49,7 +49,7 @@ def test_the_help_screen_covers_every_key() -> None:
     assert {"u / U", "+ / -", "1–4", "v", "z", "tab", "ctrl+p", "?", "q", "R", "[ / ]"} <= rows
     assert rows == {a.help_key or a.key for a in ACTIONS if a.in_help}
     # The keys without a row of their own are covered by a shared one.
-    assert {a.key for a in ACTIONS if not a.in_help} == {"U", "-", "2", "3", "4", "["}
+    assert {a.key for a in ACTIONS if not a.in_help} == {"U", "-", "2", "3", "4", "[", "N"}
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,8 @@ def test_the_help_screen_covers_every_key() -> None:
         ("undo", When.IDLE),
         ("rate(1)", When.HAS_STEPS),
         ("comment", When.HAS_STEPS),
+        ("skip_subgoal", When.TEAM),
+        ("replan", When.TEAM),
         ("help", When.ALWAYS),
         ("no_such_action", When.ALWAYS),
     ],

@@ -335,6 +335,7 @@ _WHY = {
     "undo": "undone by the user",
     "check": "the check failed",
     "reject": "rejected",
+    "reviewer": "rated down by the reviewer agent",
 }
 
 

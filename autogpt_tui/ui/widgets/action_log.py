@@ -179,6 +179,9 @@ class ActionLog(LogWindow):
         """How many of the newest steps keep their thought open; older ones fold."""
         self._branches = BranchTracker()
         self._columns = 0
+        self.speaker = ""
+        """The role of the team's agent whose events come now (empty: a single agent);
+        a new step's entry takes it as its badge."""
 
     def on_mount(self) -> None:
         """Follow new content until the user scrolls up."""
@@ -584,7 +587,7 @@ class ActionLog(LogWindow):
         if attempt == 1 and (divider := self._branches.take()) is not None:
             # The first step after an undo: the conversation goes on from an earlier point.
             await self._add_notice(NoticeEntry(divider, "divider"))
-        entry = StepEntry(step, clock(), attempt=attempt)
+        entry = StepEntry(step, clock(), attempt=attempt, role=self.speaker)
         self._entries[step] = entry
         self._steps.append(entry)
         if len(self._steps) > self.open_thoughts:

@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 
 from autogpt_tui.ui.model_activity import FRAME_S, ModelActivity
 from autogpt_tui.ui.model_activity import format_count as format_count
+from autogpt_tui.ui.widgets.plan_checklist import PlanChecklist
 from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
 
 NO_GOAL_HINT = "No goal yet — press g to set one"
@@ -431,6 +432,7 @@ class GoalPanel(Vertical):
                 yield BudgetMeter("cost", id="meter-cost")
         yield Static(Content(self.reason), id="goal-reason")
         yield ProjectNotesLine(id="goal-notes")
+        yield PlanChecklist(id="goal-plan")
 
     def on_mount(self) -> None:
         self.border_title = "Goal"

@@ -47,6 +47,8 @@ class StepEntry:
     """The step's commit, once made (set on every entry of the step)."""
     undone: bool = False
     """The step was undone (and not redone since)."""
+    role: str = ""
+    """The role of the team's agent that took the step; empty for the single agent."""
     container: Vertical | None = None
     header: Static | None = None
     thought: AgentThought | None = None
@@ -129,10 +131,25 @@ def is_empty(entry: StepEntry) -> bool:
     return not entry.has_thought and not entry.cards
 
 
+ROLE_STYLES = {
+    "planner": "bold $text-accent",
+    "coder": "bold $text-primary",
+    "reviewer": "bold $text-warning",
+}
+"""Each role's colour in the log, from the theme (accent, primary, warning)."""
+
+
+def role_badge(role: str) -> tuple[str, str]:
+    """The badge a team's step shows after its number: `` · planner``, in its colour."""
+    return (f" · {role}", ROLE_STYLES.get(role, "bold $text-secondary"))
+
+
 def header_content(entry: StepEntry) -> Content:
     """What a step's header says: its number, attempt, time, undone mark and thought's
     preview (folded) or open mark."""
     parts: list[Content | tuple[str, str] | str] = [f"step {entry.step}"]
+    if entry.role:
+        parts.append(role_badge(entry.role))
     if entry.attempt > 1:
         parts.append(f" · attempt {entry.attempt}")
     parts.append((f"  {entry.started}", "$foreground-muted"))
