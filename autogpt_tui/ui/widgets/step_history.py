@@ -70,6 +70,13 @@ def spans_sessions(steps: Sequence[StepCommit]) -> bool:
     return any(step.session != first for step in steps)
 
 
+def _rating_glyph(step: StepCommit) -> str:
+    """Your rating's mark; else the reviewer agent's, marked ``r`` as not yours (``r+``)."""
+    if step.rating is not None:
+        return step.rating.glyph
+    return f"r{step.review.glyph}" if step.review is not None else ""
+
+
 def row_values(step: StepCommit, *, session: bool = True) -> RowValues:
     """What the step's row shows (``session``: its label names the session); two steps
     with equal values need no repaint."""
@@ -77,7 +84,7 @@ def row_values(step: StepCommit, *, session: bool = True) -> RowValues:
         step.short_sha,
         step_label(step, session=session),
         step.tool,
-        step.rating.glyph if step.rating else "",
+        _rating_glyph(step),
         step.undone,
         step.summary,
     )
@@ -419,8 +426,8 @@ class StepHistory(Vertical):
     def _styled_row(self, step: StepCommit) -> tuple[Cell, ...]:
         cells = step_row(step, session=self._sessions)
         glyph = cells[3]
-        if step.rating is not None:
-            kind = "up" if step.rating.value > 0 else "down" if step.rating.value < 0 else "zero"
+        if (shown := step.rating or step.review) is not None:
+            kind = "up" if shown.value > 0 else "down" if shown.value < 0 else "zero"
             glyph.stylize(self._style(f"step-history--rated-{kind}"))
         if step.undone:
             # The base style, under the rating's colour: the whole row reads as undone.
