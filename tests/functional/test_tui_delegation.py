@@ -29,7 +29,7 @@ async def test_the_delegation_folds_into_its_card_and_enter_expands_it(
         await until(pilot, lambda: app.query_one(StepHistory).loaded)
         log = app.query_one(ActionLog)
         await press(app, "s")
-        await until(pilot, lambda: app.runner.awaiting_approval)
+        await until(pilot, lambda: app.runner.awaiting_approval and len(log.cards(1)) == 1)
         (waiting,) = log.cards(1)
         assert waiting.data.note == "runs up to 8 read-only steps without asking"
         await until(pilot, lambda: "runs up to 8 read-only steps" in shown(waiting))

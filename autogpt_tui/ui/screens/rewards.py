@@ -116,7 +116,7 @@ class RewardsScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static("Policy arms (bar: the chance this arm works well)", classes="heading")
                 yield Static(
-                    "Each step, the agent samples an arm from these beliefs (Thompson "
+                    "Each new session, the agent samples an arm from these beliefs (Thompson "
                     "sampling): an arm that keeps getting rated down is chosen less and less.",
                     classes="muted",
                 )
