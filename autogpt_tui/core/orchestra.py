@@ -22,11 +22,18 @@ agent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
-from autogpt_tui.core.agent import Agent
-from autogpt_tui.core.events import Event, Finished, Notice, Outcome, StatusChanged
+from autogpt_tui.core.agent import Agent, Budget
+from autogpt_tui.core.events import (
+    Event,
+    Finished,
+    Notice,
+    Outcome,
+    StatusChanged,
+    UsageUpdated,
+)
 from autogpt_tui.core.history import History
 from autogpt_tui.core.orchestra_events import PlanUpdated, ReviewGiven
 from autogpt_tui.core.plan import SKIP_NOTE, PlanState, ReviewMode, Verdict, parse_verdict
@@ -54,6 +61,40 @@ def next_phase(plan: PlanState, *, has_reviewer: bool, replan: bool = False) -> 
     if not plan.subgoals or plan.replan is not None or replan:
         return "plan"
     return "work" if plan.current is not None else "finish"
+
+
+def team_usage(agents: Iterable[Agent]) -> UsageUpdated:
+    """The team's usage so far, all roles together (each agent counts its own role's)."""
+    states = [agent.state for agent in agents]
+    prompt = sum(s.prompt_tokens for s in states)
+    completion = sum(s.completion_tokens for s in states)
+    return UsageUpdated(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cost_usd=sum(s.cost_usd for s in states),
+        cached_tokens=sum(s.cached_tokens for s in states),
+    )
+
+
+def team_over_budget(agents: Iterable[Agent], budget: Budget) -> str | None:
+    """Why the team's tokens or cost, all roles together, are over ``budget``, or None.
+
+    Each agent checks only its own role's usage: without this a $2 budget would let
+    each of three roles spend $2.
+    """
+    usage = team_usage(agents)
+    if budget.max_tokens is not None and usage.total_tokens >= budget.max_tokens:
+        return (
+            f"The token budget ({budget.max_tokens:,}) ran out after {usage.total_tokens:,} "
+            "tokens (the whole team's)."
+        )
+    if budget.max_cost_usd is not None and usage.cost_usd >= budget.max_cost_usd:
+        return (
+            f"The cost budget (${budget.max_cost_usd:.2f}) ran out at ${usage.cost_usd:.4f} "
+            "(the whole team's)."
+        )
+    return None
 
 
 def team_steps(history: History, team: str) -> list[StepCommit]:
@@ -88,10 +129,12 @@ class Orchestra:
         models: Mapping[RoleName, str] | None = None,
         emit: Callable[[Event], None] | None = None,
         max_steps: int | None = None,
+        budget: Budget | None = None,
     ) -> None:
         """``agents`` holds the planner and the coder (the reviewer is optional), all
         working in session ``team``; ``max_steps`` limits the team's
-        steps in force, all roles together."""
+        steps in force, all roles together, and ``budget``'s tokens and cost the team's
+        usage, all roles together (each agent also stops itself within it)."""
         if "planner" not in agents or "coder" not in agents:
             raise ValueError("a team needs a planner and a coder")
         self.history = history
@@ -101,6 +144,7 @@ class Orchestra:
         self.models = dict(models or {})
         self.emit: Callable[[Event], None] = emit or (lambda _event: None)
         self.max_steps = max_steps
+        self.budget = budget or Budget()
         self._lock = threading.Lock()
         self._skip = False
         self._replan: str | None = None
@@ -178,6 +222,9 @@ class Orchestra:
             in_force = len(team_steps(self.history, self.team))
             if self.max_steps is not None and in_force >= self.max_steps:
                 return self._finish("budget", f"The step budget ({self.max_steps}) ran out.", taken)
+            over = team_over_budget(self.agents.values(), self.budget)
+            if over is not None:
+                return self._finish("budget", over, taken)
             role = PHASE_ROLE[phase]
             agent = self.agents[role]
             self._brief(role, agent)

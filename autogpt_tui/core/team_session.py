@@ -10,16 +10,16 @@ instructions are), its role's tools, its model and its own policy arms.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autogpt_tui.core.agent import Agent
 from autogpt_tui.core.collaborators import Budget, PolicyChoice, PolicySource, UserChannel
 from autogpt_tui.core.errors import UserError
-from autogpt_tui.core.events import Event, Finished
+from autogpt_tui.core.events import Event, Finished, UsageUpdated
 from autogpt_tui.core.history import History
 from autogpt_tui.core.lock import WorkspaceLock
-from autogpt_tui.core.orchestra import Orchestra, team_steps
+from autogpt_tui.core.orchestra import Orchestra, team_steps, team_usage
 from autogpt_tui.core.orchestra_events import RoleEvent
 from autogpt_tui.core.plan import plan_from_steps
 from autogpt_tui.core.roles import ROLES, AgentRole, RoleArm, RoleName
@@ -135,16 +135,21 @@ def open_team(
     """A team of the agents ``names`` (``--agents``) on ``workspace``; resumes the branch's
     team when it works on ``goal`` and has not finished.
 
-    The step budget counts the team's steps (all roles); the token and cost budgets
-    apply to each agent. Raises UnknownAgent for a bad ``--agents``.
+    The step, token and cost budgets count the whole team's steps and usage (all
+    roles together). Raises UnknownAgent for a bad ``--agents``.
     """
     roles = choose_team(settings, names)
     outer = emit or (lambda _event: None)
+
+    agents: dict[RoleName, Agent] = {}
 
     def tagged(role: str) -> Callable[[Event], None]:
         def _emit(event: Event) -> None:
             if isinstance(event, Finished):
                 return  # each agent stops after every step; the orchestra says when the team does
+            if isinstance(event, UsageUpdated) and agents:
+                # The meters show the team's usage, not the role that spoke last.
+                event = replace(team_usage(agents.values()), estimated=event.estimated)
             outer(RoleEvent(role, event))
 
         return _emit
@@ -172,7 +177,6 @@ def open_team(
     )
     try:
         coder = session.agent
-        agents: dict[RoleName, Agent] = {}
         for role_name, role in roles.items():
             if role_name == "coder":
                 agent = coder
@@ -209,6 +213,7 @@ def open_team(
             models=models,
             emit=outer,
             max_steps=step_budget,
+            budget=per_agent,
         )
     except BaseException:
         session.close()

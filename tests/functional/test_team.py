@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from autogpt_tui.core.events import Event, Finished, StepCommitted
+from autogpt_tui.core.events import Event, Finished, StepCommitted, UsageUpdated
 from autogpt_tui.core.history import History
 from autogpt_tui.core.orchestra_events import PlanUpdated, ReviewGiven, RoleEvent
 from autogpt_tui.core.settings import ModelSettings, SandboxSettings, Settings
 from autogpt_tui.core.team_session import TeamSession, UnknownAgent, choose_team, open_team
 from tests.support.role_play import RolePlay, call
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Reply, ScriptedLLM, Usage
 
 TEAM = ["planner", "coder", "reviewer"]
 PLAN = "- [ ] Write a.txt\n- [ ] Write b.txt"
@@ -307,3 +308,22 @@ def test_the_step_budget_counts_the_whole_team(team: Team) -> None:
     result = session.orchestra.run()
     assert (result.outcome, result.steps) == ("budget", 3)
     assert team.play.asked == ["planner", "planner", "coder"]
+
+
+def test_the_token_budget_counts_the_whole_team(team: Team) -> None:
+    # Each role alone stays under 1,000 tokens; the team together does not.
+    def costly(reply: Reply) -> Reply:
+        return replace(reply, usage=Usage(prompt_tokens=400, completion_tokens=0))
+
+    team.play.script(
+        "planner", [costly(call("list_files")), costly(call("finish", summary="- [ ] A"))]
+    )
+    team.play.script("coder", [costly(call("write_file", path="a.txt", content="a\n"))])
+    session = team.open(max_tokens=1_000)
+    result = session.orchestra.run()
+    assert (result.outcome, result.steps) == ("budget", 3)
+    assert "the whole team's" in result.message
+    assert team.play.asked == ["planner", "planner", "coder"]  # the reviewer never asked
+    # The meter's events say the team's usage, whichever role spoke.
+    usage = [event for _, event in team.inner(UsageUpdated)]
+    assert isinstance(usage[-1], UsageUpdated) and usage[-1].total_tokens == 1_200
