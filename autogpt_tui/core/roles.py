@@ -77,12 +77,17 @@ class RoleArm(BaseModel):
     @field_validator("name")
     @classmethod
     def _is_short_name(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
-            raise ValueError(
-                "must be letters, digits, '.', '_' or '-', starting with a letter or digit"
-                f" (got {value!r})"
-            )
-        return value
+        return short_name(value)
+
+
+def short_name(value: str) -> str:
+    """``value`` when it can name an agent or an arm in a trailer; else ValueError."""
+    if not _NAME.fullmatch(value):
+        raise ValueError(
+            "must be letters, digits, '.', '_' or '-', starting with a letter or digit"
+            f" (got {value!r})"
+        )
+    return value
 
 
 class AgentRole(BaseModel):
@@ -106,12 +111,7 @@ class AgentRole(BaseModel):
     @field_validator("name")
     @classmethod
     def _is_short_name(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
-            raise ValueError(
-                "must be letters, digits, '.', '_' or '-', starting with a letter or digit"
-                f" (got {value!r})"
-            )
-        return value
+        return short_name(value)
 
     @field_validator("tools")
     @classmethod

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -337,6 +337,23 @@ def _default_arms() -> list[PolicyArm]:
     return [PolicyArm(name="default")]
 
 
+class _Named(Protocol):
+    name: str
+
+
+_N = TypeVar("_N", bound=_Named)
+
+
+def _unique_names(items: list[_N]) -> list[_N]:
+    """``items`` when no two share a name; else ValueError naming the repeat."""
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"must have unique names ({item.name!r} appears twice)")
+        seen.add(item.name)
+    return items
+
+
 class PolicySettings(BaseModel):
     """The arms the policy bandit chooses between."""
 
@@ -348,12 +365,7 @@ class PolicySettings(BaseModel):
     @field_validator("arms")
     @classmethod
     def _names_are_unique(cls, arms: list[PolicyArm]) -> list[PolicyArm]:
-        seen: set[str] = set()
-        for arm in arms:
-            if arm.name in seen:
-                raise ValueError(f"must have unique names ({arm.name!r} appears twice)")
-            seen.add(arm.name)
-        return arms
+        return _unique_names(arms)
 
 
 class Settings(BaseSettings):
@@ -397,12 +409,7 @@ class Settings(BaseSettings):
     @field_validator("agents")
     @classmethod
     def _agent_names_are_unique(cls, agents: list[AgentRole]) -> list[AgentRole]:
-        seen: set[str] = set()
-        for agent in agents:
-            if agent.name in seen:
-                raise ValueError(f"must have unique names ({agent.name!r} appears twice)")
-            seen.add(agent.name)
-        return agents
+        return _unique_names(agents)
 
     _warnings: list[str] = PrivateAttr(default_factory=list)
     _workspace_rules: list[SourcedRule] = PrivateAttr(default_factory=list)
