@@ -54,6 +54,8 @@ class EventPrinter:
         # Notices can come from the session's side thread: whole lines, never mixed.
         self._lock = threading.Lock()
         self._thought_shown: tuple[int, str] | None = None
+        # A team's roles each start (or resume) the one session: said once, not per role.
+        self._sessions_shown: set[str] = set()
 
     def __call__(self, event: Event) -> None:
         inner = event.event if isinstance(event, RoleEvent) else event
@@ -68,6 +70,11 @@ class EventPrinter:
             line: str | None = json.dumps(
                 escape_surrogates_in(event.to_json()), ensure_ascii=False, default=str
             )
+        elif isinstance(inner, SessionStarted):
+            if inner.session in self._sessions_shown:
+                return
+            self._sessions_shown.add(inner.session)
+            line = self._text(inner)  # the team's session, whoever opened it first
         else:
             line = self._team_text(event) if isinstance(event, TEAM_EVENTS) else self._text(inner)
             if line is not None and isinstance(event, RoleEvent):

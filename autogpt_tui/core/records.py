@@ -96,6 +96,8 @@ class StepCommit:
     review_counts: bool = False
     """Whether ``review`` is the step's reward for learning: only when the user neither
     rated the step (a 0 that cleared it included) nor undid it."""
+    role: str | None = None
+    """The ``Agent-Role`` trailer: which agent of a team took the step (None alone)."""
 
     @property
     def short_sha(self) -> str:
@@ -122,6 +124,7 @@ class StepCommit:
             "reward_source": self.rating.source if self.rating else None,
             "review": review_json(self.review),
             "undone": self.undone,
+            "role": self.role,
         }
         if self.record is not None:
             data["record"] = self.record.model_dump(mode="json")
@@ -178,6 +181,7 @@ class LogEntry:
             step=number,
             tool=t.get(TRAILER_TOOL, ""),
             policy=t.get(TRAILER_POLICY, ""),
+            role=t.get(TRAILER_ROLE) or None,
             summary=self.subject,
             timestamp=self.timestamp,
             undone=undone,

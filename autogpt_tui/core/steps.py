@@ -207,6 +207,7 @@ class StepLog:
             step=step,
             tool=tool,
             policy=policy,
+            role=role,
             summary=one_line(summary),
             timestamp=self._objects.commit_time(sha),
             record=record,

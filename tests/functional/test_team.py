@@ -154,6 +154,9 @@ def test_a_whole_session_plans_codes_reviews_and_finishes(team: Team) -> None:
         assert rating.model  # the reviewer's model, for the rewards view and the exports
         # A reviewer's verdict is the step's review, never its reward (the user's place).
         assert a_step.reward is None and a_step.review is not None
+        # `log --json` names each step's role, read back from its trailer.
+        logged = [s.to_json()["role"] for s in reversed(history.steps())]
+        assert logged == roles
     finally:
         history.close()
     verdicts = [(e.value, e.reason) for e in team.events if isinstance(e, ReviewGiven)]
@@ -245,6 +248,11 @@ def test_the_single_agent_has_no_role_trailer(workspace: Path, llm_server: Scrip
     finally:
         session.close()
     assert "Agent-Role" not in git(workspace, "log", "-1", "--format=%B")
+    history = History.open(workspace)
+    try:
+        assert history.steps()[0].to_json()["role"] is None
+    finally:
+        history.close()
     assert "You are the" not in llm_server.requests[0].system_prompt
 
 

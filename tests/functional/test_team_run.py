@@ -54,6 +54,8 @@ def test_run_with_agents_in_text_names_the_speaker(
     assert "[planner] step 1: finish" in result.stdout
     assert "[coder] step 2: finish" in result.stdout  # one session, numbers across roles
     assert "  - [x] Nothing to change" in result.stdout
+    # The team's one session is announced once, not once per role.
+    assert sum(line.startswith("Session ") for line in result.stdout.splitlines()) == 1
 
 
 def test_run_with_an_unknown_agent_is_one_sentence(
