@@ -30,8 +30,7 @@ import os
 import sys
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -47,30 +46,26 @@ from watchdog.events import (
     FileModifiedEvent,
     FileMovedEvent,
     FileSystemEvent,
-    FileSystemEventHandler,
 )
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, EventQueue, ObservedWatch
-from watchdog.observers.polling import PollingEmitter
-from watchdog.utils import UnsupportedLibcError
+from watchdog.observers.api import BaseObserver
+
+from autogpt_tui.core.watch_observers import (
+    HAVE_INOTIFY,
+    JOIN_TIMEOUT_S,
+    Handler,
+    PollingObserver,
+    is_git_path,
+    polling_notice,
+    shutdown,
+)
+
+if HAVE_INOTIFY:
+    from autogpt_tui.core.watch_observers import InotifyFDReporting, InotifyObserver
 
 __all__ = ["ChangeSet", "WorkspaceWatcher"]
 
 logger = logging.getLogger(__name__)
-
-_GIT = ".git"
-_JOIN_TIMEOUT_S = 2.0
-"""Upper bound for joining one thread on stop; in practice they end in milliseconds."""
-
-# watchdog warns when a fast `mkdir -p a/b` makes it watch `a/b` twice (once while walking
-# `a`, once for `b`'s own creation event). Harmless, but it would print under the TUI; the
-# warning is attributed (stacklevel) to _InotifyFD.add_callback, i.e. to this module.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Callback with id .* already exists for watch",
-    category=RuntimeWarning,
-    module=r"autogpt_tui\.core\.watcher",
-)
 
 _WATCHED_EVENTS: tuple[type[FileSystemEvent], ...] = (
     FileCreatedEvent,
@@ -136,158 +131,6 @@ class _Accumulator:
         return change
 
 
-def _is_git_path(relative: str) -> bool:
-    """True for ``.git`` and anything below any ``.git`` (nested repositories included)."""
-    return f"/{relative}/".find(f"/{_GIT}/") >= 0
-
-
-def _polling_notice(exc: OSError, interval_s: float) -> str:
-    """The sentence shown to the user when the native watcher could not be used."""
-    lead = f"File changes are polled every {interval_s:g} s: "
-    if exc.errno == errno.ENOSPC:
-        return lead + "the inotify watch limit was reached (raise fs.inotify.max_user_watches)."
-    if exc.errno == errno.EMFILE:
-        return lead + "too many inotify instances are open (raise fs.inotify.max_user_instances)."
-    return lead + f"the native file watcher failed ({exc.strerror or exc})."
-
-
-def _shutdown(observer: BaseObserver) -> None:
-    """Stop a watchdog observer (started or not) and wait for its threads."""
-    observer.stop()
-    if observer.is_alive():
-        observer.join(timeout=_JOIN_TIMEOUT_S)
-
-
-class _Handler(FileSystemEventHandler):
-    """Forwards every event to the watcher; the watcher does its own filtering."""
-
-    def __init__(self, sink: Callable[[FileSystemEvent], None]) -> None:
-        super().__init__()
-        self._sink = sink
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        self._sink(event)
-
-
-def _scandir_skipping_git(path: str | None) -> Iterator[os.DirEntry[str]]:
-    """``os.scandir`` without ``.git``: polling it every second would stat every object."""
-    with os.scandir(path) as entries:
-        for entry in entries:
-            if entry.name != _GIT:
-                yield entry
-
-
-class _PollingEmitter(PollingEmitter):
-    """watchdog's polling emitter that skips ``.git`` and never follows symlinks."""
-
-    def __init__(
-        self,
-        event_queue: EventQueue,
-        watch: ObservedWatch,
-        *,
-        timeout: float = 1.0,
-        event_filter: list[type[FileSystemEvent]] | None = None,
-    ) -> None:
-        # lstat: os.stat would descend into symlinked folders (and loop on cycles).
-        super().__init__(
-            event_queue,
-            watch,
-            timeout=timeout,
-            event_filter=event_filter,
-            stat=os.lstat,
-            listdir=_scandir_skipping_git,
-        )
-
-
-class _PollingObserver(BaseObserver):
-    """A polling observer built on :class:`_PollingEmitter`."""
-
-    def __init__(self, interval_s: float) -> None:
-        super().__init__(_PollingEmitter, timeout=interval_s)
-
-
-_HAVE_INOTIFY = False
-"""True when the inotify observer with overflow and watch-limit reporting is available."""
-if sys.platform.startswith("linux"):
-    try:
-        from watchdog.observers.inotify import InotifyEmitter
-        from watchdog.observers.inotify_c import (
-            CallbackId,
-            InotifyEvent,
-            InotifyFD,
-            Mask,
-            WatchCallback,
-            WatchDescriptor,
-        )
-    except (ImportError, OSError, UnsupportedLibcError):  # a libc without inotify; watchdog < 7
-        pass
-    else:
-        _HAVE_INOTIFY = True
-
-        class _InotifyFD(InotifyFD):
-            """watchdog's inotify reader, reporting what watchdog itself only logs or skips."""
-
-            def __init__(
-                self, on_overflow: Callable[[], None], on_watch_limit: Callable[[OSError], None]
-            ) -> None:
-                super().__init__()
-                self._on_overflow = on_overflow
-                self._on_watch_limit = on_watch_limit
-
-            def add_callback(
-                self, path: bytes, mask: Mask, callback: WatchCallback, id_: CallbackId
-            ) -> WatchDescriptor:
-                try:
-                    return super().add_callback(path, mask, callback, id_)
-                except OSError as exc:
-                    # watchdog swallows this for every folder but the root: the folder would
-                    # go unwatched without anyone knowing.
-                    if exc.errno in (errno.ENOSPC, errno.ENOMEM):
-                        self._on_watch_limit(exc)
-                    raise
-
-            def handle_event(self, event: InotifyEvent) -> None:
-                if event.is_queue_overflow:
-                    # watchdog rebuilds its watches but emits nothing: events were lost.
-                    self._on_overflow()
-                super().handle_event(event)
-
-        class _InotifyEmitter(InotifyEmitter):
-            """watchdog's inotify emitter, stopped in an order that cannot race its loop.
-
-            watchdog's ``stop()`` drops the emitter's watch group from the stopping thread
-            while the emitter's own thread may be inside ``queue_events()`` (between its
-            loop test and reading the group, or holding an event it just read); that
-            thread then logs "queue_events() called when the thread is inactive", an error
-            that reached the user's stderr at the end of nearly every run. Here the loop
-            is told to stop, its blocking read woken by deactivating the group (which stays
-            in place, so an event already read is queued as usual), and the thread joined;
-            only then does watchdog tear the emitter down.
-            """
-
-            def stop(self) -> None:
-                self.stopped_event.set()
-                group = self._inotify  # watchdog's own: set in on_thread_start()
-                if group is not None:
-                    group.deactivate()  # wakes read_event(); deactivating twice is harmless
-                if self.is_alive() and self is not threading.current_thread():
-                    self.join(timeout=_JOIN_TIMEOUT_S)
-                super().stop()
-
-        class _InotifyObserver(BaseObserver):
-            """watchdog's ``InotifyObserver``, on an :class:`_InotifyFD` of its own."""
-
-            def __init__(self, inotify_fd: _InotifyFD) -> None:
-                self._inotify_fd = inotify_fd
-                super().__init__(_InotifyEmitter, inotify_fd=inotify_fd)
-
-            def on_thread_stop(self) -> None:
-                super().on_thread_stop()
-                self._inotify_fd.stop()
-                if self._inotify_fd.is_alive():
-                    self._inotify_fd.join(timeout=_JOIN_TIMEOUT_S)
-
-
 class WorkspaceWatcher:
     """Turns filesystem events under ``root`` into debounced, coalesced change sets.
 
@@ -333,7 +176,7 @@ class WorkspaceWatcher:
         self._max_latency_s = max_latency_s
         self._force_polling = force_polling
         self._poll_interval_s = poll_interval_s
-        self._handler = _Handler(self._on_event)
+        self._handler = Handler(self._on_event)
 
         # Serialises start/stop and the switch to polling (observer, worker, mode).
         self._lifecycle = threading.Lock()
@@ -403,7 +246,7 @@ class WorkspaceWatcher:
             observer, notice = self._open_observer()
             with self._cond:
                 self._running = True
-                self._polling = isinstance(observer, _PollingObserver)
+                self._polling = isinstance(observer, PollingObserver)
                 self._notice = notice
                 self._generation += 1
                 self._epoch += 1
@@ -428,9 +271,9 @@ class WorkspaceWatcher:
                 self._cond.notify_all()
             # The worker first, so that no callback follows stop().
             if worker is not None and worker is not threading.current_thread():
-                worker.join(timeout=_JOIN_TIMEOUT_S)
+                worker.join(timeout=JOIN_TIMEOUT_S)
             if observer is not None:
-                _shutdown(observer)
+                shutdown(observer)
 
     def subscribe(self, callback: Callable[[ChangeSet], None]) -> Callable[[], None]:
         """Call ``callback`` with every change set from now on; returns the unsubscriber.
@@ -481,17 +324,17 @@ class WorkspaceWatcher:
         try:
             return self._open_native(), None
         except OSError as exc:
-            notice = _polling_notice(exc, self._poll_interval_s)
+            notice = polling_notice(exc, self._poll_interval_s)
             logger.warning("%s (%s)", notice, exc)
             return self._open_polling(), notice
 
     def _open_native(self) -> BaseObserver:
         observer: BaseObserver
         # The platform test is redundant at run time; it keeps mypy happy on every host.
-        if sys.platform.startswith("linux") and _HAVE_INOTIFY:
-            inotify_fd = _InotifyFD(self._mark_overflow, self._on_watch_limit)
+        if sys.platform.startswith("linux") and HAVE_INOTIFY:
+            inotify_fd = InotifyFDReporting(self._mark_overflow, self._on_watch_limit)
             inotify_fd.start()
-            observer = _InotifyObserver(inotify_fd)
+            observer = InotifyObserver(inotify_fd)
         else:
             observer = Observer()
         try:
@@ -505,19 +348,19 @@ class WorkspaceWatcher:
             if limit is not None:
                 raise limit  # a subfolder could not be watched
         except BaseException:
-            _shutdown(observer)
+            shutdown(observer)
             raise
         return observer
 
     def _open_polling(self) -> BaseObserver:
-        observer = _PollingObserver(self._poll_interval_s)
+        observer = PollingObserver(self._poll_interval_s)
         try:
             observer.start()
             observer.schedule(
                 self._handler, self._root_str, recursive=True, event_filter=list(_WATCHED_EVENTS)
             )
         except BaseException:
-            _shutdown(observer)
+            shutdown(observer)
             raise
         return observer
 
@@ -530,11 +373,11 @@ class WorkspaceWatcher:
                     return
         try:
             old = self._observer
-            if old is None or isinstance(old, _PollingObserver):
+            if old is None or isinstance(old, PollingObserver):
                 return
-            notice = _polling_notice(exc, self._poll_interval_s)
+            notice = polling_notice(exc, self._poll_interval_s)
             logger.warning("%s (%s)", notice, exc)
-            _shutdown(old)
+            shutdown(old)
             self._observer = None
             with self._cond:
                 # Whatever happened between the last event and the first poll is unknown.
@@ -564,7 +407,7 @@ class WorkspaceWatcher:
             relative = path[len(self._prefix) :]
             if os.sep != "/":
                 relative = relative.replace(os.sep, "/")
-            if not _is_git_path(relative):
+            if not is_git_path(relative):
                 paths.append(relative)
         if not paths:
             return

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from autogpt_tui.core import watcher as watcher_module
+from autogpt_tui.core import watch_observers
 from autogpt_tui.core.watcher import ChangeSet, WorkspaceWatcher
 from tests.conftest import git
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 DEADLINE_S = 5.0
 
-if not sys.platform.startswith("linux") or not watcher_module._HAVE_INOTIFY:
+if not sys.platform.startswith("linux") or not watch_observers.HAVE_INOTIFY:
     pytest.skip("these tests exercise inotify (Linux)", allow_module_level=True)
 
 # The watcher installs this filter at import, but pytest resets filters after collection.
@@ -354,7 +354,7 @@ def _fail_add_callback_for(monkeypatch: pytest.MonkeyPatch, suffix: bytes) -> No
 def test_falls_back_to_polling_when_the_watch_limit_is_reached(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(watcher_module._InotifyObserver, "schedule", _raise_enospc)
+    monkeypatch.setattr(watch_observers.InotifyObserver, "schedule", _raise_enospc)
     recorder = Recorder()
     with WorkspaceWatcher(repo, poll_interval_s=0.1, on_change=recorder) as w:
         assert w.polling
@@ -423,7 +423,7 @@ def test_a_kernel_queue_overflow_asks_for_a_rescan(
 ) -> None:
     # Overflowing the real queue takes ~16k unread events; feed the overflow event directly.
     observer = watcher._observer
-    assert isinstance(observer, watcher_module._InotifyObserver)
+    assert isinstance(observer, watch_observers.InotifyObserver)
     from watchdog.observers.inotify_c import (
         InotifyConstants,
         InotifyEvent,
