@@ -10,6 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
 from textual.widgets import Footer, Static
 
+from autogpt_tui.ui.themes import DEFAULT_THEME, choose_theme, register_themes
+
 
 class ServeNotice(App[None]):
     """One sentence, and a key to close."""
@@ -23,6 +25,11 @@ class ServeNotice(App[None]):
     def __init__(self, sentence: str) -> None:
         super().__init__()
         self.sentence = sentence
+
+    def on_mount(self) -> None:
+        """Look like the workstation would have: its default theme."""
+        register_themes(self)
+        choose_theme(self, DEFAULT_THEME)
 
     def compose(self) -> ComposeResult:
         """The sentence in the middle of the screen, the close key below."""
