@@ -61,10 +61,7 @@ class _WorkstationAppService(AppService):
         self._process = process
         assert process.stdin is not None
         self._stdin = process.stdin
-        app_process = AppProcess(process, self)
-        self._running.add(app_process)
-        ended = asyncio.ensure_future(process.wait())
-        ended.add_done_callback(lambda _: self._running.discard(app_process))
+        self._running.add(AppProcess(process, self))
         return process
 
 
@@ -139,6 +136,11 @@ class WorkstationServer(Server):
             logging.getLogger("textual-serve").exception(error)
         finally:
             if service is not None:
+                # The tab closed: its app quits (or is ended), so the workspace is free
+                # for the next tab rather than held by an app nobody sees.
+                mine = {app for app in self.processes if app.service is service}
+                await stop_processes(mine)
+                self.processes -= mine
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(service.stop(), QUIT_GRACE_S)
         return websocket

@@ -188,6 +188,12 @@ def test_the_workstation_draws_in_chromium_and_a_second_tab_is_told_the_workspac
             screen = shown(second, "Another autogpt-tui (pid")
             assert "Close this tab" in screen
             assert shown(first, GOAL)  # the first tab's agent goes on
+            # Closing the first tab ends its app, and the workspace is free for another.
+            first.close()
+            wait_for(lambda: len(server.apps()) <= 1, START_TIMEOUT_S)
+            third = browser.new_page()
+            third.goto(server.url)
+            shown(third, GOAL)
         finally:
             browser.close()
     assert "Traceback" not in server.text()
