@@ -23,11 +23,13 @@ from autogpt_tui.cli import (
     learning_commands,
     permission_commands,
     run_command,
+    serve_command,
     session_commands,
     workspace_commands,
 )
 from autogpt_tui.cli.common import Command, Parser, UsageError
-from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
+from autogpt_tui.cli.tui_options import tui_arguments
+from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, SessionChoiceError, UserError
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ COMMANDS: dict[str, Command] = {
         workspace_commands,
         permission_commands,
         init_command,
+        serve_command,
     )
     for command in group.COMMANDS
 }
@@ -68,13 +71,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
     )
-    parser.add_argument("--goal", help="the goal to start with")
-    run_command.session_arguments(parser)
-    parser.add_argument("--mode", choices=MODES, help="approval mode")
-    parser.add_argument("--model", help="model name")
-    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
-    parser.add_argument("--theme", help="theme name")
-    run_command.agents_argument(parser)
+    tui_arguments(parser)
     parser.add_argument("--version", action="version", version=f"autogpt-tui {__version__}")
     return parser
 

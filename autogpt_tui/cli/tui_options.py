@@ -1,0 +1,36 @@
+"""The TUI's own flags (goal, session, mode, model, base URL, theme, agents), declared once:
+the TUI's parser takes them, and so does ``serve``, which hands them to the TUI each
+browser connection starts."""
+
+from __future__ import annotations
+
+import argparse
+
+from autogpt_tui.cli import run_command
+from autogpt_tui.core.constants import MODES
+
+
+def tui_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the TUI's flags (everything but WORKSPACE and --version) on ``parser``."""
+    parser.add_argument("--goal", help="the goal to start with")
+    run_command.session_arguments(parser)
+    parser.add_argument("--mode", choices=MODES, help="approval mode")
+    parser.add_argument("--model", help="model name")
+    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    parser.add_argument("--theme", help="theme name")
+    run_command.agents_argument(parser)
+
+
+def tui_flags(options: argparse.Namespace) -> list[str]:
+    """The flags of :func:`tui_arguments` that ``options`` set, as a command line again."""
+    declared = argparse.ArgumentParser(add_help=False)
+    tui_arguments(declared)
+    flags: list[str] = []
+    for action in declared._actions:
+        value = getattr(options, action.dest, None)
+        if value is None or value is False:
+            continue
+        flags.append(action.option_strings[-1])
+        if value is not True:
+            flags.append(str(value))
+    return flags
