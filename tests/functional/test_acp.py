@@ -337,3 +337,61 @@ def test_stdout_carries_json_rpc_only(repo: Path, llm_server: ScriptedLLM, tmp_p
     assert "printed-by-a-command" in json.dumps(received)
     assert process.stderr is not None
     assert b"Ignored agent.mode" in process.stderr.read()
+
+
+async def test_load_session_replays_its_steps_and_goes_on_in_it(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    llm_server.script(
+        call("write_file", path="hello.txt", content="hello\n"),
+        call("finish", summary="hello.txt written"),
+        call("write_file", path="bye.txt", content="bye\n"),
+        call("finish", summary="bye.txt written too"),
+    )
+    async with acp_agent(Editor(), llm_server, tmp_path / "stderr", "--mode", "auto") as conn:
+        session = await new_session(conn, repo)
+        assert await prompt(conn, session, "Write hello.txt") == "end_turn"
+
+    editor = Editor()
+    async with acp_agent(editor, llm_server, tmp_path / "stderr2", "--mode", "auto") as conn:
+        with pytest.raises(RequestError, match="There is no session 'nope'"):
+            await conn.load_session(cwd=str(repo), session_id="nope", mcp_servers=[])
+        await asyncio.wait_for(
+            conn.load_session(cwd=str(repo), session_id=session, mcp_servers=[]), WAIT_S
+        )
+        # The replay comes before the answer: the goal, the steps, the summary.
+        kinds = [getattr(u, "session_update", "") for u in editor.updates]
+        assert kinds[0] == "user_message_chunk" and editor.updates[0].content.text == (
+            "Write hello.txt"
+        )
+        titles = [u.title for u in editor.updates if isinstance(u, ToolCallStart)]
+        assert titles == ["Write hello.txt", "Finish: hello.txt written"]
+        assert "hello.txt written" in editor.messages()
+
+        assert await prompt(conn, session, "Now bye.txt") == "end_turn"
+    # Same session, same goal, numbering goes on; the prompt reached the model as a message.
+    assert "Agent-Step: 3" in step_trailers(repo, "HEAD~1")
+    assert f"Agent-Session: {session}" in step_trailers(repo, "HEAD~1")
+    assert "Now bye.txt" in json.dumps(llm_server.requests[2].messages)
+    assert "Goal: Write hello.txt" in json.dumps(llm_server.requests[2].messages)
+
+
+async def test_modes_are_the_approval_modes_and_always_allow_writes_a_rule(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    llm_server.script(
+        call("run_command", command="echo one"),
+        call("run_command", command="echo one"),
+        call("finish", summary="echoed"),
+    )
+    editor = Editor(answers=["allow_always"])
+    async with acp_agent(editor, llm_server, tmp_path / "stderr", "--mode", "step") as conn:
+        session = await new_session(conn, repo)
+        with pytest.raises(RequestError, match="no mode 'yolo'"):
+            await conn.set_session_mode(session_id=session, mode_id="yolo")
+        # edits: commands ask, finish does not; the second `echo one` is allowed by the rule.
+        await conn.set_session_mode(session_id=session, mode_id="edits")
+        assert await prompt(conn, session, "Echo one twice") == "end_turn"
+    assert [c.kind for c in editor.asked] == ["execute"]
+    assert 'pattern = "echo *"' in Path(os.environ["AUTOGPT_TUI_CONFIG"]).read_text()
+    assert "echoed" in editor.messages()
