@@ -139,6 +139,7 @@ class AcpSession:
         self._load_settings = load_settings
         self._turn: TurnState | None = None
         self._outbox: Outbox | None = None
+        self._tracker = ToolCallTracker(root)
         self._rejected: str | None = None
         """The proposal the user rejected last, told to the model with the next prompt."""
 
@@ -226,7 +227,7 @@ class AcpSession:
             raise UserError(NO_MODEL_SENTENCE)
         first = self.goal is None
         goal = text if self.goal is None else self.goal
-        tracker = ToolCallTracker(self.root)
+        tracker = self._tracker  # one per session: tool call ids stay unique across turns
         session = open_session(
             self.root,
             settings,
