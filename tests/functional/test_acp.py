@@ -395,3 +395,61 @@ async def test_modes_are_the_approval_modes_and_always_allow_writes_a_rule(
     assert [c.kind for c in editor.asked] == ["execute"]
     assert 'pattern = "echo *"' in Path(os.environ["AUTOGPT_TUI_CONFIG"]).read_text()
     assert "echoed" in editor.messages()
+
+
+async def test_a_budget_ends_the_turn_with_its_stop_reason_and_a_model_failure_is_an_error(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    config = Path(os.environ["AUTOGPT_TUI_CONFIG"])
+    config.write_text("[agent]\nmax_steps = 1\n[model]\nmax_retries = 0\n")
+    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    editor = Editor()
+    async with acp_agent(editor, llm_server, tmp_path / "stderr", "--mode", "auto") as conn:
+        session = await new_session(conn, repo)
+        assert await prompt(conn, session, "Write a.txt and more") == "max_turn_requests"
+        assert "The step budget (1) ran out" in editor.messages()
+
+        other = await new_session(conn, repo)
+        # The script is used up: the server answers 500, and nothing is retried.
+        with pytest.raises(RequestError) as failed:
+            await prompt(conn, other, "Anything")
+        assert "500" in str(failed.value) and "\n" not in str(failed.value)
+    assert (repo / "a.txt").read_text() == "a\n"
+
+
+async def test_an_editor_that_hangs_up_mid_turn_leaves_no_process_behind(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    editor = Editor(answers=["wait"])
+    head = git(repo, "rev-parse", "HEAD").strip()
+    with (tmp_path / "stderr").open("wb") as err:
+        async with spawn_agent_process(
+            cast("Client", editor),
+            sys.executable,
+            "-m",
+            "autogpt_tui",
+            "acp",
+            "--base-url",
+            llm_server.base_url,
+            env=environment(Path(os.environ["HOME"])),
+            transport_kwargs={"stderr": err.fileno(), "shutdown_timeout": WAIT_S},
+        ) as (conn, process):
+            await conn.initialize(protocol_version=PROTOCOL_VERSION)
+            session = await new_session(conn, repo)
+            turn = asyncio.ensure_future(
+                conn.prompt(session_id=session, prompt=[text_block("Write a.txt")])
+            )
+            await asyncio.wait_for(editor.asking.wait(), WAIT_S)
+        # stdin closed with an action waiting: the process ends by itself, at once.
+        assert process.returncode == 0
+        turn.cancel()
+    assert git(repo, "rev-parse", "HEAD").strip() == head
+    # The workspace is free again: the lock went with the process.
+    undo = subprocess.run(
+        [sys.executable, "-m", "autogpt_tui", "undo", str(repo)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert "There is no step to undo." in undo.stderr, undo.stderr  # not "… holds it"
