@@ -453,3 +453,22 @@ async def test_an_editor_that_hangs_up_mid_turn_leaves_no_process_behind(
         timeout=WAIT_S,
     )
     assert "There is no step to undo." in undo.stderr, undo.stderr  # not "… holds it"
+
+
+async def test_a_question_ends_the_turn_and_the_next_prompt_answers_it(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    llm_server.script(
+        call("ask_user", question="Tabs or spaces?"),
+        call("finish", summary="spaces it is"),
+    )
+    editor = Editor()
+    async with acp_agent(editor, llm_server, tmp_path / "stderr", "--mode", "auto") as conn:
+        session = await new_session(conn, repo)
+        assert await prompt(conn, session, "Set up the editorconfig") == "end_turn"
+        assert "The agent asks: Tabs or spaces?" in editor.messages()
+        assert "your next message answers it" in editor.messages()
+        assert await prompt(conn, session, "Spaces, four of them") == "end_turn"
+    second = json.dumps(llm_server.requests[1].messages)
+    assert "Spaces, four of them" in second and "their answer comes as their next" in second
+    assert "Agent-Tool: ask_user" in step_trailers(repo, "HEAD~1")
