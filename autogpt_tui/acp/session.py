@@ -99,10 +99,6 @@ class Outbox:
             finally:
                 self._queue.task_done()
 
-    def close(self) -> None:
-        """Stop sending."""
-        self._task.cancel()
-
 
 @dataclass
 class TurnState:
@@ -140,6 +136,7 @@ class AcpSession:
         self._turn: TurnState | None = None
         self._outbox: Outbox | None = None
         self._tracker = ToolCallTracker(root)
+        self._asking: set[asyncio.Future[None]] = set()
         self._rejected: str | None = None
         """The proposal the user rejected last, told to the model with the next prompt."""
 
@@ -278,11 +275,14 @@ class AcpSession:
                 return Approval.reject(STOPPED_REASON)
             turn.waiting = future
         call = tracker.permission_call(action)
-        loop_future: list[asyncio.Future[Any]] = []
 
         async def ask() -> None:
-            # Its own task: the outbox goes on while the editor waits for the user.
-            loop_future.append(asyncio.ensure_future(self._permission(call, future)))
+            # Its own task: the outbox goes on while the editor waits for the user (and
+            # a cancel answers the loop without waiting for the editor). Held until done:
+            # the event loop keeps only a weak reference to a task.
+            task = asyncio.ensure_future(self._permission(call, future))
+            self._asking.add(task)
+            task.add_done_callback(self._asking.discard)
 
         assert self._outbox is not None
         self._outbox.put(ask)

@@ -472,3 +472,21 @@ async def test_a_question_ends_the_turn_and_the_next_prompt_answers_it(
     second = json.dumps(llm_server.requests[1].messages)
     assert "Spaces, four of them" in second and "their answer comes as their next" in second
     assert "Agent-Tool: ask_user" in step_trailers(repo, "HEAD~1")
+
+
+async def test_one_agent_per_workspace_while_a_turn_runs(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    editor = Editor(answers=["wait"])
+    async with acp_agent(editor, llm_server, tmp_path / "stderr", "--mode", "step") as conn:
+        first = await new_session(conn, repo)
+        turn = asyncio.ensure_future(prompt(conn, first, "Write a.txt"))
+        await asyncio.wait_for(editor.asking.wait(), WAIT_S)
+        second = await new_session(conn, repo)
+        with pytest.raises(RequestError) as refused:
+            await prompt(conn, second, "Something else")
+        assert "pid" in str(refused.value) and "\n" not in str(refused.value)
+        await conn.cancel(session_id=first)
+        assert await turn == "cancelled"
+    assert len(llm_server.requests) == 1  # the second session asked no model
