@@ -42,18 +42,17 @@ from acp.schema import (
 from autogpt_tui import __version__
 from autogpt_tui.acp.prompt import prompt_text
 from autogpt_tui.acp.replay import replay
-from autogpt_tui.acp.session import AcpSession
+from autogpt_tui.acp.session import INVALID_PARAMS, AcpSession
 from autogpt_tui.core.constants import MODE_MEANINGS, MODES
 from autogpt_tui.core.errors import UserError
-from autogpt_tui.core.settings import Settings
 
 if TYPE_CHECKING:
     from acp.interfaces import Agent
 
+    from autogpt_tui.core.settings import Settings
+
 log = logging.getLogger(__name__)
 
-INVALID_PARAMS = -32602
-"""JSON-RPC: the request's parameters are wrong (a bad cwd, an unknown session)."""
 STDIO_LIMIT = 50 * 1024 * 1024
 """The longest message read (a big prompt, a file's content in an answer)."""
 

@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+INVALID_PARAMS = -32602
+"""JSON-RPC: the request itself is wrong (a bad cwd, an unknown session, a busy one)."""
+FAILED = -32603
+"""JSON-RPC: the request was right but the work failed (the model, git, the lock)."""
+
 REJECTED_REASON = (
     "The user rejected this action in their editor. Stop here: they will say what to do "
     "instead in their next message."
@@ -109,6 +114,9 @@ class TurnState:
     waiting: concurrent.futures.Future[Approval] | None = None
     stopped_for_user: str | None = None
     """Why the turn ends for the user (a rejection, a question), said as it ends."""
+    out_of_tokens: bool = False
+    """The token budget is what ran out (ACP's ``max_tokens``; the others end the turn
+    as ``max_turn_requests``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -156,7 +164,7 @@ class AcpSession:
         """Run one prompt turn; returns why it stopped (errors as ``RequestError``)."""
         if self._turn is not None:
             raise RequestError(
-                -32602, "This session is still working on a prompt; cancel it or wait for it."
+                INVALID_PARAMS, "This session is still working on a prompt; cancel it or wait."
             )
         loop = asyncio.get_running_loop()
         if self._outbox is None:
@@ -166,7 +174,7 @@ class AcpSession:
             finished = await asyncio.to_thread(self._run_turn, turn, text)
         except UserError as error:
             await self._outbox.flush()
-            raise RequestError(-32603, str(error)) from None
+            raise RequestError(FAILED, str(error)) from None
         except asyncio.CancelledError:
             # The editor went away mid-turn: the loop's thread must end too (its step
             # still commits), or the process could not exit.
@@ -181,7 +189,7 @@ class AcpSession:
 
     async def _stop_reason(self, turn: TurnState, finished: Finished) -> StopReason:
         if finished.outcome == "error":
-            raise RequestError(-32603, finished.message)
+            raise RequestError(FAILED, finished.message)
         text = turn.stopped_for_user if finished.outcome == "paused" else None
         if finished.outcome == "finished":
             await self._send(finish_text(finished.summary, finished.message))
@@ -192,7 +200,7 @@ class AcpSession:
         if finished.outcome == "cancelled":
             return "cancelled"
         if finished.outcome == "budget":
-            return "max_tokens" if "token budget" in finished.message else "max_turn_requests"
+            return "max_tokens" if turn.out_of_tokens else "max_turn_requests"
         return "end_turn"
 
     def cancel(self) -> None:
@@ -245,7 +253,12 @@ class AcpSession:
             self.goal = goal
             if not first:
                 agent.tell(self._message(text))
-            return agent.run()
+            finished = agent.run()
+            limit, state = agent.budget.max_tokens, agent.state
+            turn.out_of_tokens = limit is not None and (
+                state.prompt_tokens + state.completion_tokens >= limit
+            )
+            return finished
         finally:
             session.close()  # the lock too: the CLI may undo between prompts
 

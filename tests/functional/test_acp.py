@@ -402,12 +402,21 @@ async def test_a_budget_ends_the_turn_with_its_stop_reason_and_a_model_failure_i
 ) -> None:
     config = Path(os.environ["AUTOGPT_TUI_CONFIG"])
     config.write_text("[agent]\nmax_steps = 1\n[model]\nmax_retries = 0\n")
-    llm_server.script(call("write_file", path="a.txt", content="a\n"))
+    llm_server.script(
+        call("write_file", path="a.txt", content="a\n"),
+        call("write_file", path="b.txt", content="b\n"),
+    )
     editor = Editor()
     async with acp_agent(editor, llm_server, tmp_path / "stderr", "--mode", "auto") as conn:
         session = await new_session(conn, repo)
         assert await prompt(conn, session, "Write a.txt and more") == "max_turn_requests"
         assert "The step budget (1) ran out" in editor.messages()
+
+        # The settings are read each turn: now a token budget smaller than one request.
+        config.write_text("[agent]\nmax_tokens = 10\n[model]\nmax_retries = 0\n")
+        tokens = await new_session(conn, repo)
+        assert await prompt(conn, tokens, "Write b.txt") == "max_tokens"
+        assert "The token budget (10) ran out" in editor.messages()
 
         other = await new_session(conn, repo)
         # The script is used up: the server answers 500, and nothing is retried.
