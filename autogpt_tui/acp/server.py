@@ -207,12 +207,18 @@ async def _protocol_streams(
     """Asyncio streams on the protocol's own copies of stdin and stdout."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=STDIO_LIMIT)
-    await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(stdin, "rb", buffering=0)
-    )
-    transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, os.fdopen(stdout, "wb", buffering=0)
-    )
+    try:
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(stdin, "rb", buffering=0)
+        )
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(stdout, "wb", buffering=0)
+        )
+    except ValueError:  # asyncio takes pipes, sockets and terminals only
+        raise UserError(
+            "acp talks to an editor through pipes: its stdin and stdout must be "
+            "pipes (an editor starts it), not files."
+        ) from None
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
     return writer, reader
 
