@@ -41,7 +41,6 @@ from autogpt_tui.core.events import (
     ActionExecuted,
     ActionProposed,
     ActionRejected,
-    CostUnenforceable,
     ErrorOccurred,
     Event,
     Notice,
@@ -115,6 +114,7 @@ class ToolCallTracker:
         self._contents: dict[str, list[ToolContent]] = {}
         self._of_step: dict[int, list[str]] = {}
         self._count = 0
+        self._said: set[str] = set()
 
     def tool_call_id(self, action: PendingAction) -> str:
         """The id the editor knows ``action`` by (the same one when it is shown again)."""
@@ -172,7 +172,12 @@ class ToolCallTracker:
             ]
         if isinstance(event, ErrorOccurred):
             return [update_agent_thought_text(f"\n(error: {event.message})\n")]
-        if isinstance(event, Notice | CostUnenforceable):
+        if isinstance(event, Notice):
+            # Each turn opens the session again, and with it the same notices (the
+            # sandbox's, say): each is said once a session.
+            if event.message in self._said:
+                return []
+            self._said.add(event.message)
             return [update_agent_message_text(f"Note: {event.message}\n")]
         return []
 

@@ -20,6 +20,7 @@ from autogpt_tui.core.events import (
     ActionExecuted,
     ActionProposed,
     ActionRejected,
+    Notice,
     PendingAction,
     StepCommitted,
 )
@@ -109,3 +110,11 @@ def test_what_the_agent_does_not_take_is_refused_in_one_sentence(tmp_path: Path)
         prompt_text([text_block("see"), image_block("AAAA", "image/png")], tmp_path)
     with pytest.raises(ValueError, match=EMPTY_PROMPT):
         prompt_text([text_block("  \n")], tmp_path)
+
+
+def test_a_notice_is_said_once_a_session(tmp_path: Path) -> None:
+    tracker = ToolCallTracker(tmp_path)
+    sandbox = Notice("Commands run without a sandbox here.")
+    assert len(tracker.updates(sandbox)) == 1
+    assert tracker.updates(sandbox) == []  # the next turn's session says it again
+    assert len(tracker.updates(Notice("Something else."))) == 1
