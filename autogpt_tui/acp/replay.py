@@ -49,22 +49,30 @@ def replay(root: Path, session_id: str) -> tuple[str, list[SessionUpdate]]:
         updates += [update_user_message_text(text) for text in record.user_messages]
         if record.thought.strip():
             updates.append(update_agent_thought_text(record.thought))
-        action = PendingAction(step.step, record.tool, record.arguments, record.tool_call_id or "")
-        output = record.observation[:OUTPUT_CHARS]
-        updates.append(
-            ToolCallStart(
-                session_update="tool_call",
-                tool_call_id=f"step{step.step}-replay",
-                title=summarize_action(record.tool, record.arguments),
-                kind=tool_kind(action),
-                status="completed" if record.ok else "failed",
-                content=[
-                    tool_content(text_block(output)),
-                    tool_content(text_block(f"Step {step.step} committed as {step.short_sha}.")),
-                ],
-                raw_input=record.arguments,
+        # A reply of several reads is one step of several calls: each its own card.
+        calls = [
+            (c.tool, c.arguments if isinstance(c.arguments, dict) else {}, c.observation,
+             c.ok and c.outcome == "ran")
+            for c in record.calls
+        ] or [(record.tool, record.arguments, record.observation, record.ok)]  # fmt: skip
+        for index, (tool, arguments, observation, ok) in enumerate(calls, start=1):
+            action = PendingAction(step.step, tool, arguments, "")
+            updates.append(
+                ToolCallStart(
+                    session_update="tool_call",
+                    tool_call_id=f"step{step.step}-replay{index}",
+                    title=summarize_action(tool, arguments),
+                    kind=tool_kind(action),
+                    status="completed" if ok else "failed",
+                    content=[
+                        tool_content(text_block(observation[:OUTPUT_CHARS])),
+                        tool_content(
+                            text_block(f"Step {step.step} committed as {step.short_sha}.")
+                        ),
+                    ],
+                    raw_input=arguments,
+                )
             )
-        )
         if record.tool == "finish":
             updates.append(update_agent_message_text(str(record.arguments.get("summary", ""))))
     return goal, updates

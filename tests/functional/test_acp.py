@@ -343,6 +343,10 @@ async def test_load_session_replays_its_steps_and_goes_on_in_it(
     repo: Path, llm_server: ScriptedLLM, tmp_path: Path
 ) -> None:
     llm_server.script(
+        Reply(
+            "Looking first.",
+            tool_calls=[ToolCall("read_file", {"path": "README.md"}), ToolCall("list_files", {})],
+        ),
         call("write_file", path="hello.txt", content="hello\n"),
         call("finish", summary="hello.txt written"),
         call("write_file", path="bye.txt", content="bye\n"),
@@ -365,15 +369,20 @@ async def test_load_session_replays_its_steps_and_goes_on_in_it(
             "Write hello.txt"
         )
         titles = [u.title for u in editor.updates if isinstance(u, ToolCallStart)]
-        assert titles == ["Write hello.txt", "Finish: hello.txt written"]
+        assert titles == [
+            "Read README.md",
+            "List .",
+            "Write hello.txt",
+            "Finish: hello.txt written",
+        ]
         assert "hello.txt written" in editor.messages()
 
         assert await prompt(conn, session, "Now bye.txt") == "end_turn"
     # Same session, same goal, numbering goes on; the prompt reached the model as a message.
-    assert "Agent-Step: 3" in step_trailers(repo, "HEAD~1")
+    assert "Agent-Step: 4" in step_trailers(repo, "HEAD~1")
     assert f"Agent-Session: {session}" in step_trailers(repo, "HEAD~1")
-    assert "Now bye.txt" in json.dumps(llm_server.requests[2].messages)
-    assert "Goal: Write hello.txt" in json.dumps(llm_server.requests[2].messages)
+    assert "Now bye.txt" in json.dumps(llm_server.requests[3].messages)
+    assert "Goal: Write hello.txt" in json.dumps(llm_server.requests[3].messages)
 
 
 async def test_modes_are_the_approval_modes_and_always_allow_writes_a_rule(
