@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from autogpt_tui import __version__
 from autogpt_tui.cli import (
+    acp_command,
     history_commands,
     init_command,
     learning_commands,
@@ -51,6 +52,7 @@ COMMANDS: dict[str, Command] = {
         permission_commands,
         init_command,
         serve_command,
+        acp_command,
     )
     for command in group.COMMANDS
 }
