@@ -57,15 +57,16 @@ def cmd_serve(options: argparse.Namespace) -> int:
     server = WorkstationServer(
         argv, host=options.host, port=options.port, title=f"autogpt-tui — {workspace.name}"
     )
-    if not is_loopback(options.host):
-        print(
-            f"autogpt-tui: warning: serving on {options.host}: anyone who can reach port"
-            f" {options.port} controls the agent, and through it this workspace and the"
-            " model's API key.",
-            file=sys.stderr,
-        )
 
     def started(url: str) -> None:
+        if not is_loopback(options.host):
+            print(
+                f"autogpt-tui: warning: serving on {options.host}: anyone who can reach port"
+                f" {server.port} controls the agent, and through it this workspace and the"
+                " model's API key.",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"autogpt-tui serving {workspace} at {url}", flush=True)
         print("Open it in a browser; Ctrl+C stops the server and its apps.", flush=True)
 

@@ -26,11 +26,11 @@ def tui_flags(options: argparse.Namespace) -> list[str]:
     declared = argparse.ArgumentParser(add_help=False)
     tui_arguments(declared)
     flags: list[str] = []
-    for action in declared._actions:
+    for action in declared._actions:  # argparse lists what was declared only here
         value = getattr(options, action.dest, None)
         if value is None or value is False:
             continue
-        flags.append(action.option_strings[-1])
-        if value is not True:
-            flags.append(str(value))
+        flag = action.option_strings[-1]
+        # --goal=-x, not --goal -x: a value that starts with a dash stays a value.
+        flags.append(flag if value is True else f"{flag}={value}")
     return flags

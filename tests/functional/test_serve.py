@@ -144,7 +144,8 @@ def test_another_address_needs_host_and_says_anyone_can_drive_the_agent(
 ) -> None:
     with ServeProcess(repo, tmp_path, "--host", "0.0.0.0") as server:
         assert server.url.startswith("http://127.0.0.1:")
-        assert "anyone who can reach port" in server.text()
+        port = server.url.rstrip("/").rsplit(":", 1)[1]
+        assert f"anyone who can reach port {port} " in server.text()  # the port bound
         assert "controls the agent" in server.text()
     with ServeProcess(repo, tmp_path) as server:
         assert "warning" not in server.text()

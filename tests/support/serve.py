@@ -48,7 +48,8 @@ Object.defineProperty(Object.prototype, "terminal", {
 });
 """
 READ_TERMINAL = """() => {
-  const terminal = (window.__terminals || [])[0];
+  // The first object set as a `terminal` that has a buffer is xterm.js's Terminal.
+  const terminal = (window.__terminals || []).find((t) => t && t.buffer && t.buffer.active);
   if (!terminal) return "";
   const buffer = terminal.buffer.active, rows = [];
   for (let y = 0; y < terminal.rows; y++) {
