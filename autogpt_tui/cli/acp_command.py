@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autogpt_tui.cli.common import Command
-from autogpt_tui.core.constants import MODES
+from autogpt_tui.cli.tui_options import model_arguments
 
 if TYPE_CHECKING:
     from autogpt_tui.core.settings import Settings
@@ -20,9 +20,7 @@ def _acp_arguments(parser: argparse.ArgumentParser) -> None:
         "git repository the editor opens (its cwd). Logs go to stderr."
     )
     # The TUI's own flags, with the same meaning: they override the config's.
-    parser.add_argument("--mode", choices=MODES, help="approval mode a new session starts in")
-    parser.add_argument("--model", help="model name")
-    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    model_arguments(parser, mode_help="approval mode a new session starts in")
 
 
 def cmd_acp(options: argparse.Namespace) -> int:

@@ -14,11 +14,17 @@ def tui_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the TUI's flags (everything but WORKSPACE and --version) on ``parser``."""
     parser.add_argument("--goal", help="the goal to start with")
     run_command.session_arguments(parser)
-    parser.add_argument("--mode", choices=MODES, help="approval mode")
-    parser.add_argument("--model", help="model name")
-    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    model_arguments(parser)
     parser.add_argument("--theme", help="theme name")
     run_command.agents_argument(parser)
+
+
+def model_arguments(parser: argparse.ArgumentParser, *, mode_help: str = "approval mode") -> None:
+    """Declare ``--mode``, ``--model`` and ``--base-url``, which override the config's
+    (the TUI, ``serve`` and ``acp`` all take them, with the same meaning)."""
+    parser.add_argument("--mode", choices=MODES, help=mode_help)
+    parser.add_argument("--model", help="model name")
+    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
 
 
 def tui_flags(options: argparse.Namespace) -> list[str]:
