@@ -21,6 +21,7 @@ from autogpt_tui.cli import (
     history_commands,
     init_command,
     learning_commands,
+    mcp_command,
     permission_commands,
     run_command,
     session_commands,
@@ -48,6 +49,7 @@ COMMANDS: dict[str, Command] = {
         workspace_commands,
         permission_commands,
         init_command,
+        mcp_command,
     )
     for command in group.COMMANDS
 }
