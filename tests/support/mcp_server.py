@@ -9,7 +9,8 @@ Its tools cover each approval kind and each way a server can fail:
 * ``send_mail`` declares nothing, so the spec's defaults make it destructive and
   open-world: a *command* whose effects are not undoable; it writes ``outbox.txt``
   next to the workspace, outside it;
-* ``crash`` ends the server's process; ``hang`` never answers; ``fail`` reports a tool error.
+* ``crash`` ends the server's process; ``hang`` never answers; ``fail`` reports a tool error;
+  ``show_env`` and ``pid`` tell what the server was started with.
 
 Run: ``python -m tests.support.mcp_server`` (stdio), or with ``--http PORT`` for streamable HTTP.
 """
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
 from mcp.types import ToolAnnotations
 
@@ -70,9 +72,21 @@ def hang() -> str:
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def fail() -> str:
+    """Report a tool error."""
+    raise ToolError("the glossary is closed")
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
 def show_env(name: str) -> str:
     """The value of an environment variable, or "(unset)"."""
     return os.environ.get(name, "(unset)")
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_S = 30.0
-"""How long a server may take to start, to list its tools, or to answer one call."""
+"""How long a server may take to answer one call, and at least how long it may take to
+start and list its tools."""
 
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -56,7 +57,8 @@ class McpServerConfig(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     """HTTP headers sent to it (``${NAME}`` expands); their values are never shown."""
     timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=3600)
-    """Seconds to start, to list tools, or to answer one call before it counts as hung."""
+    """Seconds one call may take before the server counts as hung (starting it is given
+    at least the default, 30 s)."""
     enabled: bool = True
     """False: declared but not started."""
 

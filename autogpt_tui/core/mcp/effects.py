@@ -59,11 +59,23 @@ class WorkspaceState:
             blobs.update(zip(present, (i.decode() for i in ids), strict=True))
         return blobs
 
-    def blob_of(self, path: str) -> str | None:
-        """The content id ``path`` has now (None: missing), listed or not."""
-        if path in self.blobs:
-            return self.blobs[path]
-        return self._hash([path], keep=False)[path]
+
+def _head_blobs(root: Path, paths: list[str]) -> dict[str, str]:
+    """The blob id of each of ``paths`` in HEAD (a path not in HEAD is left out)."""
+    if not paths:
+        return {}
+    try:
+        listed = _git(
+            root, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", "HEAD", "--", *paths
+        )
+    except subprocess.CalledProcessError:
+        return {}  # no commit yet
+    blobs: dict[str, str] = {}
+    for entry in listed.decode("utf-8", "surrogateescape").split("\0"):
+        if "\t" in entry:
+            info, path = entry.split("\t", 1)
+            blobs[path] = info.split()[2]
+    return blobs
 
 
 def changes_since(
@@ -74,7 +86,16 @@ def changes_since(
     root = before.root
     after = WorkspaceState(root, keep=False)
     candidates = set(before.blobs) | set(after.blobs)
-    changed = sorted(p for p in candidates if before.blob_of(p) != after.blob_of(p))
+    # A file git does not list at one moment held HEAD's version then (HEAD does not move
+    # during the call).
+    head = _head_blobs(
+        root, sorted(p for p in candidates if p not in before.blobs or p not in after.blobs)
+    )
+
+    def at(state: WorkspaceState, path: str) -> str | None:
+        return state.blobs[path] if path in state.blobs else head.get(path)
+
+    changed = sorted(p for p in candidates if at(before, p) != at(after, p))
     theirs = [p for p in changed if p in before.blobs]
     if theirs and before_change is not None:
         hook = before_change

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from autogpt_tui.core.mcp.catalogue import McpTool, kind_of, offered_names
-from autogpt_tui.core.mcp.config import McpServerConfig, MissingVariable, expand
+from autogpt_tui.core.mcp.config import DEFAULT_TIMEOUT_S, McpServerConfig, MissingVariable, expand
 from autogpt_tui.core.mcp.results import observation
 
 __all__ = ["McpHub", "ServerState"]
@@ -85,7 +85,8 @@ class McpHub:
         """Connect to every server at once and list its tools; one sentence per server that
         failed (its tools are left out)."""
         if self.states:
-            self._run(self._start_all(), max(s.config.timeout for s in self.states.values()))
+            longest = max(max(s.config.timeout, DEFAULT_TIMEOUT_S) for s in self.states.values())
+            self._run(self._start_all(), longest)
         pairs = [(n, t) for n, s in self.states.items() if s.error is None for t in s.tools]
         names = offered_names([(n, t.name) for n, t in pairs], self._taken)
         for offered, (server, tool) in zip(names, pairs, strict=True):
@@ -111,7 +112,9 @@ class McpHub:
         tool = self.tools[name]
         state = self.states[tool.server]
         try:
-            return self._run(self._call(state, tool, arguments), state.config.timeout)
+            # A call may have to start its server again first.
+            allowance = state.config.timeout + max(state.config.timeout, DEFAULT_TIMEOUT_S)
+            return self._run(self._call(state, tool, arguments), allowance)
         except TimeoutError:
             return False, _timed_out(tool, state.config.timeout)
 
@@ -164,11 +167,14 @@ class McpHub:
             state.error = f"The MCP server {config.name!r} was not started: {error}."
             return False
         state.task = asyncio.create_task(self._hold(state, transport, ready))
+        # Starting (a process, an interpreter, perhaps a download) is given at least the
+        # default allowance even when calls are held to a shorter timeout.
+        allowance = max(config.timeout, DEFAULT_TIMEOUT_S)
         try:
-            state.tools = await asyncio.wait_for(asyncio.shield(ready), config.timeout)
+            state.tools = await asyncio.wait_for(asyncio.shield(ready), allowance)
         except TimeoutError:
             state.error = (
-                f"The MCP server {config.name!r} did not answer within {config.timeout:g} s "
+                f"The MCP server {config.name!r} did not answer within {allowance:g} s "
                 "of starting; its tools are left out."
             )
         except Exception as error:
