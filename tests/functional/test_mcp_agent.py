@@ -95,7 +95,7 @@ def test_annotations_decide_what_asks_in_each_mode(
     assert git(h.root, "show", "--name-only", "--format=", log[2].sha).split() == ["note.txt"]
     assert git(h.root, "status", "--porcelain") == ""
     # The mail went outside the workspace: marked on the card and in the record.
-    mail = [a for a in h.of(ActionExecuted) if a.action.tool == "mcp__tools__send_mail"][0]
+    mail = next(a for a in h.of(ActionExecuted) if a.action.tool == "mcp__tools__send_mail")
     assert mail.action.not_undoable and mail.action.note == NOT_UNDOABLE
     mail_record, note_record = h.history.record(log[1].sha), h.history.record(log[2].sha)
     assert mail_record is not None and mail_record.not_undoable
@@ -176,7 +176,7 @@ def test_the_users_version_of_a_file_the_server_changes_is_committed_as_theirs(
     (h.root / "README.md").write_text("# mine, unsaved\n")
     (h.root / "scratch.txt").write_text("untouched\n")
     assert h.agent(mode="auto").run().outcome == "finished"
-    step = [s for s in h.history.steps() if s.tool == "mcp__tools__write_note"][0]
+    step = next(s for s in h.history.steps() if s.tool == "mcp__tools__write_note")
     assert git(h.root, "show", f"{step.sha}^:README.md") == "# mine, unsaved\n"
     assert git(h.root, "show", f"{step.sha}:README.md") == "# the server's\n"
     assert git(h.root, "show", "--name-only", "--format=", step.sha).split() == ["README.md"]
@@ -202,7 +202,7 @@ def test_a_server_gets_the_safe_environment_and_its_own_variables(
         assert h.agent(mode="auto", redactor=redactor).run().outcome == "finished"
         # The token the server was given never reaches the model, the record or the log.
         assert "tok-secret" not in json.dumps(h.server.requests[1].messages)
-        step = [s for s in h.history.steps() if s.tool == "mcp__tools__show_env"][0]
+        step = next(s for s in h.history.steps() if s.tool == "mcp__tools__show_env")
         record = h.history.record(step.sha)
         assert record is not None and "tok-secret" not in record.observation
     finally:
@@ -240,5 +240,6 @@ def test_a_server_that_fails_to_start_is_left_out_in_one_sentence(workspace: Pat
         ]
         assert {t.server for t in tools.hub.tools.values()} == {"tools"}
     finally:
-        tools.close()
+        if isinstance(tools, McpToolbox):
+            tools.close()
     assert open_toolbox(runner, [], said.append) is runner  # no servers: nothing started

@@ -23,9 +23,7 @@ def server_config(name: str = "tools", *, timeout: float = 10.0, **extra: Any) -
 def server_toml(name: str = "tools", *, timeout: float = 10.0, extra: str = "") -> str:
     """The same as a TOML table."""
     return (
-        "[[mcp.servers]]\n"
-        f'name = "{name}"\n'
-        f"command = {sys.executable!r}\n".replace("'", '"')
+        f'[[mcp.servers]]\nname = "{name}"\ncommand = {sys.executable!r}\n'.replace("'", '"')
         + f'args = ["{SERVER_SCRIPT}"]\n'
         + f"timeout = {timeout}\n"
         + extra
