@@ -118,7 +118,7 @@ def test_a_headless_run_calls_mcp_tools_and_show_marks_the_step_not_undoable(
     assert len(commits) == 3
     shown = cli("show", str(workspace), "2")
     assert shown.returncode == 0, shown.stderr
-    assert "not undoable: this tool acts outside the workspace" in shown.stdout
+    assert "not undoable: it acts outside the workspace" in shown.stdout
     assert "not undoable" not in cli("show", str(workspace), "1").stdout
     assert (workspace.parent / "outbox.txt").read_text() == "a: b\n"
     record = json.loads(cli("show", str(workspace), "2", "--json").stdout)

@@ -34,7 +34,7 @@ __all__ = [
     "server_secrets",
 ]
 
-NOT_UNDOABLE = "not undoable: this tool acts outside the workspace, which undo cannot reach"
+NOT_UNDOABLE = "not undoable: it acts outside the workspace, where undo cannot reach"
 """What the approval card and ``show`` say of a step whose tool acts outside the workspace."""
 
 
