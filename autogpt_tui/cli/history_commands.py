@@ -22,7 +22,7 @@ from autogpt_tui.cli.common import (
     workspace_argument,
 )
 from autogpt_tui.core.constants import EXIT_OK
-from autogpt_tui.core.mcp.toolbox import NOT_UNDOABLE
+from autogpt_tui.core.mcp.catalogue import NOT_UNDOABLE
 from autogpt_tui.core.records import StepCommit, escape_surrogates
 
 if TYPE_CHECKING:

@@ -29,10 +29,12 @@ from typing import Any
 
 from autogpt_tui.core.constants import ToolKind
 
-__all__ = ["PREFIX", "McpTool", "is_mcp_name", "kind_of", "offered_names"]
+__all__ = ["NOT_UNDOABLE", "PREFIX", "McpTool", "is_mcp_name", "kind_of", "offered_names"]
 
 PREFIX = "mcp__"
 """What every MCP tool's offered name starts with."""
+NOT_UNDOABLE = "not undoable: it acts outside the workspace, where undo cannot reach"
+"""What the approval card and ``show`` say of a step whose tool acts outside the workspace."""
 _MAX_NAME = 64
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from autogpt_tui.core.mcp.catalogue import McpTool, is_mcp_name
+from autogpt_tui.core.mcp.catalogue import NOT_UNDOABLE, McpTool, is_mcp_name
 from autogpt_tui.core.mcp.config import McpServerConfig, MissingVariable, expand
 from autogpt_tui.core.mcp.effects import WorkspaceState, changes_since
 from autogpt_tui.core.mcp.hub import McpHub
@@ -33,9 +33,6 @@ __all__ = [
     "role_mcp_tools",
     "server_secrets",
 ]
-
-NOT_UNDOABLE = "not undoable: it acts outside the workspace, where undo cannot reach"
-"""What the approval card and ``show`` say of a step whose tool acts outside the workspace."""
 
 
 class McpArguments(BaseModel):
