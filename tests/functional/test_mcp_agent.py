@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import pytest
 
 from autogpt_tui.core.agent import Approval
 from autogpt_tui.core.events import ActionExecuted, PendingAction
+from autogpt_tui.core.mcp.config import McpServerConfig
 from autogpt_tui.core.mcp.hub import McpHub
 from autogpt_tui.core.mcp.toolbox import NOT_UNDOABLE, McpToolbox, open_toolbox, server_secrets
 from autogpt_tui.core.permissions import PermissionRule, Permissions, SourcedRule
@@ -24,7 +29,7 @@ from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.tool_calls import TOOLS
 from tests.conftest import git
 from tests.functional.test_agent import Harness, tool_messages
-from tests.support.mcp_helpers import process_alive, server_config
+from tests.support.mcp_helpers import SERVER_SCRIPT, process_alive, server_config
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall
 
 
@@ -243,3 +248,42 @@ def test_a_server_that_fails_to_start_is_left_out_in_one_sentence(workspace: Pat
         if isinstance(tools, McpToolbox):
             tools.close()
     assert open_toolbox(runner, [], said.append) is runner  # no servers: nothing started
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[str]:
+    """The test server over streamable HTTP on loopback; its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(SERVER_SCRIPT), "--http", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30  # a condition wait: ends as soon as it listens
+        while time.monotonic() < deadline and process.poll() is None:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_streamable_http_server_on_loopback(
+    http_server: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_TOKEN", "tok-http-123456")
+    config = McpServerConfig(
+        name="web", url=http_server, headers={"Authorization": "Bearer ${TRACKER_TOKEN}"}
+    )
+    with McpHub([config], workspace, taken=tuple(TOOLS)) as hub:
+        assert hub.start() == []
+        assert hub.tools["mcp__web__write_note"].kind == "edit"
+        ok, text = hub.call("mcp__web__lookup", {"term": "http"})
+        assert ok and text.startswith("http: a word worth knowing.")
