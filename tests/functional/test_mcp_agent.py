@@ -23,7 +23,13 @@ from autogpt_tui.core.agent import Approval
 from autogpt_tui.core.events import ActionExecuted, PendingAction
 from autogpt_tui.core.mcp.config import McpServerConfig
 from autogpt_tui.core.mcp.hub import McpHub
-from autogpt_tui.core.mcp.toolbox import NOT_UNDOABLE, McpToolbox, open_toolbox, server_secrets
+from autogpt_tui.core.mcp.toolbox import (
+    NOT_UNDOABLE,
+    McpToolbox,
+    open_toolbox,
+    role_mcp_tools,
+    server_secrets,
+)
 from autogpt_tui.core.permissions import PermissionRule, Permissions, SourcedRule
 from autogpt_tui.core.redact import Redactor
 from autogpt_tui.core.tool_calls import TOOLS
@@ -287,3 +293,14 @@ def test_a_streamable_http_server_on_loopback(
         assert hub.tools["mcp__web__write_note"].kind == "edit"
         ok, text = hub.call("mcp__web__lookup", {"term": "http"})
         assert ok and text.startswith("http: a word worth knowing.")
+
+
+def test_in_a_team_only_the_coder_gets_the_tools_that_change_things(harness: Harness) -> None:
+    read_only = {"mcp__tools__lookup", "mcp__tools__crash", "mcp__tools__hang"}
+    read_only |= {"mcp__tools__fail", "mcp__tools__show_env", "mcp__tools__pid"}
+    assert role_mcp_tools(harness.tools, "reviewer") == read_only
+    assert role_mcp_tools(harness.tools, "planner") == read_only
+    assert role_mcp_tools(harness.tools, "coder") == read_only | {
+        "mcp__tools__write_note",
+        "mcp__tools__send_mail",
+    }
