@@ -22,6 +22,7 @@ from autogpt_tui.cli import (
     history_commands,
     init_command,
     learning_commands,
+    mcp_command,
     permission_commands,
     run_command,
     serve_command,
@@ -53,6 +54,7 @@ COMMANDS: dict[str, Command] = {
         init_command,
         serve_command,
         acp_command,
+        mcp_command,
     )
     for command in group.COMMANDS
 }

@@ -22,6 +22,7 @@ from autogpt_tui.cli.common import (
     workspace_argument,
 )
 from autogpt_tui.core.constants import EXIT_OK
+from autogpt_tui.core.mcp.catalogue import NOT_UNDOABLE
 from autogpt_tui.core.records import StepCommit, escape_surrogates
 
 if TYPE_CHECKING:
@@ -128,6 +129,8 @@ def cmd_show(options: argparse.Namespace) -> int:
             lines += ["", "action", _indent(f"{record.tool} {json.dumps(record.arguments)}")]
             if record.observation:
                 lines += ["", "observation", _indent(record.observation)]
+        if record.not_undoable:
+            lines += ["", NOT_UNDOABLE]
         usage = record.usage
         cached = f" ({usage.cached_tokens} cached)" if usage.cached_tokens else ""
         lines += [

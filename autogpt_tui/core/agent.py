@@ -60,6 +60,7 @@ from autogpt_tui.core.events import (
 from autogpt_tui.core.history import History
 from autogpt_tui.core.instructions import ProjectInstructions
 from autogpt_tui.core.llm import ModelCancelled
+from autogpt_tui.core.mcp.toolbox import extra_specs
 from autogpt_tui.core.partial_edit import PartialWrite, rejected_hunks
 from autogpt_tui.core.permissions import Permissions
 from autogpt_tui.core.records import RejectedProposal, StepCommit, StepRecord, Usage
@@ -356,7 +357,11 @@ class Agent(SessionKeeping, ModelRequests):
                     continue
                 self._no_action = 0
                 plan = ReplyPlan.of(
-                    completion.text, completion.tool_calls, policy, self.allowed_tools
+                    completion.text,
+                    completion.tool_calls,
+                    policy,
+                    self.allowed_tools,
+                    extra_specs(self.tools),  # the MCP servers' tools, if any
                 )
             if not plan.valid:
                 # The model gets the errors as the tools' answers and tries again; a bad

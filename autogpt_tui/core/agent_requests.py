@@ -10,7 +10,12 @@ from __future__ import annotations
 import queue
 from typing import TYPE_CHECKING, Any
 
-from autogpt_tui.core.collaborators import ModelBackend, ModelProfile, PolicyChoice
+from autogpt_tui.core.collaborators import (
+    ModelBackend,
+    ModelProfile,
+    PolicyChoice,
+    ToolBackend,
+)
 from autogpt_tui.core.events import (
     Event,
     Retrying,
@@ -38,6 +43,7 @@ class ModelRequests:
 
     if TYPE_CHECKING:
         model: ModelBackend
+        tools: ToolBackend
         profile: ModelProfile
         redactor: Redactor
         emit: Callable[[Event], None]
@@ -80,6 +86,7 @@ class ModelRequests:
         ``extra_messages`` are this step's exchanges so far (rejections, bad calls).
         Raises ModelCancelled when a pause or cancel abandons the request.
         """
+        from autogpt_tui.core.mcp.toolbox import extra_schemas
         from autogpt_tui.core.tools import tool_schemas
 
         if self._tool_schemas is None:
@@ -87,7 +94,9 @@ class ModelRequests:
             # nothing changes them (the client only serialises them).
             allowed = self.allowed_tools  # a team's role sees only its own tools
             self._tool_schemas = [
-                s for s in tool_schemas() if allowed is None or s["function"]["name"] in allowed
+                s
+                for s in tool_schemas() + extra_schemas(self.tools)  # + the MCP servers'
+                if allowed is None or s["function"]["name"] in allowed
             ]
         self._read_inbox(step_no)
         self._set_status("thinking")

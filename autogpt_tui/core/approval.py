@@ -27,6 +27,8 @@ from autogpt_tui.core.events import (
     RuleAdded,
     Status,
 )
+from autogpt_tui.core.mcp.catalogue import is_mcp_name
+from autogpt_tui.core.mcp.toolbox import NOT_UNDOABLE, mcp_tool
 from autogpt_tui.core.partial_edit import settle
 from autogpt_tui.core.permissions import (
     Permissions,
@@ -82,12 +84,21 @@ class ApprovalGate:
             raise ValueError(f"unknown mode {mode!r}")
         self.mode = mode
 
-    def needs_approval(self, kind: ToolKind) -> bool:
+    def needs_approval(self, kind: ToolKind, tool: str = "run_command") -> bool:
         """Whether an action of this kind waits for the user in the current mode."""
         if kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
             return True
         # The sandbox cannot hide the key from commands: then every command asks.
-        return kind == "command" and self.command_approval_reason() is not None
+        return self._exposes_key(kind, tool)
+
+    def _exposes_key(self, kind: str, tool: str) -> bool:
+        """A command the sandbox cannot keep the API key from (an MCP server never gets
+        the user's environment, so its tools are not such commands)."""
+        return (
+            kind == "command"
+            and not is_mcp_name(tool)
+            and self.command_approval_reason() is not None
+        )
 
     def propose(
         self,
@@ -102,7 +113,9 @@ class ApprovalGate:
     ) -> PendingAction:
         """The action as the user (or the mode, or a permission rule) will judge it."""
         verdict = self.permissions.judge(tool, arguments)
-        needs = self._needs(kind, verdict)
+        needs = self._needs(kind, verdict, tool)
+        mcp = mcp_tool(self.tools, tool)
+        outside = mcp is not None and mcp.not_undoable
         self.rule_refusals = self.rule_refusals + 1 if _denies(verdict) else 0
         return PendingAction(
             step=step,
@@ -117,15 +130,18 @@ class ApprovalGate:
             permission=verdict.action if verdict else "",
             rule=_rule_words(verdict.rule) if verdict else "",
             # Approving a delegation approves its sub-agent's reads: the card says so.
-            note=delegate_note(self.delegate_steps) if tool in LOOP_READS else "",
+            note=delegate_note(self.delegate_steps)
+            if tool in LOOP_READS
+            else (NOT_UNDOABLE if outside else ""),
+            not_undoable=outside,
         )
 
-    def _needs(self, kind: ToolKind, verdict: Verdict | None) -> bool:
+    def _needs(self, kind: ToolKind, verdict: Verdict | None, tool: str) -> bool:
         if verdict is None:
-            return self.needs_approval(kind)
+            return self.needs_approval(kind, tool)
         if verdict.action == "allow":
             # A rule never hides the key the sandbox cannot hide: such commands still ask.
-            return kind == "command" and self.command_approval_reason() is not None
+            return self._exposes_key(kind, tool)
         return verdict.action == "ask"  # a denied action is refused without asking
 
     def give_up(self, refused: int) -> str | None:
@@ -242,7 +258,11 @@ class ApprovalGate:
                     "for their approval, and no user is available to give it (headless "
                     "run). Do without this action."
                 )
-            why = self.command_approval_reason() if action.kind == "command" else None
+            why = (
+                self.command_approval_reason()
+                if self._exposes_key(action.kind, action.tool)
+                else None
+            )
             if why is not None and action.kind not in RUNS_WITHOUT_APPROVAL[self.mode]:
                 why = None  # the mode asks anyway: say that, as ever
             if why is not None:

@@ -56,6 +56,8 @@ class PendingAction:
     note: str = ""
     """What approving it lets run beyond the call itself, in words ("" for most tools;
     a delegation: "runs up to 8 read-only steps without asking")."""
+    not_undoable: bool = False
+    """The tool acts outside the workspace (an MCP tool): undo cannot take that back."""
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,13 @@ class PermissionRule(BaseModel):
     @field_validator("tool")
     @classmethod
     def _known_tool(cls, value: str) -> str:
-        if value != "*" and value not in RULE_TOOLS:
-            raise ValueError(f'must be "*" or one of {", ".join(RULE_TOOLS)} (got {value!r})')
+        # An MCP tool is named as offered (mcp__SERVER__TOOL); its pattern is matched
+        # against nothing, so "*" is the one that applies.
+        if value != "*" and value not in RULE_TOOLS and not value.startswith("mcp__"):
+            raise ValueError(
+                f'must be "*" or one of {", ".join(RULE_TOOLS)}, or an MCP tool\'s '
+                f"mcp__SERVER__TOOL name (got {value!r})"
+            )
         return value
 
     def applies_to(self, tool: str) -> bool:

@@ -130,6 +130,9 @@ class StepRecord(BaseModel):
     """The model that proposed the action."""
     ok: bool = True
     """Whether the tool reported success."""
+    not_undoable: bool = False
+    """The tool acts outside the workspace (an MCP tool that is not closed-world): undoing
+    the step reverts its files only, not what it did elsewhere."""
     cost_usd: float = 0.0
     """What the step's model requests cost."""
     rejected: list[RejectedProposal] = Field(default_factory=list)

@@ -28,6 +28,7 @@ from autogpt_tui.core.events import CommandsNeedApproval, CostUnenforceable, Eve
 from autogpt_tui.core.history import History
 from autogpt_tui.core.llm import ModelClient
 from autogpt_tui.core.lock import WorkspaceLock
+from autogpt_tui.core.mcp.toolbox import McpToolbox, open_toolbox, server_secrets
 from autogpt_tui.core.pricing import Pricing, unpriced_sentence
 from autogpt_tui.core.records import StepCommit
 from autogpt_tui.core.redact import Redactor
@@ -57,6 +58,8 @@ class AgentSession:
     changes: UserChanges
     lock: WorkspaceLock | None = None
     """The workspace lock the session took itself (None: its caller holds one)."""
+    mcp: McpToolbox | None = None
+    """The MCP servers' connections, when the user declared any (core/mcp/)."""
 
     @property
     def watcher(self) -> WorkspaceWatcher | None:
@@ -67,6 +70,8 @@ class AgentSession:
         """Stop the watcher, the HTTP pool and git's helper processes; give up the
         workspace lock if the session took it."""
         self.changes.stop()
+        if self.mcp is not None:
+            self.mcp.close()  # its servers' processes end with the session
         self.client.close()
         self.history.close()
         if self.lock is not None:
@@ -235,6 +240,7 @@ def open_session(
     history.agent_name = settings.history.agent_name
     history.agent_email = settings.history.agent_email
     owned: WorkspaceLock | None = None
+    mcp: McpToolbox | None = None
     try:
         if lock is None:
             owned = WorkspaceLock.acquire(history.common_dir, command="agent")
@@ -250,7 +256,9 @@ def open_session(
             allow_read=sandbox.allow_read,
             env=sandbox.env,
         )
-        tools = ToolRunner(history.root, commands, max_read_chars=sandbox.max_output_chars)
+        runner = ToolRunner(history.root, commands, max_read_chars=sandbox.max_output_chars)
+        tools = open_toolbox(runner, settings.mcp.servers, lambda text: emit(Notice(text)))
+        mcp = tools if isinstance(tools, McpToolbox) else None
         model = settings.model
         client = ModelClient(
             model=model.model,
@@ -304,7 +312,10 @@ def open_session(
             policy=PolicySource(
                 choose=rewards.choose, resume=rewards.arm, lessons=rewards.prompt_section
             ),
-            redactor=Redactor([settings.api_key_value()], environ=os.environ),
+            redactor=Redactor(
+                [settings.api_key_value(), *server_secrets(settings.mcp.servers)],
+                environ=os.environ,
+            ),
             permissions=permissions_for(settings, history.root),
             hooks=StepHooks(
                 changed_by_user=changes,
@@ -317,11 +328,13 @@ def open_session(
             ),
         )
     except BaseException:
+        if mcp is not None:
+            mcp.close()
         history.close()
         if owned is not None:
             owned.release()
         raise
-    return AgentSession(history, agent, client, commands, changes, owned)
+    return AgentSession(history, agent, client, commands, changes, owned, mcp)
 
 
 class _Rewards:

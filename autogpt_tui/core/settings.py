@@ -57,6 +57,7 @@ from pydantic_settings import (
 )
 
 from autogpt_tui.core.constants import AGENT_EMAIL, AGENT_NAME, DEFAULT_MAX_STEPS, Mode
+from autogpt_tui.core.mcp.config import McpSettings
 from autogpt_tui.core.permissions import PermissionRule, Permissions, SourcedRule
 from autogpt_tui.core.roles import AgentRole, default_roles
 from autogpt_tui.core.settings_sources import (
@@ -402,6 +403,8 @@ class Settings(BaseSettings):
     agents: list[AgentRole] = Field(default_factory=default_roles)
     """The agents a team may use, each an [[agents]] table (core/roles.py); names unique.
     They work only when asked for (``--agents``); one agent is the default."""
+    mcp: McpSettings = Field(default_factory=McpSettings)
+    """MCP servers whose tools the agent may call (core/mcp/config.py)."""
     permissions: list[PermissionRule] = Field(default_factory=list)
     """Permission rules, each a [[permissions]] table (core/permissions.py); a workspace's
     own rules are kept apart (``workspace_rules``), never replacing these."""

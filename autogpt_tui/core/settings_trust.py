@@ -18,6 +18,7 @@ user's to fix), and each one ignored gives one sentence for :attr:`Settings.warn
 - ``rewards.reviewer_weight``: may only be lowered (a repository cannot make a reviewer
   model's opinions weigh more against the user's own ratings);
 - ``[[agents]]``: a role never gets a tool the user's own config does not give it.
+- ``[[mcp.servers]]``: none start until the file is trusted (starting one runs a program).
 
 Some keys steer the agent rather than widen what it may do: the policy arms (their
 instructions go verbatim into the system prompt, their model is called with the user's
@@ -62,6 +63,8 @@ _NEEDS_TRUST: tuple[tuple[str, str | None], ...] = (
     ("model", "model"),
     ("agent", "delegate_model"),
     ("agents", None),
+    # Starting a server is running a program the workspace names.
+    ("mcp", None),
 )
 """(section, key) a workspace's file sets only once trusted; None: the whole section."""
 

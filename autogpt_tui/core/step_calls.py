@@ -20,7 +20,7 @@ reads (and any malformed calls) with the reply's text, then the write on its own
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +42,10 @@ from autogpt_tui.core.events import (
     PendingAction,
 )
 from autogpt_tui.core.llm import ToolCallRequest
+from autogpt_tui.core.mcp.catalogue import is_mcp_name
 from autogpt_tui.core.record_models import CallRecord, RejectedProposal, StepRecord, Usage
 from autogpt_tui.core.session_state import StepOutcome
-from autogpt_tui.core.tool_calls import LOOP_READS, TOOLS, parse_call
+from autogpt_tui.core.tool_calls import LOOP_READS, TOOLS, ToolSpec, parse_call
 
 if TYPE_CHECKING:
     from autogpt_tui.core.agent import Agent
@@ -71,10 +72,16 @@ class ParsedCall:
     error: str | None = None
 
     @classmethod
-    def of(cls, request: ToolCallRequest, allowed: Collection[str] | None = None) -> ParsedCall:
+    def of(
+        cls,
+        request: ToolCallRequest,
+        allowed: Collection[str] | None = None,
+        extra: Mapping[str, ToolSpec] | None = None,
+    ) -> ParsedCall:
         """Validate ``request``; a bad call keeps the sentence the model gets.
 
-        ``allowed`` (a team role's tools): any other tool is refused like an unknown one."""
+        ``allowed`` (a team role's tools): any other tool is refused like an unknown one.
+        ``extra``: the tools offered beyond the built-in ones (MCP servers')."""
         try:
             if request.error is not None:
                 raise ToolError(request.error)  # refused while streaming (too big)
@@ -83,17 +90,25 @@ class ParsedCall:
                     f"The tool '{request.name}' is not yours in this role; your tools are: "
                     f"{', '.join(sorted(allowed))}."
                 )
-            model = parse_call(request.name, request.arguments)
+            model = parse_call(request.name, request.arguments, extra)
         except ToolError as err:
             return cls(request, arguments=_loads_or_raw(request.arguments), error=str(err))
         arguments = model.model_dump(exclude_none=True)
-        return cls(request, model, arguments, TOOLS[request.name].kind)
+        spec = TOOLS.get(request.name) or (extra or {})[request.name]
+        return cls(request, model, arguments, spec.kind)
 
     @property
     def is_read(self) -> bool:
         """A well-formed read (read_file, list_files, search) that runs with the reply's
         other reads (a delegation takes a step of its own)."""
-        return self.error is None and self.kind == "read" and self.request.name not in LOOP_READS
+        # An MCP tool takes a step of its own too: its server may change files after all.
+        name = self.request.name
+        return (
+            self.error is None
+            and self.kind == "read"
+            and name not in LOOP_READS
+            and not is_mcp_name(name)
+        )
 
     def record(self, observation: str, *, ok: bool, outcome: str) -> CallRecord:
         """This call as a step record keeps it, with what the model was told of it."""
@@ -122,10 +137,12 @@ class ReplyPlan:
         calls: Sequence[ToolCallRequest],
         policy: PolicyChoice,
         allowed: Collection[str] | None = None,
+        extra: Mapping[str, ToolSpec] | None = None,
     ) -> ReplyPlan:
         """The plan of a reply with ``thought`` and tool ``calls``, proposed under ``policy``
-        (``allowed``: the only tools the agent may call; None: all)."""
-        return cls(thought, [ParsedCall.of(c, allowed) for c in calls], policy)
+        (``allowed``: the only tools the agent may call; None: all; ``extra``: tools
+        beyond the built-in ones)."""
+        return cls(thought, [ParsedCall.of(c, allowed, extra) for c in calls], policy)
 
     @property
     def valid(self) -> list[ParsedCall]:
@@ -311,6 +328,7 @@ def step_record(
         policy=policy.name,
         model=policy.model or agent.profile.name,
         ok=ok,
+        not_undoable=action.not_undoable,
         cost_usd=cost,
         rejected=rejected,
         user_edits=list(agent._committed_for_user),

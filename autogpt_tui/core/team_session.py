@@ -19,6 +19,7 @@ from autogpt_tui.core.errors import UserError
 from autogpt_tui.core.events import Event, Finished, UsageUpdated
 from autogpt_tui.core.history import History
 from autogpt_tui.core.lock import WorkspaceLock
+from autogpt_tui.core.mcp.toolbox import role_mcp_tools
 from autogpt_tui.core.orchestra import Orchestra, team_steps, team_usage
 from autogpt_tui.core.orchestra_events import RoleEvent
 from autogpt_tui.core.plan import plan_from_steps
@@ -198,7 +199,9 @@ def open_team(
                     permissions=coder.gate.permissions,
                 )
             agent.role = role_name
-            agent.allowed_tools = frozenset(role.allowed_tools())
+            agent.allowed_tools = frozenset(role.allowed_tools()) | role_mcp_tools(
+                coder.tools, role.role
+            )
             agent.policy = _role_policy(role, history, coder.policy)
             agent._rebuild(agent.state)  # its own turns only, now that it has its role
             agents[role_name] = agent

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -275,15 +276,18 @@ def _clean_schema(model: type[BaseModel]) -> dict[str, Any]:
 # Parsing tool calls
 
 
-def parse_call(name: str, arguments: str) -> BaseModel:
+def parse_call(name: str, arguments: str, extra: Mapping[str, ToolSpec] | None = None) -> BaseModel:
     """Validate a tool call: the tool's argument model, or :class:`ToolError`.
+
+    ``extra`` are tools offered beyond the built-in ones (an MCP server's).
 
     ``arguments`` is the JSON text the model sent; an empty string means ``{}``. A JSON
     ``null`` for an argument that has a default means the default.
     """
-    spec = TOOLS.get(name)
+    spec = TOOLS.get(name) or (extra or {}).get(name)
     if spec is None:
-        raise ToolError(f"Unknown tool '{display_path(name)}'; the tools are: {', '.join(TOOLS)}.")
+        known = [*TOOLS, *(extra or {})]
+        raise ToolError(f"Unknown tool '{display_path(name)}'; the tools are: {', '.join(known)}.")
     if not arguments.strip():
         data: Any = {}
     else:

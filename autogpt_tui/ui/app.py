@@ -422,9 +422,10 @@ class WorkstationApp(
             diff.show_proposed(preview.path, preview.old_text, preview.new_text)
         else:
             a = message.action
-            diff.show_message(
-                f"{a.tool} changes no file; approve (a) or reject (r).", proposal=True
-            )
+            # An MCP server's changes are known only once it has run: no "changes no file".
+            mcp = a.tool.startswith("mcp__")
+            what = "shows its changes once it has run" if mcp else "changes no file"
+            diff.show_message(f"{a.tool} {what}; approve (a) or reject (r).", proposal=True)
         if self.is_narrow and preview is not None:
             self.action_show_panel("diff")
         self.refresh_bindings()
