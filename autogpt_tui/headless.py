@@ -158,6 +158,7 @@ def run_headless(
     json_output: bool,
     out: TextIO | None = None,
     agents: Sequence[str] | None = None,
+    worktree: bool = False,
 ) -> int:
     """Run the agent on ``workspace`` until it stops; returns the exit status.
 
@@ -166,6 +167,7 @@ def run_headless(
     or ``resume_latest`` (``--continue``) resume a session, with its goal when ``goal`` is
     empty (see core/sessions.py ``choose_session``). ``agents`` (``--agents``) runs a
     team of those ``[[agents]]`` instead of the single agent (core/orchestra.py).
+    ``worktree`` (``--worktree``) runs a new session in its own worktree (core/worktree.py).
     """
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
@@ -185,6 +187,12 @@ def run_headless(
         # Chosen before anything else is read: a --session that names nothing is one
         # sentence and exit 2, and no model is asked.
         choice = choose_session(history, session=session, resume_latest=resume_latest, goal=goal)
+        notices = [history.recovered_notice, history.kept_out_notice]
+        if worktree:
+            from autogpt_tui.core.worktree import enter_worktree
+
+            history, choice, place = enter_worktree(history, choice)
+            notices.append(place)
         settings = load_settings(
             history.root,
             overrides={
@@ -199,7 +207,7 @@ def run_headless(
             defaults=RUN_DEFAULTS,
         )
         printer = EventPrinter(stream, json_lines=json_output)
-        for notice in (history.recovered_notice, history.kept_out_notice):
+        for notice in notices:
             if notice:
                 printer(Notice(notice))
         for warning in settings.warnings:

@@ -25,6 +25,7 @@ from autogpt_tui.cli import (
     run_command,
     session_commands,
     workspace_commands,
+    worktree_commands,
 )
 from autogpt_tui.cli.common import Command, Parser, UsageError
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE, MODES
@@ -48,6 +49,7 @@ COMMANDS: dict[str, Command] = {
         workspace_commands,
         permission_commands,
         init_command,
+        worktree_commands,
     )
     for command in group.COMMANDS
 }
@@ -124,6 +126,8 @@ def _run_tui(options: argparse.Namespace) -> int:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
 
+    if options.worktree and options.agents is not None:
+        raise UsageError("--agents and --worktree do not go together yet: a team works in place.")
     # Open (and if need be initialise) the workspace and read the configuration before
     # the screen takes over, so a bad path or a broken config file is one sentence on
     # the terminal rather than an error inside the app.
@@ -136,6 +140,8 @@ def _run_tui(options: argparse.Namespace) -> int:
         lock = WorkspaceLock.acquire(history.common_dir, command="tui")
         try:
             choice = _choose_session(history, options)
+            if options.worktree:
+                workspace, choice = _enter_worktree(history, choice, notices)
         except BaseException:
             lock.release()
             raise
@@ -153,6 +159,18 @@ def _choose_session(history: History, options: argparse.Namespace) -> SessionCho
     return choose_session(
         history, session=options.session, resume_latest=options.resume_latest, goal=options.goal
     )
+
+
+def _enter_worktree(
+    history: History, choice: SessionChoice, notices: list[str]
+) -> tuple[Path, SessionChoice]:
+    """``--worktree``: the new session's worktree, made before the screen takes over."""
+    from autogpt_tui.core.worktree import enter_worktree
+
+    inside, choice, notice = enter_worktree(history, choice)
+    inside.close()  # the app opens its own
+    notices.append(notice)
+    return inside.root, choice
 
 
 def _team_names(options: argparse.Namespace, settings: Settings) -> list[str] | None:
