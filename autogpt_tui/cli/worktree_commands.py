@@ -31,12 +31,14 @@ def print_worktree_sessions(worktrees: WorktreeSessions) -> None:
         return
     print("Worktree sessions (`autogpt-tui land` or `discard` them):")
     for worktree, summary in worktrees:
-        steps = summary.steps_text if summary is not None else "0"
+        count = summary.steps if summary is not None else 0
+        steps = f"{count} step{'s' if count != 1 else ''}" + (
+            f" +{summary.undone} undone" if summary is not None and summary.undone else ""
+        )
         goal = (summary.goal if summary is not None else "") or "(no goal recorded)"
         print(
             escape_surrogates(
-                f"  {worktree.session}  {steps} steps  branch {worktree.branch}"
-                f"  {worktree.path}  {goal}"
+                f"  {worktree.session}  {steps}  branch {worktree.branch}  {worktree.path}  {goal}"
             )
         )
 

@@ -277,6 +277,8 @@ def land(history: History, worktree: SessionWorktree, *, squash: bool) -> Landed
     when moving the checkout would overwrite the user's uncommitted or untracked files.
     """
     history.ensure_quiet("land a session")
+    if worktree_of(history.root, history.common_dir) is not None:
+        raise LandRefused("Land from your own checkout, not from a session's worktree.")
     head = history.head()
     since = history.ref_value(f"{LANDED_REFS}/{worktree.session}")
     if since is None or not _is_ancestor(history, since, worktree.tip):
