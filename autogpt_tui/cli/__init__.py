@@ -131,7 +131,11 @@ def _run_tui(options: argparse.Namespace) -> int:
     # Open (and if need be initialise) the workspace and read the configuration before
     # the screen takes over, so a bad path or a broken config file is one sentence on
     # the terminal rather than an error inside the app.
-    with History.open(Path(options.workspace), create=True) as history:
+    from autogpt_tui.core.worktree import resolve_workspace
+
+    # A worktree session's id names its worktree (to go on with it: --continue).
+    folder = resolve_workspace(options.workspace) or Path(options.workspace)
+    with History.open(folder, create=True) as history:
         workspace = history.root
         notices = [n for n in (history.recovered_notice, history.kept_out_notice) if n]
         # The TUI is an agent's workstation: it holds the workspace for as long as it runs

@@ -121,10 +121,12 @@ def cmd_run(options: argparse.Namespace) -> int:
         )
     with _preloading_model_client():
         # Imported once openai is under way: everything `run` loads overlaps with it.
+        from autogpt_tui.core.worktree import resolve_workspace
         from autogpt_tui.headless import run_headless
 
         return run_headless(
-            Path(options.workspace),
+            # A worktree session's id names its worktree (to go on with it: --continue).
+            resolve_workspace(options.workspace) or Path(options.workspace),
             goal=options.goal or "",
             session=options.session,
             resume_latest=options.resume_latest,

@@ -236,16 +236,28 @@ def find_worktree(history: History, text: str | None) -> SessionWorktree:
 def resolve_workspace(folder: str) -> Path | None:
     """The worktree a WORKSPACE argument names when it is no folder but a worktree
     session's id (or a prefix only it has) in the repository of the current directory;
-    None when it names none (the caller then says the folder does not exist)."""
-    from autogpt_tui.core.history import History
+    None when it names none (the caller then says the folder does not exist).
 
-    if Path(folder).exists() or os.sep in folder:
+    Read with plain git commands: nothing is opened (or recovered) in a repository the
+    user did not name.
+    """
+    if not folder or Path(folder).exists() or os.sep in folder:
         return None
-    try:
-        with History.open(Path.cwd(), create=False) as history:
-            return find_worktree(history, folder).path
-    except UserError:
+    here = Path.cwd()
+    common = run_git(here, ["rev-parse", "--git-common-dir"], check=False)
+    refs = run_git(
+        here,
+        ["for-each-ref", "--format=%(refname:lstrip=3)", "refs/heads/" + BRANCH_PREFIX],
+        check=False,
+    )
+    if common.returncode != 0 or refs.returncode != 0:
         return None
+    sessions = refs.stdout.decode(errors="replace").split()
+    fitting = [s for s in sessions if s == folder] or [s for s in sessions if s.startswith(folder)]
+    if len(fitting) != 1:
+        return None
+    common_dir = here / common.stdout.decode(errors="replace").strip()
+    return worktree_folder(common_dir.resolve(), fitting[0])
 
 
 # ------------------------------------------------------------------ landing

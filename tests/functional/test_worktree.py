@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -289,3 +291,28 @@ def test_describe_worktree_names_the_branch_and_the_folder_inside_the_checkout(
     assert (place.session, place.branch) == (SESSION, f"autogpt-tui/{SESSION}")
     assert place.folder == f".git/autogpt-tui/worktrees/{SESSION}"
     assert describe_worktree(repo) is None
+
+
+def test_run_goes_on_with_a_worktree_session_named_by_its_id(
+    repo: Path, session_worktree: Path, llm_server: ScriptedLLM
+) -> None:
+    before = checkout_state(repo)
+    llm_server.script(call("write_file", path="step3.txt", content="step 3\n"))
+    result = subprocess.run(
+        [sys.executable, "-m", "autogpt_tui", "run", SESSION[:5], "--continue",
+         "--max-steps", "3", "--base-url", llm_server.base_url, "--json"],
+        cwd=repo, env=dict(os.environ, OPENAI_API_KEY="sk-test"),
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr  # the step budget: 3 steps
+    commits = [e for e in events(result) if e["type"] == "commit"]
+    assert [c["step"] for c in commits] == [3]
+    assert git(repo, "rev-parse", f"autogpt-tui/{SESSION}").strip() == commits[0]["sha"]
+    assert checkout_state(repo) == before
+
+
+def test_land_refuses_to_run_inside_the_sessions_worktree(
+    repo: Path, session_worktree: Path
+) -> None:
+    result = cli("land", str(session_worktree), SESSION)
+    assert_one_sentence(result, 1, "Land from your own checkout")
