@@ -11,9 +11,10 @@ from the last commit, and what the user has in hand stays theirs.
 
 Landing brings the session's steps onto the user's current branch without ever writing
 over their work: the new commits are made first (a fast-forward, or the steps replayed by
-cherry-pick in a temporary worktree, also under ``.git``), then the checkout moves with a
-two-tree ``git read-tree -m -u``, which refuses before writing anything when a changed
-file has uncommitted edits or an untracked (or ignored) file is in the way. The worktree
+cherry-pick in a temporary worktree, also under ``.git``); git's own two-tree check
+(``read-tree -m -u -n``) refuses before anything is written when a file that changes has
+uncommitted edits or an untracked (or ignored) file is in the way; then the checkout
+moves journalled, as undo and redo do (crash-safe). The worktree
 stays after landing (the session can go on; a second land brings only the newer steps,
 from ``refs/autogpt-tui/landed/<session>``) until ``discard``, which keeps every step not
 on the current branch reachable under the undone refs.
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autogpt_tui.core.errors import GitFailure, SessionChoiceError, UserError
+from autogpt_tui.core.errors import SessionChoiceError, UserError
 from autogpt_tui.core.git.runner import Git, run_git
 from autogpt_tui.core.records import (
     TRAILER_SESSION,
@@ -321,10 +322,6 @@ def land(history: History, worktree: SessionWorktree, *, squash: bool) -> Landed
             made = [e.sha for e in _entries(history, f"{head}..{new}")]
             _copy_notes(history, [(old.sha, copy) for old, copy in zip(commits, made, strict=True)])
     _move_checkout(history, head, new, worktree)
-    history.git(
-        "update-ref", "-m", f"autogpt-tui: land {worktree.session}",
-        f"{LANDED_REFS}/{worktree.session}", worktree.tip,
-    )  # fmt: skip
     return Landed(worktree.session, made, how, len(steps))
 
 
@@ -411,29 +408,28 @@ def _squash_message(history: History, worktree: SessionWorktree, steps: list[Log
 
 def _move_checkout(history: History, head: str, new: str, worktree: SessionWorktree) -> None:
     """Move the user's checkout from ``head`` to ``new`` as ``git checkout`` would,
-    keeping their uncommitted and untracked files; refuse before writing anything."""
+    keeping their uncommitted and untracked files; refuse before writing anything.
+
+    git's own check (a dry-run two-tree ``read-tree``) says whether a file that changes
+    has uncommitted edits or an untracked (or ignored) file is in the way; the move
+    itself is journalled (History.move_to), so a crash at any moment is finished by the
+    next open, and the landed ref moves in the same transaction.
+    """
     # Stat data first, as `git status` would: a file edited and put back is not in the way.
     _try(history, "update-index", "-q", "--refresh")
-    moved = subprocess.run(
-        ["git", "read-tree", "-m", "-u", head, new],
-        cwd=history.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if moved.returncode != 0:
-        in_way = _paths_in_message(moved.stderr)
+    check = run_git(history.root, ["read-tree", "-m", "-u", "-n", head, new], check=False)
+    if check.returncode != 0:
+        in_way = _paths_in_message(check.stderr.decode(errors="replace"))
         which = f" ({escape_surrogates(', '.join(in_way[:5]))})" if in_way else ""
         raise LandRefused(
             f"Landing session {worktree.session} would overwrite your uncommitted or untracked"
             f" files{which}; nothing was changed (commit or move them, then land again)."
         )
-    try:
-        history.git("update-ref", "-m", f"autogpt-tui: land {worktree.session}", "HEAD", new, head)
-    except GitFailure:
-        # HEAD moved meanwhile (a commit by hand): put the files back as they were.
-        subprocess.run(["git", "read-tree", "-m", "-u", new, head], cwd=history.root, check=False)
-        raise
+    history.move_to(
+        new,
+        reason=f"land {worktree.session}",
+        refs=[(f"{LANDED_REFS}/{worktree.session}", worktree.tip)],
+    )
 
 
 def _paths_in_message(stderr: str) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autogpt_tui.core.history import History
+from autogpt_tui.core.journal import CHECKPOINTS
 from autogpt_tui.core.records import StepRecord
 from autogpt_tui.core.steps import UNDONE_REFS
 from autogpt_tui.core.worktree import describe_worktree, start_worktree
@@ -316,3 +317,29 @@ def test_land_refuses_to_run_inside_the_sessions_worktree(
 ) -> None:
     result = cli("land", str(session_worktree), SESSION)
     assert_one_sentence(result, 1, "Land from your own checkout")
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS["land"])
+def test_a_land_killed_at_any_moment_is_finished_or_never_began(
+    repo: Path, session_worktree: Path, checkpoint: str
+) -> None:
+    tip = git(repo, "rev-parse", f"autogpt-tui/{SESSION}").strip()
+    killed = subprocess.run(
+        [sys.executable, "-m", "autogpt_tui", "land", str(repo)],
+        env=dict(os.environ, AUTOGPT_TUI_CRASH_AT=f"{checkpoint}:1"),
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    result = cli("log", str(repo))
+    assert result.returncode == 0, result.stderr
+    if checkpoint == "land:objects":  # before the journal: the land never began
+        assert "interrupted" not in result.stderr
+        assert cli("land", str(repo)).returncode == 0
+    else:
+        assert "rolled forward land" in result.stderr
+    assert git(repo, "rev-parse", "HEAD").strip() == tip
+    assert (repo / "step2.txt").read_text() == "step 2\n"
+    assert git(repo, "status", "--porcelain") == " M README.md\n?? scratch.txt\n"
+    assert (repo / "README.md").read_text().endswith("my uncommitted edit\n")
+    again = cli("land", str(repo))
+    assert_one_sentence(again, 1, "has nothing new to land")
