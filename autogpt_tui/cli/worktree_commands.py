@@ -51,7 +51,18 @@ def worktree_json(worktrees: WorktreeSessions) -> list[dict[str, Any]]:
         base: dict[str, Any] = (
             summary.to_json()
             if summary is not None
-            else {"id": worktree.session, "goal": "", "steps": 0, "undone": 0}
+            else {
+                "id": worktree.session,
+                "goal": "",
+                "steps": 0,
+                "undone": 0,
+                "last_step": 0,
+                "last_activity": worktree.timestamp,
+                "reward": 0.0,
+                "rated_up": 0,
+                "rated_down": 0,
+                "finished": False,
+            }  # fmt: skip
         )
         listed.append(
             base | {"current": False, "worktree": str(worktree.path), "branch": worktree.branch}

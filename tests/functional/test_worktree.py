@@ -279,6 +279,15 @@ def test_unknown_or_ambiguous_sessions_are_one_sentence_and_exit_2(
     with History.open(repo, create=False) as history:
         start_worktree(history, SESSION[:4] + "ffffff")
     assert_one_sentence(cli("land", str(repo), "nosuch"), 2, "No worktree session's id starts")
+    assert_one_sentence(cli("land", "nosuch", cwd=repo), 2, "No worktree session's id starts")
+    listed = json.loads(cli("sessions", str(repo), "--json").stdout)
+    empty = next(s for s in listed if s["id"] == SESSION[:4] + "ffffff")
+    assert (empty["steps"], empty["branch"], empty["finished"]) == (
+        0,
+        "autogpt-tui/wt12ffffff",
+        False,
+    )
+    assert set(empty) == set(listed[0])  # the same fields as every other session
     assert_one_sentence(cli("discard", str(repo), SESSION[:4]), 2, "fits 2 worktree sessions")
     both = run(str(repo), "--worktree", "--continue")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
