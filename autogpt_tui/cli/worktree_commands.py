@@ -62,7 +62,7 @@ def worktree_json(worktrees: WorktreeSessions) -> list[dict[str, Any]]:
                 "rated_up": 0,
                 "rated_down": 0,
                 "finished": False,
-            }  # fmt: skip
+            }
         )
         listed.append(
             base | {"current": False, "worktree": str(worktree.path), "branch": worktree.branch}
