@@ -320,8 +320,14 @@ def land(history: History, worktree: SessionWorktree, *, squash: bool) -> Landed
         else:
             new, how = tree, "replayed"
             made = [e.sha for e in _entries(history, f"{head}..{new}")]
-            _copy_notes(history, [(old.sha, copy) for old, copy in zip(commits, made, strict=True)])
-    _move_checkout(history, head, new, worktree)
+    _check_checkout(history, head, new, worktree)
+    if how == "replayed":  # after the check: a refused land adds no note
+        _copy_notes(history, [(old.sha, copy) for old, copy in zip(commits, made, strict=True)])
+    history.move_to(
+        new,
+        reason=f"land {worktree.session}",
+        refs=[(f"{LANDED_REFS}/{worktree.session}", worktree.tip)],
+    )
     return Landed(worktree.session, made, how, len(steps))
 
 
@@ -406,15 +412,12 @@ def _squash_message(history: History, worktree: SessionWorktree, steps: list[Log
     return f"{subject}\n\n{body}\n\n" + "\n".join(trailers) + "\n"
 
 
-def _move_checkout(history: History, head: str, new: str, worktree: SessionWorktree) -> None:
-    """Move the user's checkout from ``head`` to ``new`` as ``git checkout`` would,
-    keeping their uncommitted and untracked files; refuse before writing anything.
-
-    git's own check (a dry-run two-tree ``read-tree``) says whether a file that changes
-    has uncommitted edits or an untracked (or ignored) file is in the way; the move
-    itself is journalled (History.move_to), so a crash at any moment is finished by the
-    next open, and the landed ref moves in the same transaction.
-    """
+def _check_checkout(history: History, head: str, new: str, worktree: SessionWorktree) -> None:
+    """Refuse (LandRefused) when moving the user's checkout from ``head`` to ``new`` would
+    overwrite a file of theirs: git's own two-tree check (a dry-run ``read-tree``), which
+    names a changed file with uncommitted edits and an untracked (or ignored) file in the
+    way. The move itself is journalled (History.move_to), so a crash at any moment is
+    finished by the next open."""
     # Stat data first, as `git status` would: a file edited and put back is not in the way.
     _try(history, "update-index", "-q", "--refresh")
     check = run_git(history.root, ["read-tree", "-m", "-u", "-n", head, new], check=False)
@@ -425,11 +428,6 @@ def _move_checkout(history: History, head: str, new: str, worktree: SessionWorkt
             f"Landing session {worktree.session} would overwrite your uncommitted or untracked"
             f" files{which}; nothing was changed (commit or move them, then land again)."
         )
-    history.move_to(
-        new,
-        reason=f"land {worktree.session}",
-        refs=[(f"{LANDED_REFS}/{worktree.session}", worktree.tip)],
-    )
 
 
 def _paths_in_message(stderr: str) -> list[str]:

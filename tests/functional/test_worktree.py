@@ -201,9 +201,12 @@ def test_land_squash_is_one_commit_whose_trailers_list_the_steps(
     assert (repo / "README.md").read_text().endswith("my uncommitted edit\n")
 
 
+@pytest.mark.parametrize("moved", [False, True], ids=["fast-forward", "replay"])
 def test_land_refuses_a_conflict_with_uncommitted_work_and_changes_nothing(
-    repo: Path, session_worktree: Path
+    repo: Path, session_worktree: Path, moved: bool
 ) -> None:
+    if moved:  # the user's branch moved on: the steps would be replayed, notes copied
+        git(repo, "commit", "-qm", "mine", "--allow-empty")
     (repo / "step1.txt").write_text("the user's own step1\n")  # untracked, in the way
     before = checkout_state(repo)
     branches = git(repo, "for-each-ref")
