@@ -247,6 +247,10 @@ def run_headless(
         loop = runner.agent if isinstance(runner, AgentSessionType) else runner.orchestra
     except BaseException:
         history.close()
+        if worktree:  # a worktree made for a run that never began (no model, ...)
+            from autogpt_tui.core.worktree import drop_if_unused
+
+            drop_if_unused(history.root)
         if lock is not None:
             lock.release()
         raise
@@ -259,6 +263,10 @@ def run_headless(
             return EXIT_ERROR
     finally:
         runner.close()
+        if worktree:  # stopped before any step: no empty worktree is left behind
+            from autogpt_tui.core.worktree import drop_if_unused
+
+            drop_if_unused(history.root)
         for event in held:
             printer(event)
         lock.release()

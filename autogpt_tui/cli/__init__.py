@@ -152,6 +152,10 @@ def _run_tui(options: argparse.Namespace) -> int:
     try:
         return _open_tui(options, workspace, notices, lock, choice)
     finally:
+        if options.worktree:  # quit before any step: no empty worktree is left behind
+            from autogpt_tui.core.worktree import drop_if_unused
+
+            drop_if_unused(workspace)
         lock.release()
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "WorktreePlace",
     "describe_worktree",
     "discard",
+    "drop_if_unused",
     "enter_worktree",
     "find_worktree",
     "land",
@@ -535,3 +536,32 @@ def worktree_sessions(history: History) -> list[tuple[SessionWorktree, SessionSu
                 summary = next((s for s in list_sessions(inside) if s.id == worktree.session), None)
         found.append((worktree, summary))
     return found
+
+
+def drop_if_unused(root: Path) -> bool:
+    """Remove the worktree session at ``root`` when it holds nothing: no commit that
+    another branch lacks, and no file changed (the TUI quit, or the model failed, before
+    any step). ``--worktree`` then leaves nothing behind. True when it was removed.
+
+    git's own ``worktree remove`` (without --force) is the last word: it refuses a
+    worktree with any change, so nothing made there is ever removed.
+    """
+    place = describe_worktree(root)
+    if place is None:
+        return False
+    common = root.resolve().parents[len(WORKTREES.parts)]
+    ref = f"refs/heads/{BRANCH_PREFIX}{place.session}"
+    tip = run_git(common, ["rev-parse", "--verify", "-q", ref], check=False)
+    if tip.returncode != 0:
+        return False
+    sha = tip.stdout.decode().strip()
+    holders = run_git(
+        common, ["for-each-ref", "--contains", sha, "--format=%(refname)", "refs/heads"]
+    )
+    if not [r for r in holders.stdout.decode().split() if r != ref]:
+        return False  # a commit only the session's branch has: kept for land or discard
+    removed = run_git(common, ["worktree", "remove", str(root)], check=False)
+    if removed.returncode != 0:
+        return False
+    run_git(common, ["update-ref", "-d", ref, sha], check=False)
+    return True

@@ -355,3 +355,17 @@ def test_a_land_killed_at_any_moment_is_finished_or_never_began(
     assert (repo / "README.md").read_text().endswith("my uncommitted edit\n")
     again = cli("land", str(repo))
     assert_one_sentence(again, 1, "has nothing new to land")
+
+
+def test_a_run_that_takes_no_step_leaves_no_worktree_behind(
+    repo: Path, llm_server: ScriptedLLM
+) -> None:
+    before = checkout_state(repo)
+    no_model = run(str(repo), "--worktree", "--goal", "Anything", key=None)
+    assert no_model.returncode == 1, no_model.stderr
+    failed = run(str(repo), "--worktree", "--goal", "Anything", "--base-url", llm_server.base_url)
+    assert failed.returncode == 1  # the script is empty: the model answers 500
+    assert git(repo, "branch", "--list", "autogpt-tui/*") == ""
+    assert git(repo, "worktree", "list").count("\n") == 1
+    assert not any((repo / ".git" / "autogpt-tui" / "worktrees").iterdir())
+    assert checkout_state(repo) == before
