@@ -165,6 +165,7 @@ def run_headless(
     json_output: bool,
     out: TextIO | None = None,
     agents: Sequence[str] | None = None,
+    worktree: bool = False,
 ) -> int:
     """Run the agent on ``workspace`` until it stops; returns the exit status.
 
@@ -173,6 +174,7 @@ def run_headless(
     or ``resume_latest`` (``--continue``) resume a session, with its goal when ``goal`` is
     empty (see core/sessions.py ``choose_session``). ``agents`` (``--agents``) runs a
     team of those ``[[agents]]`` instead of the single agent (core/orchestra.py).
+    ``worktree`` (``--worktree``) runs a new session in its own worktree (core/worktree.py).
     """
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
@@ -192,6 +194,12 @@ def run_headless(
         # Chosen before anything else is read: a --session that names nothing is one
         # sentence and exit 2, and no model is asked.
         choice = choose_session(history, session=session, resume_latest=resume_latest, goal=goal)
+        notices = [history.recovered_notice, history.kept_out_notice]
+        if worktree:
+            from autogpt_tui.core.worktree import enter_worktree
+
+            history, choice, place = enter_worktree(history, choice)
+            notices.append(place)
         settings = load_settings(
             history.root,
             overrides={
@@ -206,7 +214,7 @@ def run_headless(
             defaults=RUN_DEFAULTS,
         )
         printer = EventPrinter(stream, json_lines=json_output)
-        for notice in (history.recovered_notice, history.kept_out_notice):
+        for notice in notices:
             if notice:
                 printer(Notice(notice))
         for warning in settings.warnings:
@@ -246,6 +254,10 @@ def run_headless(
         loop = runner.agent if isinstance(runner, AgentSessionType) else runner.orchestra
     except BaseException:
         history.close()
+        if worktree:  # a worktree made for a run that never began (no model, ...)
+            from autogpt_tui.core.worktree import drop_if_unused
+
+            drop_if_unused(history.root)
         if lock is not None:
             lock.release()
         raise
@@ -258,6 +270,10 @@ def run_headless(
             return EXIT_ERROR
     finally:
         runner.close()
+        if worktree:  # stopped before any step: no empty worktree is left behind
+            from autogpt_tui.core.worktree import drop_if_unused
+
+            drop_if_unused(history.root)
         for event in held:
             printer(event)
         lock.release()

@@ -28,6 +28,7 @@ from autogpt_tui.cli import (
     serve_command,
     session_commands,
     workspace_commands,
+    worktree_commands,
 )
 from autogpt_tui.cli.common import Command, Parser, UsageError
 from autogpt_tui.cli.tui_options import tui_arguments
@@ -55,6 +56,7 @@ COMMANDS: dict[str, Command] = {
         serve_command,
         acp_command,
         mcp_command,
+        worktree_commands,
     )
     for command in group.COMMANDS
 }
@@ -125,10 +127,16 @@ def _run_tui(options: argparse.Namespace) -> int:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
 
+    if options.worktree and options.agents is not None:
+        raise UsageError("--agents and --worktree do not go together yet: a team works in place.")
     # Open (and if need be initialise) the workspace and read the configuration before
     # the screen takes over, so a bad path or a broken config file is one sentence on
     # the terminal rather than an error inside the app.
-    with History.open(Path(options.workspace), create=True) as history:
+    from autogpt_tui.core.worktree import resolve_workspace
+
+    # A worktree session's id names its worktree (to go on with it: --continue).
+    folder = resolve_workspace(options.workspace) or Path(options.workspace)
+    with History.open(folder, create=True) as history:
         workspace = history.root
         notices = [n for n in (history.recovered_notice, history.kept_out_notice) if n]
         # The TUI is an agent's workstation: it holds the workspace for as long as it runs
@@ -137,12 +145,18 @@ def _run_tui(options: argparse.Namespace) -> int:
         lock = WorkspaceLock.acquire(history.common_dir, command="tui")
         try:
             choice = _choose_session(history, options)
+            if options.worktree:
+                workspace, choice = _enter_worktree(history, choice, notices)
         except BaseException:
             lock.release()
             raise
     try:
         return _open_tui(options, workspace, notices, lock, choice)
     finally:
+        if options.worktree:  # quit before any step: no empty worktree is left behind
+            from autogpt_tui.core.worktree import drop_if_unused
+
+            drop_if_unused(workspace)
         lock.release()
 
 
@@ -154,6 +168,18 @@ def _choose_session(history: History, options: argparse.Namespace) -> SessionCho
     return choose_session(
         history, session=options.session, resume_latest=options.resume_latest, goal=options.goal
     )
+
+
+def _enter_worktree(
+    history: History, choice: SessionChoice, notices: list[str]
+) -> tuple[Path, SessionChoice]:
+    """``--worktree``: the new session's worktree, made before the screen takes over."""
+    from autogpt_tui.core.worktree import enter_worktree
+
+    inside, choice, notice = enter_worktree(history, choice)
+    inside.close()  # the app opens its own
+    notices.append(notice)
+    return inside.root, choice
 
 
 def _team_names(options: argparse.Namespace, settings: Settings) -> list[str] | None:

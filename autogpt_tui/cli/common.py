@@ -66,7 +66,10 @@ def open_history(workspace: str) -> History:
 
     # Reading or editing a history never makes one: a plain folder is refused (exit 2)
     # before anything is written in it.
-    history = History.open(Path(workspace), create=False)
+    from autogpt_tui.core.worktree import resolve_workspace
+
+    # A worktree session's id (or a prefix of it) names its worktree (core/worktree.py).
+    history = History.open(resolve_workspace(workspace) or Path(workspace), create=False)
     if history.recovered_notice:
         print(f"autogpt-tui: {history.recovered_notice}", file=sys.stderr)
     return history

@@ -112,6 +112,8 @@ def cmd_run(options: argparse.Namespace) -> int:
     if options.goal is not None and not options.goal.strip():
         raise UsageError("The goal must not be empty.")
     agents = agent_names(options.agents)
+    if agents is not None and options.worktree:
+        raise UsageError("--agents and --worktree do not go together yet: a team works in place.")
     if agents is not None and resuming:
         raise UsageError(
             "--agents takes up the branch's team by its goal; --session and --continue"
@@ -119,10 +121,12 @@ def cmd_run(options: argparse.Namespace) -> int:
         )
     with _preloading_model_client():
         # Imported once openai is under way: everything `run` loads overlaps with it.
+        from autogpt_tui.core.worktree import resolve_workspace
         from autogpt_tui.headless import run_headless
 
         return run_headless(
-            Path(options.workspace),
+            # A worktree session's id names its worktree (to go on with it: --continue).
+            resolve_workspace(options.workspace) or Path(options.workspace),
             goal=options.goal or "",
             session=options.session,
             resume_latest=options.resume_latest,
@@ -134,11 +138,13 @@ def cmd_run(options: argparse.Namespace) -> int:
             base_url=options.base_url,
             json_output=options.json,
             agents=agents,
+            worktree=options.worktree,
         )
 
 
 def session_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--session ID`` and ``--continue``, which the TUI and `run` both take (one at most)."""
+    """``--session ID``, ``--continue`` and ``--worktree``, which the TUI and `run` both take
+    (one at most: a worktree session is a new one; to go on with one, open its worktree)."""
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--session",
@@ -150,6 +156,14 @@ def session_arguments(parser: argparse.ArgumentParser) -> None:
         dest="resume_latest",
         action="store_true",
         help="resume the most recent session (the one `sessions` marks *), with its goal",
+    )
+    which.add_argument(
+        "--worktree",
+        action="store_true",
+        help=(
+            "start a new session in its own git worktree, on the branch autogpt-tui/SESSION,"
+            " leaving your checkout as it is (`land` and `discard` finish it)"
+        ),
     )
 
 

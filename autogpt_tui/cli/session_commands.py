@@ -14,7 +14,8 @@ def _sessions_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "List the sessions of the step history, newest activity first: id, steps in force "
         "(and undone), last activity, rewards and goal. * marks the session --continue "
-        "resumes; --session ID (or a unique prefix of it) picks any of them."
+        "resumes; --session ID (or a unique prefix of it) picks any of them. Sessions run with"
+        " --worktree follow, with their branch and worktree (--json: `branch`, `worktree`)."
     )
     workspace_argument(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON array")
@@ -22,15 +23,22 @@ def _sessions_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_sessions(options: argparse.Namespace) -> int:
     """``sessions [WORKSPACE] [--json]``."""
+    from autogpt_tui.cli.worktree_commands import print_worktree_sessions, worktree_json
     from autogpt_tui.core.sessions import list_sessions
+    from autogpt_tui.core.worktree import worktree_sessions
 
     with open_history(options.workspace) as history:
         sessions = list_sessions(history)
+        worktrees = worktree_sessions(history)
     if options.json:
-        print(json.dumps([s.to_json() for s in sessions], indent=2, ensure_ascii=False))
+        listed = [s.to_json() | {"worktree": None, "branch": None} for s in sessions]
+        listed += worktree_json(worktrees)
+        print(json.dumps(listed, indent=2, ensure_ascii=False))
         return EXIT_OK
     if not sessions:
-        print("No sessions yet: the agent has taken no step in this workspace.")
+        if not worktrees:
+            print("No sessions yet: the agent has taken no step in this workspace.")
+        print_worktree_sessions(worktrees)
         return EXIT_OK
     rows = [
         ("*" if s.current else " ", s.id, s.steps_text, s.when, s.rewards_text, s.goal)
@@ -42,6 +50,7 @@ def cmd_sessions(options: argparse.Namespace) -> int:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print(escape_surrogates("  ".join([*cells, row[5] or "(no goal recorded)"]).rstrip()))
     print("* the session --continue resumes")
+    print_worktree_sessions(worktrees)
     return EXIT_OK
 
 

@@ -421,6 +421,20 @@ class History:
 
     # ------------------------------------------------------------ undo/redo
 
+    def move_to(self, new: str, *, reason: str, refs: Iterable[tuple[str, str]] = ()) -> None:
+        """Move HEAD (its branch) to ``new`` with the files that differ, journalled as undo
+        and redo are (``land``: core/worktree.py); ``refs`` (ref, value) move in the same
+        transaction. The caller made sure no uncommitted file of the user's is in the way."""
+        from autogpt_tui.core.git import ZERO_SHA
+        from autogpt_tui.core.journal import Intent, RefMove
+
+        head = self.head()
+        moves = [RefMove("HEAD", head, new)]
+        moves += [RefMove(ref, self.ref_value(ref) or ZERO_SHA, value) for ref, value in refs]
+        paths = self._objects.diff_trees(self.tree_of(head), self.tree_of(new))
+        branch = self._repository.branch_key()
+        self._journal.run(Intent("land", reason, moves, paths, True, branch, None))
+
     def undoable(self, limit: int | None = None) -> list[StepCommit]:
         """The steps in effect on the branch, newest first (what undo takes back next)."""
         return self._undo.undoable(limit)

@@ -68,11 +68,11 @@ from autogpt_tui.core.git.worktree import nul_separated
 CRASH_ENV = "AUTOGPT_TUI_CRASH_AT"
 """``<checkpoint>:<n>``: SIGKILL this process the n-th time the checkpoint is passed."""
 
-Operation = Literal["step", "user", "undo", "redo"]
+Operation = Literal["step", "user", "undo", "redo", "land"]
 
 CHECKPOINTS: dict[str, tuple[str, ...]] = {
     op: (f"{op}:objects", f"{op}:journal", f"{op}:refs", f"{op}:files", f"{op}:redo")
-    for op in ("step", "user", "undo", "redo")
+    for op in ("step", "user", "undo", "redo", "land")
 }
 """Every checkpoint, per operation, in the order they are passed: between each pair of
 writes (objects | journal | refs | files | redo stack | journal removed)."""

@@ -44,6 +44,7 @@ from autogpt_tui.core.sandbox_layout import (
     pid_namespace_route,
     sanitized_git_config,
 )
+from autogpt_tui.core.sandbox_worktree import linked_worktree_mounts
 
 if TYPE_CHECKING:
     from autogpt_tui.core.capture import CapturedRun, CaptureRoute
@@ -384,6 +385,8 @@ class CommandRunner:
         ):
             # Over the read-only .git, before "--": a token in a remote URL stays unseen.
             argv[-3:-3] = ["--ro-bind", str(clean), str(git_dir / "config")]
+        elif git_dir.is_file():  # a linked worktree (--worktree): its repository, read-only
+            argv[-3:-3] = linked_worktree_mounts(self.root, self._scratch())
         return [*argv, *shell]
 
     def environment(self) -> dict[str, str]:

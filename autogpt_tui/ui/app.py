@@ -32,6 +32,7 @@ from textual.screen import Screen
 from textual.widget import MountError
 from textual.widgets import Header, Static
 
+from autogpt_tui.core.worktree import describe_worktree
 from autogpt_tui.ui import endpoint
 from autogpt_tui.ui import textual_fixes as textual_fixes
 from autogpt_tui.ui.actions import ACTIONS, Action, When, bindings_for, when_of
@@ -206,6 +207,7 @@ class WorkstationApp(
         goal.set_reactive(GoalPanel.tokens_max, agent.max_tokens)
         goal.set_reactive(GoalPanel.cost_max, agent.max_cost_usd)
         goal.set_reactive(GoalPanel.endpoint, self._endpoint_label())
+        goal.worktree = describe_worktree(self.workspace)  # a --worktree session's own
         yield goal
         # Shown only on a narrow screen (app.tcss), so it is always up to date.
         yield Static(self._tabs_markup(), id="panel-tabs")

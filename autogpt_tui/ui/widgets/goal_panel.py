@@ -20,10 +20,12 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from autogpt_tui.core.worktree import WorktreePlace
 from autogpt_tui.ui.model_activity import FRAME_S, ModelActivity
 from autogpt_tui.ui.model_activity import format_count as format_count
 from autogpt_tui.ui.widgets.plan_checklist import PlanChecklist
 from autogpt_tui.ui.widgets.project_notes_line import ProjectNotesLine
+from autogpt_tui.ui.widgets.worktree_line import WorktreeLine
 
 NO_GOAL_HINT = "No goal yet — press g to set one"
 """What the panel says before the user has stated a goal."""
@@ -420,6 +422,8 @@ class GoalPanel(Vertical):
         self._ticker: Timer | None = None
         self.meters_session: str | None = None
         """The session whose steps the meters count, once known."""
+        self.worktree: WorktreePlace | None = None
+        """The session's own worktree, when the workspace is one (set before mounting)."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._goal_content(), id="goal-text", classes=self._goal_classes())
@@ -431,6 +435,7 @@ class GoalPanel(Vertical):
                 yield BudgetMeter("tokens", id="meter-tokens")
                 yield BudgetMeter("cost", id="meter-cost")
         yield Static(Content(self.reason), id="goal-reason")
+        yield WorktreeLine(self.worktree, id="goal-worktree")
         yield ProjectNotesLine(id="goal-notes")
         yield PlanChecklist(id="goal-plan")
 
