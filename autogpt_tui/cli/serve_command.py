@@ -51,6 +51,14 @@ def cmd_serve(options: argparse.Namespace) -> int:
         raise UsageError(f"--port must be between 0 and 65535, not {options.port}.")
     if options.goal is not None and not options.goal.strip():
         raise UsageError("The goal must not be empty.")
+    if options.worktree:
+        # Each tab starts the TUI afresh: --worktree would make a new session (and worktree)
+        # per tab. One made beforehand is served by its id, which names its worktree.
+        raise UsageError(
+            "serve starts the TUI for each browser tab, so --worktree would start a new"
+            " session in each: start one with `autogpt-tui run --worktree` (or the TUI), then"
+            " serve it by its id with `autogpt-tui serve ID --continue`."
+        )
     workspace = _checked_workspace(options)
     argv = [sys.executable, "-m", "autogpt_tui.cli.serve_child", str(workspace)]
     argv += tui_flags(options)

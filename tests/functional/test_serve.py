@@ -131,6 +131,9 @@ def test_bad_input_is_one_sentence_and_exit_2(workspace: Path, tmp_path: Path) -
     assert "invalid choice" in result.stderr
     assert_one_sentence(cli("serve", str(workspace), "--port", "70000"), 2, "65535")
     assert_one_sentence(cli("serve", str(workspace), "--session", "nosuch"), 2, "nosuch")
+    # A new worktree session per tab is not what anyone means: serve one by its id instead.
+    assert_one_sentence(cli("serve", str(workspace), "--worktree"), 2, "serve ID --continue")
+    assert not (workspace / ".git" / "autogpt-tui" / "worktrees").exists()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
