@@ -240,6 +240,14 @@ class ToolCallTracker:
         return updates
 
     def _proposal_content(self, action: PendingAction) -> list[ToolContent]:
+        content = self._change_content(action)
+        if action.note:
+            # What the TUI's card says besides: an MCP tool's effects undo cannot reach, or
+            # how far a delegation's sub-agent may read without asking.
+            content.append(tool_content(text_block(action.note[:1].upper() + action.note[1:])))
+        return content
+
+    def _change_content(self, action: PendingAction) -> list[ToolContent]:
         if action.tool == "run_command":
             return [tool_content(text_block(_fenced(f"$ {action.arguments.get('command', '')}")))]
         if action.tool not in ("write_file", "edit_file"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autogpt_tui.core.llm import estimate_tokens
+from autogpt_tui.core.mcp.catalogue import PREFIX as MCP_PREFIX
 from autogpt_tui.core.records import StepCommit, escape_surrogates, escape_surrogates_in, one_line
 
 if TYPE_CHECKING:
@@ -53,6 +54,14 @@ def summarize_action(tool: str, args: dict[str, Any]) -> str:
         return f"Finish: {args.get('summary', '')}"
     if tool == "delegate":
         return f"Delegate: {args.get('task', '')}"
+    server, _, name = tool.removeprefix(MCP_PREFIX).partition("__")
+    if tool.startswith(MCP_PREFIX) and name:
+        # mcp__SERVER__TOOL reads as the server's tool, its arguments as the card shows them.
+        shown = ", ".join(
+            f"{key}={value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+            for key, value in args.items()
+        )
+        return f"MCP {server}.{name}" + (f": {shown}" if shown else "")
     return f"{tool} {json.dumps(args, ensure_ascii=False)}"
 
 

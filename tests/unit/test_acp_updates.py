@@ -24,6 +24,7 @@ from autogpt_tui.core.events import (
     PendingAction,
     StepCommitted,
 )
+from autogpt_tui.core.mcp.catalogue import NOT_UNDOABLE
 
 
 def action(
@@ -66,6 +67,29 @@ def test_an_edit_shows_its_diff_and_keeps_it_when_it_ran(tmp_path: Path) -> None
     kept, output = done.content or []
     assert kept == diff and isinstance(output, ContentToolCallContent)
     assert "cut; the step's record keeps it all" in output.content.text
+
+
+def test_an_mcp_tool_acting_outside_the_workspace_is_said_not_undoable(tmp_path: Path) -> None:
+    tracker = ToolCallTracker(tmp_path)
+    mail = PendingAction(
+        step=1,
+        tool="mcp__mail__send",
+        arguments={"to": "ops", "body": "hi"},
+        call_id="c1",
+        kind="command",
+        note=NOT_UNDOABLE,
+        not_undoable=True,
+    )
+    [start] = tracker.updates(ActionProposed(mail))
+    assert isinstance(start, ToolCallStart) and start.title == "MCP mail.send: to=ops, body=hi"
+    words = [c.content.text for c in start.content or [] if isinstance(c, ContentToolCallContent)]
+    assert words == ["Not undoable: it acts outside the workspace, where undo cannot reach"]
+    # The permission request carries it too: it is what the editor asks the user about.
+    asked = tracker.permission_call(mail)
+    assert asked.content == start.content
+    # A tool without such a note shows no text of its own.
+    [plain] = tracker.updates(ActionProposed(action("mcp__docs__lookup", call_id="c2", term="x")))
+    assert isinstance(plain, ToolCallStart) and not plain.content
 
 
 def test_a_proposal_shown_again_updates_its_card_and_a_new_one_gets_a_new_id(

@@ -102,3 +102,14 @@ def test_bad_server_tables_are_refused(table: dict[str, object], words: str) -> 
 def test_server_names_are_unique() -> None:
     with pytest.raises(ValidationError, match="names the server 'x' twice"):
         McpSettings.model_validate({"servers": [{"name": "x", "command": "a"}] * 2})
+
+
+def test_an_mcp_steps_subject_names_the_server_and_its_tool() -> None:
+    from autogpt_tui.core.conversation import summarize_action
+
+    assert summarize_action("mcp__tracker__open_issue", {"title": "Crash", "labels": ["bug"]}) == (
+        'MCP tracker.open_issue: title=Crash, labels=["bug"]'
+    )
+    assert summarize_action("mcp__clock__now", {}) == "MCP clock.now"
+    # Not the mcp__SERVER__TOOL shape: shown as any other tool is.
+    assert summarize_action("mcp__odd", {"a": 1}) == 'mcp__odd {"a": 1}'
