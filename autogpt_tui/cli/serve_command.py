@@ -10,7 +10,6 @@ server binds anything.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(options: argparse.Namespace) -> int:
     """``serve [WORKSPACE] [--host H] [--port P]`` plus the TUI's flags."""
+    import asyncio  # here, not at the top: every other subcommand would pay for it
+
     from autogpt_tui.web.guard import is_loopback
     from autogpt_tui.web.server import PortUnavailable, WorkstationServer
 

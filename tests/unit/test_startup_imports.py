@@ -19,7 +19,11 @@ from autogpt_tui.core.records import effective_rating, effective_rating_of_note,
 from tests.conftest import git
 from tests.unit.history_support import agent_write
 
-HEAVY = ("openai", "pydantic", "pydantic_core", "pydantic_settings", "git", "httpx", "textual")
+HEAVY = (
+    *("openai", "pydantic", "pydantic_core", "pydantic_settings", "git", "httpx", "textual"),
+    # What only `serve`, `acp` and MCP servers need.
+    *("asyncio", "aiohttp", "textual_serve", "acp", "mcp"),
+)
 """Packages `log` and `--help` must not import."""
 
 _PROBE = """
