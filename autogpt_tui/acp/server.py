@@ -31,6 +31,7 @@ from acp.schema import (
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
+    McpCapabilities,
     NewSessionResponse,
     PromptCapabilities,
     PromptResponse,
@@ -40,6 +41,7 @@ from acp.schema import (
 )
 
 from autogpt_tui import __version__
+from autogpt_tui.acp.mcp_servers import with_editor_servers
 from autogpt_tui.acp.prompt import prompt_text
 from autogpt_tui.acp.replay import replay
 from autogpt_tui.acp.session import INVALID_PARAMS, AcpSession
@@ -92,6 +94,8 @@ class AutogptAgent:
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
             agent_capabilities=AgentCapabilities(
                 load_session=True,
+                # The editor's own MCP servers join the user's (acp/mcp_servers.py).
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
                 # Text and resource links only (the ACP baseline): an image or a file's
                 # embedded content is refused rather than silently dropped.
                 prompt_capabilities=PromptCapabilities(
@@ -105,15 +109,22 @@ class AutogptAgent:
         """No authentication: the model's key comes from the environment or the config."""
         return None
 
-    async def new_session(self, cwd: str, **_: Any) -> NewSessionResponse:
-        """A new session on the repository at ``cwd`` (nothing is written yet)."""
+    async def new_session(
+        self, cwd: str, mcp_servers: list[Any] | None = None, **_: Any
+    ) -> NewSessionResponse:
+        """A new session on the repository at ``cwd`` (nothing is written yet), with the
+        editor's MCP servers besides the user's own."""
         from autogpt_tui.core.agent import new_session_id
 
         root, settings = await asyncio.to_thread(self._workspace, cwd)
-        session = self._add(new_session_id(), root, settings.agent.mode, goal=None)
+        session = self._add(
+            new_session_id(), root, settings.agent.mode, goal=None, mcp_servers=mcp_servers
+        )
         return NewSessionResponse(session_id=session.session_id, modes=session_modes(session.mode))
 
-    async def load_session(self, cwd: str, session_id: str, **_: Any) -> LoadSessionResponse:
+    async def load_session(
+        self, cwd: str, session_id: str, mcp_servers: list[Any] | None = None, **_: Any
+    ) -> LoadSessionResponse:
         """Resume ``session_id`` (an id `autogpt-tui sessions` lists) on ``cwd``'s
         repository; its steps in force are replayed to the editor first."""
         root, settings = await asyncio.to_thread(self._workspace, cwd)
@@ -121,7 +132,9 @@ class AutogptAgent:
             goal, updates = await asyncio.to_thread(replay, root, session_id)
         except UserError as error:
             raise RequestError(INVALID_PARAMS, str(error)) from None
-        session = self._add(session_id, root, settings.agent.mode, goal=goal or None)
+        session = self._add(
+            session_id, root, settings.agent.mode, goal=goal or None, mcp_servers=mcp_servers
+        )
         for update in updates:
             await self.client.session_update(session_id=session_id, update=update)
         return LoadSessionResponse(modes=session_modes(session.mode))
@@ -165,7 +178,15 @@ class AutogptAgent:
             )
         return session
 
-    def _add(self, session_id: str, root: Path, mode: str, *, goal: str | None) -> AcpSession:
+    def _add(
+        self,
+        session_id: str,
+        root: Path,
+        mode: str,
+        *,
+        goal: str | None,
+        mcp_servers: list[Any] | None = None,
+    ) -> AcpSession:
         existing = self.sessions.get(session_id)
         if existing is not None and existing.working:
             raise RequestError(INVALID_PARAMS, f"Session {session_id} is working on a prompt.")
@@ -173,7 +194,9 @@ class AutogptAgent:
             session_id=session_id,
             root=root,
             client=self.client,
-            load_settings=self._load_settings,
+            load_settings=lambda root: with_editor_servers(
+                self._load_settings(root), mcp_servers or []
+            ),
             mode=mode,
             goal=goal,
         )

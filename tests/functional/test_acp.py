@@ -508,3 +508,49 @@ async def test_one_agent_per_workspace_while_a_turn_runs(
         await conn.cancel(session_id=first)
         assert await turn == "cancelled"
     assert len(llm_server.requests) == 1  # the second session asked no model
+
+
+async def test_the_editors_mcp_servers_join_the_session(
+    repo: Path, llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    from acp.schema import EnvVariable, McpServerStdio, SseMcpServer
+
+    from tests.support.mcp_helpers import SERVER_SCRIPT
+
+    llm_server.script(
+        call("mcp__Glossary-tools__lookup", term="idempotent"),
+        call("finish", summary="looked it up"),
+    )
+    editor = Editor(answers=["allow_once", "allow_once"])
+    async with acp_agent(editor, llm_server, tmp_path / "stderr", "--mode", "step") as conn:
+        init = await asyncio.wait_for(conn.initialize(protocol_version=PROTOCOL_VERSION), WAIT_S)
+        assert init.agent_capabilities is not None
+        caps = init.agent_capabilities.mcp_capabilities
+        assert caps is not None and caps.http and not caps.sse
+        # As Zed passes the context servers its user configured (a name with a space).
+        glossary = McpServerStdio(
+            name="Glossary tools",
+            command=sys.executable,
+            args=[str(SERVER_SCRIPT)],
+            env=[EnvVariable(name="GLOSSARY_TOKEN", value="tok-SECRET-42")],
+        )
+        old = SseMcpServer(type="sse", name="old", url="http://127.0.0.1:9/sse", headers=[])
+        response = await asyncio.wait_for(
+            conn.new_session(cwd=str(repo), mcp_servers=[glossary, old]), WAIT_S
+        )
+        session = response.session_id
+        assert await prompt(conn, session, "Look up idempotent") == "end_turn"
+    # The model was offered the editor's server's tools, and not the SSE one's.
+    offered = {t["function"]["name"] for t in llm_server.requests[0].body["tools"]}
+    assert "mcp__Glossary-tools__lookup" in offered
+    assert not any(name.startswith("mcp__old__") for name in offered)
+    # The call ran as a read, one step commit, its answer the observation.
+    lookup = editor.asked[0]
+    assert lookup.kind == "read" and lookup.title == "MCP Glossary-tools.lookup: term=idempotent"
+    assert "Agent-Tool: mcp__Glossary-tools__lookup" in step_trailers(repo, "HEAD~1")
+    assert "idempotent: a word worth knowing." in json.dumps(
+        [u.model_dump(mode="json") for u in editor.updates]
+    )
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Left out the editor's MCP server 'old'" in stderr
+    assert "tok-SECRET-42" not in stderr

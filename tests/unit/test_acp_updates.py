@@ -142,3 +142,26 @@ def test_a_notice_is_said_once_a_session(tmp_path: Path) -> None:
     assert len(tracker.updates(sandbox)) == 1
     assert tracker.updates(sandbox) == []  # the next turn's session says it again
     assert len(tracker.updates(Notice("Something else."))) == 1
+
+
+def test_the_editors_mcp_servers_are_named_to_fit_and_yours_win_a_name() -> None:
+    from acp.schema import HttpHeader, HttpMcpServer, McpServerStdio
+
+    from autogpt_tui.acp.mcp_servers import editor_servers
+
+    servers = [
+        McpServerStdio(name="docs", command="docs-server", args=[], env=[]),
+        McpServerStdio(name="Context 7!", command="ctx", args=["--fast"], env=[]),
+        McpServerStdio(name="Context 7?", command="ctx2", args=[], env=[]),
+        HttpMcpServer(
+            type="http",
+            name="tracker",
+            url="http://127.0.0.1:8931/mcp",
+            headers=[HttpHeader(name="Authorization", value="Bearer t")],
+        ),
+    ]
+    configs = editor_servers(servers, taken=["docs"])
+    # "docs" is declared in your config: yours is the one started.
+    assert [c.name for c in configs] == ["Context-7", "Context-7_2", "tracker"]
+    assert configs[0].args == ["--fast"] and configs[0].transport == "stdio"
+    assert configs[2].headers == {"Authorization": "Bearer t"} and configs[2].transport == "http"
