@@ -31,7 +31,7 @@ from autogpt_tui.cli import (
     worktree_commands,
 )
 from autogpt_tui.cli.common import Command, Parser, UsageError
-from autogpt_tui.cli.tui_options import tui_arguments
+from autogpt_tui.cli.tui_options import team_names, tui_arguments
 from autogpt_tui.core.constants import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from autogpt_tui.core.errors import NotAnAgentStep, NotARepository, SessionChoiceError, UserError
 
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from autogpt_tui.core.history import History
     from autogpt_tui.core.lock import WorkspaceLock
     from autogpt_tui.core.sessions import SessionChoice
-    from autogpt_tui.core.settings import Settings
 
 __all__ = ["COMMANDS", "SUBCOMMANDS", "UsageError", "entry", "main"]
 
@@ -182,23 +181,6 @@ def _enter_worktree(
     return inside.root, choice
 
 
-def _team_names(options: argparse.Namespace, settings: Settings) -> list[str] | None:
-    """``--agents``, checked against the config before the screen takes over (one
-    sentence on the terminal for a name no ``[[agents]]`` has)."""
-    names = run_command.agent_names(options.agents)
-    if names is None:
-        return None
-    if options.session is not None or options.resume_latest:
-        raise UsageError(
-            "--agents takes up the branch's team by its goal; --session and --continue"
-            " resume a single agent's session."
-        )
-    from autogpt_tui.core.team_session import choose_team
-
-    choose_team(settings, names)
-    return names
-
-
 def _open_tui(
     options: argparse.Namespace,
     workspace: Path,
@@ -214,7 +196,7 @@ def _open_tui(
         "ui": {"theme": options.theme},
     }
     settings = load_settings(workspace, overrides=overrides)
-    agents = _team_names(options, settings)
+    agents = team_names(options, settings)
     for warning in settings.warnings:
         print(f"autogpt-tui: {warning}", file=sys.stderr)
     # 30 frames a second, not Textual's 60: every frame renders what changed, and in a

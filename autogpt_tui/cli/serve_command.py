@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from autogpt_tui.cli.common import Command, UsageError, open_history, workspace_argument
-from autogpt_tui.cli.tui_options import tui_arguments, tui_flags
+from autogpt_tui.cli.tui_options import team_names, tui_arguments, tui_flags
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -109,18 +109,7 @@ def _checked_workspace(options: argparse.Namespace) -> Path:
             "ui": {"theme": options.theme},
         },
     )
-    from autogpt_tui.cli.run_command import agent_names
-
-    names = agent_names(options.agents)
-    if names is not None:
-        if options.session is not None or options.resume_latest:
-            raise UsageError(
-                "--agents takes up the branch's team by its goal; --session and --continue"
-                " resume a single agent's session."
-            )
-        from autogpt_tui.core.team_session import choose_team
-
-        choose_team(settings, names)
+    team_names(options, settings)
     return workspace
 
 

@@ -5,9 +5,14 @@ browser connection starts."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from autogpt_tui.cli import run_command
+from autogpt_tui.cli.common import UsageError
 from autogpt_tui.core.constants import MODES
+
+if TYPE_CHECKING:
+    from autogpt_tui.core.settings import Settings
 
 
 def tui_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,3 +45,20 @@ def tui_flags(options: argparse.Namespace) -> list[str]:
         # --goal=-x, not --goal -x: a value that starts with a dash stays a value.
         flags.append(flag if value is True else f"{flag}={value}")
     return flags
+
+
+def team_names(options: argparse.Namespace, settings: Settings) -> list[str] | None:
+    """``--agents``, checked against the config before the screen takes over (one
+    sentence on the terminal for a name no ``[[agents]]`` has); None without it."""
+    names = run_command.agent_names(options.agents)
+    if names is None:
+        return None
+    if options.session is not None or options.resume_latest:
+        raise UsageError(
+            "--agents takes up the branch's team by its goal; --session and --continue"
+            " resume a single agent's session."
+        )
+    from autogpt_tui.core.team_session import choose_team
+
+    choose_team(settings, names)
+    return names
