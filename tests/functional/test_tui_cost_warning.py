@@ -10,7 +10,7 @@ from autogpt_tui.core.history import History
 from autogpt_tui.core.settings import load_settings
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.widgets.action_log import ActionLog
-from autogpt_tui.ui.widgets.goal_panel import BudgetMeter
+from autogpt_tui.ui.widgets.budget_meter import BudgetMeter
 from autogpt_tui.ui.widgets.step_history import StepHistory
 from tests.functional.test_tui import press, steps_in, until
 from tests.support.scripted_llm import Reply, ScriptedLLM, ToolCall, Usage

@@ -7,14 +7,8 @@ from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.widgets import Input
 
-from autogpt_tui.ui.widgets.goal_panel import (
-    NARROW_WIDTH,
-    BudgetMeter,
-    GoalPanel,
-    GoalState,
-    format_cost,
-    format_count,
-)
+from autogpt_tui.ui.widgets.budget_meter import BudgetMeter, format_cost
+from autogpt_tui.ui.widgets.goal_panel import NARROW_WIDTH, GoalPanel, GoalState, format_count
 
 
 class Host(App[None]):
