@@ -122,8 +122,9 @@ def test_every_field_is_documented() -> None:
     import inspect
 
     import autogpt_tui.core.settings as settings_module
+    import autogpt_tui.core.settings_sections as sections_module
 
-    tree = ast.parse(inspect.getsource(settings_module))
+    tree = ast.parse(inspect.getsource(settings_module) + inspect.getsource(sections_module))
     models = {
         node.name: node
         for node in tree.body
