@@ -124,10 +124,14 @@ def test_every_field_is_documented() -> None:
     import autogpt_tui.core.settings as settings_module
     import autogpt_tui.core.settings_sections as sections_module
 
-    tree = ast.parse(inspect.getsource(settings_module) + inspect.getsource(sections_module))
+    body = [
+        node
+        for module in (settings_module, sections_module)
+        for node in ast.parse(inspect.getsource(module)).body
+    ]
     models = {
         node.name: node
-        for node in tree.body
+        for node in body
         if isinstance(node, ast.ClassDef)
         and node.name in {m.__name__ for m in (Settings, *_section_models())}
     }
