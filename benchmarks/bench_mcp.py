@@ -11,7 +11,8 @@ Measured with the project's own client (``McpHub``, ``McpToolbox``) and the test
   (the workspace's state taken before and compared after, for the step's commit),
   median and p90 of ``--calls`` calls, over stdio and HTTP, beside a built-in
   ``read_file`` of a small file through the same toolbox; the hub's call alone
-  (``McpHub.call``) is given too, to tell the protocol from the git work around it;
+  (``McpHub.call``) and that git work alone (``WorkspaceState``, ``changes_since``) are
+  given too, to tell the protocol from the git work around it;
 * **the loop**: a whole step (model request to the scripted server, approval, the call,
   commit) in ``auto`` mode, median of ``--steps`` steps, calling ``mcp__tools__lookup``
   against the same loop calling ``read_file`` (``bench_agent``'s ``LoopRunner``).
@@ -42,6 +43,7 @@ from typing import Any
 
 from autogpt_tui.core.agent import Budget
 from autogpt_tui.core.mcp.config import McpServerConfig
+from autogpt_tui.core.mcp.effects import WorkspaceState, changes_since
 from autogpt_tui.core.mcp.hub import McpHub
 from autogpt_tui.core.mcp.toolbox import McpArguments, McpToolbox
 from autogpt_tui.core.sandbox import CommandRunner
@@ -120,10 +122,10 @@ def timed_ms(action: Callable[[], Any]) -> float:
 # ------------------------------------------------------------------ start and close
 
 
-def server_python_ms(runs: int) -> dict[str, float]:
+def server_python_ms() -> float:
     """The server's own start: a Python that imports the SDK's server, then exits."""
     command = [sys.executable, "-c", "import mcp.server.mcpserver"]
-    return summarise([timed_ms(lambda: subprocess.run(command, check=True)) for _ in range(runs)])
+    return timed_ms(lambda: subprocess.run(command, check=True))
 
 
 def start_and_close(root: Path, count: int, runs: int) -> dict[str, Any]:
@@ -132,8 +134,11 @@ def start_and_close(root: Path, count: int, runs: int) -> dict[str, Any]:
     closes: list[float] = []
     left: list[int] = []
     failures: list[str] = []
+    pythons: list[float] = []
     tools = 0
     for _ in range(runs):
+        # Taken in turn with the starts, so that the machine's load touches both alike.
+        pythons.append(server_python_ms())
         before = children()
         configs = [server_config(f"s{n}") for n in range(count)]
         hub = McpHub(configs, root, taken=tuple(TOOLS))
@@ -153,6 +158,7 @@ def start_and_close(root: Path, count: int, runs: int) -> dict[str, Any]:
         "first_start_ms": starts[0],
         "start": summarise(starts[1:] or starts),
         "close": summarise(closes),
+        "server_python": summarise(pythons),
         "tools": tools,
         "left": left,
         "failures": failures,
@@ -215,6 +221,11 @@ def call_times(root: Path, config: McpServerConfig, calls: int) -> dict[str, Any
             if kind == "toolbox":
                 result = toolbox.execute("mcp__tools__lookup", lookup)
                 ok, text = result.ok, result.output
+            elif kind == "snapshot":
+                # What the toolbox adds around the hub's call: the workspace's state
+                # before and after (git status, twice), for the step's commit.
+                changes_since(WorkspaceState(root, keep=True), None)
+                ok, text = True, ""
             elif kind == "hub":
                 ok, text = hub.call("mcp__tools__lookup", {"term": "latency"})
             else:
@@ -225,7 +236,12 @@ def call_times(root: Path, config: McpServerConfig, calls: int) -> dict[str, Any
                 raise SystemExit(f"{kind} call failed: {text[:300]}")
             return elapsed
 
-        samples: dict[str, list[float]] = {"toolbox": [], "hub": [], "read_file": []}
+        samples: dict[str, list[float]] = {
+            "toolbox": [],
+            "hub": [],
+            "snapshot": [],
+            "read_file": [],
+        }
         for kind in samples:
             for _ in range(5):
                 one(kind)
@@ -318,9 +334,9 @@ def loop_steps(base: Path, steps: int) -> dict[str, Any]:
 def rows_of(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The PASS/FAIL rows of the report."""
     rows: list[dict[str, Any]] = []
-    python_ms = report["server_python"]["median"]
     for count, limit in ((1, START_ONE_LIMIT_MS), (3, START_THREE_LIMIT_MS)):
         start = report["start"][str(count)]
+        python_ms = start["server_python"]["median"]
         ms = start["start"]["median"]
         ok = not start["failures"]
         rows.append(
@@ -367,12 +383,14 @@ def rows_of(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "measure": f"one mcp__tools__lookup call over {transport} through the toolbox "
                 f"(median of {box['n']:.0f})",
                 "value": f"{box['median']:.1f} ms (p90 {box['p90']:.1f}; hub alone "
-                f"{hub['median']:.1f}, p90 {hub['p90']:.1f})",
+                f"{hub['median']:.1f}, p90 {hub['p90']:.1f}; workspace state before and "
+                f"after {calls['snapshot']['median']:.1f})",
                 "baseline": f"built-in read_file {read['median']:.1f} ms (p90 {read['p90']:.1f})",
                 "goal": f"under {limit:.0f} ms median",
                 "pass": box["median"] < limit,
                 "ms": round(box["median"], 2),
                 "hub_ms": round(hub["median"], 2),
+                "snapshot_ms": round(calls["snapshot"]["median"], 2),
                 "read_file_ms": round(read["median"], 2),
             }
         )
@@ -418,7 +436,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         root = workspace(base, "ws")
         print(f"Starting and closing servers ({options.starts} times each) …", flush=True)
-        report["server_python"] = server_python_ms(options.starts)
         report["start"] = {str(n): start_and_close(root, n, options.starts) for n in (1, 3)}
         print(f"Timing {options.calls} calls per transport …", flush=True)
         report["calls"] = {"stdio": call_times(root, server_config(timeout=10.0), options.calls)}
