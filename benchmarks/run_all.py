@@ -58,6 +58,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("streams", "benchmarks.bench_streams", ("streams.json",)),
     Benchmark("watcher", "benchmarks.bench_watcher", ("watcher.json",)),
     Benchmark("search", "benchmarks.bench_search", ("search.json",)),
+    Benchmark("mcp", "benchmarks.bench_mcp", ("mcp.json",)),
 )
 
 
