@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{files:,} files, {runs} runs; load average {os.getloadavg()}")
         enter_ms = median_of("enter a worktree session", entering)
         rows = [row(f"enter a worktree session, {files:,} files (median of {present})", enter_ms,
-                    2000, "git worktree add of the same tree")]  # fmt: skip
+                    2000)]  # fmt: skip
         for how, samples in landing.items():
             ms = median_of(f"land {how}", samples)
             rows.append(row(f"land a {STEPS}-step session, {how} (median of {runs})", ms, 1000))
