@@ -10,8 +10,8 @@ untracked and ignored files are neither copied into it nor touched: the session 
 from the last commit, and what the user has in hand stays theirs.
 
 Landing brings the session's steps onto the user's current branch without ever writing
-over their work: the new commits are made first (a fast-forward, or the steps replayed by
-cherry-pick in a temporary worktree, also under ``.git``); git's own two-tree check
+over their work: the new commits are made first (a fast-forward, or the steps replayed
+three-way, as cherry-pick would, in a scratch index under ``.git``); git's own two-tree check
 (``read-tree -m -u -n``) refuses before anything is written when a file that changes has
 uncommitted edits or an untracked (or ignored) file is in the way; then the checkout
 moves journalled, as undo and redo do (crash-safe). The worktree
@@ -23,7 +23,6 @@ on the current branch reachable under the undone refs.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,34 +367,72 @@ def _identity(history: History) -> dict[str, str]:
 
 
 def _replay(history: History, onto: str, commits: list[str]) -> str:
-    """``commits`` cherry-picked onto ``onto`` in a scratch worktree; the new tip.
+    """``commits`` replayed onto ``onto`` as cherry-pick would (each one's change merged
+    three-way, its author and message kept, the user as committer); the new tip.
 
-    The scratch worktree (under the common git directory) is removed whatever happens;
-    a conflict is LandRefused, and only unreferenced objects are left behind.
+    Done in a scratch index under the common git directory, with no working tree: a
+    scratch worktree made git check out (and then delete) every tracked file, seconds
+    on a large repository, for a replay that only needs the changed files. A conflict is
+    LandRefused; only unreferenced objects are left behind.
     """
-    scratch = history.common_dir / _LAND_SCRATCH / new_session_id()
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-    history.git("worktree", "add", "--quiet", "--detach", str(scratch), onto)
-    try:
-        picked = subprocess.run(
-            ["git", "cherry-pick", "--allow-empty", "--keep-redundant-commits", *commits],
-            cwd=scratch,
-            env={**os.environ, **_identity(history)},
-            capture_output=True,
-            check=False,
-        )
-        if picked.returncode != 0:
-            raise LandRefused(
-                "The session's steps conflict with your branch; nothing was changed"
-                " (land with --squash, or merge its branch by hand)."
-            )
+    scratch = history.common_dir / _LAND_SCRATCH
+    scratch.mkdir(parents=True, exist_ok=True)
+    index = scratch / f"index-{new_session_id()}"
+    env = {**os.environ, **_identity(history), "GIT_INDEX_FILE": str(index)}
+
+    def git(*args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=scratch, capture_output=True, check=True, text=True
-        ).stdout.strip()
+            ["git", *args], cwd=history.root, env=env, input=data, capture_output=True,
+            check=False,
+        )  # fmt: skip
+
+    try:
+        tip = onto
+        git("read-tree", onto).check_returncode()
+        for sha in commits:
+            # Plumbing: no diff configuration of the user's (prefixes, colours) applies;
+            # and their apply.whitespace=error must not refuse a step they never checked.
+            patch = git("diff-tree", "-p", "--binary", "--full-index", f"{sha}^", sha)
+            patch.check_returncode()
+            if (
+                patch.stdout
+                and git(
+                    "apply", "--cached", "--3way", "--whitespace=nowarn", data=patch.stdout
+                ).returncode
+            ):
+                raise LandRefused(
+                    "The session's steps conflict with your branch; nothing was changed"
+                    " (land with --squash, or merge its branch by hand)."
+                )
+            tree = git("write-tree")
+            tree.check_returncode()
+            author, message = _author_and_message(git("cat-file", "commit", sha).stdout)
+            made = subprocess.run(
+                ["git", "commit-tree", tree.stdout.decode().strip(), "-p", tip, "-F", "-"],
+                cwd=history.root, env=env | author, input=message, capture_output=True,
+                check=True,
+            )  # fmt: skip
+            tip = made.stdout.decode().strip()
+        return tip
     finally:
-        _try(history, "worktree", "remove", "--force", str(scratch))
-        shutil.rmtree(scratch, ignore_errors=True)
-        _try(history, "worktree", "prune")
+        index.unlink(missing_ok=True)
+
+
+def _author_and_message(raw: bytes) -> tuple[dict[str, str], bytes]:
+    """A commit object's author (as git's environment variables) and its message, as is."""
+    header, _, message = raw.partition(b"\n\n")
+    author: dict[str, str] = {}
+    for line in header.split(b"\n"):
+        if line.startswith(b"author "):
+            who, _, when = line[7:].decode(errors="surrogateescape").rpartition("> ")
+            name, _, email = who.partition(" <")
+            seconds, _, zone = when.partition(" ")
+            author = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_AUTHOR_DATE": f"@{seconds} {zone}",
+            }
+    return author, message
 
 
 def _squash_message(history: History, worktree: SessionWorktree, steps: list[LogEntry]) -> str:

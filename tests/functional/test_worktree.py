@@ -231,6 +231,37 @@ def test_land_refuses_steps_that_conflict_with_the_branch(
     assert git(repo, "worktree", "list").count("\n") == 2  # no scratch worktree left
 
 
+def test_land_replay_merges_three_way_and_keeps_each_steps_author(repo: Path) -> None:
+    lines = [f"line {n}\n" for n in range(20)]
+    (repo / "poem.txt").write_text("".join(lines))
+    git(repo, "add", "poem.txt")
+    git(repo, "commit", "-qm", "poem", "--", "poem.txt")
+    with History.open(repo, create=False) as history:
+        worktree = start_worktree(history, SESSION)
+    agents = [*lines[:19], "line 19, the agent's   \n"]  # trailing blanks: see below
+    (worktree.path / "poem.txt").write_text("".join(agents))
+    with History.open(worktree.path, create=False) as inside:
+        inside.commit_step(
+            session=SESSION, step=1, tool="edit_file", policy="default", summary="Edit poem",
+            record=StepRecord(thought="t", tool="edit_file", observation="Edited.",
+                              goal="g", session=SESSION),
+            paths=["poem.txt"],
+        )  # fmt: skip
+    author = git(repo, "log", "-1", "--format=%an %ae %at", f"autogpt-tui/{SESSION}")
+    (repo / "poem.txt").write_text("".join(["line 0, mine\n", *lines[1:]]))
+    git(repo, "commit", "-qm", "mine", "--", "poem.txt")
+    # The user's own strictness about whitespace is for their patches, not a replay's.
+    git(repo, "config", "apply.whitespace", "error")
+    result = cli("land", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert "replayed" in result.stdout
+    assert (repo / "poem.txt").read_text() == "".join(["line 0, mine\n", *agents[1:]])
+    assert git(repo, "log", "-1", "--format=%an %ae %at") == author
+    assert git(repo, "log", "-1", "--format=%s") == "Edit poem\n"
+    scratch = repo / ".git" / "autogpt-tui" / "landing"
+    assert not list(scratch.glob("*"))  # the scratch index went with the replay
+
+
 def test_discard_removes_the_worktree_and_keeps_the_steps_under_the_undone_refs(
     repo: Path, session_worktree: Path
 ) -> None:
