@@ -59,6 +59,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("watcher", "benchmarks.bench_watcher", ("watcher.json",)),
     Benchmark("search", "benchmarks.bench_search", ("search.json",)),
     Benchmark("mcp", "benchmarks.bench_mcp", ("mcp.json",)),
+    Benchmark("worktree", "benchmarks.bench_worktree", ("worktree.json",)),
 )
 
 
