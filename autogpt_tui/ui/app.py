@@ -49,6 +49,7 @@ from autogpt_tui.ui.app_transcript import TranscriptPanes
 from autogpt_tui.ui.cost_warnings import warn_unpriced_at_launch
 from autogpt_tui.ui.diff_modes import DiffModes
 from autogpt_tui.ui.gc_pacing import CollectionPacer
+from autogpt_tui.ui.mcp_warmup import warm_mcp_at_launch
 from autogpt_tui.ui.messages import (
     AgentEventMessage,
     AgentIdle,
@@ -267,6 +268,7 @@ class WorkstationApp(
         if self._tree_at_once and not self.runner.closing:
             self.start_watching(self.workspace)
         warn_unpriced_at_launch(self)
+        warm_mcp_at_launch(self)
 
     def _set_screen_classes(self, width: int) -> None:
         """Class the screen for ``width`` before it is first styled, as the breakpoints will.

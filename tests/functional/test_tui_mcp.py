@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from autogpt_tui.core.mcp.toolbox import NOT_UNDOABLE
 from autogpt_tui.ui.app import WorkstationApp
 from autogpt_tui.ui.widgets.action_log import ActionLog
@@ -53,3 +55,34 @@ async def test_an_open_world_mcp_tool_waits_on_a_card_that_says_not_undoable(
         assert process_alive(pid)
     # The app has quit: its session closed, and the server with it.
     await until(pilot, lambda: not process_alive(pid), timeout=15)
+
+
+async def test_the_mcp_sdk_is_imported_after_the_first_frame_only_when_servers_are_declared(
+    make_app: Callable[..., WorkstationApp], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from autogpt_tui.core.mcp import hub
+
+    imported_on: list[str] = []
+    real_import = hub.import_sdk
+
+    def recording_import() -> None:
+        imported_on.append(threading.current_thread().name)
+        real_import()
+
+    monkeypatch.setattr(hub, "import_sdk", recording_import)
+    # No server declared: nothing is imported ahead.
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.first_frame_shown)
+        await pilot.pause()
+        assert imported_on == []
+    # A server declared: the SDK is imported on a thread while the user reads the screen,
+    # and no server is started by it (that waits for the session).
+    Path(os.environ["AUTOGPT_TUI_CONFIG"]).write_text(server_toml())
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: len(imported_on) == 1, timeout=30)
+        assert imported_on[0] != threading.main_thread().name
+        assert app.runner.session is None

@@ -32,11 +32,30 @@ from autogpt_tui.core.mcp.catalogue import McpTool, kind_of, offered_names
 from autogpt_tui.core.mcp.config import DEFAULT_TIMEOUT_S, McpServerConfig, MissingVariable, expand
 from autogpt_tui.core.mcp.results import observation
 
-__all__ = ["McpHub", "ServerState"]
+__all__ = ["McpHub", "ServerState", "import_sdk"]
 
 _T = TypeVar("_T")
 _GRACE_S = 10.0
 """Beyond a server's own timeout, how long the agent's thread waits for the hub."""
+
+
+_SDK_IMPORT = threading.Lock()
+"""Held while the SDK is imported: two threads importing its packages at once (a front
+end's warm-up and a session starting) can each hold a module the other waits for, and
+one of them then sees a half-initialised module."""
+
+
+def import_sdk() -> None:
+    """Import the parts of the ``mcp`` SDK a session's servers use (about a second: its
+    package pulls in the client, the server and their types), once, whichever thread asks
+    first. The hub calls it before it starts a server; a front end may call it ahead, off
+    its event loop, so the first step does not wait for it."""
+    with _SDK_IMPORT:
+        import mcp
+        import mcp.client.stdio
+        import mcp.client.streamable_http
+        import mcp.shared._httpx_utils
+        import mcp.types  # noqa: F401
 
 
 @dataclass
@@ -85,6 +104,7 @@ class McpHub:
         """Connect to every server at once and list its tools; one sentence per server that
         failed (its tools are left out)."""
         if self.states:
+            import_sdk()  # here, before the loop's thread imports any part of it
             longest = max(max(s.config.timeout, DEFAULT_TIMEOUT_S) for s in self.states.values())
             self._run(self._start_all(), longest)
         pairs = [(n, t) for n, s in self.states.items() if s.error is None for t in s.tools]
