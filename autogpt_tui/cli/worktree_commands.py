@@ -98,7 +98,8 @@ def _land_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_land(options: argparse.Namespace) -> int:
     """``land [WORKSPACE] [SESSION] [--squash]``."""
-    from autogpt_tui.core.worktree import find_worktree, land
+    from autogpt_tui.core.worktree import find_worktree
+    from autogpt_tui.core.worktree_finish import land
 
     workspace, session = _workspace_and_session(options.where, "land")
     with open_history(workspace) as history, holding(history, "land"):
@@ -125,7 +126,8 @@ def _discard_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_discard(options: argparse.Namespace) -> int:
     """``discard [WORKSPACE] [SESSION]``."""
-    from autogpt_tui.core.worktree import discard, find_worktree
+    from autogpt_tui.core.worktree import find_worktree
+    from autogpt_tui.core.worktree_finish import discard
 
     workspace, session = _workspace_and_session(options.where, "discard")
     with open_history(workspace) as history, holding(history, "discard"):
