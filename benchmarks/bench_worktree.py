@@ -47,10 +47,10 @@ from typing import Any
 
 from autogpt_tui.cli import main as cli_main
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import StepRecord
 from autogpt_tui.core.sessions import SessionChoice
 from autogpt_tui.core.worktree import enter_worktree
 from benchmarks.protocol import print_verdicts, write_results
+from tests.support.steps import commit_write_step
 
 RESULTS = Path(__file__).resolve().parent / "results" / "worktree.json"
 """Where the results are written as JSON (the folder is git-ignored)."""
@@ -126,23 +126,13 @@ def make_steps(worktree: Path, session: str, first: int) -> None:
     """Commit ``STEPS`` write_file steps in ``worktree``, as the agent would."""
     with History.open(worktree, create=False) as history:
         for n in range(first, first + STEPS):
-            name = f"src/pkg_{n % 100:02}/step_{session}_{n}.py"
-            (worktree / name).write_text(f"STEP = {n}\n")
-            history.commit_step(
+            commit_write_step(
+                history,
                 session=session,
                 step=n,
-                tool="write_file",
-                policy="default",
-                summary=f"Write {name}",
-                record=StepRecord(
-                    thought="t",
-                    tool="write_file",
-                    arguments={"path": name},
-                    observation="Wrote it.",
-                    goal="Write the step files",
-                    session=session,
-                ),
-                paths=[name],
+                path=f"src/pkg_{n % 100:02}/step_{session}_{n}.py",
+                content=f"STEP = {n}\n",
+                goal="Write the step files",
             )
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import StepRecord
 from tests.functional.test_cli import assert_one_sentence, cli
 from tests.functional.test_run_cli import call, events, run
 from tests.support.scripted_llm import ScriptedLLM
+from tests.support.steps import commit_write_step
 
 OLD = "aaaa111111"
 """The older session: three steps in force, writing docs."""
@@ -25,22 +25,8 @@ def write_steps(history: History, session: str, goal: str, numbers: range) -> No
     """Commit one write_file step per number, as the agent would have."""
     for n in numbers:
         name = f"{session[:4]}-{n}.txt"
-        (history.root / name).write_text(f"{session} {n}\n")
-        history.commit_step(
-            session=session,
-            step=n,
-            tool="write_file",
-            policy="default",
-            summary=f"Write {name}",
-            record=StepRecord(
-                thought="t",
-                tool="write_file",
-                arguments={"path": name, "content": f"{session} {n}\n"},
-                observation="Wrote it.",
-                goal=goal,
-                session=session,
-            ),
-            paths=[name],
+        commit_write_step(
+            history, session=session, step=n, path=name, content=f"{session} {n}\n", goal=goal
         )
 
 

@@ -22,6 +22,7 @@ from tests.conftest import git
 from tests.functional.test_cli import assert_one_sentence, cli
 from tests.functional.test_run_cli import call, events, run
 from tests.support.scripted_llm import ScriptedLLM
+from tests.support.steps import commit_write_step
 
 SESSION = "wt1234abcd"
 """The worktree session the CLI tests make by hand (ids are random otherwise)."""
@@ -60,23 +61,13 @@ def make_steps(worktree: Path, session: str, numbers: range) -> None:
     """Commit one write_file step per number in ``worktree``, as the agent would."""
     with History.open(worktree, create=False) as history:
         for n in numbers:
-            name = f"step{n}.txt"
-            (worktree / name).write_text(f"step {n}\n")
-            history.commit_step(
+            commit_write_step(
+                history,
                 session=session,
                 step=n,
-                tool="write_file",
-                policy="default",
-                summary=f"Write {name}",
-                record=StepRecord(
-                    thought="t",
-                    tool="write_file",
-                    arguments={"path": name},
-                    observation="Wrote it.",
-                    goal="Write the step files",
-                    session=session,
-                ),
-                paths=[name],
+                path=f"step{n}.txt",
+                content=f"step {n}\n",
+                goal="Write the step files",
             )
 
 

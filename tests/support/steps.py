@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autogpt_tui.core.history import History
-from autogpt_tui.core.records import StepRecord
+from autogpt_tui.core.records import StepCommit, StepRecord
 
 
 def write_file_steps(
@@ -29,3 +29,29 @@ def write_file_steps(
             )
             shas.append(step.sha)
     return shas
+
+
+def commit_write_step(
+    history: History, *, session: str, step: int, path: str, content: str, goal: str = ""
+) -> StepCommit:
+    """Write ``content`` to ``path`` (making its folders) and commit it as ``write_file``
+    step ``step`` of ``session``, with the record the agent would have left."""
+    full = history.root / path
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_text(content)
+    return history.commit_step(
+        session=session,
+        step=step,
+        tool="write_file",
+        policy="default",
+        summary=f"Write {path}",
+        record=StepRecord(
+            thought="t",
+            tool="write_file",
+            arguments={"path": path, "content": content},
+            observation="Wrote it.",
+            goal=goal,
+            session=session,
+        ),
+        paths=[path],
+    )
