@@ -17,6 +17,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from autogpt_tui.core.settings_sections import unique_names
+
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "McpServerConfig",
@@ -103,12 +105,7 @@ class McpSettings(BaseModel):
     @field_validator("servers")
     @classmethod
     def _unique(cls, servers: list[McpServerConfig]) -> list[McpServerConfig]:
-        seen: set[str] = set()
-        for server in servers:
-            if server.name in seen:
-                raise ValueError(f"names the server {server.name!r} twice")
-            seen.add(server.name)
-        return servers
+        return unique_names(servers)
 
 
 def expand(
