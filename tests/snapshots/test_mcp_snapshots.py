@@ -47,7 +47,11 @@ def test_an_mcp_tool_that_is_not_undoable_waits_for_approval(
         await settle(pilot)
         await pilot.press("s")
         deadline = time.monotonic() + 30  # a condition wait: ends as soon as it holds
-        while not app.runner.awaiting_approval and time.monotonic() < deadline:
+        # Until the screen has taken the proposal in (its "waits" toast is up), not only
+        # the runner: the toast cleared below must not come after the clearing.
+        while time.monotonic() < deadline and not (
+            app.runner.awaiting_approval and any("waits" in n.message for n in app._notifications)
+        ):
             await pilot.pause(0.02)
         await settle(pilot, also_ignore=frozenset({"agent"}))  # it waits for us, by design
         app.clear_notifications()
